@@ -1,0 +1,70 @@
+//! Settings: command-line flags first, then `CASEBRIDGE_*` environment variables (both
+//! handled by clap), then an optional TOML file, then the defaults.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./casebridge-data/casebridge.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The keys a config file may set; every one is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub token_ttl_minutes: Option<i64>,
+    pub client_token_ttl_minutes: Option<i64>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("the config file {} is not valid", path.display()))
+    }
+}
+
+/// The first value given: flag or environment, then file, then default.
+pub fn pick(given: Option<String>, file: Option<String>, default: &str) -> String {
+    given.or(file).unwrap_or_else(|| default.to_owned())
+}
+
+/// Where the demo keeps the sign-ins it created, beside a SQLite database.
+pub fn demo_logins_path(database_url: &str) -> Option<PathBuf> {
+    let path = database_url.strip_prefix("sqlite://")?.split('?').next()?;
+    Some(Path::new(path).parent()?.join("demo-logins.txt"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_environment_win_over_the_file_which_wins_over_defaults() {
+        assert_eq!(pick(Some("a".into()), Some("b".into()), "c"), "a");
+        assert_eq!(pick(None, Some("b".into()), "c"), "b");
+        assert_eq!(pick(None, None, "c"), "c");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        assert!(toml::from_str::<FileConfig>("listen = \"0.0.0.0:1\"").is_ok());
+        assert!(toml::from_str::<FileConfig>("lisen = \"0.0.0.0:1\"").is_err());
+    }
+
+    #[test]
+    fn demo_logins_sit_beside_a_sqlite_database() {
+        assert_eq!(
+            demo_logins_path(DEFAULT_DATABASE_URL).unwrap(),
+            Path::new("./casebridge-data/demo-logins.txt")
+        );
+        assert!(demo_logins_path("postgres://localhost/db").is_none());
+    }
+}

@@ -1,0 +1,367 @@
+//! `casebridge`: the server, its migrations, the demo, and the platform operator's commands.
+
+mod config;
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use casebridge_domain::{MemberId, Role};
+use casebridge_service::operator::AuditVerification;
+use casebridge_service::{AuthSettings, NewUserInput, ServiceError, Services};
+use casebridge_store::{Backend, SqlStore};
+use chrono::Duration;
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::config::{pick, FileConfig, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
+
+/// Casebridge: vendors collaborate on a shared customer's support case, with agreements,
+/// customer authorization and data minimisation enforced by the platform.
+#[derive(Parser)]
+#[command(name = "casebridge", version, propagate_version = true)]
+struct Cli {
+    /// Database: sqlite://PATH (created on first run) or postgres://USER@HOST/DB
+    /// [default: sqlite://./casebridge-data/casebridge.db]
+    #[arg(
+        long,
+        global = true,
+        env = "CASEBRIDGE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+
+    /// A TOML file with defaults for these settings (database_url, listen,
+    /// token_ttl_minutes, client_token_ttl_minutes); flags and environment win over it.
+    #[arg(long, global = true, env = "CASEBRIDGE_CONFIG")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (applies migrations first on SQLite).
+    Serve(ServeArgs),
+    /// Apply the database migrations that have not run yet.
+    Migrate,
+    /// Seed a demo world into an empty database, print its sign-ins, and serve.
+    Demo(ServeArgs),
+    /// Onboard member companies.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Create users of a member.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Publish the framework agreement.
+    #[command(subcommand)]
+    Agreement(AgreementCommand),
+    /// Check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "CASEBRIDGE_LISTEN")]
+    listen: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    /// Create a member; prints {"id", "name"}.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// An email domain the member owns; repeat for several.
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints {"id"}. The password is read from standard input.
+    Create {
+        /// The member's id, as printed by `member create`.
+        #[arg(long)]
+        member: MemberId,
+        /// Must be on one of the member's domains.
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgreementCommand {
+    /// Publish a new version, which becomes the current one; prints {"id", "version", "sha256"}.
+    Publish {
+        #[arg(long)]
+        title: String,
+        /// A UTF-8 text file with the agreement's text.
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exits non-zero and names the first bad event if broken.
+    Verify,
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    raw.parse()
+        .map_err(|e: casebridge_domain::role::UnknownRole| e.to_string())
+}
+
+struct Settings {
+    database_url: String,
+    listen: String,
+    auth: AuthSettings,
+}
+
+fn settings(cli: &Cli, listen: Option<String>) -> anyhow::Result<Settings> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let defaults = AuthSettings::default();
+    let minutes = |value: Option<i64>, default: Duration| -> anyhow::Result<Duration> {
+        match value {
+            None => Ok(default),
+            Some(m) if (1..=7 * 24 * 60).contains(&m) => Ok(Duration::minutes(m)),
+            Some(_) => bail!("token lifetimes must be between 1 minute and 7 days"),
+        }
+    };
+    Ok(Settings {
+        database_url: pick(
+            cli.database_url.clone(),
+            file.database_url,
+            DEFAULT_DATABASE_URL,
+        ),
+        listen: pick(listen, file.listen, DEFAULT_LISTEN),
+        auth: AuthSettings {
+            user_token_ttl: minutes(file.token_ttl_minutes, defaults.user_token_ttl)?,
+            client_token_ttl: minutes(file.client_token_ttl_minutes, defaults.client_token_ttl)?,
+        },
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = !matches!(cli.command, Command::Serve(_) | Command::Demo(_));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info" })
+            }),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let listen = match &cli.command {
+        Command::Serve(args) | Command::Demo(args) => args.listen.clone(),
+        _ => None,
+    };
+    let settings = settings(&cli, listen)?;
+    let store = SqlStore::connect(&settings.database_url)
+        .await
+        .context("cannot open the database")?;
+    match cli.command {
+        Command::Migrate => {
+            store.migrate().await.context("migration failed")?;
+            println!("{}", json!({"migrated": true}));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Serve(_) | Command::Demo(_) if store.backend() == Backend::Sqlite => {
+            store.migrate().await.context("migration failed")?;
+        }
+        _ => {}
+    }
+    if !store.is_migrated().await? {
+        bail!("the database schema is not up to date; run `casebridge migrate` first");
+    }
+    let services = Services::new(Arc::new(store), settings.auth);
+    match cli.command {
+        Command::Serve(_) => serve(services, &settings.listen).await,
+        Command::Demo(_) => demo(services, &settings).await,
+        Command::Member(MemberCommand::Create { name, domains }) => {
+            let member = outcome(services.operator_create_member(&name, &domains).await)?;
+            print_json(json!({"id": member.id, "name": member.name}))
+        }
+        Command::User(UserCommand::Create {
+            member,
+            email,
+            role,
+            first_name,
+            last_name,
+            password_stdin: _,
+        }) => {
+            let password = read_password()?;
+            let user = outcome(
+                services
+                    .operator_create_user(
+                        member,
+                        NewUserInput {
+                            email,
+                            first_name,
+                            last_name,
+                            role,
+                            password,
+                        },
+                    )
+                    .await,
+            )?;
+            print_json(json!({"id": user.id}))
+        }
+        Command::Agreement(AgreementCommand::Publish { title, file }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
+            let agreement = outcome(services.operator_publish_agreement(&title, &text).await)?;
+            print_json(json!({
+                "id": agreement.id, "version": agreement.version, "sha256": agreement.sha256
+            }))
+        }
+        Command::Audit(AuditCommand::Verify) => match outcome(services.verify_audit_trail().await)?
+        {
+            AuditVerification::Intact { events } => {
+                print_json(json!({"intact": true, "events": events}))
+            }
+            AuditVerification::Broken(chain_break) => {
+                println!(
+                    "{}",
+                    json!({
+                        "intact": false,
+                        "firstBadEvent": chain_break.seq(),
+                        "reason": chain_break.to_string(),
+                    })
+                );
+                eprintln!("error: the audit trail is broken: {chain_break}");
+                Ok(ExitCode::from(2))
+            }
+        },
+        Command::Migrate => unreachable!("handled above"),
+    }
+}
+
+/// Turns a use case's refusal into a message an operator can act on.
+fn outcome<T>(result: Result<T, ServiceError>) -> anyhow::Result<T> {
+    result.map_err(|error| match error {
+        ServiceError::Validation(errors) => {
+            let lines: Vec<String> = errors
+                .0
+                .iter()
+                .map(|e| format!("  {}: {}", e.field, e.message))
+                .collect();
+            anyhow::anyhow!("invalid input:\n{}", lines.join("\n"))
+        }
+        ServiceError::NotFound => anyhow::anyhow!("no such member"),
+        other => anyhow::anyhow!("{other}"),
+    })
+}
+
+fn print_json(value: serde_json::Value) -> anyhow::Result<ExitCode> {
+    println!("{value}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_password() -> anyhow::Result<SecretString> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(SecretString::from(password.to_owned()))
+}
+
+async fn serve(services: Services, listen: &str) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, "casebridge is serving");
+    casebridge_server::serve(listener, casebridge_server::app(services))
+        .await
+        .context("the server stopped with an error")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(services: Services, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let logins_file = config::demo_logins_path(&settings.database_url);
+    match outcome(services.seed_demo().await)? {
+        Some(logins) => {
+            let mut text = String::from("Casebridge demo sign-ins (random passwords, made when the demo was seeded)\n\n");
+            for login in &logins {
+                text.push_str(&format!(
+                    "{:<18} {:<9} {:<28} {}\n",
+                    login.company,
+                    login.role.as_str(),
+                    login.email,
+                    login.password
+                ));
+            }
+            if let Some(path) = &logins_file {
+                write_private(path, &text)?;
+            }
+            println!("{text}");
+        }
+        None => match logins_file.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
+            Some(text) => println!("The database already holds data. {text}"),
+            None => println!(
+                "The database already holds data; the demo sign-ins were printed when it was first seeded."
+            ),
+        },
+    }
+    println!(
+        "API:     http://{}/v1  (sign in with POST /v1/login)",
+        settings.listen
+    );
+    println!("OpenAPI: http://{}/openapi.json", settings.listen);
+    println!("Stop with Ctrl-C.\n");
+    std::io::stdout().flush().ok();
+    serve(services, &settings.listen).await
+}
+
+/// Writes a file only the current user can read.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! Handlers grouped by resource; each module contributes its routes and their OpenAPI.
+
+mod agreements;
+mod audit;
+mod auth;
+mod departments;
+mod forms;
+mod health;
+mod partnerships;
+mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+pub(crate) fn all() -> OpenApiRouter<AppState> {
+    crate::base_router()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(departments::router())
+        .merge(agreements::router())
+        .merge(partnerships::router())
+        .merge(forms::router())
+        .merge(audit::router())
+}

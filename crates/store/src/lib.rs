@@ -1,0 +1,173 @@
+//! Tenant-scoped storage for Casebridge.
+//!
+//! [`Store`] is the only way the rest of the product reaches the database. Every method that
+//! reads or changes a member's data takes the [`Tenant`] it acts for, so an unscoped query
+//! cannot be written by accident; the few methods without one are named for the platform
+//! operator or for sign-in. Every state change appends its audit event in the same
+//! transaction. [`SqlStore`] implements it on SQLite (embedded) and PostgreSQL with one
+//! schema and one set of queries.
+
+mod records;
+mod sql;
+mod tenant;
+
+use async_trait::async_trait;
+use casebridge_domain::agreement::AgreementText;
+use casebridge_domain::audit::ChainedEntry;
+use casebridge_domain::form::FormDefinition;
+use casebridge_domain::member::MemberDomain;
+use casebridge_domain::partnership::{PartnershipStatus, Terms};
+use casebridge_domain::{AgreementId, ApiClientId, DepartmentId, MemberId, PartnershipId, UserId};
+use chrono::{DateTime, Utc};
+
+pub use records::*;
+pub use sql::{Backend, SqlStore};
+pub use tenant::{Actor, Tenant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was violated; the text names what already exists.
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// The row changed since it was read (a concurrent transition won).
+    #[error("the object was changed concurrently")]
+    Stale,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- platform operator ----
+    /// Whether no member exists yet.
+    async fn is_empty(&self) -> StoreResult<bool>;
+    async fn create_member(&self, name: &str, domains: &[MemberDomain]) -> StoreResult<Member>;
+    async fn publish_agreement(&self, text: &AgreementText) -> StoreResult<Agreement>;
+    /// Every audit event in order and the recorded head, for `casebridge audit verify`.
+    async fn audit_chain(&self) -> StoreResult<(Vec<ChainedEntry>, (i64, String))>;
+
+    // ---- sign-in ----
+    async fn find_login(&self, login_key: &str) -> StoreResult<Option<LoginRecord>>;
+    async fn find_api_client_credentials(
+        &self,
+        client_id: &str,
+    ) -> StoreResult<Option<ApiClientCredentials>>;
+    /// Stores a new bearer token (its hash) for the tenant's actor and audits `action`.
+    async fn issue_token(&self, tenant: &Tenant, token: &NewToken) -> StoreResult<()>;
+    async fn record_login_failure(&self, member: MemberId, user: UserId) -> StoreResult<()>;
+    /// The principal behind a token hash, if it is unexpired, unrevoked and its owner active.
+    async fn authenticate(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Principal>>;
+    async fn revoke_token(&self, tenant: &Tenant, token_hash: &str) -> StoreResult<()>;
+
+    // ---- directory: what every member may know about others ----
+    async fn member(&self, id: MemberId) -> StoreResult<Option<Member>>;
+    async fn department(&self, id: DepartmentId) -> StoreResult<Option<Department>>;
+
+    // ---- users ----
+    async fn list_users(&self, tenant: &Tenant) -> StoreResult<Vec<User>>;
+    async fn get_user(&self, tenant: &Tenant, id: UserId) -> StoreResult<User>;
+    async fn create_user(&self, tenant: &Tenant, user: &NewUser) -> StoreResult<User>;
+    /// Disables the user and revokes every token it holds, at once.
+    async fn disable_user(&self, tenant: &Tenant, id: UserId) -> StoreResult<User>;
+
+    // ---- API clients ----
+    async fn list_api_clients(&self, tenant: &Tenant) -> StoreResult<Vec<ApiClient>>;
+    async fn create_api_client(
+        &self,
+        tenant: &Tenant,
+        client: &NewApiClient,
+    ) -> StoreResult<ApiClient>;
+    /// Revokes the client and every token issued to it.
+    async fn revoke_api_client(&self, tenant: &Tenant, id: ApiClientId) -> StoreResult<ApiClient>;
+
+    // ---- departments ----
+    async fn list_departments(&self, tenant: &Tenant) -> StoreResult<Vec<Department>>;
+    async fn create_department(
+        &self,
+        tenant: &Tenant,
+        department: &DepartmentFields,
+    ) -> StoreResult<Department>;
+    async fn update_department(
+        &self,
+        tenant: &Tenant,
+        id: DepartmentId,
+        department: &DepartmentFields,
+    ) -> StoreResult<Department>;
+
+    // ---- framework agreement ----
+    async fn current_agreement(&self) -> StoreResult<Option<Agreement>>;
+    async fn acceptance(
+        &self,
+        member: MemberId,
+        agreement: AgreementId,
+    ) -> StoreResult<Option<Acceptance>>;
+    async fn accept_agreement(
+        &self,
+        tenant: &Tenant,
+        agreement: &Agreement,
+    ) -> StoreResult<Acceptance>;
+
+    // ---- partnerships ----
+    async fn list_partnerships(&self, tenant: &Tenant) -> StoreResult<Vec<PartnershipRecord>>;
+    async fn get_partnership(
+        &self,
+        tenant: &Tenant,
+        id: PartnershipId,
+    ) -> StoreResult<PartnershipRecord>;
+    async fn create_partnership(
+        &self,
+        tenant: &Tenant,
+        proposal: &NewPartnership,
+        terms: &Terms,
+    ) -> StoreResult<PartnershipRecord>;
+    /// Moves the partnership from `from` to `to` if nobody changed it meanwhile.
+    async fn transition_partnership(
+        &self,
+        tenant: &Tenant,
+        id: PartnershipId,
+        from: PartnershipStatus,
+        to: PartnershipStatus,
+    ) -> StoreResult<PartnershipRecord>;
+
+    // ---- process forms ----
+    async fn publish_form(
+        &self,
+        tenant: &Tenant,
+        department: Option<DepartmentId>,
+        definition: &FormDefinition,
+    ) -> StoreResult<ProcessForm>;
+    /// The current form of `owner` (company-wide or one department), if the tenant is the
+    /// owner or holds an active partnership with it at `now`.
+    async fn current_form(
+        &self,
+        tenant: &Tenant,
+        owner: MemberId,
+        department: Option<DepartmentId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ProcessForm>>;
+
+    // ---- audit trail ----
+    async fn list_audit_events(
+        &self,
+        tenant: &Tenant,
+        filter: &AuditFilter,
+    ) -> StoreResult<Page<AuditEvent>>;
+}
+
+/// The context of the platform operator acting for `member` from the command line.
+pub fn operator_tenant(member: MemberId) -> Tenant {
+    Tenant::new(member, Actor::Operator)
+}

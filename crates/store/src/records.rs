@@ -1,0 +1,209 @@
+//! What storage hands back and takes in: plain data, already validated by the domain.
+
+use casebridge_domain::audit::AuditAction;
+use casebridge_domain::form::FormDefinition;
+use casebridge_domain::partnership::{
+    Partnership, PartnershipStatus, PartnershipType, Side, Terms,
+};
+use casebridge_domain::{
+    AgreementId, ApiClientId, DepartmentId, DocumentId, EmailAddress, MemberId, PartnershipId,
+    Role, UserId,
+};
+use chrono::{DateTime, Utc};
+
+use crate::Actor;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: MemberId,
+    pub name: String,
+    pub domains: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What sign-in needs to check a password; never leaves the service.
+#[derive(Clone)]
+pub struct LoginRecord {
+    pub user_id: UserId,
+    pub member_id: MemberId,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+#[derive(Clone)]
+pub struct ApiClientCredentials {
+    pub id: ApiClientId,
+    pub member_id: MemberId,
+    pub secret_hash: String,
+    pub revoked: bool,
+}
+
+/// A bearer token to store: its hash, expiry, and the audit action that issued it.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub action: AuditAction,
+}
+
+/// Who a valid bearer token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub member_id: MemberId,
+    pub actor: Actor,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub member_id: MemberId,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: EmailAddress,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClient {
+    pub id: ApiClientId,
+    pub member_id: MemberId,
+    pub name: String,
+    pub role: Role,
+    pub client_id: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiClient {
+    pub name: String,
+    pub role: Role,
+    pub client_id: String,
+    pub secret_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Department {
+    pub id: DepartmentId,
+    pub member_id: MemberId,
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DepartmentFields {
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agreement {
+    pub id: AgreementId,
+    pub version: i64,
+    pub title: String,
+    pub text: String,
+    pub sha256: String,
+    pub published_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acceptance {
+    pub agreement_id: AgreementId,
+    pub member_id: MemberId,
+    pub accepted_by: UserId,
+    pub accepted_at: DateTime<Utc>,
+    pub text_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnershipRecord {
+    pub id: PartnershipId,
+    pub proposer: Side,
+    pub partner: Side,
+    pub kind: PartnershipType,
+    /// The stored status; see [`PartnershipRecord::rules`] for the status at a given time.
+    pub status: PartnershipStatus,
+    pub terms: Terms,
+    pub proposed_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl PartnershipRecord {
+    /// The part of the record the domain's partnership rules work on.
+    pub fn rules(&self) -> Partnership {
+        Partnership {
+            proposer: self.proposer,
+            partner: self.partner,
+            status: self.status,
+            expires_at: self.terms.expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPartnership {
+    pub proposer_department: Option<DepartmentId>,
+    pub partner_member: MemberId,
+    pub partner_department: Option<DepartmentId>,
+    pub kind: PartnershipType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessForm {
+    pub document_id: DocumentId,
+    pub member_id: MemberId,
+    pub department_id: Option<DepartmentId>,
+    pub version: i64,
+    pub definition: FormDefinition,
+    pub published_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<String>,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub actor_id: Option<String>,
+    pub object_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Zero-based page number.
+    pub page: i64,
+    pub size: i64,
+}
+
+/// One page of a list, newest first, with the total across pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub size: i64,
+}
