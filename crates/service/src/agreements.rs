@@ -35,12 +35,17 @@ impl Services {
                 "an agreement is accepted by a person, not an API client",
             ));
         }
+        let agreement = self
+            .store
+            .agreement(id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let current = self
             .store
             .current_agreement()
             .await?
             .ok_or(ServiceError::NotFound)?;
-        if current.id != id {
+        if current.id != agreement.id {
             return Err(ServiceError::Conflict(format!(
                 "only the current version ({}) can be accepted",
                 current.version

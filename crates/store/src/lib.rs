@@ -10,6 +10,8 @@
 mod records;
 mod sql;
 mod tenant;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use async_trait::async_trait;
 use casebridge_domain::agreement::AgreementText;
@@ -109,6 +111,7 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- framework agreement ----
     async fn current_agreement(&self) -> StoreResult<Option<Agreement>>;
+    async fn agreement(&self, id: AgreementId) -> StoreResult<Option<Agreement>>;
     async fn acceptance(
         &self,
         member: MemberId,

@@ -1035,6 +1035,15 @@ impl Store for SqlStore {
             .transpose()
     }
 
+    async fn agreement(&self, id: AgreementId) -> StoreResult<Option<Agreement>> {
+        sqlx::query("SELECT * FROM agreements WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| agreement_row(&row))
+            .transpose()
+    }
+
     async fn acceptance(
         &self,
         member: MemberId,
