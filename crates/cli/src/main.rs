@@ -36,7 +36,7 @@ struct Cli {
 
     /// A TOML file with defaults for these settings (database_url, listen,
     /// token_ttl_minutes, client_token_ttl_minutes); flags and environment win over it.
-    #[arg(long, global = true, env = "CASEBRIDGE_CONFIG")]
+    #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -76,6 +76,7 @@ struct ServeArgs {
 enum MemberCommand {
     /// Create a member; prints {"id", "name"}.
     Create {
+        /// The company's name, unique on the platform.
         #[arg(long)]
         name: String,
         /// An email domain the member owns; repeat for several.
@@ -94,10 +95,13 @@ enum UserCommand {
         /// Must be on one of the member's domains.
         #[arg(long)]
         email: String,
+        /// admin, manager, engineer or auditor.
         #[arg(long, value_parser = parse_role)]
         role: Role,
+        /// The user's given name.
         #[arg(long)]
         first_name: String,
+        /// The user's family name.
         #[arg(long)]
         last_name: String,
         /// Read the password from the first line of standard input.
@@ -110,6 +114,7 @@ enum UserCommand {
 enum AgreementCommand {
     /// Publish a new version, which becomes the current one; prints {"id", "version", "sha256"}.
     Publish {
+        /// The agreement's title.
         #[arg(long)]
         title: String,
         /// A UTF-8 text file with the agreement's text.
@@ -201,7 +206,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", json!({"migrated": true}));
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Serve(_) | Command::Demo(_) if store.backend() == Backend::Sqlite => {
+        // An embedded SQLite database belongs to this one binary: keep it current.
+        // PostgreSQL is shared by several nodes, so its operator migrates explicitly.
+        _ if store.backend() == Backend::Sqlite => {
             store.migrate().await.context("migration failed")?;
         }
         _ => {}

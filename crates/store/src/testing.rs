@@ -129,3 +129,34 @@ mod tests {
         assert_eq!(replace_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }
+
+/// Declares one test module per story with two tests: `sqlite` always, and `postgres`
+/// when [`POSTGRES_URL_VAR`] is set. `|db, story| body` turns the fresh [`TestDatabase`]
+/// into what the story takes and runs it:
+///
+/// ```ignore
+/// database_stories!(|db, story| story(db.store().await).await; first_story, second_story);
+/// ```
+#[macro_export]
+macro_rules! database_stories {
+    (|$db:ident, $story:ident| $run:expr; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let $db = $crate::testing::TestDatabase::sqlite();
+                let $story = super::$name;
+                $run
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some($db) = $crate::testing::TestDatabase::postgres().await else {
+                    eprintln!("skipped: set {} to run on PostgreSQL", $crate::testing::POSTGRES_URL_VAR);
+                    return;
+                };
+                let $story = super::$name;
+                $run
+            }
+        }
+    )*};
+}

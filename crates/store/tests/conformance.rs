@@ -12,30 +12,12 @@ use casebridge_store::{
 };
 use chrono::{Duration, Utc};
 
-macro_rules! stories {
-    ($($story:ident),* $(,)?) => {$(
-        mod $story {
-            #[tokio::test]
-            async fn sqlite() {
-                let db = casebridge_store::testing::TestDatabase::sqlite();
-                super::$story(db.store().await).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let Some(db) = casebridge_store::testing::TestDatabase::postgres().await else {
-                    eprintln!("skipped: set CASEBRIDGE_TEST_POSTGRES_URL to run on PostgreSQL");
-                    return;
-                };
-                let store = db.store().await;
-                super::$story(store.clone()).await;
-                store.close().await;
-            }
-        }
-    )*};
-}
-
-stories!(
+casebridge_store::database_stories!(
+    |db, story| {
+        let store = db.store().await;
+        story(store.clone()).await;
+        store.close().await;
+    };
     another_members_objects_are_not_found,
     every_change_is_chained_in_the_audit_trail,
     concurrent_changes_keep_the_chain_intact,

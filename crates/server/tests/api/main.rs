@@ -9,6 +9,7 @@ mod agreements;
 mod audit;
 mod auth;
 mod conventions;
+mod demo;
 mod departments;
 mod forms;
 mod partnerships;

@@ -16,25 +16,16 @@ use tower::ServiceExt;
 
 /// Runs each named story on SQLite and on PostgreSQL (when configured).
 macro_rules! stories {
-    ($($story:ident),* $(,)?) => {$(
-        mod $story {
-            #[tokio::test]
-            async fn sqlite() {
-                let app = crate::support::TestApp::sqlite().await;
-                super::$story(&app).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let Some(app) = crate::support::TestApp::postgres().await else {
-                    eprintln!("skipped: set CASEBRIDGE_TEST_POSTGRES_URL to run on PostgreSQL");
-                    return;
-                };
-                super::$story(&app).await;
+    ($($name:ident),* $(,)?) => {
+        casebridge_store::database_stories!(
+            |db, story| {
+                let app = crate::support::TestApp::on(db, Default::default()).await;
+                story(&app).await;
                 app.close().await;
-            }
-        }
-    )*};
+            };
+            $($name),*
+        );
+    };
 }
 
 pub const PASSWORD: &str = "a long test passphrase for everyone";
@@ -48,14 +39,6 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn sqlite() -> Self {
-        Self::on(TestDatabase::sqlite(), AuthSettings::default()).await
-    }
-
-    pub async fn postgres() -> Option<Self> {
-        Some(Self::on(TestDatabase::postgres().await?, AuthSettings::default()).await)
-    }
-
     pub async fn on(db: TestDatabase, auth: AuthSettings) -> Self {
         let store = db.store().await;
         let services = Services::new(Arc::new(store.clone()), auth);

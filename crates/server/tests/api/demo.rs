@@ -1,0 +1,73 @@
+//! The demo world is consistent and usable through the API.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::TestApp;
+
+stories!(the_demo_world_can_be_signed_into_and_is_seeded_once);
+
+async fn the_demo_world_can_be_signed_into_and_is_seeded_once(app: &TestApp) {
+    let logins = app
+        .services
+        .seed_demo()
+        .await
+        .unwrap()
+        .expect("an empty database is seeded");
+    assert_eq!(logins.len(), 12);
+    assert!(
+        app.services.seed_demo().await.unwrap().is_none(),
+        "seeded once"
+    );
+
+    let ana = logins
+        .iter()
+        .find(|l| l.email == "ana@northwind.example")
+        .unwrap();
+    let signed_in = app
+        .call(
+            Method::POST,
+            "/v1/login",
+            None,
+            Some(json!({"username": ana.email, "password": ana.password})),
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+    let token = signed_in.body["accessToken"].as_str().unwrap();
+    let partnerships = app.get("/v1/partnerships", token).await;
+    let statuses: Vec<&str> = partnerships
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 2);
+    assert!(statuses.contains(&"ACTIVE") && statuses.contains(&"PROPOSED"));
+    assert_eq!(
+        app.get("/v1/agreements/current", token).await.body["acceptedByMyCompany"],
+        true
+    );
+    // An active partner's form is readable.
+    let active = partnerships
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["status"] == "ACTIVE")
+        .unwrap();
+    let partner = &active["partner"]["companyId"];
+    let form = app
+        .get(
+            &format!("/v1/forms/company/{}", partner.as_str().unwrap()),
+            token,
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert_eq!(form.body["customFields"].as_array().unwrap().len(), 8);
+    // Passwords differ from user to user.
+    let mut passwords: Vec<&str> = logins.iter().map(|l| l.password.as_str()).collect();
+    passwords.sort();
+    passwords.dedup();
+    assert_eq!(passwords.len(), 12);
+}
