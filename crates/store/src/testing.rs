@@ -112,24 +112,6 @@ impl Drop for TestDatabase {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::replace_database;
-
-    #[test]
-    fn the_database_name_is_replaced_and_options_kept() {
-        assert_eq!(
-            replace_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            replace_database("postgres://u@h/test?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-        assert_eq!(replace_database("postgres://u@h", "x"), "postgres://u@h/x");
-    }
-}
-
 /// Declares one test module per story with two tests: `sqlite` always, and `postgres`
 /// when [`POSTGRES_URL_VAR`] is set. `|db, story| body` turns the fresh [`TestDatabase`]
 /// into what the story takes and runs it:
@@ -159,4 +141,22 @@ macro_rules! database_stories {
             }
         }
     )*};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn the_database_name_is_replaced_and_options_kept() {
+        assert_eq!(
+            replace_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(replace_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
 }
