@@ -17,6 +17,7 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub token_ttl_minutes: Option<i64>,
     pub client_token_ttl_minutes: Option<i64>,
+    pub case_inactivity_days: Option<i64>,
 }
 
 impl FileConfig {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use casebridge_domain::{MemberId, Role};
 use casebridge_service::operator::AuditVerification;
-use casebridge_service::{AuthSettings, NewUserInput, ServiceError, Services};
+use casebridge_service::{AuthSettings, CaseSettings, NewUserInput, ServiceError, Services};
 use casebridge_store::{Backend, SqlStore};
 use chrono::Duration;
 use clap::{Args, Parser, Subcommand};
@@ -138,6 +138,7 @@ struct Settings {
     database_url: String,
     listen: String,
     auth: AuthSettings,
+    cases: CaseSettings,
 }
 
 fn settings(cli: &Cli, listen: Option<String>) -> anyhow::Result<Settings> {
@@ -160,6 +161,13 @@ fn settings(cli: &Cli, listen: Option<String>) -> anyhow::Result<Settings> {
         auth: AuthSettings {
             user_token_ttl: minutes(file.token_ttl_minutes, defaults.user_token_ttl)?,
             client_token_ttl: minutes(file.client_token_ttl_minutes, defaults.client_token_ttl)?,
+        },
+        cases: CaseSettings {
+            inactivity: match file.case_inactivity_days {
+                None => CaseSettings::default().inactivity,
+                Some(days) if (1..=3650).contains(&days) => Duration::days(days),
+                Some(_) => bail!("case_inactivity_days must be between 1 and 3650"),
+            },
         },
     })
 }
@@ -216,7 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if !store.is_migrated().await? {
         bail!("the database schema is not up to date; run `casebridge migrate` first");
     }
-    let services = Services::new(Arc::new(store), settings.auth);
+    let services = Services::new(Arc::new(store), settings.auth).with_case_settings(settings.cases);
     match cli.command {
         Command::Serve(_) => serve(services, &settings.listen).await,
         Command::Demo(_) => demo(services, &settings).await,
@@ -318,6 +326,7 @@ async fn serve(services: Services, listen: &str) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "casebridge is serving");
+    tokio::spawn(sweep_cases_forever(services.clone()));
     casebridge_server::serve(listener, casebridge_server::app(services))
         .await
         .context("the server stopped with an error")?;
@@ -358,6 +367,20 @@ async fn demo(services: Services, settings: &Settings) -> anyhow::Result<ExitCod
     println!("Stop with Ctrl-C.\n");
     std::io::stdout().flush().ok();
     serve(services, &settings.listen).await
+}
+
+/// Closes idle cases and flags overdue ones every minute. Every node may run this: each
+/// case changes in one conditional update, so two nodes never close the same case twice.
+async fn sweep_cases_forever(services: Services) {
+    let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every_minute.tick().await;
+        match services.sweep_cases().await {
+            Ok((0, 0)) => {}
+            Ok((closed, overdue)) => tracing::info!(closed, overdue, "case sweep"),
+            Err(error) => tracing::warn!(%error, "case sweep failed; retrying next minute"),
+        }
+    }
 }
 
 /// Writes a file only the current user can read.

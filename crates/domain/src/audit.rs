@@ -31,9 +31,34 @@ pub enum AuditAction {
     LoginFailed,
     Logout,
     ClientTokenIssued,
+    CaseCreated,
+    CaseApproved,
+    CaseApprovalUpdated,
+    CaseRejected,
+    CaseInformationRequested,
+    CaseInformationProvided,
+    CaseClosed,
+    CaseClosedInactive,
+    CaseUpdated,
+    CaseNoteAdded,
+    CaseOverdue,
 }
 
 impl AuditAction {
+    /// The audit action that records a formal step on a case.
+    pub fn of_step(step: crate::case::ResponseType) -> Self {
+        use crate::case::ResponseType::*;
+        match step {
+            Approval => AuditAction::CaseApproved,
+            ApprovalUpdate => AuditAction::CaseApprovalUpdated,
+            Rejection => AuditAction::CaseRejected,
+            InformationRequest => AuditAction::CaseInformationRequested,
+            InformationResponse => AuditAction::CaseInformationProvided,
+            Closure => AuditAction::CaseClosed,
+            System => AuditAction::CaseClosedInactive,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         use AuditAction::*;
         match self {
@@ -55,6 +80,17 @@ impl AuditAction {
             LoginFailed => "session.login_failed",
             Logout => "session.logout",
             ClientTokenIssued => "api_client.token_issued",
+            CaseCreated => "case.created",
+            CaseApproved => "case.approved",
+            CaseApprovalUpdated => "case.approval_updated",
+            CaseRejected => "case.rejected",
+            CaseInformationRequested => "case.information_requested",
+            CaseInformationProvided => "case.information_provided",
+            CaseClosed => "case.closed",
+            CaseClosedInactive => "case.closed_inactive",
+            CaseUpdated => "case.updated",
+            CaseNoteAdded => "case.note_added",
+            CaseOverdue => "case.overdue",
         }
     }
 }

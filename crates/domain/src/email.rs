@@ -62,6 +62,14 @@ impl fmt::Display for EmailAddress {
     }
 }
 
+impl std::str::FromStr for EmailAddress {
+    type Err = EmailError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
 impl TryFrom<String> for EmailAddress {
     type Error = EmailError;
 

@@ -7,6 +7,8 @@
 
 pub mod agreement;
 pub mod audit;
+pub mod authorization;
+pub mod case;
 pub mod category;
 pub mod email;
 pub mod form;

@@ -31,6 +31,8 @@ pub enum Action {
     ManagePartnerships,
     PublishForms,
     ReadAuditTrail,
+    /// Open, answer and add notes to collaboration requests.
+    WorkCases,
 }
 
 impl Role {
@@ -46,6 +48,7 @@ impl Role {
                 matches!(self, Role::Admin | Role::Manager)
             }
             ReadAuditTrail => matches!(self, Role::Admin | Role::Auditor),
+            WorkCases => self != Role::Auditor,
         }
     }
 

@@ -6,6 +6,7 @@
 //! from the same handlers and served at `/openapi.json`.
 
 pub mod extract;
+mod idempotency;
 pub mod problem;
 mod routes;
 
@@ -75,6 +76,10 @@ pub fn app(services: Services) -> Router {
                 "this resource does not support that method",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            idempotency::idempotency,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

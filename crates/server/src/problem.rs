@@ -120,6 +120,23 @@ impl From<ServiceError> for Problem {
             InvalidTransition(_) => {
                 Problem::new(StatusCode::CONFLICT, "invalid_transition", detail)
             }
+            FormOutdated(_) => Problem::new(StatusCode::CONFLICT, "form_outdated", detail),
+            NoActivePartnership(_) => {
+                Problem::new(StatusCode::CONFLICT, "no_active_partnership", detail)
+            }
+            CustomerAuthorizationRequired(_) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "customer_authorization_required",
+                detail,
+            ),
+            AuthorizationOutOfScope(_) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "authorization_out_of_scope",
+                detail,
+            ),
+            RejectionNotAllowed(_) => {
+                Problem::new(StatusCode::CONFLICT, "rejection_not_allowed", detail)
+            }
             Internal(cause) => Problem::internal(&cause),
         }
     }

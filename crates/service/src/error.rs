@@ -25,6 +25,16 @@ pub enum ServiceError {
     Conflict(String),
     #[error("{0}")]
     InvalidTransition(String),
+    #[error("{0}")]
+    FormOutdated(String),
+    #[error("{0}")]
+    NoActivePartnership(&'static str),
+    #[error("{0}")]
+    CustomerAuthorizationRequired(&'static str),
+    #[error("{0}")]
+    AuthorizationOutOfScope(String),
+    #[error("{0}")]
+    RejectionNotAllowed(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

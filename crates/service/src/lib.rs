@@ -8,10 +8,13 @@ mod agreements;
 mod audit;
 mod auth;
 mod caller;
+mod cases;
+pub mod clock;
 pub mod demo;
 mod directory;
 mod error;
 mod forms;
+mod idempotency;
 pub mod operator;
 mod partnerships;
 mod secrets;
@@ -20,14 +23,17 @@ use std::sync::Arc;
 
 use casebridge_store::Store;
 use chrono::Duration;
+use clock::{Clock, SystemClock};
 
 pub use audit::AuditQuery;
 pub use auth::{ClientCredentialsError, IssuedToken};
 pub use caller::Caller;
 pub use casebridge_store as store;
+pub use cases::*;
 pub use directory::{CreatedApiClient, DepartmentInput, NewApiClientInput, NewUserInput};
 pub use error::{ServiceError, ServiceResult};
 pub use forms::FormScope;
+pub use idempotency::IdempotencyStart;
 pub use partnerships::{PartnershipView, ProposalInput};
 
 /// How long issued credentials live.
@@ -46,16 +52,53 @@ impl Default for AuthSettings {
     }
 }
 
+/// How collaboration requests age.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseSettings {
+    /// A live case without shared activity for this long closes itself.
+    pub inactivity: Duration,
+}
+
+impl Default for CaseSettings {
+    fn default() -> Self {
+        Self {
+            inactivity: Duration::days(30),
+        }
+    }
+}
+
 /// The use cases, over one store.
 #[derive(Clone)]
 pub struct Services {
     store: Arc<dyn Store>,
     auth: AuthSettings,
+    cases: CaseSettings,
+    clock: Arc<dyn Clock>,
 }
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, auth: AuthSettings) -> Self {
-        Self { store, auth }
+        Self {
+            store,
+            auth,
+            cases: CaseSettings::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn with_case_settings(mut self, cases: CaseSettings) -> Self {
+        self.cases = cases;
+        self
+    }
+
+    /// Replaces the clock, for tests that move time.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Whether the database answers, for health checks.

@@ -35,7 +35,7 @@ impl Services {
         let records = self.store.list_partnerships(tenant).await?;
         let mut views = Vec::with_capacity(records.len());
         for record in records {
-            views.push(self.view(record).await?);
+            views.push(self.partnership_view(record).await?);
         }
         Ok(views)
     }
@@ -47,7 +47,7 @@ impl Services {
     ) -> ServiceResult<PartnershipView> {
         let tenant = caller.may(Action::ReadDirectory)?;
         let record = self.store.get_partnership(tenant, id).await?;
-        self.view(record).await
+        self.partnership_view(record).await
     }
 
     /// Proposes a partnership; the caller's member must have accepted the current agreement.
@@ -112,7 +112,7 @@ impl Services {
                 &terms,
             )
             .await?;
-        self.view(record).await
+        self.partnership_view(record).await
     }
 
     /// The invited member accepts or declines a proposal.
@@ -136,7 +136,7 @@ impl Services {
             .store
             .transition_partnership(tenant, id, record.status, to)
             .await?;
-        self.view(record).await
+        self.partnership_view(record).await
     }
 
     /// Either side ends a proposed or active partnership.
@@ -152,10 +152,10 @@ impl Services {
             .store
             .transition_partnership(tenant, id, record.status, to)
             .await?;
-        self.view(record).await
+        self.partnership_view(record).await
     }
 
-    async fn view(&self, record: PartnershipRecord) -> ServiceResult<PartnershipView> {
+    async fn partnership_view(&self, record: PartnershipRecord) -> ServiceResult<PartnershipView> {
         let name = |member: Option<casebridge_store::Member>| {
             member.map(|m| m.name).ok_or_else(|| {
                 ServiceError::Internal("a partnership names a member that does not exist".into())

@@ -16,6 +16,8 @@ pub mod testing;
 use async_trait::async_trait;
 use casebridge_domain::agreement::AgreementText;
 use casebridge_domain::audit::ChainedEntry;
+use casebridge_domain::authorization::CustomerAuthorization;
+use casebridge_domain::case::{CaseToken, Contact};
 use casebridge_domain::form::FormDefinition;
 use casebridge_domain::member::MemberDomain;
 use casebridge_domain::partnership::{PartnershipStatus, Terms};
@@ -45,7 +47,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CaseStore + Send + Sync + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
@@ -173,4 +175,102 @@ pub trait Store: Send + Sync + 'static {
 /// The context of the platform operator acting for `member` from the command line.
 pub fn operator_tenant(member: MemberId) -> Tenant {
     Tenant::new(member, Actor::Operator)
+}
+
+/// Collaboration requests: every method but the background sweeps takes the tenant, and a
+/// case of which the tenant's member is not a party is `NotFound`.
+#[async_trait]
+pub trait CaseStore: Send + Sync {
+    async fn create_case(&self, tenant: &Tenant, case: &NewCase) -> StoreResult<CaseRecord>;
+    async fn get_case(&self, tenant: &Tenant, token: &CaseToken) -> StoreResult<CaseRecord>;
+    async fn list_cases(
+        &self,
+        tenant: &Tenant,
+        filter: &CaseFilter,
+    ) -> StoreResult<Page<CaseRecord>>;
+    async fn case_authorization(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+    ) -> StoreResult<CustomerAuthorization>;
+    async fn case_responses(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+    ) -> StoreResult<Vec<ResponseRecord>>;
+    /// The notes the tenant may see: shared ones and its own member's internal ones.
+    async fn case_notes(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        updated_after: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<NoteRecord>>;
+    /// Records a formal step if the case is still in `change.from`.
+    async fn change_case(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        change: &CaseChange,
+    ) -> StoreResult<CaseRecord>;
+    /// The submitter's own details: its case number and contact.
+    async fn update_case_details(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        internal_case_number: &str,
+        contact: &Contact,
+        at: DateTime<Utc>,
+    ) -> StoreResult<CaseRecord>;
+    async fn add_note(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        note: &NewNote,
+    ) -> StoreResult<NoteRecord>;
+
+    // ---- partner search ----
+    async fn search_directory(
+        &self,
+        tenant: &Tenant,
+        term: &str,
+    ) -> StoreResult<Vec<DirectoryEntry>>;
+    /// The document id of the current form of a company or department, if one is published.
+    async fn current_form_id(
+        &self,
+        owner: MemberId,
+        department: Option<DepartmentId>,
+    ) -> StoreResult<Option<casebridge_domain::DocumentId>>;
+    /// A form version by its document id.
+    async fn form_version(
+        &self,
+        document: casebridge_domain::DocumentId,
+    ) -> StoreResult<Option<ProcessForm>>;
+
+    // ---- background sweeps (the platform acts, for every member) ----
+    /// Closes live cases whose last shared activity is older than `idle_since`.
+    async fn close_inactive_cases(
+        &self,
+        idle_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseToken>>;
+    /// Flags unanswered cases whose `respondBy` has passed.
+    async fn mark_overdue_cases(&self, now: DateTime<Utc>) -> StoreResult<Vec<CaseToken>>;
+
+    // ---- idempotency ----
+    /// Reserves `key` for a request; `Ok(None)` when reserved now, `Ok(Some(..))` with the
+    /// stored outcome (`None` while the first request still runs) when seen before.
+    async fn reserve_idempotency_key(
+        &self,
+        member: MemberId,
+        key: &str,
+        request_hash: &str,
+    ) -> StoreResult<Option<IdempotentOutcome>>;
+    async fn complete_idempotency_key(
+        &self,
+        member: MemberId,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()>;
+    async fn release_idempotency_key(&self, member: MemberId, key: &str) -> StoreResult<()>;
 }

@@ -1,7 +1,12 @@
 //! What storage hands back and takes in: plain data, already validated by the domain.
 
 use casebridge_domain::audit::AuditAction;
+use casebridge_domain::authorization::CustomerAuthorization;
+use casebridge_domain::case::{
+    CaseSide, CaseStatus, CaseToken, Contact, FieldValue, ResponseType, Visibility,
+};
 use casebridge_domain::form::FormDefinition;
+use casebridge_domain::form::Priority;
 use casebridge_domain::partnership::{
     Partnership, PartnershipStatus, PartnershipType, Side, Terms,
 };
@@ -206,4 +211,160 @@ pub struct Page<T> {
     pub total: i64,
     pub page: i64,
     pub size: i64,
+}
+
+/// A collaboration request as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    pub token: CaseToken,
+    pub submitter: MemberId,
+    pub submitter_actor: String,
+    pub receiver: MemberId,
+    pub receiver_department: Option<DepartmentId>,
+    pub partnership_id: PartnershipId,
+    pub document_id: DocumentId,
+    pub status: CaseStatus,
+    pub pending_side: Option<CaseSide>,
+    pub priority: Priority,
+    pub priority_note: String,
+    pub respond_by: DateTime<Utc>,
+    pub responded: bool,
+    pub overdue: bool,
+    pub test_case: bool,
+    pub internal_case_number: String,
+    pub receiver_case_number: Option<String>,
+    pub problem_summary: String,
+    pub problem_description: String,
+    pub custom_fields: Vec<FieldValue>,
+    pub submitter_contact: Contact,
+    pub receiver_engineer: Option<Contact>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl CaseRecord {
+    /// The side `member` is on, if it is a party to the case.
+    pub fn side_of(&self, member: MemberId) -> Option<CaseSide> {
+        if member == self.submitter {
+            Some(CaseSide::Submitter)
+        } else if member == self.receiver {
+            Some(CaseSide::Receiver)
+        } else {
+            None
+        }
+    }
+}
+
+/// A case to create, already validated.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub token: CaseToken,
+    pub receiver: MemberId,
+    pub receiver_department: Option<DepartmentId>,
+    pub partnership_id: PartnershipId,
+    pub document_id: DocumentId,
+    pub priority: Priority,
+    pub priority_note: String,
+    pub respond_by: DateTime<Utc>,
+    pub test_case: bool,
+    pub internal_case_number: String,
+    pub receiver_case_number: Option<String>,
+    pub problem_summary: String,
+    pub problem_description: String,
+    pub custom_fields: Vec<FieldValue>,
+    pub submitter_contact: Contact,
+    pub authorization: CustomerAuthorization,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A formal step to record with the status it leads to.
+#[derive(Debug, Clone)]
+pub struct CaseChange {
+    pub from: CaseStatus,
+    pub to: CaseStatus,
+    pub pending_side: Option<CaseSide>,
+    pub response_type: ResponseType,
+    pub side: Option<CaseSide>,
+    pub engineer: Option<Contact>,
+    pub case_number: Option<String>,
+    pub body: String,
+    /// Sets the receiver's engineer and case number on the case (approval).
+    pub set_receiver: bool,
+    /// The first receiver response marks the case responded.
+    pub responded: bool,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseRecord {
+    pub id: String,
+    pub response_type: ResponseType,
+    pub side: Option<CaseSide>,
+    pub engineer: Option<Contact>,
+    pub case_number: Option<String>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteRecord {
+    pub id: String,
+    pub author_member: Option<MemberId>,
+    pub author_name: String,
+    pub visibility: Visibility,
+    pub summary: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewNote {
+    pub author_name: String,
+    pub visibility: Visibility,
+    pub summary: String,
+    pub description: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Which cases a list asks for, from the tenant's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Is(CaseStatus),
+    /// Waiting on the tenant's member.
+    PendingAction,
+    All,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseFilter {
+    pub direction: Direction,
+    pub status: StatusFilter,
+    pub internal_case_number: Option<String>,
+    pub updated_after: Option<DateTime<Utc>>,
+    pub page: i64,
+    pub size: i64,
+}
+
+/// A member (and department) found by partner search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    pub member_id: MemberId,
+    pub member_name: String,
+    pub department: Option<(DepartmentId, String)>,
+}
+
+/// What an earlier request with the same idempotency key produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentOutcome {
+    pub request_hash: String,
+    /// `None` while that request is still being processed.
+    pub response: Option<(u16, String)>,
 }

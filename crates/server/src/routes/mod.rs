@@ -3,6 +3,7 @@
 mod agreements;
 mod audit;
 mod auth;
+mod cases;
 mod departments;
 mod forms;
 mod health;
@@ -23,4 +24,5 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .merge(partnerships::router())
         .merge(forms::router())
         .merge(audit::router())
+        .merge(cases::router())
 }

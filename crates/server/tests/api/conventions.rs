@@ -14,9 +14,11 @@ stories!(
 );
 
 const ID: &str = "01a22508-a5bb-7557-b71d-fbc0588e187b";
+const TOKEN: &str = "cr_AAAAAAAAAAAAAAAAAAAAAA";
 
 fn protected_routes() -> Vec<(Method, String)> {
     let id = ID;
+    let token = TOKEN;
     vec![
         (Method::POST, "/v1/logout".into()),
         (Method::GET, "/v1/me".into()),
@@ -43,6 +45,43 @@ fn protected_routes() -> Vec<(Method, String)> {
         (Method::GET, format!("/v1/forms/department/{id}")),
         (Method::PUT, format!("/v1/forms/department/{id}")),
         (Method::GET, "/v1/audit-events".into()),
+        (Method::GET, "/v1/partners/acme".into()),
+        (Method::POST, "/v1/collaboration-requests".into()),
+        (Method::GET, "/v2/collaboration-requests".into()),
+        (Method::GET, format!("/v1/collaboration-requests/{token}")),
+        (Method::PATCH, format!("/v1/collaboration-requests/{token}")),
+        (
+            Method::POST,
+            format!("/v1/collaboration-requests/{token}/approval"),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/collaboration-requests/{token}/approval"),
+        ),
+        (
+            Method::POST,
+            format!("/v1/collaboration-requests/{token}/rejection"),
+        ),
+        (
+            Method::POST,
+            format!("/v1/collaboration-requests/{token}/information-request"),
+        ),
+        (
+            Method::POST,
+            format!("/v1/collaboration-requests/{token}/information-response"),
+        ),
+        (
+            Method::POST,
+            format!("/v1/collaboration-requests/{token}/closure"),
+        ),
+        (
+            Method::GET,
+            format!("/v1/collaboration-requests/{token}/notes"),
+        ),
+        (
+            Method::POST,
+            format!("/v1/collaboration-requests/{token}/notes"),
+        ),
     ]
 }
 
@@ -133,7 +172,10 @@ async fn health_and_openapi_are_served(app: &TestApp) {
     assert!(openapi.body["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = openapi.body["paths"].as_object().unwrap();
     for (_, path) in protected_routes() {
-        let template = path.replace(ID, "{id}");
+        let template = path
+            .replace(ID, "{id}")
+            .replace(TOKEN, "{token}")
+            .replace("/partners/acme", "/partners/{searchTerm}");
         let documented = paths.keys().any(|p| {
             p == &template
                 || p.replace("{companyId}", "{id}") == template

@@ -8,6 +8,7 @@ mod support;
 mod agreements;
 mod audit;
 mod auth;
+mod cases;
 mod conventions;
 mod demo;
 mod departments;

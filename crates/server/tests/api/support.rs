@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use casebridge_domain::Role;
+use casebridge_service::clock::ManualClock;
 use casebridge_service::{AuthSettings, NewUserInput, Services};
 use casebridge_store::testing::TestDatabase;
 use casebridge_store::SqlStore;
@@ -33,6 +34,8 @@ pub const PASSWORD: &str = "a long test passphrase for everyone";
 pub struct TestApp {
     pub router: Router,
     pub services: Services,
+    /// The clock the use cases see; tests move it instead of sleeping.
+    pub clock: Arc<ManualClock>,
     pub store: SqlStore,
     /// Kept so the database lives as long as the app; removed on drop.
     _db: TestDatabase,
@@ -41,10 +44,12 @@ pub struct TestApp {
 impl TestApp {
     pub async fn on(db: TestDatabase, auth: AuthSettings) -> Self {
         let store = db.store().await;
-        let services = Services::new(Arc::new(store.clone()), auth);
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let services = Services::new(Arc::new(store.clone()), auth).with_clock(clock.clone());
         Self {
             router: casebridge_server::app(services.clone()),
             services,
+            clock,
             store,
             _db: db,
         }
@@ -105,6 +110,11 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
         self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn login(&self, email: &str) -> String {

@@ -22,6 +22,8 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use crate::records::*;
 use crate::{Actor, Store, StoreError, StoreResult, Tenant};
 
+mod cases;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Which database a URL names.

@@ -1,0 +1,712 @@
+//! [`CaseStore`] on SQLite and PostgreSQL.
+
+use async_trait::async_trait;
+use casebridge_domain::audit::{ActorKind, AuditAction};
+use casebridge_domain::authorization::{AuthorizationMethod, CustomerAuthorization};
+use casebridge_domain::case::{CaseSide, CaseStatus, CaseToken, Contact, ResponseType, Visibility};
+use casebridge_domain::form::Priority;
+use casebridge_domain::{DepartmentId, DocumentId, MemberId};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use super::{append_audit, form_row, millis, to_json, unique, AuditRecord, RowExt};
+use crate::records::*;
+use crate::{CaseStore, SqlStore, StoreError, StoreResult, Tenant};
+
+const CASE_COLUMNS: &str = "token, submitter_member_id, submitter_actor_id, receiver_member_id, \
+    receiver_department_id, partnership_id, document_id, status, pending_side, priority, \
+    priority_note, respond_by, responded, overdue, test_case, internal_case_number, \
+    receiver_case_number, problem_summary, problem_description, custom_fields, \
+    submitter_contact, receiver_engineer, created_at, updated_at, closed_at";
+
+/// A case the tenant's member is a party to.
+const PARTY: &str = "(submitter_member_id = $2 OR receiver_member_id = $2)";
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("case {what}"))
+}
+
+fn case_row(row: &AnyRow) -> StoreResult<CaseRecord> {
+    let priority = match row.text("priority")?.as_str() {
+        "LOW" => Priority::Low,
+        "MEDIUM" => Priority::Medium,
+        "HIGH" => Priority::High,
+        _ => return Err(corrupt("priority")),
+    };
+    let receiver_engineer = match row.opt_text("receiver_engineer")? {
+        Some(json) => Some(serde_json::from_str(&json).map_err(|_| corrupt("engineer"))?),
+        None => None,
+    };
+    Ok(CaseRecord {
+        token: CaseToken::parse(&row.text("token")?).map_err(|_| corrupt("token"))?,
+        submitter: row.parsed("submitter_member_id")?,
+        submitter_actor: row.text("submitter_actor_id")?,
+        receiver: row.parsed("receiver_member_id")?,
+        receiver_department: row.opt_parsed("receiver_department_id")?,
+        partnership_id: row.parsed("partnership_id")?,
+        document_id: row.parsed("document_id")?,
+        status: CaseStatus::parse(&row.text("status")?).ok_or_else(|| corrupt("status"))?,
+        pending_side: row
+            .opt_text("pending_side")?
+            .as_deref()
+            .and_then(CaseSide::parse),
+        priority,
+        priority_note: row.text("priority_note")?,
+        respond_by: row.time("respond_by")?,
+        responded: row.int("responded")? != 0,
+        overdue: row.int("overdue")? != 0,
+        test_case: row.int("test_case")? != 0,
+        internal_case_number: row.text("internal_case_number")?,
+        receiver_case_number: row.opt_text("receiver_case_number")?,
+        problem_summary: row.text("problem_summary")?,
+        problem_description: row.text("problem_description")?,
+        custom_fields: row.json("custom_fields")?,
+        submitter_contact: row.json("submitter_contact")?,
+        receiver_engineer,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+        closed_at: row.opt_time("closed_at")?,
+    })
+}
+
+fn priority_str(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Low => "LOW",
+        Priority::Medium => "MEDIUM",
+        Priority::High => "HIGH",
+    }
+}
+
+async fn fetch_case(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    token: &CaseToken,
+) -> StoreResult<CaseRecord> {
+    let row = sqlx::query(&format!(
+        "SELECT {CASE_COLUMNS} FROM collaboration_requests WHERE token = $1 AND {PARTY}"
+    ))
+    .bind(token.as_str())
+    .bind(tenant.member().to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    case_row(&row)
+}
+
+fn case_audit(tenant: &Tenant, action: AuditAction, token: &CaseToken) -> AuditRecord {
+    AuditRecord::by(tenant, action, "collaboration_request", token)
+}
+
+fn system_audit(member: MemberId, action: AuditAction, token: &str) -> AuditRecord {
+    AuditRecord {
+        member: Some(member),
+        actor: (ActorKind::System, None),
+        action,
+        object_type: "collaboration_request",
+        object_id: Some(token.to_owned()),
+        outcome: "success",
+    }
+}
+
+#[async_trait]
+impl CaseStore for SqlStore {
+    async fn create_case(&self, tenant: &Tenant, case: &NewCase) -> StoreResult<CaseRecord> {
+        let mut tx = self.write().await?;
+        let at = millis(case.created_at);
+        sqlx::query(&format!(
+            "INSERT INTO collaboration_requests ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, \
+             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+        ))
+        .bind(case.token.as_str())
+        .bind(tenant.member().to_string())
+        .bind(super::actor_id(tenant))
+        .bind(case.receiver.to_string())
+        .bind(case.receiver_department.map(|d| d.to_string()))
+        .bind(case.partnership_id.to_string())
+        .bind(case.document_id.to_string())
+        .bind(CaseStatus::Open.as_str())
+        .bind(CaseSide::Receiver.as_str())
+        .bind(priority_str(case.priority))
+        .bind(&case.priority_note)
+        .bind(millis(case.respond_by))
+        .bind(0_i64)
+        .bind(0_i64)
+        .bind(i64::from(case.test_case))
+        .bind(&case.internal_case_number)
+        .bind(&case.receiver_case_number)
+        .bind(&case.problem_summary)
+        .bind(&case.problem_description)
+        .bind(to_json(&case.custom_fields)?)
+        .bind(to_json(&case.submitter_contact)?)
+        .bind(None::<String>)
+        .bind(at)
+        .bind(at)
+        .bind(None::<i64>)
+        .execute(&mut *tx)
+        .await
+        .map_err(unique("a case with this token already exists"))?;
+        let a = &case.authorization;
+        sqlx::query(
+            "INSERT INTO customer_authorizations (id, case_token, method, authorized_by_name, \
+             authorized_by_email, authorized_at, purpose, data_categories, expires_at, evidence, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(case.token.as_str())
+        .bind(a.method.as_str())
+        .bind(&a.authorized_by_name)
+        .bind(a.authorized_by_email.as_str())
+        .bind(millis(a.authorized_at))
+        .bind(&a.purpose)
+        .bind(to_json(&a.data_categories)?)
+        .bind(a.expires_at.map(millis))
+        .bind(&a.evidence)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        append_audit(
+            &mut tx,
+            case_audit(tenant, AuditAction::CaseCreated, &case.token),
+        )
+        .await?;
+        let record = fetch_case(&mut tx, tenant, &case.token).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn get_case(&self, tenant: &Tenant, token: &CaseToken) -> StoreResult<CaseRecord> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_case(&mut conn, tenant, token).await
+    }
+
+    async fn list_cases(
+        &self,
+        tenant: &Tenant,
+        filter: &CaseFilter,
+    ) -> StoreResult<Page<CaseRecord>> {
+        let direction = match filter.direction {
+            Direction::Inbound => "receiver_member_id = $1",
+            Direction::Outbound => "submitter_member_id = $1",
+            Direction::All => "(submitter_member_id = $1 OR receiver_member_id = $1)",
+        };
+        let (status, status_value) = match filter.status {
+            StatusFilter::Is(status) => ("status = $2", Some(status.as_str())),
+            StatusFilter::PendingAction => (
+                "((submitter_member_id = $1 AND pending_side = 'SUBMITTER') \
+                  OR (receiver_member_id = $1 AND pending_side = 'RECEIVER')) AND ($2 IS NULL OR $2 = '')",
+                None,
+            ),
+            StatusFilter::All => ("($2 IS NULL OR $2 = '')", None),
+        };
+        let conditions = format!(
+            "WHERE {direction} AND {status} AND ($3 IS NULL OR internal_case_number = $3 \
+             OR receiver_case_number = $3) AND ($4 IS NULL OR updated_at > $4)"
+        );
+        let mut conn = self.pool.acquire().await?;
+        macro_rules! filtered {
+            ($sql:expr) => {
+                sqlx::query($sql)
+                    .bind(tenant.member().to_string())
+                    .bind(status_value)
+                    .bind(filter.internal_case_number.clone())
+                    .bind(filter.updated_after.map(millis))
+            };
+        }
+        let total = filtered!(&format!(
+            "SELECT COUNT(*) AS n FROM collaboration_requests {conditions}"
+        ))
+        .fetch_one(&mut *conn)
+        .await?
+        .int("n")?;
+        let rows = filtered!(&format!(
+            "SELECT {CASE_COLUMNS} FROM collaboration_requests {conditions} \
+             ORDER BY created_at DESC, token LIMIT $5 OFFSET $6"
+        ))
+        .bind(filter.size)
+        .bind(filter.page * filter.size)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Page {
+            items: rows.iter().map(case_row).collect::<StoreResult<_>>()?,
+            total,
+            page: filter.page,
+            size: filter.size,
+        })
+    }
+
+    async fn case_authorization(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+    ) -> StoreResult<CustomerAuthorization> {
+        let row = sqlx::query(&format!(
+            "SELECT a.* FROM customer_authorizations a \
+             JOIN collaboration_requests c ON c.token = a.case_token \
+             WHERE a.case_token = $1 AND {}",
+            PARTY
+                .replace("submitter", "c.submitter")
+                .replace("receiver", "c.receiver")
+        ))
+        .bind(token.as_str())
+        .bind(tenant.member().to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(CustomerAuthorization {
+            method: AuthorizationMethod::parse(&row.text("method")?)
+                .ok_or_else(|| corrupt("authorization method"))?,
+            authorized_by_name: row.text("authorized_by_name")?,
+            authorized_by_email: row.parsed("authorized_by_email")?,
+            authorized_at: row.time("authorized_at")?,
+            purpose: row.text("purpose")?,
+            data_categories: row.json("data_categories")?,
+            expires_at: row.opt_time("expires_at")?,
+            evidence: row.opt_text("evidence")?,
+        })
+    }
+
+    async fn case_responses(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+    ) -> StoreResult<Vec<ResponseRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_case(&mut conn, tenant, token).await?;
+        let rows = sqlx::query(
+            "SELECT * FROM case_responses WHERE case_token = $1 ORDER BY created_at, id",
+        )
+        .bind(token.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let engineer = match (
+                    row.opt_text("engineer_name")?,
+                    row.opt_text("engineer_email")?,
+                ) {
+                    (Some(name), Some(email)) => Some(Contact {
+                        name,
+                        email: email.parse().map_err(|_| corrupt("engineer email"))?,
+                        phone: row.opt_text("engineer_phone")?,
+                    }),
+                    _ => None,
+                };
+                Ok(ResponseRecord {
+                    id: row.text("id")?,
+                    response_type: ResponseType::parse(&row.text("response_type")?)
+                        .ok_or_else(|| corrupt("response type"))?,
+                    side: row.opt_text("side")?.as_deref().and_then(CaseSide::parse),
+                    engineer,
+                    case_number: row.opt_text("case_number")?,
+                    body: row.text("body")?,
+                    created_at: row.time("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn case_notes(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        updated_after: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<NoteRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_case(&mut conn, tenant, token).await?;
+        let rows = sqlx::query(
+            "SELECT * FROM case_notes WHERE case_token = $1 \
+             AND (visibility = 'SHARED' OR author_member_id = $2) \
+             AND ($3 IS NULL OR created_at > $3) ORDER BY created_at, id",
+        )
+        .bind(token.as_str())
+        .bind(tenant.member().to_string())
+        .bind(updated_after.map(millis))
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter().map(note_row).collect()
+    }
+
+    async fn change_case(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        change: &CaseChange,
+    ) -> StoreResult<CaseRecord> {
+        let mut tx = self.write().await?;
+        let at = millis(change.at);
+        let engineer = change.engineer.as_ref().map(to_json).transpose()?;
+        let changed = sqlx::query(&format!(
+            "UPDATE collaboration_requests SET status = $3, pending_side = $4, updated_at = $5, \
+             responded = CASE WHEN $6 = 1 THEN 1 ELSE responded END, \
+             receiver_engineer = CASE WHEN $7 = 1 THEN $8 ELSE receiver_engineer END, \
+             receiver_case_number = CASE WHEN $7 = 1 THEN $9 ELSE receiver_case_number END, \
+             closed_at = CASE WHEN $3 IN ('CLOSED', 'REJECTED') THEN $5 ELSE closed_at END \
+             WHERE token = $1 AND {PARTY} AND status = $10"
+        ))
+        .bind(token.as_str())
+        .bind(tenant.member().to_string())
+        .bind(change.to.as_str())
+        .bind(change.pending_side.map(CaseSide::as_str))
+        .bind(at)
+        .bind(i64::from(change.responded))
+        .bind(i64::from(change.set_receiver))
+        .bind(engineer)
+        .bind(change.case_number.clone())
+        .bind(change.from.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::Stale);
+        }
+        insert_response(&mut tx, token, change).await?;
+        append_audit(
+            &mut tx,
+            case_audit(tenant, AuditAction::of_step(change.response_type), token),
+        )
+        .await?;
+        let record = fetch_case(&mut tx, tenant, token).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn update_case_details(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        internal_case_number: &str,
+        contact: &Contact,
+        at: DateTime<Utc>,
+    ) -> StoreResult<CaseRecord> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query(
+            "UPDATE collaboration_requests SET internal_case_number = $3, submitter_contact = $4, \
+             updated_at = $5 WHERE token = $1 AND submitter_member_id = $2",
+        )
+        .bind(token.as_str())
+        .bind(tenant.member().to_string())
+        .bind(internal_case_number)
+        .bind(to_json(contact)?)
+        .bind(millis(at))
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append_audit(&mut tx, case_audit(tenant, AuditAction::CaseUpdated, token)).await?;
+        let record = fetch_case(&mut tx, tenant, token).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn add_note(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        note: &NewNote,
+    ) -> StoreResult<NoteRecord> {
+        let mut tx = self.write().await?;
+        let case = fetch_case(&mut tx, tenant, token).await?;
+        if !case.status.is_live() {
+            return Err(StoreError::Stale);
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO case_notes (id, case_token, author_member_id, author_actor_id, author_name, \
+             visibility, summary, description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(token.as_str())
+        .bind(tenant.member().to_string())
+        .bind(super::actor_id(tenant))
+        .bind(&note.author_name)
+        .bind(note.visibility.as_str())
+        .bind(&note.summary)
+        .bind(&note.description)
+        .bind(millis(note.at))
+        .execute(&mut *tx)
+        .await?;
+        // An internal note must not show in the partner's view, not even as a newer timestamp.
+        if note.visibility == Visibility::Shared {
+            sqlx::query("UPDATE collaboration_requests SET updated_at = $2 WHERE token = $1")
+                .bind(token.as_str())
+                .bind(millis(note.at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        append_audit(
+            &mut tx,
+            case_audit(tenant, AuditAction::CaseNoteAdded, token),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(NoteRecord {
+            id,
+            author_member: Some(tenant.member()),
+            author_name: note.author_name.clone(),
+            visibility: note.visibility,
+            summary: note.summary.clone(),
+            description: note.description.clone(),
+            created_at: super::instant(millis(note.at)),
+        })
+    }
+
+    async fn search_directory(
+        &self,
+        tenant: &Tenant,
+        term: &str,
+    ) -> StoreResult<Vec<DirectoryEntry>> {
+        let pattern = format!("%{}%", term.to_lowercase().replace(['%', '_', '\\'], ""));
+        let rows = sqlx::query(
+            "SELECT m.id AS member_id, m.name AS member_name, d.id AS department_id, \
+                    d.name AS department_name \
+             FROM members m LEFT JOIN departments d ON d.member_id = m.id \
+             WHERE m.id <> $1 AND (LOWER(m.name) LIKE $2 OR LOWER(d.name) LIKE $2 \
+                OR LOWER(d.tags) LIKE $2) \
+             ORDER BY m.name, d.name LIMIT 200",
+        )
+        .bind(tenant.member().to_string())
+        .bind(pattern)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let department = match row.opt_parsed::<DepartmentId>("department_id")? {
+                    Some(id) => Some((id, row.text("department_name")?)),
+                    None => None,
+                };
+                Ok(DirectoryEntry {
+                    member_id: row.parsed("member_id")?,
+                    member_name: row.text("member_name")?,
+                    department,
+                })
+            })
+            .collect()
+    }
+
+    async fn current_form_id(
+        &self,
+        owner: MemberId,
+        department: Option<DepartmentId>,
+    ) -> StoreResult<Option<DocumentId>> {
+        let scope = department.map_or_else(|| "company".to_owned(), |d| d.to_string());
+        sqlx::query(
+            "SELECT document_id FROM process_forms WHERE member_id = $1 AND scope = $2 \
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(owner.to_string())
+        .bind(scope)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| row.parsed("document_id"))
+        .transpose()
+    }
+
+    async fn form_version(&self, document: DocumentId) -> StoreResult<Option<ProcessForm>> {
+        sqlx::query("SELECT * FROM process_forms WHERE document_id = $1")
+            .bind(document.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| form_row(&row))
+            .transpose()
+    }
+
+    async fn close_inactive_cases(
+        &self,
+        idle_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseToken>> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(
+            "UPDATE collaboration_requests SET status = 'CLOSED', pending_side = NULL, \
+             updated_at = $2, closed_at = $2 \
+             WHERE status IN ('OPEN', 'INFORMATION', 'ACCEPTED') AND updated_at < $1 \
+             RETURNING token, submitter_member_id, receiver_member_id",
+        )
+        .bind(millis(idle_since))
+        .bind(millis(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut closed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let token = row.text("token")?;
+            let note = NewNote {
+                author_name: "Casebridge".into(),
+                visibility: Visibility::Shared,
+                summary: "Closed after a period without activity".into(),
+                description: "This request had no activity for the configured period and was closed automatically.".into(),
+                at: now,
+            };
+            sqlx::query(
+                "INSERT INTO case_notes (id, case_token, author_member_id, author_actor_id, \
+                 author_name, visibility, summary, description, created_at) \
+                 VALUES ($1, $2, NULL, NULL, $3, $4, $5, $6, $7)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(&token)
+            .bind(&note.author_name)
+            .bind(note.visibility.as_str())
+            .bind(&note.summary)
+            .bind(&note.description)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO case_responses (id, case_token, response_type, side, actor_id, body, created_at) \
+                 VALUES ($1, $2, 'SYSTEM', NULL, NULL, $3, $4)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(&token)
+            .bind(&note.summary)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+            for member in ["submitter_member_id", "receiver_member_id"] {
+                let member: MemberId = row.parsed(member)?;
+                append_audit(
+                    &mut tx,
+                    system_audit(member, AuditAction::CaseClosedInactive, &token),
+                )
+                .await?;
+            }
+            closed.push(CaseToken::parse(&token).map_err(|_| corrupt("token"))?);
+        }
+        tx.commit().await?;
+        Ok(closed)
+    }
+
+    async fn mark_overdue_cases(&self, now: DateTime<Utc>) -> StoreResult<Vec<CaseToken>> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(
+            "UPDATE collaboration_requests SET overdue = 1 \
+             WHERE overdue = 0 AND responded = 0 AND status IN ('OPEN', 'INFORMATION') \
+               AND respond_by < $1 RETURNING token, receiver_member_id",
+        )
+        .bind(millis(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut overdue = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let token = row.text("token")?;
+            let receiver: MemberId = row.parsed("receiver_member_id")?;
+            append_audit(
+                &mut tx,
+                system_audit(receiver, AuditAction::CaseOverdue, &token),
+            )
+            .await?;
+            overdue.push(CaseToken::parse(&token).map_err(|_| corrupt("token"))?);
+        }
+        tx.commit().await?;
+        Ok(overdue)
+    }
+
+    async fn reserve_idempotency_key(
+        &self,
+        member: MemberId,
+        key: &str,
+        request_hash: &str,
+    ) -> StoreResult<Option<IdempotentOutcome>> {
+        let mut tx = self.write().await?;
+        let existing = sqlx::query(
+            "SELECT request_hash, status_code, response_body FROM idempotency_keys \
+             WHERE member_id = $1 AND idempotency_key = $2",
+        )
+        .bind(member.to_string())
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = existing {
+            let response = match (row.opt_int("status_code")?, row.opt_text("response_body")?) {
+                (Some(status), Some(body)) => Some((u16::try_from(status).unwrap_or(500), body)),
+                _ => None,
+            };
+            return Ok(Some(IdempotentOutcome {
+                request_hash: row.text("request_hash")?,
+                response,
+            }));
+        }
+        sqlx::query(
+            "INSERT INTO idempotency_keys (member_id, idempotency_key, request_hash, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(member.to_string())
+        .bind(key)
+        .bind(request_hash)
+        .bind(millis(Utc::now()))
+        .execute(&mut *tx)
+        .await
+        .map_err(unique(
+            "this idempotency key is being used by another request",
+        ))?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        member: MemberId,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $3, response_body = $4 \
+             WHERE member_id = $1 AND idempotency_key = $2",
+        )
+        .bind(member.to_string())
+        .bind(key)
+        .bind(i64::from(status))
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, member: MemberId, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE member_id = $1 AND idempotency_key = $2")
+            .bind(member.to_string())
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn insert_response(
+    conn: &mut AnyConnection,
+    token: &CaseToken,
+    change: &CaseChange,
+) -> StoreResult<()> {
+    let engineer = change.engineer.as_ref();
+    sqlx::query(
+        "INSERT INTO case_responses (id, case_token, response_type, side, actor_id, engineer_name, \
+         engineer_email, engineer_phone, case_number, body, created_at) \
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(token.as_str())
+    .bind(change.response_type.as_str())
+    .bind(change.side.map(CaseSide::as_str))
+    .bind(engineer.map(|e| e.name.clone()))
+    .bind(engineer.map(|e| e.email.to_string()))
+    .bind(engineer.and_then(|e| e.phone.clone()))
+    .bind(change.case_number.clone())
+    .bind(&change.body)
+    .bind(millis(change.at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn note_row(row: &AnyRow) -> StoreResult<NoteRecord> {
+    Ok(NoteRecord {
+        id: row.text("id")?,
+        author_member: row.opt_parsed("author_member_id")?,
+        author_name: row.text("author_name")?,
+        visibility: Visibility::parse(&row.text("visibility")?)
+            .ok_or_else(|| corrupt("visibility"))?,
+        summary: row.text("summary")?,
+        description: row.text("description")?,
+        created_at: row.time("created_at")?,
+    })
+}
