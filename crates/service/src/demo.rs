@@ -10,7 +10,13 @@ use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::secrets::random_secret;
-use crate::{NewUserInput, ServiceError, ServiceResult, Services};
+use casebridge_domain::authorization::{AuthorizationDraft, AuthorizationMethod};
+use casebridge_domain::case::{ResponseType, Visibility};
+
+use crate::{
+    Caller, CaseView, ContactInput, NewCaseInput, NewUserInput, NoteInput, ServiceError,
+    ServiceResult, Services, StepInput,
+};
 
 /// One sign-in the demo created.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -150,6 +156,7 @@ impl Services {
             .await?;
         self.demo_partnership(&members[2], &members[0], false)
             .await?;
+        self.demo_cases(&members).await?;
         Ok(Some(logins))
     }
 
@@ -195,6 +202,180 @@ impl Services {
                 .await?;
         }
         Ok(())
+    }
+}
+
+struct DemoCase {
+    receiver: casebridge_domain::MemberId,
+    number: &'static str,
+    priority: Priority,
+    summary: &'static str,
+    description: &'static str,
+}
+
+/// The demo's cases: one waiting for Contoso, one Contoso accepted and is working on with
+/// Northwind, and one where Fabrikam asked Contoso for more information.
+impl Services {
+    async fn demo_cases(&self, admins: &[Tenant]) -> ServiceResult<()> {
+        let engineer = |i: usize| async move {
+            let tenant = admins[i];
+            let users = self.store.list_users(&tenant).await?;
+            let user = users
+                .into_iter()
+                .find(|u| u.role == Role::Engineer)
+                .ok_or_else(|| ServiceError::Internal("demo member without engineer".into()))?;
+            Ok::<_, ServiceError>((
+                Caller::new(
+                    Tenant::new(tenant.member(), Actor::User(user.id)),
+                    Role::Engineer,
+                    String::new(),
+                ),
+                user,
+            ))
+        };
+        let (northwind, priya) = engineer(0).await?;
+        let (contoso, ken) = engineer(1).await?;
+        self.demo_case(&northwind, &priya, DemoCase {
+                receiver: admins[1].member(),
+                number: "NW-20417",
+                priority: Priority::High,
+                summary: "Storage latency spikes on Kubernetes worker nodes",
+                description: "Since Tuesday, volumes mounted on the customer's managed Kubernetes cluster show write latency above 800 ms every few minutes. Array-side metrics are normal; the spikes line up with node autoscaling events.",
+            })
+            .await?;
+        let backup = self
+            .demo_case(&northwind, &priya, DemoCase {
+                receiver: admins[1].member(),
+                number: "NW-20388",
+                priority: Priority::Medium,
+                summary: "Nightly backup job fails after the cloud platform upgrade",
+                description: "The snapshot export to the customer's object storage fails with HTTP 403 since the platform upgrade on the 14th. Credentials were rotated and verified.",
+            })
+            .await?;
+        let ken_contact = ContactInput {
+            name: format!("{} {}", ken.first_name, ken.last_name),
+            email: ken.email.clone(),
+            phone: None,
+        };
+        self.respond(&contoso, &backup.record.token, ResponseType::Approval, StepInput {
+            engineer: Some(ken_contact),
+            case_number: Some("CC-88120".into()),
+            text: "We see the 403s in the storage gateway logs and are checking the new bucket policy.".into(),
+        })
+        .await?;
+        self.add_note(&contoso, &backup.record.token, NoteInput {
+            summary: "Bucket policy changed in the upgrade".into(),
+            description: "The upgrade tightened the default bucket policy. Can you confirm the export uses the path-style endpoint?".into(),
+            visibility: Visibility::Shared,
+        })
+        .await?;
+        self.add_note(
+            &contoso,
+            &backup.record.token,
+            NoteInput {
+                summary: "Known issue PLAT-5521".into(),
+                description: "Same root cause as PLAT-5521; the fix ships next week.".into(),
+                visibility: Visibility::Internal,
+            },
+        )
+        .await?;
+        let (fabrikam, omar) = engineer(2).await?;
+        let vpn = self
+            .demo_case(&contoso, &ken, DemoCase {
+                receiver: admins[2].member(),
+                number: "CC-88204",
+                priority: Priority::Low,
+                summary: "Site-to-site VPN tunnel drops every four hours",
+                description: "The tunnel between the customer's VPC and their branch firewall renegotiates every four hours and drops traffic for about 30 seconds.",
+            })
+            .await?;
+        self.respond(&fabrikam, &vpn.record.token, ResponseType::InformationRequest, StepInput {
+            engineer: Some(ContactInput {
+                name: format!("{} {}", omar.first_name, omar.last_name),
+                email: omar.email.clone(),
+                phone: None,
+            }),
+            case_number: None,
+            text: "Please send the IKE lifetime settings on the cloud side and the firewall's tunnel log around one drop.".into(),
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn demo_case(
+        &self,
+        caller: &Caller,
+        engineer: &casebridge_store::User,
+        case: DemoCase,
+    ) -> ServiceResult<CaseView> {
+        let DemoCase {
+            receiver,
+            number,
+            priority,
+            summary,
+            description,
+        } = case;
+        let document_id = self
+            .store
+            .current_form_id(receiver, None)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("demo member without form".into()))?;
+        let form = self
+            .store
+            .form_version(document_id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("demo form missing".into()))?;
+        let value = |label: &str, value: &str| {
+            form.definition
+                .custom_fields
+                .iter()
+                .find(|f| f.label == label)
+                .map(|f| (f.field_id.to_string(), value.to_owned()))
+        };
+        let custom_fields = [
+            value("Customer contact email", "it-ops@tailspin.example"),
+            value("Customer company", "Tailspin Toys"),
+            value("Product version", "7.4.2"),
+            value("Environment", "Production"),
+            value("Affected nodes", "12"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let now = self.now();
+        self.create_case(
+            caller,
+            NewCaseInput {
+                document_id,
+                internal_case_number: number.into(),
+                problem_summary: summary.into(),
+                problem_description: description.into(),
+                priority,
+                custom_fields,
+                submitter_contact: ContactInput {
+                    name: format!("{} {}", engineer.first_name, engineer.last_name),
+                    email: engineer.email.clone(),
+                    phone: Some("+1 555 0142".into()),
+                },
+                receiver_internal_case_number: None,
+                test_submission: false,
+                customer_authorization: Some(AuthorizationDraft {
+                    method: AuthorizationMethod::Email,
+                    authorized_by_name: "Dana Whitfield".into(),
+                    authorized_by_email: "dana.whitfield@tailspin.example".into(),
+                    authorized_at: now - chrono::Duration::hours(2),
+                    purpose: "Joint troubleshooting of the reported problem".into(),
+                    data_categories: vec![
+                        DataCategory::Contact,
+                        DataCategory::Logs,
+                        DataCategory::Hostnames,
+                    ],
+                    expires_at: Some(now + chrono::Duration::days(60)),
+                    evidence: None,
+                }),
+            },
+        )
+        .await
     }
 }
 

@@ -65,6 +65,55 @@ async fn the_demo_world_can_be_signed_into_and_is_seeded_once(app: &TestApp) {
         .await;
     assert_eq!(form.status, StatusCode::OK);
     assert_eq!(form.body["customFields"].as_array().unwrap().len(), 8);
+    // Cases in several states, with an internal note Northwind must not see.
+    let outbound = app
+        .get("/v2/collaboration-requests?type=OUTBOUND", token)
+        .await;
+    assert_eq!(outbound.body["totalElements"], 2);
+    let accepted = outbound.body["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "ACCEPTED")
+        .unwrap();
+    let case = app
+        .get(
+            &format!(
+                "/v1/collaboration-requests/{}",
+                accepted["token"].as_str().unwrap()
+            ),
+            token,
+        )
+        .await;
+    let notes = case.body["details"]["caseNotes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1);
+    assert!(!case.body.to_string().contains("PLAT-5521"));
+    let ken = logins
+        .iter()
+        .find(|l| l.email == "ken@contoso.example")
+        .unwrap();
+    let ken_token = app
+        .call(
+            Method::POST,
+            "/v1/login",
+            None,
+            Some(json!({"username": ken.email, "password": ken.password})),
+        )
+        .await
+        .body["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pending = app
+        .get(
+            "/v2/collaboration-requests?status=PENDINGACTION",
+            &ken_token,
+        )
+        .await;
+    assert_eq!(
+        pending.body["totalElements"], 2,
+        "the new request and Fabrikam's question"
+    );
     // Passwords differ from user to user.
     let mut passwords: Vec<&str> = logins.iter().map(|l| l.password.as_str()).collect();
     passwords.sort();
