@@ -1,0 +1,34 @@
+//! The redaction engine: finds personal data and secrets in text and replaces them with
+//! stable pseudonyms that keep the structure an engineer needs to solve the problem.
+//!
+//! Depends on nothing else of Casebridge's: the `casebridge redact` command and, later, the
+//! case flow use it the same way.
+//!
+//! - [`Detectors`] compiles every pattern into one multi-pattern automaton; a candidate is
+//!   confirmed by an exact validator (checksum, parser, context) before it becomes a
+//!   [`Finding`].
+//! - [`Pseudonymizer`] derives every replacement from a secret key, so the same value gets
+//!   the same pseudonym in every file and in later runs with the same key, whatever the
+//!   order values are met in. IP addresses keep their prefixes, host names their labels.
+//! - [`Redactor`] applies a [`Policy`] (per category: pseudonymize, mask, remove, keep) and
+//!   records what it replaced in a [`PseudonymMap`], from which [`PseudonymMap::reveal`]
+//!   turns a partner's reply back into the real values.
+
+mod category;
+mod detect;
+mod map;
+mod policy;
+mod pseudonym;
+mod redactor;
+mod stream;
+mod validate;
+
+pub use category::Category;
+pub use detect::{Detectors, Finding, Kind};
+pub use map::{MapEntry, PseudonymMap};
+pub use policy::{Action, CustomPattern, Policy, PolicyError};
+pub use pseudonym::Pseudonymizer;
+pub use detect::PatternError;
+pub use map::MapError;
+pub use redactor::{short_host_names, Redacted, Redactor};
+pub use stream::{for_each_chunk, learn_stream, redact_stream, StreamStats, CHUNK_BYTES};

@@ -1,0 +1,168 @@
+//! Redacting a stream in bounded memory: chunks end at a line break, never inside a PEM
+//! block, so every finding lies whole within one chunk.
+
+use std::collections::BTreeSet;
+use std::io::{self, Read, Write};
+
+use crate::redactor::short_host_names;
+use crate::{Category, Redactor};
+
+/// The size a chunk grows to before it is cut at its last line break.
+pub const CHUNK_BYTES: usize = 1 << 20;
+/// A line longer than this is cut anyway (a minified file, a binary blob).
+const MAX_CHUNK_BYTES: usize = 8 << 20;
+
+/// What one stream held.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StreamStats {
+    pub bytes: u64,
+    pub findings: Vec<(Category, u64)>,
+}
+
+impl StreamStats {
+    fn count(&mut self, category: Category) {
+        match self.findings.iter_mut().find(|(c, _)| *c == category) {
+            Some((_, n)) => *n += 1,
+            None => self.findings.push((category, 1)),
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.findings.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Calls `each` with consecutive chunks of `reader` that end at a safe boundary.
+pub fn for_each_chunk(
+    mut reader: impl Read,
+    mut each: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<u64> {
+    let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
+    let mut total = 0u64;
+    let mut eof = false;
+    while !eof {
+        while buffer.len() < CHUNK_BYTES {
+            let start = buffer.len();
+            buffer.resize(start + 64 * 1024, 0);
+            let n = reader.read(&mut buffer[start..])?;
+            buffer.truncate(start + n);
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            total += n as u64;
+        }
+        let cut = if eof { buffer.len() } else { safe_cut(&buffer) };
+        if cut == 0 {
+            // No safe boundary yet: read more, up to the hard limit.
+            if buffer.len() < MAX_CHUNK_BYTES {
+                let start = buffer.len();
+                buffer.resize(start + CHUNK_BYTES, 0);
+                let n = reader.read(&mut buffer[start..])?;
+                buffer.truncate(start + n);
+                total += n as u64;
+                eof = n == 0;
+                continue;
+            }
+            each(&buffer)?;
+            buffer.clear();
+            continue;
+        }
+        each(&buffer[..cut])?;
+        buffer.drain(..cut);
+    }
+    if !buffer.is_empty() {
+        each(&buffer)?;
+    }
+    Ok(total)
+}
+
+/// The end of the last complete line, moved before an unterminated PEM block.
+fn safe_cut(buffer: &[u8]) -> usize {
+    let Some(newline) = memrchr(b'\n', buffer) else {
+        return 0;
+    };
+    let mut cut = newline + 1;
+    if let Some(begin) = find_last(&buffer[..cut], b"-----BEGIN ") {
+        if find_last(&buffer[begin..cut], b"-----END ").is_none() {
+            cut = begin;
+        }
+    }
+    cut
+}
+
+fn memrchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().rposition(|b| *b == needle)
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Redacts `reader` into `writer`.
+pub fn redact_stream(
+    redactor: &Redactor,
+    reader: impl Read,
+    mut writer: impl Write,
+) -> io::Result<StreamStats> {
+    let mut stats = StreamStats::default();
+    stats.bytes = for_each_chunk(reader, |chunk| {
+        let redacted = redactor.redact(chunk);
+        for finding in &redacted.findings {
+            stats.count(finding.category);
+        }
+        writer.write_all(&redacted.text)
+    })?;
+    writer.flush()?;
+    Ok(stats)
+}
+
+/// The first pass: the short host names `reader` teaches.
+pub fn learn_stream(redactor: &Redactor, reader: impl Read) -> io::Result<BTreeSet<String>> {
+    let mut names = BTreeSet::new();
+    for_each_chunk(reader, |chunk| {
+        names.extend(short_host_names(redactor.detectors(), chunk));
+        Ok(())
+    })?;
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Policy, PseudonymMap};
+
+    #[test]
+    fn chunks_end_at_lines_and_keep_pem_blocks_whole() {
+        let mut text = Vec::new();
+        for i in 0..40_000 {
+            text.extend_from_slice(format!("line {i} host db{i}.acme.com\n").as_bytes());
+        }
+        text.extend_from_slice(b"-----BEGIN PRIVATE KEY-----\n");
+        text.extend(std::iter::repeat_n(b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n".as_slice(), 100).flatten());
+        text.extend_from_slice(b"-----END PRIVATE KEY-----\ntail\n");
+        let mut chunks = Vec::new();
+        let total = for_each_chunk(&text[..], |c| {
+            chunks.push(c.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(total as usize, text.len());
+        assert!(chunks.len() > 1);
+        assert_eq!(chunks.concat(), text);
+        assert!(chunks.iter().all(|c| c.ends_with(b"\n")));
+        let with_key = chunks.iter().filter(|c| find_last(c, b"-----BEGIN ").is_some()).count();
+        assert_eq!(with_key, 1);
+        assert!(chunks.iter().any(|c| find_last(c, b"-----BEGIN ").is_some() && find_last(c, b"-----END ").is_some()));
+    }
+
+    #[test]
+    fn a_stream_is_redacted_and_counted() {
+        let redactor = Redactor::new(Policy::default(), PseudonymMap::new([1; 32])).unwrap();
+        let mut out = Vec::new();
+        let stats = redact_stream(&redactor, &b"user alice from 10.0.0.1\n"[..], &mut out).unwrap();
+        assert_eq!(stats.bytes, 25);
+        assert_eq!(stats.total(), 2);
+        assert!(!String::from_utf8(out).unwrap().contains("alice"));
+    }
+}

@@ -1,0 +1,284 @@
+//! Exact checks run on candidates only: checksums, parsers and context rules.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Luhn checksum over the digits of `text` (separators ignored).
+pub fn luhn(text: &[u8]) -> bool {
+    let digits: Vec<u32> = text
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| u32::from(b - b'0'))
+        .collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .sum();
+    sum % 10 == 0
+}
+
+/// A payment card: Luhn-valid with a known issuer prefix, not all one digit.
+pub fn payment_card(text: &[u8]) -> bool {
+    let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
+    let issuer = match digits.first() {
+        Some(b'4') => true,
+        Some(b'5') => matches!(digits.get(1), Some(b'1'..=b'5')),
+        Some(b'2') => matches!(digits.get(1), Some(b'2'..=b'7')),
+        Some(b'3') => matches!(digits.get(1), Some(b'4' | b'7' | b'6' | b'8')),
+        Some(b'6') => true,
+        _ => false,
+    };
+    issuer && digits.iter().any(|d| *d != digits[0]) && luhn(text)
+}
+
+/// IBAN: country letters, check digits, and the ISO 13616 mod-97 check.
+pub fn iban(text: &[u8]) -> bool {
+    let compact: Vec<u8> = text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    if !(15..=34).contains(&compact.len()) || !compact[..2].iter().all(u8::is_ascii_uppercase) {
+        return false;
+    }
+    let rearranged = compact[4..].iter().chain(&compact[..4]);
+    let mut remainder: u32 = 0;
+    for &b in rearranged {
+        let value = match b {
+            b'0'..=b'9' => u32::from(b - b'0'),
+            b'A'..=b'Z' => u32::from(b - b'A') + 10,
+            _ => return false,
+        };
+        remainder = if value >= 10 {
+            (remainder * 100 + value) % 97
+        } else {
+            (remainder * 10 + value) % 97
+        };
+    }
+    remainder == 1
+}
+
+/// US Social Security Number `AAA-GG-SSSS` with the SSA's never-issued ranges excluded.
+pub fn us_ssn(text: &[u8]) -> bool {
+    let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
+    if digits.len() != 9 {
+        return false;
+    }
+    let area = &digits[0..3];
+    let group = &digits[3..5];
+    let serial = &digits[5..9];
+    area != b"000" && area != b"666" && area[0] != b'9' && group != b"00" && serial != b"0000"
+}
+
+/// UK National Insurance number: two letters, six digits, a suffix A–D.
+pub fn uk_nino(text: &[u8]) -> bool {
+    let compact: Vec<u8> = text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    if compact.len() != 9 {
+        return false;
+    }
+    let prefix = &compact[..2];
+    let bad_prefix = [b"BG", b"GB", b"NK", b"KN", b"TN", b"NT", b"ZZ"]
+        .iter()
+        .any(|p| prefix == &p[..]);
+    !bad_prefix && !b"DFIQUV".contains(&prefix[0]) && !b"DFIQUVO".contains(&prefix[1])
+}
+
+/// Dotted-quad IPv4, rejecting version-like strings and parts of longer dotted numbers.
+pub fn ipv4(text: &[u8], before: Option<u8>, after: &[u8]) -> Option<Ipv4Addr> {
+    let s = std::str::from_utf8(text).ok()?;
+    if s.split('.').any(|part| part.len() > 1 && part.starts_with('0')) {
+        return None;
+    }
+    let address: Ipv4Addr = s.parse().ok()?;
+    // "1.2.3.4.5" (an OID or a longer version) is not an address.
+    let continues = after.first() == Some(&b'.') && after.get(1).is_some_and(u8::is_ascii_digit);
+    let preceded = matches!(before, Some(b'.') | Some(b'v') | Some(b'V'));
+    (!continues && !preceded).then_some(address)
+}
+
+/// IPv6 in any of its textual forms; a bare `::` is not reported.
+pub fn ipv6(text: &[u8]) -> Option<Ipv6Addr> {
+    let s = std::str::from_utf8(text).ok()?;
+    if s == "::" || !s.contains(':') || s.matches(':').count() < 2 {
+        return None;
+    }
+    let address: Ipv6Addr = s.parse().ok()?;
+    // Times such as 12:30:45 do not parse; "::1" and friends do and are real addresses.
+    Some(address)
+}
+
+/// Shannon entropy in bits per byte.
+pub fn entropy(text: &[u8]) -> f64 {
+    if text.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0usize; 256];
+    for &b in text {
+        counts[usize::from(b)] += 1;
+    }
+    let n = text.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// File extensions that look like top-level domains in `name.ext` but are files.
+const FILE_EXTENSIONS: &[&str] = &[
+    "yaml", "yml", "json", "xml", "log", "txt", "conf", "cfg", "ini", "properties", "java",
+    "class", "jar", "py", "rs", "go", "js", "ts", "sh", "bat", "ps1", "exe", "dll", "so", "tar",
+    "gz", "tgz", "zip", "csv", "html", "htm", "css", "md", "pdf", "png", "jpg", "gif", "sql",
+    "db", "bak", "tmp", "pid", "sock", "service", "rpm", "deb", "toml", "lock", "out", "err",
+    "dat", "bin", "img", "iso", "key", "pem", "crt", "cer", "c", "h", "cpp", "hpp", "rb", "pl",
+    "php", "swift", "kt", "scala", "cs", "vb", "zst", "xz", "bz2", "7z", "rar", "mp4", "mov",
+    "sys", "cab", "msi", "pkg", "dmg", "vmdk", "ova", "ovf", "vhd", "qcow2",
+];
+
+/// Suffixes used for internal networks, not in the public suffix list but host names all
+/// the same.
+const INTERNAL_SUFFIXES: &[&str] = &[
+    "local", "lan", "internal", "intranet", "corp", "home", "localdomain", "private", "int",
+];
+
+/// First labels of reverse-DNS identifiers (Java packages, bundle ids).
+const REVERSE_DNS_ROOTS: &[&str] = &["com", "org", "net", "io", "java", "javax", "edu", "gov", "de", "uk"];
+
+/// Whether `text` is a host or domain name: at least two labels, ending in a known public
+/// suffix or an internal one, not a file name or a Java package.
+pub fn hostname(text: &[u8]) -> bool {
+    let Ok(s) = std::str::from_utf8(text) else {
+        return false;
+    };
+    let lower = s.to_ascii_lowercase();
+    let labels: Vec<&str> = lower.split('.').collect();
+    if labels.len() < 2 || lower.len() > 253 {
+        return false;
+    }
+    let last = labels[labels.len() - 1];
+    if last.chars().all(|c| c.is_ascii_digit()) || FILE_EXTENSIONS.contains(&last) {
+        return false;
+    }
+    if labels.len() >= 3 && REVERSE_DNS_ROOTS.contains(&labels[0]) && !psl_known(&lower) {
+        return false;
+    }
+    if labels.len() >= 3 && REVERSE_DNS_ROOTS.contains(&labels[0]) && REVERSE_DNS_ROOTS.contains(&last) {
+        // com.acme.app.io reads as a package; acme.app.io would not start with a root.
+        return false;
+    }
+    if INTERNAL_SUFFIXES.contains(&last) {
+        return true;
+    }
+    psl_known(&lower)
+}
+
+fn psl_known(domain: &str) -> bool {
+    psl::suffix(domain.as_bytes()).is_some_and(|suffix| suffix.is_known())
+        && psl::domain(domain.as_bytes()).is_some()
+}
+
+/// A telephone number: 7 to 15 digits with phone-like separators, not a date, time or
+/// version number.
+pub fn phone(text: &[u8]) -> bool {
+    let digits = text.iter().filter(|b| b.is_ascii_digit()).count();
+    if !(7..=15).contains(&digits) {
+        return false;
+    }
+    let s = String::from_utf8_lossy(text);
+    let international = s.starts_with('+');
+    let separators = text.iter().filter(|b| matches!(b, b' ' | b'-' | b'(' | b')')).count();
+    let dots = text.iter().filter(|b| **b == b'.').count();
+    if dots > 0 && separators == 0 && !international {
+        return false; // 10.20.30.40-like, versions
+    }
+    // A date (2024-01-31) or a run of digit groups like a timestamp is not a phone.
+    let groups: Vec<&str> = s
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
+    if groups.len() >= 3 && groups[0].len() == 4 && groups[1].len() == 2 && groups[2].len() == 2 {
+        return false;
+    }
+    international || separators >= 1 || s.starts_with('(')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cards_pass_luhn_and_issuer_checks() {
+        assert!(payment_card(b"4111 1111 1111 1111"));
+        assert!(payment_card(b"5500-0000-0000-0004"));
+        assert!(payment_card(b"378282246310005"));
+        assert!(!payment_card(b"4111 1111 1111 1112"), "Luhn");
+        assert!(!payment_card(b"1234567812345670"), "issuer");
+        assert!(!payment_card(b"0000000000000000"));
+    }
+
+    #[test]
+    fn ibans_pass_mod_97() {
+        assert!(iban(b"GB82 WEST 1234 5698 7654 32"));
+        assert!(iban(b"DE89370400440532013000"));
+        assert!(!iban(b"GB82 WEST 1234 5698 7654 33"));
+        assert!(!iban(b"XX00"));
+    }
+
+    #[test]
+    fn ssns_exclude_never_issued_ranges() {
+        assert!(us_ssn(b"536-90-4399"));
+        for bad in ["000-12-3456", "666-12-3456", "912-12-3456", "123-00-4567", "123-45-0000"] {
+            assert!(!us_ssn(bad.as_bytes()), "{bad}");
+        }
+        assert!(uk_nino(b"AB123456C"));
+        assert!(!uk_nino(b"GB123456A"));
+    }
+
+    #[test]
+    fn ipv4_is_parsed_not_guessed() {
+        assert!(ipv4(b"10.1.2.3", None, b" ").is_some());
+        assert!(ipv4(b"10.1.2.350", None, b"").is_none());
+        assert!(ipv4(b"1.3.6.1", None, b".4.1").is_none(), "an OID");
+        assert!(ipv4(b"1.2.3.4", Some(b'v'), b"").is_none(), "a version");
+        assert!(ipv4(b"010.1.2.3", None, b"").is_none());
+    }
+
+    #[test]
+    fn ipv6_forms_parse_and_bare_colons_do_not() {
+        assert!(ipv6(b"2001:db8::1").is_some());
+        assert!(ipv6(b"fe80::1ff:fe23:4567:890a").is_some());
+        assert!(ipv6(b"::ffff:192.0.2.1").is_some());
+        assert!(ipv6(b"::").is_none());
+        assert!(ipv6(b"12:30:45").is_none());
+        assert!(ipv6(b"de:ad").is_none());
+    }
+
+    #[test]
+    fn host_names_are_public_suffix_aware() {
+        for good in ["db1.corp.acme.com", "acme.co.uk", "web01.prod.local", "api.example.org", "x.io"] {
+            assert!(hostname(good.as_bytes()), "{good}");
+        }
+        for bad in ["config.yaml", "app.log", "org.apache.commons.io", "com.acme.util.Helper", "1.2.3", "readme.md", "foo.notatld"] {
+            assert!(!hostname(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones_are_not_dates_or_versions() {
+        for good in ["+1 555 010 0199", "(555) 010-0199", "+44 20 7946 0958", "030-1234567"] {
+            assert!(phone(good.as_bytes()), "{good}");
+        }
+        for bad in ["2024-01-31 10", "1.2.3.4567", "12345", "20240131103000"] {
+            assert!(!phone(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn entropy_separates_keys_from_words() {
+        assert!(entropy(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") > 4.0);
+        assert!(entropy(b"aaaaaaaaaaaaaaaa") < 1.0);
+    }
+}
