@@ -1,6 +1,7 @@
 //! `casebridge`: the server, its migrations, the demo, and the platform operator's commands.
 
 mod config;
+mod redact;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Replace personal data and secrets in files, directories or standard input with
+    /// stable pseudonyms, before they leave your machine. Needs no database.
+    Redact(redact::RedactArgs),
 }
 
 #[derive(Args)]
@@ -201,6 +205,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Redact(args) = cli.command {
+        tokio::task::spawn_blocking(move || redact::run(args)).await??;
+        return Ok(ExitCode::SUCCESS);
+    }
     let listen = match &cli.command {
         Command::Serve(args) | Command::Demo(args) => args.listen.clone(),
         _ => None,
@@ -284,7 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(2))
             }
         },
-        Command::Migrate => unreachable!("handled above"),
+        Command::Migrate | Command::Redact(_) => unreachable!("handled above"),
     }
 }
 

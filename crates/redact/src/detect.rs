@@ -128,60 +128,253 @@ fn builtin() -> Vec<Detector> {
         check,
     };
     vec![
-        d(Kind::PrivateKey, Credentials, 0.99, "PEM private key block",
-          r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.){0,16384}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----", false, Check::None),
-        d(Kind::Jwt, Credentials, 0.95, "JSON Web Token (three base64url parts, JSON header)",
-          r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", false, Check::None),
-        d(Kind::AwsAccessKey, Credentials, 0.95, "AWS access key id prefix",
-          r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b", false, Check::None),
-        d(Kind::GithubToken, Credentials, 0.97, "GitHub token prefix",
-          r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})\b", false, Check::None),
-        d(Kind::GitlabToken, Credentials, 0.97, "GitLab personal access token prefix",
-          r"\bglpat-[A-Za-z0-9_-]{20,64}\b", false, Check::None),
-        d(Kind::SlackToken, Credentials, 0.95, "Slack token prefix",
-          r"\bxox[abposr]-[A-Za-z0-9-]{10,250}\b", false, Check::None),
-        d(Kind::StripeKey, Credentials, 0.95, "Stripe secret or restricted key prefix",
-          r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,250}\b", false, Check::None),
-        d(Kind::GcpApiKey, Credentials, 0.9, "Google API key prefix",
-          r"\bAIza[0-9A-Za-z_-]{35}\b", false, Check::None),
-        d(Kind::AzureStorageKey, Credentials, 0.95, "Azure storage connection string AccountKey",
-          r"(?i:AccountKey)=(?P<v>[A-Za-z0-9+/]{40,128}={0,2})", true, Check::None),
-        d(Kind::BearerToken, Credentials, 0.9, "bearer token in an Authorization header",
-          r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer)\s+(?P<v>[A-Za-z0-9._~+/-]{8,4096}=*)", true, Check::None),
-        d(Kind::UrlPassword, Credentials, 0.9, "password in a URL's userinfo",
-          r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s/:@\x22']{1,64}:(?P<v>[^\s/@\x22']{1,128})@", true, Check::Secret),
-        d(Kind::Password, Credentials, 0.85, "value of a secret-named key",
-          &format!(r#"(?i:\b(?:{SECRET_KEYS}))["']?\s*(?:=|:|=>)\s*["']?(?P<v>[^\s"'<>;,&)}}\]]{{4,512}})"#), true, Check::Secret),
-        d(Kind::Email, Contact, 0.95, "email address with a real domain",
-          r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9][A-Za-z0-9-]{0,62})+\b", false, Check::Email),
-        d(Kind::PersonName, Contact, 0.7, "name beside an email address",
-          &format!(r#"(?P<v>{NAME})[ \t]*<[A-Za-z0-9._%+-]+@"#), true, Check::Name),
-        d(Kind::PersonName, Contact, 0.7, "name in a greeting, signature or Name: field",
-          &format!(r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:best regards|kind regards|regards|thanks|cheers|sincerely))[,!]?[ \t]*\r?\n[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?)(?P<v>{NAME})"), true, Check::Name),
-        d(Kind::MacAddress, NetworkIdentifiers, 0.9, "MAC address",
-          r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b|\b[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\b", false, Check::Mac),
-        d(Kind::Ipv6, NetworkIdentifiers, 0.9, "IPv6 address (parsed)",
-          r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?:\.[0-9]{1,3}){3})?", false, Check::Ipv6),
-        d(Kind::Ipv4, NetworkIdentifiers, 0.9, "IPv4 address (parsed)",
-          r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b", false, Check::Ipv4),
-        d(Kind::PaymentCard, Financial, 0.95, "payment card number (issuer prefix, Luhn)",
-          r"\b[0-9](?:[ -]?[0-9]){12,18}\b", false, Check::Card),
-        d(Kind::Iban, Financial, 0.95, "IBAN (mod-97)",
-          r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", false, Check::Iban),
-        d(Kind::UsSsn, GovernmentId, 0.85, "US social security number (issued ranges)",
-          r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b", false, Check::Ssn),
-        d(Kind::UkNino, GovernmentId, 0.8, "UK national insurance number",
-          r"\b[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b", false, Check::Nino),
-        d(Kind::Phone, Contact, 0.7, "telephone number",
-          r"(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{2,4}(?:[ .-][0-9]{2,5}){1,4}\b", false, Check::Phone),
-        d(Kind::Username, AccountIdentifiers, 0.75, "user name in context",
-          r#"(?i:\b(?:for user|username|user|login|uid|account|logon)\b)[ \t]*(?:[=:][ \t]*)?["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]{1,31})\b"#, true, Check::Username),
-        d(Kind::Username, AccountIdentifiers, 0.85, "home directory",
-          r"/(?:home|Users)/(?P<v>[A-Za-z_][A-Za-z0-9._-]{0,31})\b", true, Check::Username),
-        d(Kind::Username, AccountIdentifiers, 0.85, "Windows profile directory",
-          r"(?i:[A-Z]:\\+Users\\+)(?P<v>[^\\\s\x22'/:*?<>|]{1,64})", true, Check::Username),
-        d(Kind::Hostname, Hostnames, 0.8, "host or domain name (public-suffix aware)",
-          r"\b[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\b", false, Check::Hostname),
+        d(
+            Kind::PrivateKey,
+            Credentials,
+            0.99,
+            "PEM private key block",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.){0,16384}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----",
+            false,
+            Check::None,
+        ),
+        d(
+            Kind::Jwt,
+            Credentials,
+            0.95,
+            "JSON Web Token (three base64url parts, JSON header)",
+            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+            false,
+            Check::None,
+        ),
+        d(
+            Kind::AwsAccessKey,
+            Credentials,
+            0.95,
+            "AWS access key id prefix",
+            r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b",
+            false,
+            Check::None,
+        ),
+        d(
+            Kind::GithubToken,
+            Credentials,
+            0.97,
+            "GitHub token prefix",
+            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})\b",
+            false,
+            Check::None,
+        ),
+        d(
+            Kind::GitlabToken,
+            Credentials,
+            0.97,
+            "GitLab personal access token prefix",
+            r"\bglpat-[A-Za-z0-9_-]{20,64}\b",
+            false,
+            Check::None,
+        ),
+        d(
+            Kind::SlackToken,
+            Credentials,
+            0.95,
+            "Slack token prefix",
+            r"\bxox[abposr]-[A-Za-z0-9-]{10,250}\b",
+            false,
+            Check::None,
+        ),
+        d(
+            Kind::StripeKey,
+            Credentials,
+            0.95,
+            "Stripe secret or restricted key prefix",
+            r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,250}\b",
+            false,
+            Check::None,
+        ),
+        d(
+            Kind::GcpApiKey,
+            Credentials,
+            0.9,
+            "Google API key prefix",
+            r"\bAIza[0-9A-Za-z_-]{35}\b",
+            false,
+            Check::None,
+        ),
+        d(
+            Kind::AzureStorageKey,
+            Credentials,
+            0.95,
+            "Azure storage connection string AccountKey",
+            r"(?i:AccountKey)=(?P<v>[A-Za-z0-9+/]{40,128}={0,2})",
+            true,
+            Check::None,
+        ),
+        d(
+            Kind::BearerToken,
+            Credentials,
+            0.9,
+            "bearer token in an Authorization header",
+            r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer)\s+(?P<v>[A-Za-z0-9._~+/-]{8,4096}=*)",
+            true,
+            Check::None,
+        ),
+        d(
+            Kind::UrlPassword,
+            Credentials,
+            0.9,
+            "password in a URL's userinfo",
+            r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s/:@\x22']{1,64}:(?P<v>[^\s/@\x22']{1,128})@",
+            true,
+            Check::Secret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.85,
+            "value of a secret-named key",
+            &format!(
+                r#"(?i:\b(?:{SECRET_KEYS}))["']?\s*(?:=|:|=>)\s*["']?(?P<v>[^\s"'<>;,&)}}\]]{{4,512}})"#
+            ),
+            true,
+            Check::Secret,
+        ),
+        d(
+            Kind::Email,
+            Contact,
+            0.95,
+            "email address with a real domain",
+            r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9][A-Za-z0-9-]{0,62})+\b",
+            false,
+            Check::Email,
+        ),
+        d(
+            Kind::PersonName,
+            Contact,
+            0.7,
+            "name beside an email address",
+            &format!(r#"(?P<v>{NAME})[ \t]*<[A-Za-z0-9._%+-]+@"#),
+            true,
+            Check::Name,
+        ),
+        d(
+            Kind::PersonName,
+            Contact,
+            0.7,
+            "name in a greeting, signature or Name: field",
+            &format!(
+                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:best regards|kind regards|regards|thanks|cheers|sincerely))[,!]?[ \t]*\r?\n[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?)(?P<v>{NAME})"
+            ),
+            true,
+            Check::Name,
+        ),
+        d(
+            Kind::MacAddress,
+            NetworkIdentifiers,
+            0.9,
+            "MAC address",
+            r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b|\b[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\b",
+            false,
+            Check::Mac,
+        ),
+        d(
+            Kind::Ipv6,
+            NetworkIdentifiers,
+            0.9,
+            "IPv6 address (parsed)",
+            r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?:\.[0-9]{1,3}){3})?",
+            false,
+            Check::Ipv6,
+        ),
+        d(
+            Kind::Ipv4,
+            NetworkIdentifiers,
+            0.9,
+            "IPv4 address (parsed)",
+            r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
+            false,
+            Check::Ipv4,
+        ),
+        d(
+            Kind::PaymentCard,
+            Financial,
+            0.95,
+            "payment card number (issuer prefix, Luhn)",
+            r"\b[0-9](?:[ -]?[0-9]){12,18}\b",
+            false,
+            Check::Card,
+        ),
+        d(
+            Kind::Iban,
+            Financial,
+            0.95,
+            "IBAN (mod-97)",
+            r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
+            false,
+            Check::Iban,
+        ),
+        d(
+            Kind::UsSsn,
+            GovernmentId,
+            0.85,
+            "US social security number (issued ranges)",
+            r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b",
+            false,
+            Check::Ssn,
+        ),
+        d(
+            Kind::UkNino,
+            GovernmentId,
+            0.8,
+            "UK national insurance number",
+            r"\b[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
+            false,
+            Check::Nino,
+        ),
+        d(
+            Kind::Phone,
+            Contact,
+            0.7,
+            "telephone number",
+            r"(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{2,4}(?:[ .-][0-9]{2,5}){1,4}\b",
+            false,
+            Check::Phone,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.75,
+            "user name in context",
+            r#"(?i:\b(?:for user|username|user|login|uid|account|logon)\b)[ \t]*(?:[=:][ \t]*)?["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]{1,31})\b"#,
+            true,
+            Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "home directory",
+            r"/(?:home|Users)/(?P<v>[A-Za-z_][A-Za-z0-9._-]{0,31})\b",
+            true,
+            Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "Windows profile directory",
+            r"(?i:[A-Z]:\\+Users\\+)(?P<v>[^\\\s\x22'/:*?<>|]{1,64})",
+            true,
+            Check::Username,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "host or domain name (public-suffix aware)",
+            r"\b[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\b",
+            false,
+            Check::Hostname,
+        ),
     ]
 }
 
@@ -305,22 +498,127 @@ fn regex_syntax_escape(text: &str) -> String {
 
 /// Words that follow "Hi", "Name:" and the like without being anyone's name.
 const NOT_NAMES: &[&str] = &[
-    "Team", "All", "Everyone", "Customer", "Support", "Sir", "Madam", "There", "World", "Again",
-    "Folks", "Guys", "Admin", "Administrator", "Sales", "Service", "User", "Users", "The", "This",
-    "For", "In", "Advance", "Engineering", "Ops", "Operations", "Partner", "Friend", "Friends",
-    "Null", "None", "Unknown", "Test", "String", "Value", "Name", "Type", "Default", "Note",
+    "Team",
+    "All",
+    "Everyone",
+    "Customer",
+    "Support",
+    "Sir",
+    "Madam",
+    "There",
+    "World",
+    "Again",
+    "Folks",
+    "Guys",
+    "Admin",
+    "Administrator",
+    "Sales",
+    "Service",
+    "User",
+    "Users",
+    "The",
+    "This",
+    "For",
+    "In",
+    "Advance",
+    "Engineering",
+    "Ops",
+    "Operations",
+    "Partner",
+    "Friend",
+    "Friends",
+    "Null",
+    "None",
+    "Unknown",
+    "Test",
+    "String",
+    "Value",
+    "Name",
+    "Type",
+    "Default",
+    "Note",
 ];
 
 /// Words that follow "user" and the like without being a user name.
 const NOT_USERNAMES: &[&str] = &[
-    "name", "id", "is", "was", "has", "not", "the", "a", "an", "to", "of", "in", "on", "and",
-    "or", "with", "from", "for", "agent", "data", "info", "account", "accounts", "session",
-    "sessions", "login", "logged", "request", "requests", "root", "admin", "administrator",
-    "system", "null", "none", "nobody", "unknown", "guest", "anonymous", "default", "public",
-    "all", "users", "details", "management", "manager", "service", "mode", "type", "profile",
-    "settings", "can", "cannot", "must", "should", "will", "does", "did", "may", "shared",
-    "local", "group", "groups", "role", "roles", "token", "password", "exists", "found",
-    "failed", "authenticated", "interface", "space", "level", "number", "count", "list", "lookup",
+    "name",
+    "id",
+    "is",
+    "was",
+    "has",
+    "not",
+    "the",
+    "a",
+    "an",
+    "to",
+    "of",
+    "in",
+    "on",
+    "and",
+    "or",
+    "with",
+    "from",
+    "for",
+    "agent",
+    "data",
+    "info",
+    "account",
+    "accounts",
+    "session",
+    "sessions",
+    "login",
+    "logged",
+    "request",
+    "requests",
+    "root",
+    "admin",
+    "administrator",
+    "system",
+    "null",
+    "none",
+    "nobody",
+    "unknown",
+    "guest",
+    "anonymous",
+    "default",
+    "public",
+    "all",
+    "users",
+    "details",
+    "management",
+    "manager",
+    "service",
+    "mode",
+    "type",
+    "profile",
+    "settings",
+    "can",
+    "cannot",
+    "must",
+    "should",
+    "will",
+    "does",
+    "did",
+    "may",
+    "shared",
+    "local",
+    "group",
+    "groups",
+    "role",
+    "roles",
+    "token",
+    "password",
+    "exists",
+    "found",
+    "failed",
+    "authenticated",
+    "interface",
+    "space",
+    "level",
+    "number",
+    "count",
+    "list",
+    "lookup",
 ];
 
 fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
@@ -339,9 +637,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let first = name.split_whitespace().next()?;
             !NOT_NAMES.contains(&first)
         }
-        Check::Mac => {
-            value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic())
-        }
+        Check::Mac => value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic()),
         Check::Ipv6 => {
             !before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.')
                 && validate::ipv6(value).is_some()
@@ -353,7 +649,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         Check::Nino => validate::uk_nino(value),
         Check::Phone => {
             !before.is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b))
-                && !after.first().is_some_and(|b| b.is_ascii_alphanumeric() || b"._:/".contains(b))
+                && !after
+                    .first()
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || b"._:/".contains(b))
                 && validate::phone(value)
         }
         Check::Username => {
@@ -361,11 +659,11 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !NOT_USERNAMES.contains(&name.as_str()) && !name.chars().all(|c| c.is_ascii_digit())
         }
         Check::Hostname => {
-            let camel_case = value
-                .split(|b| *b == b'.')
-                .any(|label| label.iter().skip(1).any(u8::is_ascii_uppercase) && label.iter().any(u8::is_ascii_lowercase));
+            let camel_case = value.split(|b| *b == b'.').any(|label| {
+                label.iter().skip(1).any(u8::is_ascii_uppercase)
+                    && label.iter().any(u8::is_ascii_lowercase)
+            });
             !camel_case
-                && before != Some(b'@')
                 && before != Some(b'$')
                 && after.first() != Some(&b'(')
                 && validate::hostname(value)
@@ -380,7 +678,9 @@ fn secret_value(value: &[u8]) -> bool {
         return true;
     };
     let lower = text.to_ascii_lowercase();
-    let placeholder = lower.chars().all(|c| c == '*' || c == 'x' || c == '.' || c == '-')
+    let placeholder = lower
+        .chars()
+        .all(|c| c == '*' || c == 'x' || c == '.' || c == '-')
         || lower.starts_with("${")
         || lower.starts_with("{{")
         || lower.starts_with('%')
@@ -388,8 +688,18 @@ fn secret_value(value: &[u8]) -> bool {
         || lower.starts_with("$(")
         || lower.starts_with("redacted")
         || lower.starts_with("secret-")
-        || ["null", "none", "true", "false", "undefined", "changeme", "required", "string", "nil"]
-            .contains(&lower.as_str());
+        || [
+            "null",
+            "none",
+            "true",
+            "false",
+            "undefined",
+            "changeme",
+            "required",
+            "string",
+            "nil",
+        ]
+        .contains(&lower.as_str());
     // A long run of one or two characters is filler, not a secret.
     !placeholder && (value.len() < 12 || validate::entropy(value) >= 1.5)
 }
@@ -417,13 +727,24 @@ mod tests {
 
     fn misses(text: &str, kind: Kind) {
         let found = kinds(text);
-        assert!(!found.iter().any(|(k, _)| *k == kind), "{kind:?} wrongly found in {text:?}: {found:?}");
+        assert!(
+            !found.iter().any(|(k, _)| *k == kind),
+            "{kind:?} wrongly found in {text:?}: {found:?}"
+        );
     }
 
     #[test]
     fn emails_and_names_beside_them() {
-        finds("contact Jane Doe <jane.doe@acme.com> today", Kind::Email, "jane.doe@acme.com");
-        finds("contact Jane Doe <jane.doe@acme.com> today", Kind::PersonName, "Jane Doe");
+        finds(
+            "contact Jane Doe <jane.doe@acme.com> today",
+            Kind::Email,
+            "jane.doe@acme.com",
+        );
+        finds(
+            "contact Jane Doe <jane.doe@acme.com> today",
+            Kind::PersonName,
+            "Jane Doe",
+        );
         misses("see foo@bar.invalidtld", Kind::Email);
         misses("artifact com.acme:lib@1.2.3", Kind::Email);
     }
@@ -431,7 +752,11 @@ mod tests {
     #[test]
     fn names_in_greetings_signatures_and_fields() {
         finds("Hi Priya,\nthe array is down", Kind::PersonName, "Priya");
-        finds("Best regards,\nKen Watanabe\nSupport", Kind::PersonName, "Ken Watanabe");
+        finds(
+            "Best regards,\nKen Watanabe\nSupport",
+            Kind::PersonName,
+            "Ken Watanabe",
+        );
         finds("Name: Olga Berg", Kind::PersonName, "Olga Berg");
         misses("Hi Team, the build is green", Kind::PersonName);
         misses("Hello World", Kind::PersonName);
@@ -450,7 +775,11 @@ mod tests {
     fn ip_addresses_are_parsed() {
         finds("from 10.1.2.3 port 22", Kind::Ipv4, "10.1.2.3");
         finds("peer 2001:db8::42 up", Kind::Ipv6, "2001:db8::42");
-        finds("bind [fe80::1ff:fe23:4567:890a]:8080", Kind::Ipv6, "fe80::1ff:fe23:4567:890a");
+        finds(
+            "bind [fe80::1ff:fe23:4567:890a]:8080",
+            Kind::Ipv6,
+            "fe80::1ff:fe23:4567:890a",
+        );
         misses("version 10.1.2.350", Kind::Ipv4);
         misses("oid 1.3.6.1.4.1.311", Kind::Ipv4);
         misses("at 12:30:45 the job", Kind::Ipv6);
@@ -459,55 +788,122 @@ mod tests {
 
     #[test]
     fn mac_addresses() {
-        finds("hwaddr 00:1A:2b:3c:4D:5e", Kind::MacAddress, "00:1A:2b:3c:4D:5e");
+        finds(
+            "hwaddr 00:1A:2b:3c:4D:5e",
+            Kind::MacAddress,
+            "00:1A:2b:3c:4D:5e",
+        );
         finds("mac 001a.2b3c.4d5e", Kind::MacAddress, "001a.2b3c.4d5e");
         misses("serial 1234.5678.9012", Kind::MacAddress);
     }
 
     #[test]
     fn host_names_but_not_files_packages_or_methods() {
-        finds("connect to db1.corp.acme.com:5432", Kind::Hostname, "db1.corp.acme.com");
-        finds("node web01.prod.local is down", Kind::Hostname, "web01.prod.local");
+        finds(
+            "connect to db1.corp.acme.com:5432",
+            Kind::Hostname,
+            "db1.corp.acme.com",
+        );
+        finds(
+            "node web01.prod.local is down",
+            Kind::Hostname,
+            "web01.prod.local",
+        );
         misses("loaded config.yaml", Kind::Hostname);
-        misses("at org.apache.catalina.core.StandardWrapper", Kind::Hostname);
+        misses(
+            "at org.apache.catalina.core.StandardWrapper",
+            Kind::Hostname,
+        );
         misses("logger.info(msg)", Kind::Hostname);
         misses("see readme.md", Kind::Hostname);
     }
 
     #[test]
     fn credentials_in_urls_headers_and_keys() {
-        finds("postgres://app:s3cr3t-Pa55@db.acme.com/prod", Kind::UrlPassword, "s3cr3t-Pa55");
-        finds("Authorization: Bearer abcdef0123456789abcdef", Kind::BearerToken, "abcdef0123456789abcdef");
+        finds(
+            "postgres://app:s3cr3t-Pa55@db.acme.com/prod",
+            Kind::UrlPassword,
+            "s3cr3t-Pa55",
+        );
+        finds(
+            "Authorization: Bearer abcdef0123456789abcdef",
+            Kind::BearerToken,
+            "abcdef0123456789abcdef",
+        );
         finds("password=Hunter2Hunter2", Kind::Password, "Hunter2Hunter2");
         finds("\"pwd\": \"Tr0ub4dor&3\"", Kind::Password, "Tr0ub4dor");
-        finds("Server=db;User Id=sa;Password=P@ssw0rd!;", Kind::Password, "P@ssw0rd!");
+        finds(
+            "Server=db;User Id=sa;Password=P@ssw0rd!;",
+            Kind::Password,
+            "P@ssw0rd!",
+        );
         misses("password=${DB_PASSWORD}", Kind::Password);
         misses("password: ********", Kind::Password);
     }
 
     #[test]
     fn cloud_and_service_keys() {
-        finds("AKIAIOSFODNN7EXAMPLE", Kind::AwsAccessKey, "AKIAIOSFODNN7EXAMPLE");
-        finds("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", Kind::Password, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
-        finds("token ghp_0123456789abcdefghijklmnopqrstuvwxyz", Kind::GithubToken, "ghp_0123456789abcdefghijklmnopqrstuvwxyz");
-        finds("glpat-abcdefghij0123456789", Kind::GitlabToken, "glpat-abcdefghij0123456789");
-        finds("xoxb-1234567890-abcdefghij", Kind::SlackToken, "xoxb-1234567890-abcdefghij");
-        finds("sk_live_abcdefghijklmnop1234", Kind::StripeKey, "sk_live_abcdefghijklmnop1234");
-        finds("key=AIzaSyA-1234567890abcdefghijklmnopqrstu", Kind::GcpApiKey, "AIzaSyA-1234567890abcdefghijklmnopqrstu");
+        finds(
+            "AKIAIOSFODNN7EXAMPLE",
+            Kind::AwsAccessKey,
+            "AKIAIOSFODNN7EXAMPLE",
+        );
+        finds(
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            Kind::Password,
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        );
+        finds(
+            "token ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+            Kind::GithubToken,
+            "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+        );
+        finds(
+            "glpat-abcdefghij0123456789",
+            Kind::GitlabToken,
+            "glpat-abcdefghij0123456789",
+        );
+        finds(
+            "xoxb-1234567890-abcdefghij",
+            Kind::SlackToken,
+            "xoxb-1234567890-abcdefghij",
+        );
+        finds(
+            "sk_live_abcdefghijklmnop1234",
+            Kind::StripeKey,
+            "sk_live_abcdefghijklmnop1234",
+        );
+        finds(
+            "key=AIzaSyA-1234567890abcdefghijklmnopqrstu",
+            Kind::GcpApiKey,
+            "AIzaSyA-1234567890abcdefghijklmnopqrstu",
+        );
         let azure = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;";
         finds(azure, Kind::AzureStorageKey, "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==");
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
         finds(&format!("cookie={jwt};"), Kind::Jwt, jwt);
-        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----";
+        let pem =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----";
         finds(&format!("key:\n{pem}\n"), Kind::PrivateKey, pem);
-        misses("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", Kind::PrivateKey);
+        misses(
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+            Kind::PrivateKey,
+        );
     }
 
     #[test]
     fn financial_and_government_numbers_pass_their_checksums() {
-        finds("card 4111 1111 1111 1111 exp", Kind::PaymentCard, "4111 1111 1111 1111");
+        finds(
+            "card 4111 1111 1111 1111 exp",
+            Kind::PaymentCard,
+            "4111 1111 1111 1111",
+        );
         misses("order 4111 1111 1111 1112", Kind::PaymentCard);
-        finds("IBAN GB82 WEST 1234 5698 7654 32.", Kind::Iban, "GB82 WEST 1234 5698 7654 32");
+        finds(
+            "IBAN GB82 WEST 1234 5698 7654 32.",
+            Kind::Iban,
+            "GB82 WEST 1234 5698 7654 32",
+        );
         misses("ref GB82 WEST 1234 5698 7654 33", Kind::Iban);
         finds("ssn 536-90-4399", Kind::UsSsn, "536-90-4399");
         misses("ssn 666-90-4399", Kind::UsSsn);
@@ -516,9 +912,17 @@ mod tests {
 
     #[test]
     fn user_names_in_context() {
-        finds("Failed password for user alice from 10.0.0.1", Kind::Username, "alice");
+        finds(
+            "Failed password for user alice from 10.0.0.1",
+            Kind::Username,
+            "alice",
+        );
         finds("ls /home/bob/.ssh", Kind::Username, "bob");
-        finds(r"C:\Users\carol.smith\AppData", Kind::Username, "carol.smith");
+        finds(
+            r"C:\Users\carol.smith\AppData",
+            Kind::Username,
+            "carol.smith",
+        );
         finds("uid=dave42 gid=100", Kind::Username, "dave42");
         misses("user is not allowed", Kind::Username);
         misses("user root logged in", Kind::Username);
@@ -535,7 +939,15 @@ mod tests {
         let text = b"project falcon blocked by TCK-123456";
         let found: Vec<Kind> = detectors.find(text).into_iter().map(|f| f.kind).collect();
         assert_eq!(found, [Kind::Custom(0), Kind::Custom(1)]);
-        assert!(Detectors::new(&[], &[CustomPattern { name: "bad".into(), regex: "(".into(), category: Category::Contact }]).is_err());
+        assert!(Detectors::new(
+            &[],
+            &[CustomPattern {
+                name: "bad".into(),
+                regex: "(".into(),
+                category: Category::Contact
+            }]
+        )
+        .is_err());
     }
 
     #[test]

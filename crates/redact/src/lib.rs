@@ -24,11 +24,11 @@ mod stream;
 mod validate;
 
 pub use category::Category;
+pub use detect::PatternError;
 pub use detect::{Detectors, Finding, Kind};
+pub use map::MapError;
 pub use map::{MapEntry, PseudonymMap};
 pub use policy::{Action, CustomPattern, Policy, PolicyError};
 pub use pseudonym::Pseudonymizer;
-pub use detect::PatternError;
-pub use map::MapError;
 pub use redactor::{short_host_names, Redacted, Redactor};
 pub use stream::{for_each_chunk, learn_stream, redact_stream, StreamStats, CHUNK_BYTES};

@@ -76,7 +76,11 @@ impl PseudonymMap {
         let mut count = 0;
         automaton.replace_all_with_bytes(text, &mut out, |m, _, dst| {
             count += 1;
-            dst.extend_from_slice(self.entries[pseudonyms[m.pattern().as_usize()]].original.as_bytes());
+            dst.extend_from_slice(
+                self.entries[pseudonyms[m.pattern().as_usize()]]
+                    .original
+                    .as_bytes(),
+            );
             true
         });
         (out, count)

@@ -103,8 +103,17 @@ mod tests {
 
     #[test]
     fn malformed_policies_are_refused_with_a_reason() {
-        assert!(matches!(Policy::parse("[actions]\nCONTACT = \"shred\""), Err(PolicyError::Malformed(_))));
-        assert!(matches!(Policy::parse("keyword = [\"x\"]"), Err(PolicyError::Malformed(_))));
-        assert!(matches!(Policy::parse("keywords = [\"x\"]"), Err(PolicyError::Keyword(_))));
+        assert!(matches!(
+            Policy::parse("[actions]\nCONTACT = \"shred\""),
+            Err(PolicyError::Malformed(_))
+        ));
+        assert!(matches!(
+            Policy::parse("keyword = [\"x\"]"),
+            Err(PolicyError::Malformed(_))
+        ));
+        assert!(matches!(
+            Policy::parse("keywords = [\"x\"]"),
+            Err(PolicyError::Keyword(_))
+        ));
     }
 }

@@ -27,7 +27,8 @@ impl Pseudonymizer {
     }
 
     fn prf(&self, domain: &str, value: &[u8]) -> [u8; 32] {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(domain.as_bytes());
         mac.update(&[0]);
         mac.update(value);
@@ -73,7 +74,11 @@ impl Pseudonymizer {
     /// Local part replaced, domain mapped like a host name.
     fn email(&self, email: &str) -> String {
         let (local, domain) = email.rsplit_once('@').unwrap_or((email, "example.com"));
-        format!("user-{}@{}", self.tag("user", local.to_ascii_lowercase().as_bytes(), 6), self.hostname(domain))
+        format!(
+            "user-{}@{}",
+            self.tag("user", local.to_ascii_lowercase().as_bytes(), 6),
+            self.hostname(domain)
+        )
     }
 
     /// Label by label, so that hosts in one domain stay in one domain; a public suffix
@@ -102,7 +107,10 @@ impl Pseudonymizer {
 
     /// One host name label; a bare short name seen alone maps the same way.
     pub fn label(&self, label: &str) -> String {
-        format!("h{}", self.tag("label", label.to_ascii_lowercase().as_bytes(), 6))
+        format!(
+            "h{}",
+            self.tag("label", label.to_ascii_lowercase().as_bytes(), 6)
+        )
     }
 
     /// Prefix-preserving: two addresses sharing their first n bits still do. Private,
@@ -164,6 +172,7 @@ impl Pseudonymizer {
         let digest = self.prf("mac", &value.to_ascii_lowercase());
         let mut nibbles = digest.iter().flat_map(|b| [b >> 4, b & 0xf]);
         let hex_digits = value.iter().filter(|b| b.is_ascii_hexdigit()).count();
+        let upper = value.iter().any(u8::is_ascii_uppercase);
         let mut seen = 0;
         value
             .iter()
@@ -177,7 +186,11 @@ impl Pseudonymizer {
                 }
                 let n = nibbles.next().unwrap_or(0);
                 let c = char::from_digit(u32::from(n), 16).unwrap_or('0');
-                if b.is_ascii_uppercase() { c.to_ascii_uppercase() } else { c }
+                if upper {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
             })
             .collect()
     }
@@ -187,7 +200,14 @@ impl Pseudonymizer {
     fn same_shape(&self, domain: &str, value: &[u8]) -> String {
         let digest = self.prf(domain, value);
         let mut stream = digest.iter().cycle();
-        let keep_prefix = if domain == "iban" { 2 } else { usize::from(value.first() == Some(&b'+')) };
+        // An IBAN keeps its country; an international number its country code.
+        let keep_prefix = if domain == "iban" {
+            2
+        } else if value.first() == Some(&b'+') {
+            1 + value[1..].iter().take_while(|b| b.is_ascii_digit()).count()
+        } else {
+            0
+        };
         value
             .iter()
             .enumerate()
@@ -221,7 +241,10 @@ mod tests {
     fn the_same_value_gets_the_same_pseudonym_and_another_key_another() {
         let a = p().pseudonym(Kind::Email, b"jane@acme.com");
         assert_eq!(a, p().pseudonym(Kind::Email, b"jane@acme.com"));
-        assert_ne!(a, Pseudonymizer::new([8; 32]).pseudonym(Kind::Email, b"jane@acme.com"));
+        assert_ne!(
+            a,
+            Pseudonymizer::new([8; 32]).pseudonym(Kind::Email, b"jane@acme.com")
+        );
         assert!(a.starts_with("user-") && a.ends_with(".example"), "{a}");
     }
 
@@ -244,7 +267,11 @@ mod tests {
         let b = p().ipv4("10.1.2.200".parse().unwrap());
         let c = p().ipv4("10.9.0.1".parse().unwrap());
         assert_eq!(a.octets()[0], 10);
-        assert_eq!(a.octets()[..3], b.octets()[..3], "same /24 stays the same /24");
+        assert_eq!(
+            a.octets()[..3],
+            b.octets()[..3],
+            "same /24 stays the same /24"
+        );
         assert_eq!(c.octets()[0], 10);
         assert_ne!(a, "10.1.2.3".parse::<Ipv4Addr>().unwrap());
         assert_eq!(p().ipv4(Ipv4Addr::LOCALHOST), Ipv4Addr::LOCALHOST);
@@ -271,9 +298,10 @@ mod tests {
         let iban = p().pseudonym(Kind::Iban, b"GB82 WEST 1234 5698 7654 32");
         assert!(iban.starts_with("GB"));
         let phone = p().pseudonym(Kind::Phone, b"+1 555 010 0199");
-        assert!(phone.starts_with('+') && phone.len() == 15);
+        assert!(phone.starts_with("+1 ") && phone.len() == 15);
         let mac = p().pseudonym(Kind::MacAddress, b"00:1A:2B:3C:4D:5E");
         assert!(mac.starts_with("00:1A:2B:"));
+        assert_eq!(mac, mac.to_ascii_uppercase());
         assert_ne!(mac, "00:1A:2B:3C:4D:5E");
     }
 }

@@ -123,8 +123,12 @@ impl Redactor {
         for m in automaton.find_iter(text) {
             let before = m.start().checked_sub(1).map(|i| text[i]);
             let after = text.get(m.end()).copied();
-            let boundary = |b: Option<u8>| !b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-            let inside = findings.iter().any(|f| f.start < m.end() && m.start() < f.end);
+            let boundary = |b: Option<u8>| {
+                !b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            };
+            let inside = findings
+                .iter()
+                .any(|f| f.start < m.end() && m.start() < f.end);
             if boundary(before) && boundary(after) && !inside {
                 extra.push(Finding {
                     start: m.start(),
@@ -157,8 +161,10 @@ pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> 
         .filter_map(|f| {
             let host = std::str::from_utf8(&text[f.start..f.end]).ok()?;
             let labels: Vec<&str> = host.split('.').collect();
-            (labels.len() >= 3 && labels[0].len() >= 3 && labels[0].chars().any(|c| c.is_ascii_digit() || c == '-'))
-                .then(|| labels[0].to_ascii_lowercase())
+            (labels.len() >= 3
+                && labels[0].len() >= 3
+                && labels[0].chars().any(|c| c.is_ascii_digit() || c == '-'))
+            .then(|| labels[0].to_ascii_lowercase())
         })
         .collect()
 }
@@ -176,7 +182,10 @@ mod tests {
         let r = redactor(Policy::default());
         let out = r.redact(b"mail jane@acme.com from 10.1.2.3");
         let text = String::from_utf8(out.text).unwrap();
-        assert!(!text.contains("jane@acme.com") && !text.contains("10.1.2.3"), "{text}");
+        assert!(
+            !text.contains("jane@acme.com") && !text.contains("10.1.2.3"),
+            "{text}"
+        );
         assert!(text.starts_with("mail user-"));
         let map = r.map();
         assert_eq!(map.entries.len(), 2);
@@ -187,10 +196,16 @@ mod tests {
 
     #[test]
     fn the_policy_decides_per_category() {
-        let policy = Policy::parse("[actions]\nCREDENTIALS = \"mask\"\nHOSTNAMES = \"keep\"\nCONTACT = \"remove\"").unwrap();
+        let policy = Policy::parse(
+            "[actions]\nCREDENTIALS = \"mask\"\nHOSTNAMES = \"keep\"\nCONTACT = \"remove\"",
+        )
+        .unwrap();
         let r = redactor(policy);
         let out = r.redact(b"password=Hunter2Hunter2 host db.acme.com mail jane@acme.com.");
-        assert_eq!(String::from_utf8(out.text).unwrap(), "password=************** host db.acme.com mail .");
+        assert_eq!(
+            String::from_utf8(out.text).unwrap(),
+            "password=************** host db.acme.com mail ."
+        );
     }
 
     #[test]

@@ -139,7 +139,10 @@ mod tests {
             text.extend_from_slice(format!("line {i} host db{i}.acme.com\n").as_bytes());
         }
         text.extend_from_slice(b"-----BEGIN PRIVATE KEY-----\n");
-        text.extend(std::iter::repeat_n(b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n".as_slice(), 100).flatten());
+        text.extend(
+            std::iter::repeat_n(b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n".as_slice(), 100)
+                .flatten(),
+        );
         text.extend_from_slice(b"-----END PRIVATE KEY-----\ntail\n");
         let mut chunks = Vec::new();
         let total = for_each_chunk(&text[..], |c| {
@@ -151,9 +154,14 @@ mod tests {
         assert!(chunks.len() > 1);
         assert_eq!(chunks.concat(), text);
         assert!(chunks.iter().all(|c| c.ends_with(b"\n")));
-        let with_key = chunks.iter().filter(|c| find_last(c, b"-----BEGIN ").is_some()).count();
+        let with_key = chunks
+            .iter()
+            .filter(|c| find_last(c, b"-----BEGIN ").is_some())
+            .count();
         assert_eq!(with_key, 1);
-        assert!(chunks.iter().any(|c| find_last(c, b"-----BEGIN ").is_some() && find_last(c, b"-----END ").is_some()));
+        assert!(chunks.iter().any(
+            |c| find_last(c, b"-----BEGIN ").is_some() && find_last(c, b"-----END ").is_some()
+        ));
     }
 
     #[test]

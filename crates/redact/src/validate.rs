@@ -16,9 +16,19 @@ pub fn luhn(text: &[u8]) -> bool {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 {
+                    d * 2 - 9
+                } else {
+                    d * 2
+                }
+            } else {
+                d
+            }
+        })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A payment card: Luhn-valid with a known issuer prefix, not all one digit.
@@ -37,7 +47,11 @@ pub fn payment_card(text: &[u8]) -> bool {
 
 /// IBAN: country letters, check digits, and the ISO 13616 mod-97 check.
 pub fn iban(text: &[u8]) -> bool {
-    let compact: Vec<u8> = text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     if !(15..=34).contains(&compact.len()) || !compact[..2].iter().all(u8::is_ascii_uppercase) {
         return false;
     }
@@ -72,7 +86,11 @@ pub fn us_ssn(text: &[u8]) -> bool {
 
 /// UK National Insurance number: two letters, six digits, a suffix A–D.
 pub fn uk_nino(text: &[u8]) -> bool {
-    let compact: Vec<u8> = text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     if compact.len() != 9 {
         return false;
     }
@@ -86,7 +104,9 @@ pub fn uk_nino(text: &[u8]) -> bool {
 /// Dotted-quad IPv4, rejecting version-like strings and parts of longer dotted numbers.
 pub fn ipv4(text: &[u8], before: Option<u8>, after: &[u8]) -> Option<Ipv4Addr> {
     let s = std::str::from_utf8(text).ok()?;
-    if s.split('.').any(|part| part.len() > 1 && part.starts_with('0')) {
+    if s.split('.')
+        .any(|part| part.len() > 1 && part.starts_with('0'))
+    {
         return None;
     }
     let address: Ipv4Addr = s.parse().ok()?;
@@ -129,23 +149,113 @@ pub fn entropy(text: &[u8]) -> f64 {
 
 /// File extensions that look like top-level domains in `name.ext` but are files.
 const FILE_EXTENSIONS: &[&str] = &[
-    "yaml", "yml", "json", "xml", "log", "txt", "conf", "cfg", "ini", "properties", "java",
-    "class", "jar", "py", "rs", "go", "js", "ts", "sh", "bat", "ps1", "exe", "dll", "so", "tar",
-    "gz", "tgz", "zip", "csv", "html", "htm", "css", "md", "pdf", "png", "jpg", "gif", "sql",
-    "db", "bak", "tmp", "pid", "sock", "service", "rpm", "deb", "toml", "lock", "out", "err",
-    "dat", "bin", "img", "iso", "key", "pem", "crt", "cer", "c", "h", "cpp", "hpp", "rb", "pl",
-    "php", "swift", "kt", "scala", "cs", "vb", "zst", "xz", "bz2", "7z", "rar", "mp4", "mov",
-    "sys", "cab", "msi", "pkg", "dmg", "vmdk", "ova", "ovf", "vhd", "qcow2",
+    "yaml",
+    "yml",
+    "json",
+    "xml",
+    "log",
+    "txt",
+    "conf",
+    "cfg",
+    "ini",
+    "properties",
+    "java",
+    "class",
+    "jar",
+    "py",
+    "rs",
+    "go",
+    "js",
+    "ts",
+    "sh",
+    "bat",
+    "ps1",
+    "exe",
+    "dll",
+    "so",
+    "tar",
+    "gz",
+    "tgz",
+    "zip",
+    "csv",
+    "html",
+    "htm",
+    "css",
+    "md",
+    "pdf",
+    "png",
+    "jpg",
+    "gif",
+    "sql",
+    "db",
+    "bak",
+    "tmp",
+    "pid",
+    "sock",
+    "service",
+    "rpm",
+    "deb",
+    "toml",
+    "lock",
+    "out",
+    "err",
+    "dat",
+    "bin",
+    "img",
+    "iso",
+    "key",
+    "pem",
+    "crt",
+    "cer",
+    "c",
+    "h",
+    "cpp",
+    "hpp",
+    "rb",
+    "pl",
+    "php",
+    "swift",
+    "kt",
+    "scala",
+    "cs",
+    "vb",
+    "zst",
+    "xz",
+    "bz2",
+    "7z",
+    "rar",
+    "mp4",
+    "mov",
+    "sys",
+    "cab",
+    "msi",
+    "pkg",
+    "dmg",
+    "vmdk",
+    "ova",
+    "ovf",
+    "vhd",
+    "qcow2",
 ];
 
 /// Suffixes used for internal networks, not in the public suffix list but host names all
 /// the same.
 const INTERNAL_SUFFIXES: &[&str] = &[
-    "local", "lan", "internal", "intranet", "corp", "home", "localdomain", "private", "int",
+    "local",
+    "lan",
+    "internal",
+    "intranet",
+    "corp",
+    "home",
+    "localdomain",
+    "private",
+    "int",
 ];
 
 /// First labels of reverse-DNS identifiers (Java packages, bundle ids).
-const REVERSE_DNS_ROOTS: &[&str] = &["com", "org", "net", "io", "java", "javax", "edu", "gov", "de", "uk"];
+const REVERSE_DNS_ROOTS: &[&str] = &[
+    "com", "org", "net", "io", "java", "javax", "edu", "gov", "de", "uk",
+];
 
 /// Whether `text` is a host or domain name: at least two labels, ending in a known public
 /// suffix or an internal one, not a file name or a Java package.
@@ -165,7 +275,10 @@ pub fn hostname(text: &[u8]) -> bool {
     if labels.len() >= 3 && REVERSE_DNS_ROOTS.contains(&labels[0]) && !psl_known(&lower) {
         return false;
     }
-    if labels.len() >= 3 && REVERSE_DNS_ROOTS.contains(&labels[0]) && REVERSE_DNS_ROOTS.contains(&last) {
+    if labels.len() >= 3
+        && REVERSE_DNS_ROOTS.contains(&labels[0])
+        && REVERSE_DNS_ROOTS.contains(&last)
+    {
         // com.acme.app.io reads as a package; acme.app.io would not start with a root.
         return false;
     }
@@ -189,7 +302,10 @@ pub fn phone(text: &[u8]) -> bool {
     }
     let s = String::from_utf8_lossy(text);
     let international = s.starts_with('+');
-    let separators = text.iter().filter(|b| matches!(b, b' ' | b'-' | b'(' | b')')).count();
+    let separators = text
+        .iter()
+        .filter(|b| matches!(b, b' ' | b'-' | b'(' | b')'))
+        .count();
     let dots = text.iter().filter(|b| **b == b'.').count();
     if dots > 0 && separators == 0 && !international {
         return false; // 10.20.30.40-like, versions
@@ -230,7 +346,13 @@ mod tests {
     #[test]
     fn ssns_exclude_never_issued_ranges() {
         assert!(us_ssn(b"536-90-4399"));
-        for bad in ["000-12-3456", "666-12-3456", "912-12-3456", "123-00-4567", "123-45-0000"] {
+        for bad in [
+            "000-12-3456",
+            "666-12-3456",
+            "912-12-3456",
+            "123-00-4567",
+            "123-45-0000",
+        ] {
             assert!(!us_ssn(bad.as_bytes()), "{bad}");
         }
         assert!(uk_nino(b"AB123456C"));
@@ -258,17 +380,36 @@ mod tests {
 
     #[test]
     fn host_names_are_public_suffix_aware() {
-        for good in ["db1.corp.acme.com", "acme.co.uk", "web01.prod.local", "api.example.org", "x.io"] {
+        for good in [
+            "db1.corp.acme.com",
+            "acme.co.uk",
+            "web01.prod.local",
+            "api.example.org",
+            "x.io",
+        ] {
             assert!(hostname(good.as_bytes()), "{good}");
         }
-        for bad in ["config.yaml", "app.log", "org.apache.commons.io", "com.acme.util.Helper", "1.2.3", "readme.md", "foo.notatld"] {
+        for bad in [
+            "config.yaml",
+            "app.log",
+            "org.apache.commons.io",
+            "com.acme.util.Helper",
+            "1.2.3",
+            "readme.md",
+            "foo.notatld",
+        ] {
             assert!(!hostname(bad.as_bytes()), "{bad}");
         }
     }
 
     #[test]
     fn phones_are_not_dates_or_versions() {
-        for good in ["+1 555 010 0199", "(555) 010-0199", "+44 20 7946 0958", "030-1234567"] {
+        for good in [
+            "+1 555 010 0199",
+            "(555) 010-0199",
+            "+44 20 7946 0958",
+            "030-1234567",
+        ] {
             assert!(phone(good.as_bytes()), "{good}");
         }
         for bad in ["2024-01-31 10", "1.2.3.4567", "12345", "20240131103000"] {

@@ -1,0 +1,506 @@
+//! `casebridge redact`: clean log files and support bundles on the engineer's own machine
+//! before anything is uploaded anywhere.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use casebridge_redact::{
+    learn_stream, redact_stream, Category, Policy, PseudonymMap, Redactor, StreamStats,
+};
+use clap::Args;
+use rand::RngCore;
+use serde::Serialize;
+
+#[derive(Args)]
+pub struct RedactArgs {
+    /// Files or directories to redact; `-` reads standard input.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Where to write: a file for one input file (default: standard output), a directory
+    /// for several inputs or a directory. Must not exist yet.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// The private pseudonym map: read if it exists (same key, same pseudonyms as before),
+    /// then written back with this run's pseudonyms. Keep it; never share it.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// A TOML policy: per-category actions, keywords, patterns.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Write the findings report as JSON here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// An extra sensitive word or phrase; repeat for several.
+    #[arg(long = "keyword")]
+    keywords: Vec<String>,
+    /// Files processed at once [default: the number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Report what would be replaced without writing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Copy binary files unchanged instead of leaving them out.
+    #[arg(long)]
+    keep_binary: bool,
+    /// Turn pseudonyms back into the original values using --map (for a partner's reply).
+    #[arg(long, requires = "map")]
+    reveal: bool,
+}
+
+/// One file to process: where it comes from and where it goes, relative to the output.
+struct Job {
+    source: Source,
+    relative: PathBuf,
+}
+
+enum Source {
+    Stdin(Vec<u8>),
+    File(PathBuf),
+}
+
+#[derive(Serialize, Default)]
+struct Report {
+    files: Vec<FileReport>,
+    skipped: Vec<Skipped>,
+    totals: BTreeMap<String, u64>,
+    bytes: u64,
+    seconds: f64,
+    megabytes_per_second: f64,
+    dry_run: bool,
+}
+
+#[derive(Serialize)]
+struct FileReport {
+    path: String,
+    bytes: u64,
+    findings: BTreeMap<String, u64>,
+}
+
+#[derive(Serialize)]
+struct Skipped {
+    path: String,
+    reason: String,
+}
+
+pub fn run(args: RedactArgs) -> anyhow::Result<()> {
+    let policy = match &args.policy {
+        Some(path) => Policy::parse(
+            &fs::read_to_string(path)
+                .with_context(|| format!("cannot read the policy {}", path.display()))?,
+        )
+        .with_context(|| format!("the policy {} is not valid", path.display()))?,
+        None => Policy::default(),
+    };
+    let mut policy = policy;
+    policy.keywords.extend(args.keywords.iter().cloned());
+    let map = load_map(args.map.as_deref())?;
+    if args.reveal {
+        return reveal(&args, &map);
+    }
+    let mut skipped = Vec::new();
+    let jobs = collect_jobs(&args.inputs, &mut skipped)?;
+    let destination = destination(&args, &jobs)?;
+    let mut redactor = Redactor::new(policy, map).context("a policy pattern does not compile")?;
+
+    let started = Instant::now();
+    let text_jobs: Vec<&Job> = jobs.iter().filter(|j| !is_binary(j)).collect();
+    for job in jobs.iter().filter(|j| is_binary(j)) {
+        skipped.push(Skipped {
+            path: job.relative.display().to_string(),
+            reason: if args.keep_binary {
+                "binary, copied unchanged".into()
+            } else {
+                "binary, left out".into()
+            },
+        });
+    }
+    // Pass 1: learn every host name anywhere, so pass 2 replaces its short form everywhere.
+    let mut learned = std::collections::BTreeSet::new();
+    for job in &text_jobs {
+        learned.extend(learn_stream(&redactor, open(&job.source)?).with_context(|| job_name(job))?);
+    }
+    redactor.learn_names(learned);
+
+    // Pass 2: rewrite, files spread over the cores.
+    let staging = destination.as_ref().map(|d| staging_path(&d.path));
+    let to_stdout = destination.is_none() && !args.dry_run;
+    let results = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let workers = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(text_jobs.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = text_jobs.get(i) else { break };
+                let single_file = destination.as_ref().is_some_and(|d| d.single_file);
+                match redact_job(&redactor, job, staging.as_deref(), single_file, to_stdout) {
+                    Ok(stats) => results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((job.relative.clone(), stats)),
+                    Err(error) => {
+                        *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                        next.store(usize::MAX / 2, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(staging) = &staging {
+            let _ = fs::remove_dir_all(staging).or_else(|_| fs::remove_file(staging));
+        }
+        return Err(error.context("nothing was written"));
+    }
+    if args.keep_binary {
+        for job in jobs.iter().filter(|j| is_binary(j)) {
+            if let (Some(staging), Source::File(path)) = (&staging, &job.source) {
+                let target = staged_target(staging, &redactor, &job.relative, false);
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                fs::copy(path, target)?;
+            }
+        }
+    }
+    if let (Some(staging), Some(destination)) = (&staging, &destination) {
+        fs::rename(staging, &destination.path).with_context(|| {
+            format!("cannot move the output into {}", destination.path.display())
+        })?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let report = build_report(results, skipped, elapsed, args.dry_run);
+    if let (Some(path), false) = (&args.map, args.dry_run) {
+        write_private(path, &redactor.map().to_json())?;
+    }
+    if let Some(path) = &args.report {
+        fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+    }
+    print_summary(&report);
+    Ok(())
+}
+
+struct Destination {
+    path: PathBuf,
+    single_file: bool,
+}
+
+/// Where output goes; `None` for standard output or a dry run.
+fn destination(args: &RedactArgs, jobs: &[Job]) -> anyhow::Result<Option<Destination>> {
+    if args.dry_run {
+        return Ok(None);
+    }
+    let single_file = args.inputs.len() == 1 && !args.inputs[0].is_dir();
+    match &args.output {
+        None if single_file => Ok(None),
+        None => bail!("give an output directory with -o for a directory or several inputs"),
+        Some(path) if path.exists() => bail!(
+            "the output {} already exists; choose a new path",
+            path.display()
+        ),
+        Some(path) => {
+            if jobs.is_empty() {
+                bail!("there is nothing to redact in the inputs");
+            }
+            Ok(Some(Destination {
+                path: path.clone(),
+                single_file,
+            }))
+        }
+    }
+}
+
+fn staging_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+fn collect_jobs(inputs: &[PathBuf], skipped: &mut Vec<Skipped>) -> anyhow::Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input")?;
+            jobs.push(Job {
+                source: Source::Stdin(bytes),
+                relative: PathBuf::from("stdin"),
+            });
+            continue;
+        }
+        let metadata = fs::symlink_metadata(input)
+            .with_context(|| format!("cannot read {}", input.display()))?;
+        let base = input
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("input"));
+        if metadata.is_dir() {
+            // One directory in: the output directory stands for it.
+            let base = if inputs.len() == 1 {
+                PathBuf::new()
+            } else {
+                base
+            };
+            walk(input, &base, &mut jobs, skipped)?;
+        } else if metadata.is_file() {
+            jobs.push(Job {
+                source: Source::File(input.clone()),
+                relative: base,
+            });
+        } else {
+            skipped.push(Skipped {
+                path: input.display().to_string(),
+                reason: "not a regular file (symbolic link or device)".into(),
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+fn walk(
+    dir: &Path,
+    relative: &Path,
+    jobs: &mut Vec<Job>,
+    skipped: &mut Vec<Skipped>,
+) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .with_context(|| format!("cannot read the directory {}", dir.display()))?
+        .collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let rel = relative.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            // A link may point out of the tree; its target is never followed.
+            skipped.push(Skipped {
+                path: rel.display().to_string(),
+                reason: "symbolic link, not followed".into(),
+            });
+        } else if kind.is_dir() {
+            walk(&path, &rel, jobs, skipped)?;
+        } else if kind.is_file() {
+            jobs.push(Job {
+                source: Source::File(path),
+                relative: rel,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn open(source: &Source) -> anyhow::Result<Box<dyn Read + '_>> {
+    Ok(match source {
+        Source::Stdin(bytes) => Box::new(&bytes[..]),
+        Source::File(path) => Box::new(io::BufReader::new(
+            fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )),
+    })
+}
+
+fn job_name(job: &Job) -> String {
+    format!("while reading {}", job.relative.display())
+}
+
+/// A file with a NUL byte in its first 8 KiB is binary.
+fn is_binary(job: &Job) -> bool {
+    let mut head = [0u8; 8192];
+    let n = match &job.source {
+        Source::Stdin(bytes) => {
+            let n = bytes.len().min(head.len());
+            head[..n].copy_from_slice(&bytes[..n]);
+            n
+        }
+        Source::File(path) => fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .unwrap_or(0),
+    };
+    head[..n].contains(&0)
+}
+
+/// The path of a file in the output: every component's name redacted too.
+fn staged_target(
+    staging: &Path,
+    redactor: &Redactor,
+    relative: &Path,
+    single_file: bool,
+) -> PathBuf {
+    if single_file {
+        return staging.to_path_buf();
+    }
+    let mut target = staging.to_path_buf();
+    for component in relative.components() {
+        let name = component.as_os_str().to_string_lossy();
+        let redacted = redactor.redact(name.as_bytes()).text;
+        let clean = String::from_utf8_lossy(&redacted).replace(['/', '\\'], "_");
+        target.push(if clean.is_empty() || clean == "." || clean == ".." {
+            "_".to_owned()
+        } else {
+            clean
+        });
+    }
+    target
+}
+
+fn redact_job(
+    redactor: &Redactor,
+    job: &Job,
+    staging: Option<&Path>,
+    single_file: bool,
+    to_stdout: bool,
+) -> anyhow::Result<StreamStats> {
+    let reader = open(&job.source)?;
+    let stats = match staging {
+        None if to_stdout => redact_stream(redactor, reader, io::stdout().lock()),
+        None => redact_stream(redactor, reader, io::sink()),
+        Some(staging) => {
+            let target = staged_target(staging, redactor, &job.relative, single_file);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let file = fs::File::create(&target)
+                .with_context(|| format!("cannot write {}", target.display()))?;
+            redact_stream(redactor, reader, io::BufWriter::new(file))
+        }
+    };
+    stats.with_context(|| job_name(job))
+}
+
+fn build_report(
+    results: Vec<(PathBuf, StreamStats)>,
+    skipped: Vec<Skipped>,
+    seconds: f64,
+    dry_run: bool,
+) -> Report {
+    let mut report = Report {
+        skipped,
+        seconds,
+        dry_run,
+        ..Report::default()
+    };
+    for (path, stats) in results {
+        let mut findings = BTreeMap::new();
+        for (category, n) in &stats.findings {
+            findings.insert(category.as_str().to_owned(), *n);
+            *report
+                .totals
+                .entry(category.as_str().to_owned())
+                .or_default() += n;
+        }
+        report.bytes += stats.bytes;
+        report.files.push(FileReport {
+            path: path.display().to_string(),
+            bytes: stats.bytes,
+            findings,
+        });
+    }
+    report.megabytes_per_second = if seconds > 0.0 {
+        report.bytes as f64 / 1e6 / seconds
+    } else {
+        0.0
+    };
+    report
+}
+
+fn print_summary(report: &Report) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "\n{:<24} {:>10}", "category", "findings");
+    for category in Category::ALL {
+        if let Some(n) = report.totals.get(category.as_str()) {
+            let _ = writeln!(err, "{:<24} {:>10}", category.as_str(), n);
+        }
+    }
+    let _ = writeln!(
+        err,
+        "\n{} file(s), {:.1} MB in {:.2} s ({:.0} MB/s){}",
+        report.files.len(),
+        report.bytes as f64 / 1e6,
+        report.seconds,
+        report.megabytes_per_second,
+        if report.dry_run {
+            "; dry run, nothing written"
+        } else {
+            ""
+        }
+    );
+    for skipped in &report.skipped {
+        let _ = writeln!(err, "skipped {}: {}", skipped.path, skipped.reason);
+    }
+}
+
+fn load_map(path: Option<&Path>) -> anyhow::Result<PseudonymMap> {
+    match path {
+        Some(path) if path.exists() => {
+            let text = fs::read_to_string(path)
+                .with_context(|| format!("cannot read the map {}", path.display()))?;
+            PseudonymMap::parse(&text)
+                .with_context(|| format!("the map {} is not valid", path.display()))
+        }
+        _ => {
+            let mut key = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut key);
+            Ok(PseudonymMap::new(key))
+        }
+    }
+}
+
+fn reveal(args: &RedactArgs, map: &PseudonymMap) -> anyhow::Result<()> {
+    if args.inputs.len() != 1 {
+        bail!("--reveal takes one input");
+    }
+    let mut skipped = Vec::new();
+    let jobs = collect_jobs(&args.inputs, &mut skipped)?;
+    let [job] = &jobs[..] else {
+        bail!("--reveal takes one file or standard input");
+    };
+    let mut text = Vec::new();
+    open(&job.source)?.read_to_end(&mut text)?;
+    let (restored, count) = map.reveal(&text);
+    match &args.output {
+        Some(path) if path.exists() => bail!(
+            "the output {} already exists; choose a new path",
+            path.display()
+        ),
+        Some(path) => {
+            fs::write(path, restored).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        None => io::stdout().write_all(&restored)?,
+    }
+    eprintln!("{count} pseudonym(s) restored");
+    Ok(())
+}
+
+/// Writes a file only the current user can read, replacing it atomically.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let staging = staging_path(path);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&staging)
+        .with_context(|| format!("cannot write {}", staging.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    fs::rename(&staging, path)
+        .with_context(|| format!("cannot write the map {}", path.display()))?;
+    Ok(())
+}

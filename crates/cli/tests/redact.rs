@@ -1,0 +1,311 @@
+//! `casebridge redact` as an engineer runs it on a support bundle.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const LOG: &str = "\
+2026-11-28T10:00:01Z web01 sshd[1234]: Failed password for user alice from 10.20.30.40 port 52311
+2026-11-28T10:00:02Z web01.corp.acme.com kernel: eth0 hwaddr 00:1A:2B:3C:4D:5E
+2026-11-28T10:00:03Z app: connecting to postgres://svc:S3cr3tPa55@db1.corp.acme.com:5432/prod
+Contact: Jane Doe <jane.doe@acme.com>, +1 555 010 0199
+";
+
+const SENSITIVE: &[&str] = &[
+    "web01",
+    "alice",
+    "10.20.30.40",
+    "3C:4D:5E",
+    "S3cr3tPa55",
+    "db1.corp",
+    "acme.com",
+    "Jane Doe",
+    "jane.doe",
+    "555 010 0199",
+];
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(
+            format!(
+                "casebridge-redact-{}-{:?}",
+                std::process::id(),
+                std::time::SystemTime::now()
+            )
+            .replace([' ', ':', '{', '}', ','], ""),
+        );
+        fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// A support bundle: a log in a directory named after a host, a config, a binary and a
+    /// symbolic link pointing out of the tree.
+    fn bundle(&self) -> PathBuf {
+        let bundle = self.path("bundle");
+        fs::create_dir_all(bundle.join("logs/web01.corp.acme.com")).unwrap();
+        fs::write(bundle.join("logs/web01.corp.acme.com/messages.log"), LOG).unwrap();
+        fs::write(
+            bundle.join("app.conf"),
+            "db_host = db1.corp.acme.com\npassword = Hunter2Hunter2\n",
+        )
+        .unwrap();
+        fs::write(bundle.join("core.bin"), b"ELF\0\x01\x02 jane.doe@acme.com").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/etc/passwd", bundle.join("passwd-link")).unwrap();
+        bundle
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn redact(args: &[&Path], extra: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_casebridge"))
+        .arg("redact")
+        .args(args)
+        .args(extra)
+        .env_remove("CASEBRIDGE_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(all_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_bundle_is_redacted_into_a_mirror_with_names_rewritten() {
+    let dir = Dir::new();
+    let bundle = dir.bundle();
+    let out = dir.path("out");
+    let map = dir.path("map.json");
+    let report = dir.path("report.json");
+    let output = redact(
+        &[
+            &bundle,
+            Path::new("-o"),
+            &out,
+            Path::new("--map"),
+            &map,
+            Path::new("--report"),
+            &report,
+        ],
+        &[],
+        None,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let files = all_files(&out);
+    assert_eq!(
+        files.len(),
+        2,
+        "the log and the config; binary and link left out: {files:?}"
+    );
+    for file in &files {
+        let path = file.strip_prefix(&out).unwrap().display().to_string();
+        let text = fs::read_to_string(file).unwrap();
+        for secret in SENSITIVE {
+            assert!(!text.contains(secret), "{secret} left in {path}:\n{text}");
+            assert!(!path.contains(secret), "{secret} left in the name {path}");
+        }
+    }
+    let log = files.iter().find(|f| f.ends_with("messages.log")).unwrap();
+    let text = fs::read_to_string(log).unwrap();
+    assert!(
+        text.contains("from 10."),
+        "private addresses stay private: {text}"
+    );
+    assert!(text.contains("00:1A:2B:"), "the manufacturer prefix stays");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("skipped core.bin: binary, left out"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("skipped passwd-link: symbolic link, not followed"),
+        "{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(report["totals"]["CREDENTIALS"].as_u64().unwrap() >= 2);
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 2);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&map).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    // The partner's reply quotes pseudonyms; the owner's map restores them.
+    let reply = dir.path("reply.txt");
+    fs::write(&reply, format!("We looked at:\n{text}")).unwrap();
+    let revealed = redact(
+        &[&reply, Path::new("--reveal"), Path::new("--map"), &map],
+        &[],
+        None,
+    );
+    assert!(revealed.status.success());
+    let restored = String::from_utf8(revealed.stdout).unwrap();
+    assert!(
+        restored.contains("Failed password for user alice from 10.20.30.40"),
+        "{restored}"
+    );
+    assert!(restored.contains("S3cr3tPa55@db1.corp.acme.com"));
+
+    // A second run with the same map gives the same pseudonyms.
+    let again = dir.path("again");
+    let output = redact(
+        &[&bundle, Path::new("-o"), &again, Path::new("--map"), &map],
+        &[],
+        None,
+    );
+    assert!(output.status.success());
+    let again_log = all_files(&again)
+        .into_iter()
+        .find(|f| f.ends_with("messages.log"))
+        .unwrap();
+    assert_eq!(fs::read_to_string(again_log).unwrap(), text);
+}
+
+#[test]
+fn standard_input_goes_to_standard_output_with_keywords_and_policy() {
+    let dir = Dir::new();
+    let policy = dir.path("policy.toml");
+    fs::write(
+        &policy,
+        "[actions]\nCREDENTIALS = \"mask\"\nHOSTNAMES = \"keep\"\n",
+    )
+    .unwrap();
+    let output = redact(
+        &[Path::new("-"), Path::new("--policy"), &policy],
+        &["--keyword", "Project Falcon"],
+        Some("project falcon: password=Hunter2Hunter2 on db1.corp.acme.com\n"),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("REDACTED-0-"), "{text}");
+    assert!(text.contains("password=**************"), "{text}");
+    assert!(text.contains("db1.corp.acme.com"), "hosts kept by policy");
+}
+
+#[test]
+fn mistakes_are_explained_and_nothing_partial_is_left() {
+    let dir = Dir::new();
+    let bundle = dir.bundle();
+    let existing = dir.path("existing");
+    fs::create_dir_all(&existing).unwrap();
+    let output = redact(&[&bundle, Path::new("-o"), &existing], &[], None);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
+
+    let no_output = redact(&[&bundle], &[], None);
+    assert!(String::from_utf8_lossy(&no_output.stderr).contains("give an output directory"));
+
+    let policy = dir.path("bad.toml");
+    fs::write(&policy, "[actions]\nCONTACT = \"shred\"\n").unwrap();
+    let bad = redact(
+        &[
+            &bundle,
+            Path::new("-o"),
+            &dir.path("o2"),
+            Path::new("--policy"),
+            &policy,
+        ],
+        &[],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not valid"));
+    assert!(!dir.path("o2").exists());
+
+    let missing = redact(&[&dir.path("nope.log")], &[], None);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
+
+    let map = dir.path("map.json");
+    fs::write(&map, "{not json").unwrap();
+    let bad_map = redact(
+        &[
+            &bundle,
+            Path::new("-o"),
+            &dir.path("o3"),
+            Path::new("--map"),
+            &map,
+        ],
+        &[],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&bad_map.stderr).contains("is not valid"));
+
+    let dry = redact(
+        &[
+            &bundle,
+            Path::new("-o"),
+            &dir.path("o4"),
+            Path::new("--dry-run"),
+        ],
+        &[],
+        None,
+    );
+    assert!(dry.status.success());
+    assert!(!dir.path("o4").exists(), "a dry run writes nothing");
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("dry run, nothing written"));
+    let leftovers: Vec<_> = fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn invalid_utf8_is_handled_byte_wise() {
+    let dir = Dir::new();
+    let input = dir.path("latin1.log");
+    fs::write(&input, b"caf\xe9 user alice from 10.0.0.7\n\xff\xfe end\n").unwrap();
+    let output = redact(&[&input], &[], None);
+    assert!(output.status.success());
+    assert!(output.stdout.starts_with(b"caf\xe9 user user-"));
+    assert!(output.stdout.ends_with(b"\n\xff\xfe end\n"));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("alice"));
+}
