@@ -87,6 +87,8 @@ pub struct Finding {
 #[derive(Debug, Clone, Copy)]
 enum Check {
     None,
+    /// A PEM header: the finding runs to the matching END line, within 16 KiB.
+    PemBlock,
     Secret,
     Email,
     Name,
@@ -114,7 +116,7 @@ struct Detector {
 }
 
 const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token";
-const NAME: &str = r"[A-Z][a-z]{1,20}(?:[ \t][A-Z][a-z'-]{1,25}){0,2}";
+const NAME: &str = r"[A-Z][a-z]+(?:[ \t][A-Z][a-z'-]+){0,2}";
 
 fn builtin() -> Vec<Detector> {
     use Category::*;
@@ -133,16 +135,16 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.99,
             "PEM private key block",
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.){0,16384}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----",
             false,
-            Check::None,
+            Check::PemBlock,
         ),
         d(
             Kind::Jwt,
             Credentials,
             0.95,
             "JSON Web Token (three base64url parts, JSON header)",
-            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+            r"\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
             false,
             Check::None,
         ),
@@ -160,7 +162,7 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.97,
             "GitHub token prefix",
-            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})\b",
+            r"\b(?:gh[pousr]_[A-Za-z0-9]{36}[A-Za-z0-9]*|github_pat_[A-Za-z0-9_]{60}[A-Za-z0-9_]*)\b",
             false,
             Check::None,
         ),
@@ -169,7 +171,7 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.97,
             "GitLab personal access token prefix",
-            r"\bglpat-[A-Za-z0-9_-]{20,64}\b",
+            r"\bglpat-[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*",
             false,
             Check::None,
         ),
@@ -178,7 +180,7 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.95,
             "Slack token prefix",
-            r"\bxox[abposr]-[A-Za-z0-9-]{10,250}\b",
+            r"\bxox[abposr]-[A-Za-z0-9-]{10}[A-Za-z0-9-]*",
             false,
             Check::None,
         ),
@@ -187,7 +189,7 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.95,
             "Stripe secret or restricted key prefix",
-            r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,250}\b",
+            r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16}[A-Za-z0-9]*",
             false,
             Check::None,
         ),
@@ -205,7 +207,7 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.95,
             "Azure storage connection string AccountKey",
-            r"(?i:AccountKey)=(?P<v>[A-Za-z0-9+/]{40,128}={0,2})",
+            r"(?i:AccountKey)=(?P<v>[A-Za-z0-9+/]{40}[A-Za-z0-9+/]*={0,2})",
             true,
             Check::None,
         ),
@@ -214,7 +216,7 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.9,
             "bearer token in an Authorization header",
-            r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer)\s+(?P<v>[A-Za-z0-9._~+/-]{8,4096}=*)",
+            r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer)\s+(?P<v>[A-Za-z0-9._~+/-]{8}[A-Za-z0-9._~+/-]*=*)",
             true,
             Check::None,
         ),
@@ -223,7 +225,7 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.9,
             "password in a URL's userinfo",
-            r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s/:@\x22']{1,64}:(?P<v>[^\s/@\x22']{1,128})@",
+            r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\x22']+:(?P<v>[^\s/@\x22']+)@",
             true,
             Check::Secret,
         ),
@@ -233,7 +235,7 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "value of a secret-named key",
             &format!(
-                r#"(?i:\b(?:{SECRET_KEYS}))["']?\s*(?:=|:|=>)\s*["']?(?P<v>[^\s"'<>;,&)}}\]]{{4,512}})"#
+                r#"(?i:\b(?:{SECRET_KEYS}))["']?\s*(?:=|:|=>)\s*["']?(?P<v>[^\s"'<>;,&)}}\]]{{4}}[^\s"'<>;,&)}}\]]*)"#
             ),
             true,
             Check::Secret,
@@ -243,7 +245,7 @@ fn builtin() -> Vec<Detector> {
             Contact,
             0.95,
             "email address with a real domain",
-            r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9][A-Za-z0-9-]{0,62})+\b",
+            r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)+\b",
             false,
             Check::Email,
         ),
@@ -344,7 +346,7 @@ fn builtin() -> Vec<Detector> {
             AccountIdentifiers,
             0.75,
             "user name in context",
-            r#"(?i:\b(?:for user|username|user|login|uid|account|logon)\b)[ \t]*(?:[=:][ \t]*)?["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]{1,31})\b"#,
+            r#"(?i:\b(?:for user|username|user|login|uid|account|logon)\b)[ \t]*(?:[=:][ \t]*)?["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
             true,
             Check::Username,
         ),
@@ -353,7 +355,7 @@ fn builtin() -> Vec<Detector> {
             AccountIdentifiers,
             0.85,
             "home directory",
-            r"/(?:home|Users)/(?P<v>[A-Za-z_][A-Za-z0-9._-]{0,31})\b",
+            r"/(?:home|Users)/(?P<v>[A-Za-z_][A-Za-z0-9._-]*)\b",
             true,
             Check::Username,
         ),
@@ -362,7 +364,7 @@ fn builtin() -> Vec<Detector> {
             AccountIdentifiers,
             0.85,
             "Windows profile directory",
-            r"(?i:[A-Z]:\\+Users\\+)(?P<v>[^\\\s\x22'/:*?<>|]{1,64})",
+            r"(?i:[A-Z]:\\+Users\\+)(?P<v>[^\\\s\x22'/:*?<>|]+)",
             true,
             Check::Username,
         ),
@@ -371,7 +373,7 @@ fn builtin() -> Vec<Detector> {
             Hostnames,
             0.8,
             "host or domain name (public-suffix aware)",
-            r"\b[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\b",
+            r"\b[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)+\b",
             false,
             Check::Hostname,
         ),
@@ -627,7 +629,14 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
     let after = &text[end..];
     let ok = match check {
         Check::None => true,
-        Check::Secret => secret_value(value),
+        Check::PemBlock => {
+            let window = &text[end..text.len().min(end + 16 * 1024)];
+            let marker = b"PRIVATE KEY-----";
+            let end_at = find(window, b"-----END ")?;
+            let close = find(&window[end_at..], marker)?;
+            return Some((start, end + end_at + close + marker.len()));
+        }
+        Check::Secret => value.len() <= 512 && secret_value(value),
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
             validate::hostname(&value[at + 1..])
@@ -655,6 +664,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && validate::phone(value)
         }
         Check::Username => {
+            if value.len() > 64 {
+                return None;
+            }
             let name = std::str::from_utf8(value).ok()?.to_ascii_lowercase();
             !NOT_USERNAMES.contains(&name.as_str()) && !name.chars().all(|c| c.is_ascii_digit())
         }
@@ -670,6 +682,10 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         }
     };
     ok.then_some((start, end))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A secret's value: not a placeholder, a variable reference or an obvious non-secret.

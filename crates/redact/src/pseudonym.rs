@@ -14,21 +14,18 @@ type HmacSha256 = Hmac<Sha256>;
 /// pseudonym back to its value.
 #[derive(Clone)]
 pub struct Pseudonymizer {
-    key: [u8; 32],
+    /// HMAC with the key already absorbed: each derivation clones it.
+    keyed: HmacSha256,
 }
 
 impl Pseudonymizer {
     pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
-    }
-
-    pub fn key(&self) -> &[u8; 32] {
-        &self.key
+        let keyed = <HmacSha256 as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+        Self { keyed }
     }
 
     fn prf(&self, domain: &str, value: &[u8]) -> [u8; 32] {
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(domain.as_bytes());
         mac.update(&[0]);
         mac.update(value);

@@ -1,6 +1,6 @@
 //! Applying the policy: findings in, rewritten text and a growing pseudonym map out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -16,12 +16,19 @@ pub struct Redacted {
     pub findings: Vec<Finding>,
 }
 
+/// The pseudonyms issued so far, both ways: the map for the owner, and a cache so that a
+/// value met again costs a lookup instead of a derivation.
+struct Issued {
+    map: PseudonymMap,
+    by_value: HashMap<(Kind, Vec<u8>), String>,
+}
+
 /// Detectors, policy and pseudonymizer together; shareable between threads.
 pub struct Redactor {
     detectors: Detectors,
     policy: Policy,
     pseudonymizer: Pseudonymizer,
-    map: Mutex<PseudonymMap>,
+    map: Mutex<Issued>,
     /// Short host names learned from full names seen anywhere in the input (`web01` from
     /// `web01.acme.com`), replaced wherever they stand alone.
     learned: Option<(AhoCorasick, Vec<String>)>,
@@ -37,7 +44,10 @@ impl Redactor {
             detectors: Detectors::new(&policy.keywords, &policy.patterns)?,
             policy,
             pseudonymizer: Pseudonymizer::new(key),
-            map: Mutex::new(map),
+            map: Mutex::new(Issued {
+                map,
+                by_value: HashMap::new(),
+            }),
             learned: None,
         })
     }
@@ -73,7 +83,11 @@ impl Redactor {
 
     /// The map as it stands: every pseudonym issued so far.
     pub fn map(&self) -> PseudonymMap {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .clone()
     }
 
     /// Finds, then rewrites `text` according to the policy.
@@ -82,7 +96,8 @@ impl Redactor {
         self.add_learned(text, &mut findings);
         let mut out = Vec::with_capacity(text.len());
         let mut at = 0;
-        let mut issued = Vec::new();
+        let mut issued =
+            (!findings.is_empty()).then(|| self.map.lock().unwrap_or_else(|e| e.into_inner()));
         for finding in &findings {
             out.extend_from_slice(&text[at..finding.start]);
             let value = &text[finding.start..finding.end];
@@ -91,28 +106,38 @@ impl Redactor {
                 Action::Remove => {}
                 Action::Mask => out.extend(std::iter::repeat_n(b'*', value.len().min(64))),
                 Action::Pseudonymize => {
-                    let pseudonym = self.pseudonymizer.pseudonym(finding.kind, value);
-                    out.extend_from_slice(pseudonym.as_bytes());
-                    issued.push((pseudonym, finding, value));
+                    if let Some(issued) = issued.as_deref_mut() {
+                        out.extend_from_slice(self.issue(issued, finding, value).as_bytes());
+                    }
                 }
             }
             at = finding.end;
         }
         out.extend_from_slice(&text[at..]);
-        if !issued.is_empty() {
-            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-            for (pseudonym, finding, value) in issued {
-                map.entries.entry(pseudonym).or_insert_with(|| MapEntry {
-                    original: String::from_utf8_lossy(value).into_owned(),
-                    category: finding.category,
-                    kind: finding.kind.name().to_owned(),
-                });
-            }
-        }
+        drop(issued);
         Redacted {
             text: out,
             findings,
         }
+    }
+
+    /// The pseudonym of a finding's value, derived once and remembered.
+    fn issue<'a>(&self, issued: &'a mut Issued, finding: &Finding, value: &[u8]) -> &'a str {
+        let key = (finding.kind, value.to_vec());
+        if !issued.by_value.contains_key(&key) {
+            let pseudonym = self.pseudonymizer.pseudonym(finding.kind, value);
+            issued
+                .map
+                .entries
+                .entry(pseudonym.clone())
+                .or_insert_with(|| MapEntry {
+                    original: String::from_utf8_lossy(value).into_owned(),
+                    category: finding.category,
+                    kind: finding.kind.name().to_owned(),
+                });
+            issued.by_value.insert(key.clone(), pseudonym);
+        }
+        &issued.by_value[&key]
     }
 
     fn add_learned(&self, text: &[u8], findings: &mut Vec<Finding>) {
@@ -120,15 +145,18 @@ impl Redactor {
             return;
         };
         let mut extra = Vec::new();
+        // Findings are in order, and so are the matches: one cursor finds overlaps.
+        let mut cursor = 0;
         for m in automaton.find_iter(text) {
             let before = m.start().checked_sub(1).map(|i| text[i]);
             let after = text.get(m.end()).copied();
             let boundary = |b: Option<u8>| {
                 !b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
             };
-            let inside = findings
-                .iter()
-                .any(|f| f.start < m.end() && m.start() < f.end);
+            while cursor < findings.len() && findings[cursor].end <= m.start() {
+                cursor += 1;
+            }
+            let inside = findings.get(cursor).is_some_and(|f| f.start < m.end());
             if boundary(before) && boundary(after) && !inside {
                 extra.push(Finding {
                     start: m.start(),

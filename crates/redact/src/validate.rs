@@ -265,7 +265,8 @@ pub fn hostname(text: &[u8]) -> bool {
     };
     let lower = s.to_ascii_lowercase();
     let labels: Vec<&str> = lower.split('.').collect();
-    if labels.len() < 2 || lower.len() > 253 {
+    let bad_label = |l: &&str| l.is_empty() || l.len() > 63 || l.ends_with('-');
+    if labels.len() < 2 || lower.len() > 253 || labels.iter().any(bad_label) {
         return false;
     }
     let last = labels[labels.len() - 1];
