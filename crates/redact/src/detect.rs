@@ -384,6 +384,8 @@ fn builtin() -> Vec<Detector> {
 pub struct Detectors {
     detectors: Vec<Detector>,
     all: MultiRegex,
+    /// The host-name pattern alone, for the learning pass.
+    hosts: MultiRegex,
     values: Vec<Option<regex::bytes::Regex>>,
 }
 
@@ -433,6 +435,19 @@ impl Detectors {
                 name: "(all)".into(),
                 message: e.to_string(),
             })?;
+        let host_pattern = detectors
+            .iter()
+            .find(|d| d.kind == Kind::Hostname)
+            .map(|d| d.pattern.clone())
+            .unwrap_or_default();
+        let hosts = MultiRegex::builder()
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .configure(MultiRegex::config().utf8_empty(false))
+            .build(&host_pattern)
+            .map_err(|e| PatternError {
+                name: "hostname".into(),
+                message: e.to_string(),
+            })?;
         let values = detectors
             .iter()
             .map(|d| {
@@ -452,6 +467,7 @@ impl Detectors {
         Ok(Self {
             detectors,
             all,
+            hosts,
             values,
         })
     }
@@ -491,6 +507,16 @@ impl Detectors {
             }
         }
         findings
+    }
+}
+
+impl Detectors {
+    /// The host names in `text`, found by the host-name detector alone (the learning pass
+    /// needs nothing else).
+    pub fn host_names<'t>(&self, text: &'t [u8]) -> impl Iterator<Item = &'t [u8]> + use<'t, '_> {
+        self.hosts.find_iter(text).filter_map(move |m| {
+            confirm(Check::Hostname, text, m.start(), m.end()).map(|(s, e)| &text[s..e])
+        })
     }
 }
 
@@ -685,7 +711,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// A secret's value: not a placeholder, a variable reference or an obvious non-secret.

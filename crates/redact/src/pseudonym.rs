@@ -150,15 +150,29 @@ impl Pseudonymizer {
     }
 
     /// Crypto-PAn's construction with HMAC as the pseudo-random function: bit i of the
-    /// output is bit i of the input flipped by a function of the i bits before it.
+    /// output is bit i of the input flipped by a function of the i bits before it. One
+    /// HMAC per byte: keyed by the whole bytes before it, its 255 first bits form a table
+    /// indexed by the bits of the current byte that precede bit i.
     fn permute_prefix(&self, domain: &str, value: u128, width: u32, keep: u32) -> u128 {
         let mut out = value;
+        let mut table = [0u8; 32];
         for i in keep..width {
-            let prefix = if i == 0 { 0 } else { value >> (width - i) };
-            let mut input = [0u8; 17];
-            input[..16].copy_from_slice(&prefix.to_be_bytes());
-            input[16] = i as u8;
-            let flip = u128::from(self.prf(domain, &input)[0] & 1);
+            let within = i % 8;
+            if within == 0 || i == keep {
+                let whole_bytes = i - within;
+                let prefix = if whole_bytes == 0 {
+                    0
+                } else {
+                    value >> (width - whole_bytes)
+                };
+                let mut input = [0u8; 17];
+                input[..16].copy_from_slice(&prefix.to_be_bytes());
+                input[16] = whole_bytes as u8;
+                table = self.prf(domain, &input);
+            }
+            let partial = ((value >> (width - i)) & ((1 << within) - 1)) as usize;
+            let index = (1usize << within) - 1 + partial;
+            let flip = u128::from((table[index / 8] >> (index % 8)) & 1);
             out ^= flip << (width - 1 - i);
         }
         out

@@ -183,16 +183,15 @@ impl Redactor {
 /// The host part of every host name with three or more labels in `text`.
 pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> {
     detectors
-        .find(text)
-        .into_iter()
-        .filter(|f| f.kind == Kind::Hostname)
-        .filter_map(|f| {
-            let host = std::str::from_utf8(&text[f.start..f.end]).ok()?;
+        .host_names(text)
+        .filter_map(|name| {
+            let host = std::str::from_utf8(name).ok()?;
             let labels: Vec<&str> = host.split('.').collect();
+            let short = labels[0];
             (labels.len() >= 3
-                && labels[0].len() >= 3
-                && labels[0].chars().any(|c| c.is_ascii_digit() || c == '-'))
-            .then(|| labels[0].to_ascii_lowercase())
+                && short.len() >= 3
+                && short.chars().any(|c| c.is_ascii_digit() || c == '-'))
+            .then(|| short.to_ascii_lowercase())
         })
         .collect()
 }

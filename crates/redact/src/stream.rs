@@ -92,11 +92,11 @@ fn safe_cut(buffer: &[u8]) -> usize {
 }
 
 fn memrchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().rposition(|b| *b == needle)
+    memchr::memrchr(needle, haystack)
 }
 
 fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
+    memchr::memmem::rfind(haystack, needle)
 }
 
 /// Redacts `reader` into `writer`.
