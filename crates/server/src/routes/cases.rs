@@ -230,7 +230,7 @@ pub(crate) struct CaseDto {
     updated_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
     /// Present on a single case, absent in lists.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     details: Option<CaseDetails>,
 }
 

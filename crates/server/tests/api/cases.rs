@@ -178,20 +178,17 @@ async fn two_members_run_a_case_from_request_to_closure(app: &TestApp) {
     let respond_by: chrono::DateTime<Utc> = case["respondBy"].as_str().unwrap().parse().unwrap();
     assert!(respond_by >= before + Duration::hours(4) - Duration::seconds(5));
     assert!(respond_by <= Utc::now() + Duration::hours(4) + Duration::seconds(5));
+    assert_eq!(case["customFields"][0]["label"], "Product version");
+    assert_eq!(case["customFields"][0]["value"], "4.2.1");
     assert_eq!(
-        case["details"]["customFields"][0]["label"],
-        "Product version"
-    );
-    assert_eq!(case["details"]["customFields"][0]["value"], "4.2.1");
-    assert_eq!(
-        case["details"]["customerAuthorization"]["authorizedBy"]["email"],
+        case["customerAuthorization"]["authorizedBy"]["email"],
         "jane@customer.example"
     );
 
     let inbound = app.get(&path(token, ""), &w.globex.engineer).await;
     assert_eq!(inbound.body["direction"], "INBOUND");
     assert_eq!(inbound.body["pendingAction"], true);
-    let authorization = &inbound.body["details"]["customerAuthorization"];
+    let authorization = &inbound.body["customerAuthorization"];
     assert_eq!(authorization["method"], "EMAIL");
     assert_eq!(
         authorization["dataCategories"],
@@ -283,7 +280,7 @@ async fn two_members_run_a_case_from_request_to_closure(app: &TestApp) {
     assert_eq!(closed.status, StatusCode::OK, "{:?}", closed.body);
     assert_eq!(closed.body["status"], "CLOSED");
     assert!(closed.body["closedAt"].is_string());
-    let types: Vec<&str> = closed.body["details"]["caseResponses"]
+    let types: Vec<&str> = closed.body["caseResponses"]
         .as_array()
         .unwrap()
         .iter()
@@ -299,13 +296,7 @@ async fn two_members_run_a_case_from_request_to_closure(app: &TestApp) {
             "CLOSURE"
         ]
     );
-    assert_eq!(
-        closed.body["details"]["caseNotes"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(closed.body["caseNotes"].as_array().unwrap().len(), 2);
     app.post(
         &path(token, "notes"),
         &w.globex.engineer,
@@ -592,10 +583,7 @@ async fn internal_notes_never_reach_the_partner(app: &TestApp) {
     assert_eq!(internal.body["visibility"], "INTERNAL");
 
     let seen = app.get(&path(&token, ""), &w.acme.engineer).await;
-    assert_eq!(
-        seen.body["details"]["caseNotes"].as_array().unwrap().len(),
-        1
-    );
+    assert_eq!(seen.body["caseNotes"].as_array().unwrap().len(), 1);
     assert_eq!(
         seen.body["updatedAt"], seen_before.body["updatedAt"],
         "not even a newer timestamp"
@@ -965,12 +953,10 @@ async fn idle_cases_close_and_unanswered_ones_become_overdue(app: &TestApp) {
     assert_eq!(closed, 2, "the idle case and the idle test case");
     let idle_case = app.get(&path(&idle, ""), &w.acme.engineer).await;
     assert_eq!(idle_case.body["status"], "CLOSED");
-    let notes = idle_case.body["details"]["caseNotes"].as_array().unwrap();
+    let notes = idle_case.body["caseNotes"].as_array().unwrap();
     assert_eq!(notes.last().unwrap()["authorName"], "Casebridge");
     assert!(notes.last().unwrap()["companyId"].is_null());
-    let responses = idle_case.body["details"]["caseResponses"]
-        .as_array()
-        .unwrap();
+    let responses = idle_case.body["caseResponses"].as_array().unwrap();
     assert_eq!(responses.last().unwrap()["type"], "SYSTEM");
     assert_eq!(
         app.get(&path(&answered, ""), &w.acme.engineer).await.body["status"],
@@ -1131,7 +1117,10 @@ async fn cases_are_listed_filtered_and_paged_from_each_side(app: &TestApp) {
         .await;
     assert_eq!(outbound.body["totalElements"], 3);
     assert_eq!(tokens(&outbound)[1], second, "newest first");
-    assert!(outbound.body["content"][0].get("details").is_none());
+    assert!(
+        outbound.body["content"][0].get("caseNotes").is_none(),
+        "lists carry no details"
+    );
     assert_eq!(
         app.get("/v2/collaboration-requests?type=INBOUND", &w.acme.engineer)
             .await

@@ -85,7 +85,7 @@ async fn the_demo_world_can_be_signed_into_and_is_seeded_once(app: &TestApp) {
             token,
         )
         .await;
-    let notes = case.body["details"]["caseNotes"].as_array().unwrap();
+    let notes = case.body["caseNotes"].as_array().unwrap();
     assert_eq!(notes.len(), 1);
     assert!(!case.body.to_string().contains("PLAT-5521"));
     let ken = logins
