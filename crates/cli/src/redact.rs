@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use casebridge_redact::{
-    learn_stream, redact_stream, Category, Policy, PseudonymMap, Redactor, StreamStats,
+    learn_stream, redact_stream, sniff, Archives, Category, Format, Limits, Policy, PseudonymMap,
+    Redactor, StreamStats,
 };
 use clap::Args;
 use rand::RngCore;
@@ -123,14 +124,22 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
     // Pass 1: learn every host name anywhere, so pass 2 replaces its short form everywhere.
     let mut learned = std::collections::BTreeSet::new();
     for job in &text_jobs {
-        learned.extend(learn_stream(&redactor, open(&job.source)?).with_context(|| job_name(job))?);
+        let names = match content(job) {
+            Content::Archive(format) => {
+                Archives::new(&redactor, Limits::default(), args.keep_binary)
+                    .learn(format, &read_all(&job.source)?)
+                    .with_context(|| job_name(job))?
+            }
+            _ => learn_stream(&redactor, open(&job.source)?).with_context(|| job_name(job))?,
+        };
+        learned.extend(names);
     }
     redactor.learn_names(learned);
 
     // Pass 2: rewrite, files spread over the cores.
     let staging = destination.as_ref().map(|d| staging_path(&d.path));
     let to_stdout = destination.is_none() && !args.dry_run;
-    let results = Mutex::new(Vec::new());
+    let results = Mutex::new((Vec::new(), Vec::new()));
     let next = AtomicUsize::new(0);
     let workers = args
         .jobs
@@ -143,11 +152,19 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = text_jobs.get(i) else { break };
                 let single_file = destination.as_ref().is_some_and(|d| d.single_file);
-                match redact_job(&redactor, job, staging.as_deref(), single_file, to_stdout) {
-                    Ok(stats) => results
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((job.relative.clone(), stats)),
+                match redact_job(
+                    &redactor,
+                    job,
+                    staging.as_deref(),
+                    single_file,
+                    to_stdout,
+                    args.keep_binary,
+                ) {
+                    Ok(outcome) => {
+                        let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
+                        results.0.extend(outcome.entries);
+                        results.1.extend(outcome.skipped);
+                    }
                     Err(error) => {
                         *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
                         next.store(usize::MAX / 2, Ordering::Relaxed);
@@ -180,8 +197,9 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
         })?;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (mut results, archive_skipped) = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by(|a, b| a.0.cmp(&b.0));
+    skipped.extend(archive_skipped);
     let report = build_report(results, skipped, elapsed, args.dry_run);
     if let (Some(path), false) = (&args.map, args.dry_run) {
         write_private(path, &redactor.map().to_json())?;
@@ -320,8 +338,15 @@ fn job_name(job: &Job) -> String {
     format!("while reading {}", job.relative.display())
 }
 
-/// A file with a NUL byte in its first 8 KiB is binary.
-fn is_binary(job: &Job) -> bool {
+/// What a file holds, from its first 8 KiB.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Content {
+    Text,
+    Archive(Format),
+    Binary,
+}
+
+fn content(job: &Job) -> Content {
     let mut head = [0u8; 8192];
     let n = match &job.source {
         Source::Stdin(bytes) => {
@@ -333,7 +358,22 @@ fn is_binary(job: &Job) -> bool {
             .and_then(|mut f| f.read(&mut head))
             .unwrap_or(0),
     };
-    head[..n].contains(&0)
+    let name = job.relative.to_string_lossy();
+    match sniff(&name, &head[..n]) {
+        Some(format) => Content::Archive(format),
+        None if casebridge_redact::is_binary(&head[..n]) => Content::Binary,
+        None => Content::Text,
+    }
+}
+
+fn is_binary(job: &Job) -> bool {
+    content(job) == Content::Binary
+}
+
+fn read_all(source: &Source) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open(source)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The path of a file in the output: every component's name redacted too.
@@ -366,7 +406,42 @@ fn redact_job(
     staging: Option<&Path>,
     single_file: bool,
     to_stdout: bool,
-) -> anyhow::Result<StreamStats> {
+    keep_binary: bool,
+) -> anyhow::Result<JobOutcome> {
+    if let Content::Archive(format) = content(job) {
+        let mut out = Vec::new();
+        let report = Archives::new(redactor, Limits::default(), keep_binary)
+            .redact(format, &read_all(&job.source)?, &mut out)
+            .with_context(|| job_name(job))?;
+        match staging {
+            Some(staging) => {
+                let target = staged_target(staging, redactor, &job.relative, single_file);
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                fs::write(&target, out)
+                    .with_context(|| format!("cannot write {}", target.display()))?;
+            }
+            None if to_stdout => io::stdout().lock().write_all(&out)?,
+            None => {}
+        }
+        let base = job.relative.display().to_string();
+        return Ok(JobOutcome {
+            entries: report
+                .entries
+                .into_iter()
+                .map(|(path, stats)| (PathBuf::from(format!("{base}!/{path}")), stats))
+                .collect(),
+            skipped: report
+                .skipped
+                .into_iter()
+                .map(|(path, reason)| Skipped {
+                    path: format!("{base}!/{path}"),
+                    reason,
+                })
+                .collect(),
+        });
+    }
     let reader = open(&job.source)?;
     let stats = match staging {
         None if to_stdout => redact_stream(redactor, reader, io::stdout().lock()),
@@ -381,7 +456,16 @@ fn redact_job(
             redact_stream(redactor, reader, io::BufWriter::new(file))
         }
     };
-    stats.with_context(|| job_name(job))
+    Ok(JobOutcome {
+        entries: vec![(job.relative.clone(), stats.with_context(|| job_name(job))?)],
+        skipped: Vec::new(),
+    })
+}
+
+/// What one input file produced: one entry for a text file, several for an archive.
+struct JobOutcome {
+    entries: Vec<(PathBuf, StreamStats)>,
+    skipped: Vec<Skipped>,
 }
 
 fn build_report(

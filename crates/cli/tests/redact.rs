@@ -309,3 +309,67 @@ fn invalid_utf8_is_handled_byte_wise() {
     assert!(output.stdout.ends_with(b"\n\xff\xfe end\n"));
     assert!(!String::from_utf8_lossy(&output.stdout).contains("alice"));
 }
+
+#[test]
+fn an_archived_bundle_comes_out_as_an_archive() {
+    let dir = Dir::new();
+    let bundle = dir.bundle();
+    fs::remove_file(bundle.join("passwd-link")).ok();
+    let archive = dir.path("bundle.tar.gz");
+    let made = Command::new("tar")
+        .arg("czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&dir.0)
+        .arg("bundle")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = dir.path("clean.tar.gz");
+    let report = dir.path("report.json");
+    let output = redact(
+        &[
+            &archive,
+            Path::new("-o"),
+            &out,
+            Path::new("--report"),
+            &report,
+        ],
+        &[],
+        None,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let unpacked = dir.path("unpacked");
+    fs::create_dir_all(&unpacked).unwrap();
+    let status = Command::new("tar")
+        .arg("xzf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the output is a valid tar.gz");
+    let files = all_files(&unpacked);
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap();
+        let path = file.display().to_string();
+        for secret in SENSITIVE {
+            assert!(
+                !text.contains(secret) && !path.contains(secret),
+                "{secret} left in {path}"
+            );
+        }
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let skipped = report["skipped"].to_string();
+    assert!(
+        skipped.contains("core.bin") && skipped.contains("binary"),
+        "{skipped}"
+    );
+}

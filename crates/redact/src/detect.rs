@@ -701,10 +701,15 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 label.iter().skip(1).any(u8::is_ascii_uppercase)
                     && label.iter().any(u8::is_ascii_lowercase)
             });
-            !camel_case
-                && before != Some(b'$')
-                && after.first() != Some(&b'(')
-                && validate::hostname(value)
+            if camel_case || before == Some(b'$') || after.first() == Some(&b'(') {
+                return None;
+            }
+            if validate::hostname(value) {
+                return Some((start, end));
+            }
+            // A file named after a host (`web01.acme.com.log`): the host without the extension.
+            let dot = value.iter().rposition(|b| *b == b'.')?;
+            return validate::hostname(&value[..dot]).then_some((start, start + dot));
         }
     };
     ok.then_some((start, end))

@@ -14,6 +14,7 @@
 //!   records what it replaced in a [`PseudonymMap`], from which [`PseudonymMap::reveal`]
 //!   turns a partner's reply back into the real values.
 
+mod archive;
 mod category;
 mod detect;
 mod map;
@@ -23,6 +24,7 @@ mod redactor;
 mod stream;
 mod validate;
 
+pub use archive::{is_binary, sniff, ArchiveError, ArchiveReport, Archives, Format, Limits};
 pub use category::Category;
 pub use detect::PatternError;
 pub use detect::{Detectors, Finding, Kind};
