@@ -14,7 +14,7 @@ use casebridge_domain::case::{
     MAX_SUMMARY_CHARS,
 };
 use casebridge_domain::form::{FormField, Priority};
-use casebridge_domain::partnership::{PartnershipStatus, PartnershipType};
+use casebridge_domain::partnership::PartnershipStatus;
 use casebridge_domain::validation::{multi_line, single_line};
 use casebridge_domain::{Action, DepartmentId, DocumentId, MemberId, ValidationErrors};
 use casebridge_store::{
@@ -735,6 +735,3 @@ fn new_case_token() -> ServiceResult<CaseToken> {
     CaseToken::from_random(&URL_SAFE_NO_PAD.encode(bytes))
         .map_err(|_| ServiceError::Internal("a generated case token did not parse".into()))
 }
-
-/// The partnership kinds, re-exported for handlers that show them.
-pub type PartnershipKind = PartnershipType;
