@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use casebridge_redact::{
-    learn_stream, redact_stream, sniff, Archives, Category, Format, Limits, Policy, PseudonymMap,
-    Redactor, StreamStats,
+    learn_stream, redact_stream_with, sniff, Archives, Category, Format, Limits, Policy,
+    PseudonymMap, Redactor, StreamStats,
 };
 use clap::Args;
 use rand::RngCore;
@@ -37,6 +37,10 @@ pub struct RedactArgs {
     /// Write the findings report as JSON here.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Write every finding in plain files as a JSON line (path, byte offsets, kind,
+    /// category, confidence, reason) here; the values themselves are never written.
+    #[arg(long)]
+    findings: Option<PathBuf>,
     /// An extra sensitive word or phrase; repeat for several.
     #[arg(long = "keyword")]
     keywords: Vec<String>,
@@ -139,7 +143,7 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
     // Pass 2: rewrite, files spread over the cores.
     let staging = destination.as_ref().map(|d| staging_path(&d.path));
     let to_stdout = destination.is_none() && !args.dry_run;
-    let results = Mutex::new((Vec::new(), Vec::new()));
+    let results = Mutex::new((Vec::new(), Vec::new(), Vec::new()));
     let next = AtomicUsize::new(0);
     let workers = args
         .jobs
@@ -164,6 +168,7 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
                         let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
                         results.0.extend(outcome.entries);
                         results.1.extend(outcome.skipped);
+                        results.2.extend(outcome.findings);
                     }
                     Err(error) => {
                         *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
@@ -197,12 +202,22 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
         })?;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let (mut results, archive_skipped) = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (mut results, archive_skipped, mut findings) =
+        results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by(|a, b| a.0.cmp(&b.0));
     skipped.extend(archive_skipped);
     let report = build_report(results, skipped, elapsed, args.dry_run);
     if let (Some(path), false) = (&args.map, args.dry_run) {
         write_private(path, &redactor.map().to_json())?;
+    }
+    if let Some(path) = &args.findings {
+        findings.sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
+        let mut lines = String::new();
+        for finding in &findings {
+            lines.push_str(&serde_json::to_string(finding)?);
+            lines.push('\n');
+        }
+        fs::write(path, lines).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.report {
         fs::write(path, serde_json::to_string_pretty(&report)?)
@@ -440,12 +455,26 @@ fn redact_job(
                     reason,
                 })
                 .collect(),
+            findings: Vec::new(),
         });
     }
     let reader = open(&job.source)?;
+    let path = job.relative.display().to_string();
+    let mut found = Vec::new();
+    let mut record = |offset: u64, f: &casebridge_redact::Finding| {
+        found.push(FindingLine {
+            path: path.clone(),
+            start: offset + f.start as u64,
+            end: offset + f.end as u64,
+            kind: f.kind.name(),
+            category: f.category.as_str(),
+            confidence: f.confidence,
+            reason: f.reason,
+        })
+    };
     let stats = match staging {
-        None if to_stdout => redact_stream(redactor, reader, io::stdout().lock()),
-        None => redact_stream(redactor, reader, io::sink()),
+        None if to_stdout => redact_stream_with(redactor, reader, io::stdout().lock(), &mut record),
+        None => redact_stream_with(redactor, reader, io::sink(), &mut record),
         Some(staging) => {
             let target = staged_target(staging, redactor, &job.relative, single_file);
             if let Some(parent) = target.parent() {
@@ -453,19 +482,34 @@ fn redact_job(
             }
             let file = fs::File::create(&target)
                 .with_context(|| format!("cannot write {}", target.display()))?;
-            redact_stream(redactor, reader, io::BufWriter::new(file))
+            redact_stream_with(redactor, reader, io::BufWriter::new(file), &mut record)
         }
     };
+    let stats = stats.with_context(|| job_name(job))?;
     Ok(JobOutcome {
-        entries: vec![(job.relative.clone(), stats.with_context(|| job_name(job))?)],
+        entries: vec![(job.relative.clone(), stats)],
         skipped: Vec::new(),
+        findings: found,
     })
+}
+
+/// One finding as `--findings` writes it: where and what, never the value.
+#[derive(Serialize)]
+struct FindingLine {
+    path: String,
+    start: u64,
+    end: u64,
+    kind: &'static str,
+    category: &'static str,
+    confidence: f32,
+    reason: &'static str,
 }
 
 /// What one input file produced: one entry for a text file, several for an archive.
 struct JobOutcome {
     entries: Vec<(PathBuf, StreamStats)>,
     skipped: Vec<Skipped>,
+    findings: Vec<FindingLine>,
 }
 
 fn build_report(

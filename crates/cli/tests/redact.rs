@@ -214,8 +214,15 @@ fn standard_input_goes_to_standard_output_with_keywords_and_policy() {
         "[actions]\nCREDENTIALS = \"mask\"\nHOSTNAMES = \"keep\"\n",
     )
     .unwrap();
+    let findings = dir.path("findings.jsonl");
     let output = redact(
-        &[Path::new("-"), Path::new("--policy"), &policy],
+        &[
+            Path::new("-"),
+            Path::new("--policy"),
+            &policy,
+            Path::new("--findings"),
+            &findings,
+        ],
         &["--keyword", "Project Falcon"],
         Some("project falcon: password=Hunter2Hunter2 on db1.corp.acme.com\n"),
     );
@@ -228,6 +235,21 @@ fn standard_input_goes_to_standard_output_with_keywords_and_policy() {
     assert!(text.starts_with("REDACTED-0-"), "{text}");
     assert!(text.contains("password=**************"), "{text}");
     assert!(text.contains("db1.corp.acme.com"), "hosts kept by policy");
+    let lines = fs::read_to_string(&findings).unwrap();
+    let kinds: Vec<String> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["custom", "password", "hostname"]);
+    assert!(
+        lines.contains("\"start\":25") && !lines.contains("Hunter2"),
+        "{lines}"
+    );
 }
 
 #[test]

@@ -683,11 +683,15 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         Check::Ssn => validate::us_ssn(value),
         Check::Nino => validate::uk_nino(value),
         Check::Phone => {
-            !before.is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b))
-                && !after
-                    .first()
-                    .is_some_and(|b| b.is_ascii_alphanumeric() || b"._:/".contains(b))
-                && validate::phone(value)
+            let glued_before =
+                before.is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b));
+            let glued_after = after
+                .first()
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b"_:/".contains(b));
+            // A sentence may end right after a number; a version or an address goes on.
+            let continues =
+                after.first() == Some(&b'.') && after.get(1).is_some_and(u8::is_ascii_alphanumeric);
+            !glued_before && !glued_after && !continues && validate::phone(value)
         }
         Check::Username => {
             if value.len() > 64 {
@@ -813,6 +817,11 @@ mod tests {
     fn phones_but_not_dates_times_or_versions() {
         finds("call +1 555 010 0199 now", Kind::Phone, "+1 555 010 0199");
         finds("tel (555) 010-0199", Kind::Phone, "(555) 010-0199");
+        finds(
+            "reach me on +44 20 7946 0958.",
+            Kind::Phone,
+            "+44 20 7946 0958",
+        );
         misses("2024-01-31 10:20:30 started", Kind::Phone);
         misses("version 4.12.1203 installed", Kind::Phone);
         misses("took 1500 ms", Kind::Phone);

@@ -33,4 +33,6 @@ pub use map::{MapEntry, PseudonymMap};
 pub use policy::{Action, CustomPattern, Policy, PolicyError};
 pub use pseudonym::Pseudonymizer;
 pub use redactor::{short_host_names, Redacted, Redactor};
-pub use stream::{for_each_chunk, learn_stream, redact_stream, StreamStats, CHUNK_BYTES};
+pub use stream::{
+    for_each_chunk, learn_stream, redact_stream, redact_stream_with, StreamStats, CHUNK_BYTES,
+};

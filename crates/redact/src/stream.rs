@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
 use crate::redactor::short_host_names;
-use crate::{Category, Redactor};
+use crate::{Category, Finding, Redactor};
 
 /// The size a chunk grows to before it is cut at its last line break.
 pub const CHUNK_BYTES: usize = 1 << 20;
@@ -103,14 +103,28 @@ fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 pub fn redact_stream(
     redactor: &Redactor,
     reader: impl Read,
+    writer: impl Write,
+) -> io::Result<StreamStats> {
+    redact_stream_with(redactor, reader, writer, |_, _| {})
+}
+
+/// Redacts `reader` into `writer`, telling `on_finding` each finding with the offset of
+/// its chunk in the stream (so `offset + finding.start` is its byte position).
+pub fn redact_stream_with(
+    redactor: &Redactor,
+    reader: impl Read,
     mut writer: impl Write,
+    mut on_finding: impl FnMut(u64, &Finding),
 ) -> io::Result<StreamStats> {
     let mut stats = StreamStats::default();
+    let mut offset = 0u64;
     stats.bytes = for_each_chunk(reader, |chunk| {
         let redacted = redactor.redact(chunk);
         for finding in &redacted.findings {
             stats.count(finding.category);
+            on_finding(offset, finding);
         }
+        offset += chunk.len() as u64;
         writer.write_all(&redacted.text)
     })?;
     writer.flush()?;
