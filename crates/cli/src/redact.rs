@@ -58,6 +58,49 @@ pub struct RedactArgs {
     reveal: bool,
 }
 
+/// Inputs smaller than this finish before a progress bar would help.
+const PROGRESS_FROM_BYTES: u64 = 64 << 20;
+
+/// A progress bar on standard error when it is a terminal and the run is long; hidden
+/// otherwise, so logs and pipes stay clean.
+fn progress(total: u64, message: &'static str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if total < PROGRESS_FROM_BYTES || !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:10} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar
+}
+
+/// Counts what is read into a progress bar.
+struct Counted<R> {
+    inner: R,
+    bar: indicatif::ProgressBar,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+fn input_bytes(jobs: &[&Job]) -> u64 {
+    jobs.iter()
+        .map(|job| match &job.source {
+            Source::Stdin(bytes) => bytes.len() as u64,
+            Source::File(path) => fs::metadata(path).map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
 /// One file to process: where it comes from and where it goes, relative to the output.
 struct Job {
     source: Source,
@@ -127,6 +170,8 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
     }
     // Pass 1: learn every host name anywhere, so pass 2 replaces its short form everywhere.
     let mut learned = std::collections::BTreeSet::new();
+    let total = input_bytes(&text_jobs);
+    let bar = progress(total, "learning");
     for job in &text_jobs {
         let names = match content(job) {
             Content::Archive(format) => {
@@ -134,10 +179,18 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
                     .learn(format, &read_all(&job.source)?)
                     .with_context(|| job_name(job))?
             }
-            _ => learn_stream(&redactor, open(&job.source)?).with_context(|| job_name(job))?,
+            _ => {
+                let reader = Counted {
+                    inner: open(&job.source)?,
+                    bar: bar.clone(),
+                };
+                learn_stream(&redactor, reader).with_context(|| job_name(job))?
+            }
         };
         learned.extend(names);
     }
+    bar.finish_and_clear();
+    let bar = progress(total, "redacting");
     redactor.learn_names(learned);
 
     // Pass 2: rewrite, files spread over the cores.
@@ -156,14 +209,14 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = text_jobs.get(i) else { break };
                 let single_file = destination.as_ref().is_some_and(|d| d.single_file);
-                match redact_job(
-                    &redactor,
-                    job,
-                    staging.as_deref(),
+                let target = Target {
+                    staging: staging.as_deref(),
                     single_file,
                     to_stdout,
-                    args.keep_binary,
-                ) {
+                    keep_binary: args.keep_binary,
+                    bar: &bar,
+                };
+                match redact_job(&redactor, job, &target) {
                     Ok(outcome) => {
                         let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
                         results.0.extend(outcome.entries);
@@ -179,6 +232,7 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
             });
         }
     });
+    bar.finish_and_clear();
     if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         if let Some(staging) = &staging {
             let _ = fs::remove_dir_all(staging).or_else(|_| fs::remove_file(staging));
@@ -415,29 +469,33 @@ fn staged_target(
     target
 }
 
-fn redact_job(
-    redactor: &Redactor,
-    job: &Job,
-    staging: Option<&Path>,
+/// Where one job's output goes.
+struct Target<'a> {
+    staging: Option<&'a Path>,
     single_file: bool,
     to_stdout: bool,
     keep_binary: bool,
-) -> anyhow::Result<JobOutcome> {
+    bar: &'a indicatif::ProgressBar,
+}
+
+fn redact_job(redactor: &Redactor, job: &Job, target: &Target) -> anyhow::Result<JobOutcome> {
     if let Content::Archive(format) = content(job) {
         let mut out = Vec::new();
-        let report = Archives::new(redactor, Limits::default(), keep_binary)
-            .redact(format, &read_all(&job.source)?, &mut out)
+        let bytes = read_all(&job.source)?;
+        target.bar.inc(bytes.len() as u64);
+        let report = Archives::new(redactor, Limits::default(), target.keep_binary)
+            .redact(format, &bytes, &mut out)
             .with_context(|| job_name(job))?;
-        match staging {
+        match target.staging {
             Some(staging) => {
-                let target = staged_target(staging, redactor, &job.relative, single_file);
+                let target = staged_target(staging, redactor, &job.relative, target.single_file);
                 if let Some(parent) = target.parent() {
                     fs::create_dir_all(parent)?;
                 }
                 fs::write(&target, out)
                     .with_context(|| format!("cannot write {}", target.display()))?;
             }
-            None if to_stdout => io::stdout().lock().write_all(&out)?,
+            None if target.to_stdout => io::stdout().lock().write_all(&out)?,
             None => {}
         }
         let base = job.relative.display().to_string();
@@ -458,7 +516,10 @@ fn redact_job(
             findings: Vec::new(),
         });
     }
-    let reader = open(&job.source)?;
+    let reader = Counted {
+        inner: open(&job.source)?,
+        bar: target.bar.clone(),
+    };
     let path = job.relative.display().to_string();
     let mut found = Vec::new();
     let mut record = |offset: u64, f: &casebridge_redact::Finding| {
@@ -472,16 +533,18 @@ fn redact_job(
             reason: f.reason,
         })
     };
-    let stats = match staging {
-        None if to_stdout => redact_stream_with(redactor, reader, io::stdout().lock(), &mut record),
+    let stats = match target.staging {
+        None if target.to_stdout => {
+            redact_stream_with(redactor, reader, io::stdout().lock(), &mut record)
+        }
         None => redact_stream_with(redactor, reader, io::sink(), &mut record),
         Some(staging) => {
-            let target = staged_target(staging, redactor, &job.relative, single_file);
-            if let Some(parent) = target.parent() {
+            let path = staged_target(staging, redactor, &job.relative, target.single_file);
+            if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent)?;
             }
-            let file = fs::File::create(&target)
-                .with_context(|| format!("cannot write {}", target.display()))?;
+            let file = fs::File::create(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             redact_stream_with(redactor, reader, io::BufWriter::new(file), &mut record)
         }
     };
