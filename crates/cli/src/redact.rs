@@ -214,6 +214,7 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
                     single_file,
                     to_stdout,
                     keep_binary: args.keep_binary,
+                    collect_findings: args.findings.is_some(),
                     bar: &bar,
                 };
                 match redact_job(&redactor, job, &target) {
@@ -262,7 +263,12 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
     skipped.extend(archive_skipped);
     let report = build_report(results, skipped, elapsed, args.dry_run);
     if let (Some(path), false) = (&args.map, args.dry_run) {
-        write_private(path, &redactor.map().to_json())?;
+        write_private(path, |file| {
+            let mut buffered = io::BufWriter::new(file);
+            redactor.write_map(&mut buffered)?;
+            buffered.flush()?;
+            Ok(())
+        })?;
     }
     if let Some(path) = &args.findings {
         findings.sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
@@ -475,6 +481,8 @@ struct Target<'a> {
     single_file: bool,
     to_stdout: bool,
     keep_binary: bool,
+    /// Whether `--findings` asked for every finding's position.
+    collect_findings: bool,
     bar: &'a indicatif::ProgressBar,
 }
 
@@ -523,6 +531,9 @@ fn redact_job(redactor: &Redactor, job: &Job, target: &Target) -> anyhow::Result
     let path = job.relative.display().to_string();
     let mut found = Vec::new();
     let mut record = |offset: u64, f: &casebridge_redact::Finding| {
+        if !target.collect_findings {
+            return;
+        }
         found.push(FindingLine {
             path: path.clone(),
             start: offset + f.start as u64,
@@ -680,7 +691,10 @@ fn reveal(args: &RedactArgs, map: &PseudonymMap) -> anyhow::Result<()> {
 }
 
 /// Writes a file only the current user can read, replacing it atomically.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+fn write_private(
+    path: &Path,
+    write: impl FnOnce(&mut fs::File) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let staging = staging_path(path);
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -689,7 +703,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut file = options
         .open(&staging)
         .with_context(|| format!("cannot write {}", staging.display()))?;
-    file.write_all(text.as_bytes())?;
+    write(&mut file)?;
     file.sync_all()?;
     fs::rename(&staging, path)
         .with_context(|| format!("cannot write the map {}", path.display()))?;

@@ -81,6 +81,12 @@ impl Redactor {
             .map(|automaton| (automaton, names));
     }
 
+    /// Writes the map as JSON without copying it first (it can hold millions of entries).
+    pub fn write_map(&self, writer: impl std::io::Write) -> serde_json::Result<()> {
+        let issued = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        serde_json::to_writer_pretty(writer, &issued.map)
+    }
+
     /// The map as it stands: every pseudonym issued so far.
     pub fn map(&self) -> PseudonymMap {
         self.map
