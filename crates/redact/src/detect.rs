@@ -31,6 +31,9 @@ pub enum Kind {
     Iban,
     UsSsn,
     UkNino,
+    NlBsn,
+    CaSin,
+    InAadhaar,
     Phone,
     Username,
     Hostname,
@@ -62,6 +65,9 @@ impl Kind {
             Kind::Iban => "iban",
             Kind::UsSsn => "us_ssn",
             Kind::UkNino => "uk_nino",
+            Kind::NlBsn => "nl_bsn",
+            Kind::CaSin => "ca_sin",
+            Kind::InAadhaar => "in_aadhaar",
             Kind::Phone => "phone",
             Kind::Username => "username",
             Kind::Hostname => "hostname",
@@ -99,6 +105,9 @@ enum Check {
     Iban,
     Ssn,
     Nino,
+    Bsn,
+    Sin,
+    Aadhaar,
     Phone,
     Username,
     Hostname,
@@ -331,6 +340,33 @@ fn builtin() -> Vec<Detector> {
             r"\b[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
             false,
             Check::Nino,
+        ),
+        d(
+            Kind::NlBsn,
+            GovernmentId,
+            0.9,
+            "Dutch citizen service number after its name (11-proof)",
+            r"(?i:\b(?:bsn|burgerservicenummer)\b)[\s:#=.]*(?P<v>[0-9]{9})\b",
+            true,
+            Check::Bsn,
+        ),
+        d(
+            Kind::CaSin,
+            GovernmentId,
+            0.9,
+            "Canadian social insurance number after its name (Luhn)",
+            r"(?i:\b(?:sin|social insurance(?: number)?)\b)[\s:#=.]*(?P<v>[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{3})\b",
+            true,
+            Check::Sin,
+        ),
+        d(
+            Kind::InAadhaar,
+            GovernmentId,
+            0.9,
+            "Aadhaar number after its name (Verhoeff)",
+            r"(?i:\baadhaar(?: (?:no|number))?\b)[\s:#=.]*(?P<v>[2-9][0-9]{3} ?[0-9]{4} ?[0-9]{4})\b",
+            true,
+            Check::Aadhaar,
         ),
         d(
             Kind::Phone,
@@ -682,6 +718,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         Check::Iban => validate::iban(value),
         Check::Ssn => validate::us_ssn(value),
         Check::Nino => validate::uk_nino(value),
+        Check::Bsn => validate::nl_bsn(value),
+        Check::Sin => validate::ca_sin(value),
+        Check::Aadhaar => validate::in_aadhaar(value),
         Check::Phone => {
             let glued_before =
                 before.is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b));
@@ -964,6 +1003,17 @@ mod tests {
         finds("ssn 536-90-4399", Kind::UsSsn, "536-90-4399");
         misses("ssn 666-90-4399", Kind::UsSsn);
         finds("NINO AB123456C", Kind::UkNino, "AB123456C");
+        finds("BSN: 111222333", Kind::NlBsn, "111222333");
+        misses("order 111222333", Kind::NlBsn);
+        misses("BSN: 111222334", Kind::NlBsn);
+        finds("SIN 046-454-286", Kind::CaSin, "046-454-286");
+        misses("SIN 046-454-287", Kind::CaSin);
+        finds(
+            "Aadhaar no. 2341 2341 2346",
+            Kind::InAadhaar,
+            "2341 2341 2346",
+        );
+        misses("Aadhaar 2341 2341 2347", Kind::InAadhaar);
     }
 
     #[test]

@@ -54,9 +54,14 @@ impl Pseudonymizer {
                 .map(|ip| self.ipv6(ip).to_string())
                 .unwrap_or_else(|_| self.opaque("ip", value)),
             Kind::MacAddress => self.mac(value),
-            Kind::PaymentCard | Kind::Iban | Kind::UsSsn | Kind::UkNino | Kind::Phone => {
-                self.same_shape(kind.name(), value)
-            }
+            Kind::PaymentCard
+            | Kind::Iban
+            | Kind::UsSsn
+            | Kind::UkNino
+            | Kind::NlBsn
+            | Kind::CaSin
+            | Kind::InAadhaar
+            | Kind::Phone => self.same_shape(kind.name(), value),
             Kind::PersonName => format!("Person-{}", self.tag("name", value, 6)),
             Kind::Username => format!("user-{}", self.tag("user", value, 6)),
             Kind::Custom(i) => format!("REDACTED-{i}-{}", self.tag("custom", value, 8)),

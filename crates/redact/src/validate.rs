@@ -84,6 +84,89 @@ pub fn us_ssn(text: &[u8]) -> bool {
     area != b"000" && area != b"666" && area[0] != b'9' && group != b"00" && serial != b"0000"
 }
 
+fn digits_of(text: &[u8]) -> Vec<u32> {
+    text.iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| u32::from(b - b'0'))
+        .collect()
+}
+
+/// Dutch citizen service number (BSN): nine digits passing the "11-proof".
+pub fn nl_bsn(text: &[u8]) -> bool {
+    let d = digits_of(text);
+    if d.len() != 9 || d.iter().all(|x| *x == 0) {
+        return false;
+    }
+    let weighted: i64 = d[..8]
+        .iter()
+        .enumerate()
+        .map(|(i, x)| i64::from(*x) * (9 - i as i64))
+        .sum::<i64>()
+        - i64::from(d[8]);
+    weighted % 11 == 0
+}
+
+/// Canadian social insurance number: nine digits passing Luhn, not all zeros.
+pub fn ca_sin(text: &[u8]) -> bool {
+    let d = digits_of(text);
+    if d.len() != 9 || d.iter().all(|x| *x == 0) {
+        return false;
+    }
+    let sum: u32 = d
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| {
+            if i % 2 == 1 {
+                if x * 2 > 9 {
+                    x * 2 - 9
+                } else {
+                    x * 2
+                }
+            } else {
+                x
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// Indian Aadhaar number: twelve digits, not starting with 0 or 1, Verhoeff check digit.
+pub fn in_aadhaar(text: &[u8]) -> bool {
+    const D: [[usize; 10]; 10] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    ];
+    const P: [[usize; 10]; 8] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    ];
+    let d = digits_of(text);
+    if d.len() != 12 || d[0] < 2 {
+        return false;
+    }
+    let check = d
+        .iter()
+        .rev()
+        .enumerate()
+        .fold(0, |c, (i, &x)| D[c][P[i % 8][x as usize]]);
+    check == 0
+}
+
 /// UK National Insurance number: two letters, six digits, a suffix A–D.
 pub fn uk_nino(text: &[u8]) -> bool {
     let compact: Vec<u8> = text
@@ -357,6 +440,13 @@ mod tests {
             assert!(!us_ssn(bad.as_bytes()), "{bad}");
         }
         assert!(uk_nino(b"AB123456C"));
+        assert!(nl_bsn(b"111222333") && !nl_bsn(b"111222334") && !nl_bsn(b"000000000"));
+        assert!(ca_sin(b"046 454 286") && !ca_sin(b"046 454 287") && !ca_sin(b"000 000 000"));
+        assert!(
+            in_aadhaar(b"2341 2341 2346")
+                && !in_aadhaar(b"2341 2341 2347")
+                && !in_aadhaar(b"1341 2341 2346")
+        );
         assert!(!uk_nino(b"GB123456A"));
     }
 
