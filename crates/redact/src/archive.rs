@@ -370,29 +370,18 @@ impl<'r> Archives<'r> {
             let mut entry = entry?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let kind = entry.header().entry_type();
-            if !safe_name(&name) {
-                report.skipped.push((
-                    format!("{prefix}{name}"),
-                    "path leaves the archive's tree, left out".into(),
-                ));
-                continue;
-            }
-            let new_name = self.redact_name(&name);
-            if kind.is_dir() {
-                let mut header = tar::Header::new_gnu();
-                header.set_entry_type(tar::EntryType::Directory);
-                header.set_mode(entry.header().mode().unwrap_or(0o755));
-                header.set_size(0);
-                builder.append_data(&mut header, &new_name, io::empty())?;
-                continue;
-            }
-            if !kind.is_file() {
-                report.skipped.push((
-                    format!("{prefix}{name}"),
-                    "link or special file, not followed".into(),
-                ));
-                continue;
-            }
+            let new_name = match self.screen(&name, kind.is_dir(), kind.is_file(), prefix, report) {
+                Screened::Skip => continue,
+                Screened::Directory(new_name) => {
+                    let mut header = tar::Header::new_gnu();
+                    header.set_entry_type(tar::EntryType::Directory);
+                    header.set_mode(entry.header().mode().unwrap_or(0o755));
+                    header.set_size(0);
+                    builder.append_data(&mut header, &new_name, io::empty())?;
+                    continue;
+                }
+                Screened::File(new_name) => new_name,
+            };
             let content = read_bounded(&mut entry, budget, self.limits.max_entry)?;
             let mode = entry.header().mode().unwrap_or(0o644);
             if let Some(content) =
@@ -424,25 +413,14 @@ impl<'r> Archives<'r> {
         for i in 0..zip.len() {
             let mut file = zip.by_index(i)?;
             let name = file.name().to_owned();
-            if !safe_name(&name) {
-                report.skipped.push((
-                    format!("{prefix}{name}"),
-                    "path leaves the archive's tree, left out".into(),
-                ));
-                continue;
-            }
-            let new_name = self.redact_name(&name);
-            if file.is_dir() {
-                writer.add_directory(new_name, options)?;
-                continue;
-            }
-            if !file.is_file() {
-                report.skipped.push((
-                    format!("{prefix}{name}"),
-                    "link or special file, not followed".into(),
-                ));
-                continue;
-            }
+            let new_name = match self.screen(&name, file.is_dir(), file.is_file(), prefix, report) {
+                Screened::Skip => continue,
+                Screened::Directory(new_name) => {
+                    writer.add_directory(new_name, options)?;
+                    continue;
+                }
+                Screened::File(new_name) => new_name,
+            };
             let content = read_bounded(&mut file, budget, self.limits.max_entry)?;
             drop(file);
             if let Some(content) =
@@ -456,6 +434,30 @@ impl<'r> Archives<'r> {
         Ok(())
     }
 
+    /// Decides what becomes of an entry before its content is read, and names it anew.
+    fn screen(
+        &self,
+        name: &str,
+        is_dir: bool,
+        is_file: bool,
+        prefix: &str,
+        report: &mut ArchiveReport,
+    ) -> Screened {
+        let reason = if !safe_name(name) {
+            "path leaves the archive's tree, left out"
+        } else if is_dir {
+            return Screened::Directory(self.redact_name(name));
+        } else if !is_file {
+            "link or special file, not followed"
+        } else {
+            return Screened::File(self.redact_name(name));
+        };
+        report
+            .skipped
+            .push((format!("{prefix}{name}"), reason.into()));
+        Screened::Skip
+    }
+
     fn redact_name(&self, name: &str) -> String {
         let parts: Vec<String> = name
             .split('/')
@@ -465,6 +467,13 @@ impl<'r> Archives<'r> {
             .collect();
         parts.join("/")
     }
+}
+
+/// What an archive entry becomes: left out, or kept under its redacted name.
+enum Screened {
+    Skip,
+    Directory(String),
+    File(String),
 }
 
 /// A relative path that stays inside the archive's tree.

@@ -2,31 +2,20 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// Luhn checksum over the digits of `text` (separators ignored).
+/// Luhn checksum over the digits of `text` (separators ignored), for 13 to 19 digits.
 pub fn luhn(text: &[u8]) -> bool {
-    let digits: Vec<u32> = text
-        .iter()
-        .filter(|b| b.is_ascii_digit())
-        .map(|b| u32::from(b - b'0'))
-        .collect();
-    if !(13..=19).contains(&digits.len()) {
-        return false;
-    }
+    let digits = digits_of(text);
+    (13..=19).contains(&digits.len()) && luhn_digits(&digits)
+}
+
+/// Whether the Luhn sum of `digits` is a multiple of ten.
+fn luhn_digits(digits: &[u32]) -> bool {
+    let doubled = |d: u32| if d * 2 > 9 { d * 2 - 9 } else { d * 2 };
     let sum: u32 = digits
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| {
-            if i % 2 == 1 {
-                if d * 2 > 9 {
-                    d * 2 - 9
-                } else {
-                    d * 2
-                }
-            } else {
-                d
-            }
-        })
+        .map(|(i, &d)| if i % 2 == 1 { doubled(d) } else { d })
         .sum();
     sum.is_multiple_of(10)
 }
@@ -109,26 +98,7 @@ pub fn nl_bsn(text: &[u8]) -> bool {
 /// Canadian social insurance number: nine digits passing Luhn, not all zeros.
 pub fn ca_sin(text: &[u8]) -> bool {
     let d = digits_of(text);
-    if d.len() != 9 || d.iter().all(|x| *x == 0) {
-        return false;
-    }
-    let sum: u32 = d
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &x)| {
-            if i % 2 == 1 {
-                if x * 2 > 9 {
-                    x * 2 - 9
-                } else {
-                    x * 2
-                }
-            } else {
-                x
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+    d.len() == 9 && d.iter().any(|x| *x != 0) && luhn_digits(&d)
 }
 
 /// Indian Aadhaar number: twelve digits, not starting with 0 or 1, Verhoeff check digit.
