@@ -189,6 +189,7 @@ impl Services {
                     kind: PartnershipType::Collaborative,
                 },
                 &terms,
+                self.now(),
             )
             .await?;
         if accept {

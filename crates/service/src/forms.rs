@@ -3,7 +3,6 @@
 use casebridge_domain::form::FormDraft;
 use casebridge_domain::{Action, DepartmentId, MemberId};
 use casebridge_store::ProcessForm;
-use chrono::Utc;
 
 use crate::{Caller, ServiceError, ServiceResult, Services};
 
@@ -59,7 +58,7 @@ impl Services {
             },
         };
         self.store
-            .current_form(tenant, owner, department, Utc::now())
+            .current_form(tenant, owner, department, self.now())
             .await?
             .ok_or(ServiceError::NotFound)
     }

@@ -57,7 +57,7 @@ impl Services {
         input: ProposalInput,
     ) -> ServiceResult<PartnershipView> {
         let tenant = caller.may(Action::ManagePartnerships)?;
-        let now = Utc::now();
+        let now = self.now();
         let terms = Terms::validate(
             input.data_categories,
             input.retention_days,
@@ -110,6 +110,7 @@ impl Services {
                     kind: input.kind,
                 },
                 &terms,
+                now,
             )
             .await?;
         self.partnership_view(record).await
@@ -124,7 +125,7 @@ impl Services {
     ) -> ServiceResult<PartnershipView> {
         let tenant = caller.may(Action::ManagePartnerships)?;
         let record = self.store.get_partnership(tenant, id).await?;
-        let to = record.rules().answer(caller.member(), answer, Utc::now())?;
+        let to = record.rules().answer(caller.member(), answer, self.now())?;
         if answer == Answer::Accept {
             self.require_current_agreement(
                 caller.member(),
@@ -147,7 +148,7 @@ impl Services {
     ) -> ServiceResult<PartnershipView> {
         let tenant = caller.may(Action::ManagePartnerships)?;
         let record = self.store.get_partnership(tenant, id).await?;
-        let to = record.rules().end(Utc::now())?;
+        let to = record.rules().end(self.now())?;
         let record = self
             .store
             .transition_partnership(tenant, id, record.status, to)
@@ -164,7 +165,7 @@ impl Services {
         let proposer_name = name(self.store.member(record.proposer.member).await?)?;
         let partner_name = name(self.store.member(record.partner.member).await?)?;
         Ok(PartnershipView {
-            status: record.rules().status_at(Utc::now()),
+            status: record.rules().status_at(self.now()),
             record,
             proposer_name,
             partner_name,

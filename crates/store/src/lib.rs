@@ -132,11 +132,14 @@ pub trait Store: CaseStore + Send + Sync + 'static {
         tenant: &Tenant,
         id: PartnershipId,
     ) -> StoreResult<PartnershipRecord>;
+    /// Proposes a partnership unless one between the two members is proposed or active
+    /// (and unexpired) at `now`.
     async fn create_partnership(
         &self,
         tenant: &Tenant,
         proposal: &NewPartnership,
         terms: &Terms,
+        now: DateTime<Utc>,
     ) -> StoreResult<PartnershipRecord>;
     /// Moves the partnership from `from` to `to` if nobody changed it meanwhile.
     async fn transition_partnership(

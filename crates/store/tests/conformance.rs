@@ -119,7 +119,7 @@ async fn another_members_objects_are_not_found(store: SqlStore) {
         kind: PartnershipType::Collaborative,
     };
     let partnership = store
-        .create_partnership(&p.a, &proposal, &terms())
+        .create_partnership(&p.a, &proposal, &terms(), Utc::now())
         .await
         .unwrap();
     assert_eq!(
@@ -283,7 +283,7 @@ async fn uniqueness_is_reported_as_conflict(store: SqlStore) {
         kind: PartnershipType::SolutionSupport,
     };
     store
-        .create_partnership(&p.a, &proposal, &terms())
+        .create_partnership(&p.a, &proposal, &terms(), Utc::now())
         .await
         .unwrap();
     let reverse = NewPartnership {
@@ -291,7 +291,9 @@ async fn uniqueness_is_reported_as_conflict(store: SqlStore) {
         ..proposal
     };
     assert!(matches!(
-        store.create_partnership(&p.b, &reverse, &terms()).await,
+        store
+            .create_partnership(&p.b, &reverse, &terms(), Utc::now())
+            .await,
         Err(StoreError::Conflict(_))
     ));
 }
@@ -305,7 +307,7 @@ async fn a_stale_transition_is_refused(store: SqlStore) {
         kind: PartnershipType::Collaborative,
     };
     let partnership = store
-        .create_partnership(&p.a, &proposal, &terms())
+        .create_partnership(&p.a, &proposal, &terms(), Utc::now())
         .await
         .unwrap();
     let accepted = store

@@ -1132,6 +1132,7 @@ impl Store for SqlStore {
         tenant: &Tenant,
         proposal: &NewPartnership,
         terms: &Terms,
+        now: DateTime<Utc>,
     ) -> StoreResult<PartnershipRecord> {
         let mut tx = self.write().await?;
         let (me, partner) = (
@@ -1144,7 +1145,7 @@ impl Store for SqlStore {
              AND ((proposer_member_id = $2 AND partner_member_id = $3) \
                OR (proposer_member_id = $3 AND partner_member_id = $2))",
         )
-        .bind(millis(Utc::now()))
+        .bind(millis(now))
         .bind(&me)
         .bind(&partner)
         .fetch_one(&mut *tx)
