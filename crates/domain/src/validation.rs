@@ -57,6 +57,28 @@ impl ValidationErrors {
     }
 }
 
+/// The largest page a list returns.
+pub const MAX_PAGE_SIZE: i64 = 200;
+
+/// A list's zero-based page and page size, `default_size` when none is asked for; an
+/// out-of-range value is recorded in `errors` under `page` or `size`.
+pub fn page_window(
+    page: Option<i64>,
+    size: Option<i64>,
+    default_size: i64,
+    errors: &mut ValidationErrors,
+) -> (i64, i64) {
+    let page = page.unwrap_or(0);
+    let size = size.unwrap_or(default_size);
+    if !(0..=1_000_000).contains(&page) {
+        errors.add("page", "must be between 0 and 1000000");
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        errors.add("size", format!("must be between 1 and {MAX_PAGE_SIZE}"));
+    }
+    (page, size)
+}
+
 /// Trims `raw` and checks it is a single line of 1..=`max` characters without control
 /// characters: the shape of every name and title in the product.
 pub fn single_line(raw: &str, max: usize) -> Result<String, String> {
@@ -98,6 +120,16 @@ mod tests {
         assert!(single_line("   ", 10).is_err());
         assert!(single_line("abcdefghijk", 10).is_err());
         assert!(single_line("a\nb", 10).is_err());
+    }
+
+    #[test]
+    fn pages_are_bounded() {
+        let mut errors = ValidationErrors::default();
+        assert_eq!(page_window(None, None, 20, &mut errors), (0, 20));
+        assert!(errors.is_empty());
+        page_window(Some(-1), Some(MAX_PAGE_SIZE + 1), 20, &mut errors);
+        let fields: Vec<_> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["page", "size"]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Reading the member's audit trail.
 
+use casebridge_domain::validation::page_window;
 use casebridge_domain::{Action, ValidationErrors};
 use casebridge_store::{AuditEvent, AuditFilter, Page};
 use chrono::{DateTime, Utc};
@@ -18,7 +19,6 @@ pub struct AuditQuery {
     pub size: Option<i64>,
 }
 
-pub const MAX_PAGE_SIZE: i64 = 200;
 const DEFAULT_PAGE_SIZE: i64 = 50;
 
 impl Services {
@@ -29,14 +29,7 @@ impl Services {
     ) -> ServiceResult<Page<AuditEvent>> {
         let tenant = caller.may(Action::ReadAuditTrail)?;
         let mut errors = ValidationErrors::default();
-        let page = query.page.unwrap_or(0);
-        let size = query.size.unwrap_or(DEFAULT_PAGE_SIZE);
-        if !(0..=1_000_000).contains(&page) {
-            errors.add("page", "must be between 0 and 1000000");
-        }
-        if !(1..=MAX_PAGE_SIZE).contains(&size) {
-            errors.add("size", format!("must be between 1 and {MAX_PAGE_SIZE}"));
-        }
+        let (page, size) = page_window(query.page, query.size, DEFAULT_PAGE_SIZE, &mut errors);
         for (field, value) in [
             ("action", &query.action),
             ("actorId", &query.actor_id),

@@ -15,7 +15,7 @@ use casebridge_domain::case::{
 };
 use casebridge_domain::form::{FormField, Priority};
 use casebridge_domain::partnership::PartnershipStatus;
-use casebridge_domain::validation::{multi_line, single_line};
+use casebridge_domain::validation::{multi_line, page_window, single_line};
 use casebridge_domain::{Action, DepartmentId, DocumentId, MemberId, ValidationErrors};
 use casebridge_store::{
     Actor, CaseChange, CaseFilter, CaseRecord, Direction, NewCase, NewNote, NoteRecord, Page,
@@ -108,8 +108,6 @@ pub struct PartnerMatch {
     pub document_id: Option<DocumentId>,
     pub relationship: PartnershipStatus,
 }
-
-const MAX_PAGE_SIZE: i64 = 200;
 
 impl Services {
     /// Opens a collaboration request to the member whose current form `document_id` is.
@@ -248,14 +246,7 @@ impl Services {
     ) -> ServiceResult<Page<CaseSummary>> {
         let tenant = caller.may(Action::ReadDirectory)?;
         let mut errors = ValidationErrors::default();
-        let page = query.page.unwrap_or(0);
-        let size = query.size.unwrap_or(20);
-        if !(0..=1_000_000).contains(&page) {
-            errors.add("page", "must be between 0 and 1000000");
-        }
-        if !(1..=MAX_PAGE_SIZE).contains(&size) {
-            errors.add("size", format!("must be between 1 and {MAX_PAGE_SIZE}"));
-        }
+        let (page, size) = page_window(query.page, query.size, 20, &mut errors);
         if query
             .internal_case_number
             .as_ref()

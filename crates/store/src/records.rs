@@ -213,6 +213,17 @@ pub struct Page<T> {
     pub size: i64,
 }
 
+impl<T> Page<T> {
+    /// How many pages of this size the whole list fills.
+    pub fn total_pages(&self) -> i64 {
+        if self.size > 0 {
+            (self.total + self.size - 1) / self.size
+        } else {
+            0
+        }
+    }
+}
+
 /// A collaboration request as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRecord {

@@ -82,7 +82,7 @@ async fn list_audit_events(
         )
         .await?;
     Ok(Json(AuditPage {
-        total_pages: (page.total + page.size - 1) / page.size,
+        total_pages: page.total_pages(),
         total_elements: page.total,
         page: page.page,
         size: page.size,

@@ -538,7 +538,7 @@ async fn list_cases(
         )
         .await?;
     Ok(Json(CasePage {
-        total_pages: (page.total + page.size - 1) / page.size,
+        total_pages: page.total_pages(),
         total_elements: page.total,
         page: page.page,
         size: page.size,
