@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use casebridge_redact::{
-    learn_stream, redact_stream_with, sniff, Archives, Category, Format, Limits, Policy,
-    PseudonymMap, Redactor, StreamStats,
+    learn_stream, redact_stream_with, sniff, Archives, Category, Format, Limits, MapBook, Policy,
+    PseudonymMap, Redactor, StreamStats, SPILL_BYTES,
 };
 use clap::Args;
 use rand::RngCore;
@@ -147,14 +147,19 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
     };
     let mut policy = policy;
     policy.keywords.extend(args.keywords.iter().cloned());
-    let map = load_map(args.map.as_deref())?;
     if args.reveal {
-        return reveal(&args, &map);
+        return reveal(&args);
     }
     let mut skipped = Vec::new();
     let jobs = collect_jobs(&args.inputs, &mut skipped)?;
     let destination = destination(&args, &jobs)?;
-    let mut redactor = Redactor::new(policy, map).context("a policy pattern does not compile")?;
+    let mut book = load_map(args.map.as_deref())?;
+    if args.map.is_none() || args.dry_run {
+        // Nobody will read the map: derive pseudonyms, record nothing.
+        book = book.unrecorded();
+    }
+    let mut redactor =
+        Redactor::with_book(policy, book).context("a policy pattern does not compile")?;
 
     let started = Instant::now();
     let text_jobs: Vec<&Job> = jobs.iter().filter(|j| !is_binary(j)).collect();
@@ -251,6 +256,25 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
             }
         }
     }
+    // The map goes first: output whose pseudonyms could not all be recorded is not complete.
+    if let (Some(path), false) = (&args.map, args.dry_run) {
+        let written = write_private(path, |file| {
+            let mut buffered = io::BufWriter::new(file);
+            redactor.write_map(&mut buffered)?;
+            buffered.flush()?;
+            Ok(())
+        });
+        if let Err(error) = written {
+            if let Some(staging) = &staging {
+                let _ = fs::remove_dir_all(staging).or_else(|_| fs::remove_file(staging));
+            }
+            return Err(error.context("nothing was written"));
+        }
+    } else {
+        redactor
+            .check_map()
+            .context("a pseudonym could not be recorded; nothing was written")?;
+    }
     if let (Some(staging), Some(destination)) = (&staging, &destination) {
         fs::rename(staging, &destination.path).with_context(|| {
             format!("cannot move the output into {}", destination.path.display())
@@ -262,14 +286,6 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
     results.sort_by(|a, b| a.0.cmp(&b.0));
     skipped.extend(archive_skipped);
     let report = build_report(results, skipped, elapsed, args.dry_run);
-    if let (Some(path), false) = (&args.map, args.dry_run) {
-        write_private(path, |file| {
-            let mut buffered = io::BufWriter::new(file);
-            redactor.write_map(&mut buffered)?;
-            buffered.flush()?;
-            Ok(())
-        })?;
-    }
     if let Some(path) = &args.findings {
         findings.sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
         let mut lines = String::new();
@@ -648,23 +664,29 @@ fn print_summary(report: &Report) {
     }
 }
 
-fn load_map(path: Option<&Path>) -> anyhow::Result<PseudonymMap> {
+/// The existing map, read entry by entry (it can be large), or a new one with a fresh key.
+fn load_map(path: Option<&Path>) -> anyhow::Result<MapBook> {
     match path {
         Some(path) if path.exists() => {
-            let text = fs::read_to_string(path)
+            let file = fs::File::open(path)
                 .with_context(|| format!("cannot read the map {}", path.display()))?;
-            PseudonymMap::parse(&text)
+            MapBook::read(file, SPILL_BYTES)
                 .with_context(|| format!("the map {} is not valid", path.display()))
         }
         _ => {
             let mut key = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut key);
-            Ok(PseudonymMap::new(key))
+            Ok(MapBook::new(key))
         }
     }
 }
 
-fn reveal(args: &RedactArgs, map: &PseudonymMap) -> anyhow::Result<()> {
+fn reveal(args: &RedactArgs) -> anyhow::Result<()> {
+    let path = args.map.as_deref().context("--reveal needs --map")?;
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read the map {}", path.display()))?;
+    let map = PseudonymMap::parse(&text)
+        .with_context(|| format!("the map {} is not valid", path.display()))?;
     if args.inputs.len() != 1 {
         bail!("--reveal takes one input");
     }

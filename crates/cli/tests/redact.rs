@@ -297,6 +297,20 @@ fn mistakes_are_explained_and_nothing_partial_is_left() {
     );
     assert!(String::from_utf8_lossy(&bad_map.stderr).contains("is not valid"));
 
+    // Revealing with a map that does not exist restores nothing: say so instead.
+    let no_map = redact(
+        &[
+            &bundle.join("app.conf"),
+            Path::new("--reveal"),
+            Path::new("--map"),
+            &dir.path("absent.json"),
+        ],
+        &[],
+        None,
+    );
+    assert!(!no_map.status.success());
+    assert!(String::from_utf8_lossy(&no_map.stderr).contains("cannot read the map"));
+
     let dry = redact(
         &[
             &bundle,

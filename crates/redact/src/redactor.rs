@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::detect::{Detectors, Finding, Kind, PatternError};
-use crate::map::{MapEntry, PseudonymMap};
+use crate::map::{MapBook, MapEntry, MapError, PseudonymMap};
 use crate::{Action, Category, Policy, Pseudonymizer};
 
 /// A text after redaction.
@@ -16,11 +16,18 @@ pub struct Redacted {
     pub findings: Vec<Finding>,
 }
 
-/// The pseudonyms issued so far, both ways: the map for the owner, and a cache so that a
-/// value met again costs a lookup instead of a derivation.
+/// How many values the pseudonym cache remembers before it starts over. Pseudonyms are
+/// derived from the key, so forgetting one costs a derivation, never consistency.
+const CACHE_ENTRIES: usize = 100_000;
+
+/// The pseudonyms issued so far, both ways: the book for the owner's map, and a bounded
+/// cache so that a value met again costs a lookup instead of a derivation.
 struct Issued {
-    map: PseudonymMap,
-    by_value: HashMap<(Kind, Vec<u8>), String>,
+    book: MapBook,
+    by_value: HashMap<Kind, HashMap<Vec<u8>, String>>,
+    cached: usize,
+    /// The first failure to record a pseudonym (a full disk while spilling the map).
+    failure: Option<MapError>,
 }
 
 /// Detectors, policy and pseudonymizer together; shareable between threads.
@@ -36,17 +43,25 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn new(policy: Policy, map: PseudonymMap) -> Result<Self, PatternError> {
-        let key = map.key_bytes().map_err(|e| PatternError {
+        let book = MapBook::from_map(map).map_err(|e| PatternError {
             name: "map".into(),
             message: e.to_string(),
         })?;
+        Self::with_book(policy, book)
+    }
+
+    /// A redactor that records its pseudonyms in `book` (see [`MapBook`]: bounded memory
+    /// however many values a bundle holds).
+    pub fn with_book(policy: Policy, book: MapBook) -> Result<Self, PatternError> {
         Ok(Self {
             detectors: Detectors::new(&policy.keywords, &policy.patterns)?,
             policy,
-            pseudonymizer: Pseudonymizer::new(key),
+            pseudonymizer: Pseudonymizer::new(book.key()),
             map: Mutex::new(Issued {
-                map,
+                book,
                 by_value: HashMap::new(),
+                cached: 0,
+                failure: None,
             }),
             learned: None,
         })
@@ -81,19 +96,29 @@ impl Redactor {
             .map(|automaton| (automaton, names));
     }
 
-    /// Writes the map as JSON without copying it first (it can hold millions of entries).
-    pub fn write_map(&self, writer: impl std::io::Write) -> serde_json::Result<()> {
-        let issued = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        serde_json::to_writer_pretty(writer, &issued.map)
+    /// Fails if a pseudonym could not be recorded: the map would be incomplete, and a
+    /// partner's reply could not be revealed. Check before presenting output as complete.
+    pub fn check_map(&self) -> Result<(), MapError> {
+        let mut issued = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        issued.failure.take().map_or(Ok(()), Err)
     }
 
-    /// The map as it stands: every pseudonym issued so far.
-    pub fn map(&self) -> PseudonymMap {
+    /// Writes the map as JSON, streamed from memory and spilled runs.
+    pub fn write_map(&self, writer: impl std::io::Write) -> Result<(), MapError> {
+        let mut issued = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(failure) = issued.failure.take() {
+            return Err(failure);
+        }
+        issued.book.write_json(writer)
+    }
+
+    /// The map as it stands, in memory: every pseudonym issued so far.
+    pub fn map(&self) -> Result<PseudonymMap, MapError> {
         self.map
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .map
-            .clone()
+            .book
+            .to_map()
     }
 
     /// Finds, then rewrites `text` according to the policy.
@@ -129,21 +154,33 @@ impl Redactor {
 
     /// The pseudonym of a finding's value, derived once and remembered.
     fn issue<'a>(&self, issued: &'a mut Issued, finding: &Finding, value: &[u8]) -> &'a str {
-        let key = (finding.kind, value.to_vec());
-        if !issued.by_value.contains_key(&key) {
+        let kind = finding.kind;
+        let cached = issued
+            .by_value
+            .get(&kind)
+            .is_some_and(|values| values.contains_key(value));
+        if !cached {
             let pseudonym = self.pseudonymizer.pseudonym(finding.kind, value);
+            let entry = MapEntry {
+                original: String::from_utf8_lossy(value).into_owned(),
+                category: finding.category,
+                kind: finding.kind.name().to_owned(),
+            };
+            if let Err(error) = issued.book.insert(pseudonym.clone(), entry) {
+                issued.failure.get_or_insert(error);
+            }
+            if issued.cached >= CACHE_ENTRIES {
+                issued.by_value.clear();
+                issued.cached = 0;
+            }
+            issued.cached += 1;
             issued
-                .map
-                .entries
-                .entry(pseudonym.clone())
-                .or_insert_with(|| MapEntry {
-                    original: String::from_utf8_lossy(value).into_owned(),
-                    category: finding.category,
-                    kind: finding.kind.name().to_owned(),
-                });
-            issued.by_value.insert(key.clone(), pseudonym);
+                .by_value
+                .entry(kind)
+                .or_default()
+                .insert(value.to_vec(), pseudonym);
         }
-        &issued.by_value[&key]
+        &issued.by_value[&kind][value]
     }
 
     fn add_learned(&self, text: &[u8], findings: &mut Vec<Finding>) {
@@ -220,7 +257,7 @@ mod tests {
             "{text}"
         );
         assert!(text.starts_with("mail user-"));
-        let map = r.map();
+        let map = r.map().unwrap();
         assert_eq!(map.entries.len(), 2);
         let (restored, count) = map.reveal(text.as_bytes());
         assert_eq!(count, 2);
@@ -256,7 +293,7 @@ mod tests {
     fn a_later_run_with_the_same_map_reuses_pseudonyms() {
         let first = redactor(Policy::default());
         let a = first.redact(b"host db1.acme.com").text;
-        let second = Redactor::new(Policy::default(), first.map()).unwrap();
+        let second = Redactor::new(Policy::default(), first.map().unwrap()).unwrap();
         assert_eq!(second.redact(b"host db1.acme.com").text, a);
     }
 }
