@@ -42,6 +42,7 @@ pub enum AuditAction {
     CaseUpdated,
     CaseNoteAdded,
     CaseOverdue,
+    CaseValueReleased,
 }
 
 impl AuditAction {
@@ -91,6 +92,7 @@ impl AuditAction {
             CaseUpdated => "case.updated",
             CaseNoteAdded => "case.note_added",
             CaseOverdue => "case.overdue",
+            CaseValueReleased => "case.value_released",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod member;
 pub mod partnership;
 pub mod password;
 pub mod role;
+pub mod sharing;
 pub mod validation;
 
 pub use category::DataCategory;

@@ -64,29 +64,49 @@ impl PseudonymMap {
 
     /// Replaces every pseudonym in `text` with its original value.
     pub fn reveal(&self, text: &[u8]) -> (Vec<u8>, usize) {
-        if self.entries.is_empty() {
-            return (text.to_vec(), 0);
-        }
-        let pseudonyms: Vec<&str> = self.entries.keys().map(String::as_str).collect();
-        let Ok(automaton) = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&pseudonyms)
-        else {
-            return (text.to_vec(), 0);
-        };
-        let mut out = Vec::with_capacity(text.len());
-        let mut count = 0;
-        automaton.replace_all_with_bytes(text, &mut out, |m, _, dst| {
-            count += 1;
-            dst.extend_from_slice(
-                self.entries[pseudonyms[m.pattern().as_usize()]]
-                    .original
-                    .as_bytes(),
-            );
-            true
-        });
-        (out, count)
+        reveal(
+            text,
+            self.entries
+                .iter()
+                .map(|(p, e)| (p.as_str(), e.original.as_str())),
+        )
     }
+}
+
+/// Replaces each pseudonym in `text` with its value, counting replacements. A pseudonym
+/// counts only as a whole token: `10.1.2.3` is not revealed inside `10.1.2.34`.
+pub fn reveal<'a>(
+    text: &[u8],
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> (Vec<u8>, usize) {
+    let (pseudonyms, originals): (Vec<&str>, Vec<&str>) =
+        pairs.into_iter().filter(|(p, _)| !p.is_empty()).unzip();
+    if pseudonyms.is_empty() {
+        return (text.to_vec(), 0);
+    }
+    let Ok(automaton) = AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&pseudonyms)
+    else {
+        return (text.to_vec(), 0);
+    };
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = Vec::with_capacity(text.len());
+    let mut count = 0;
+    let mut at = 0;
+    for m in automaton.find_iter(text) {
+        let inside = (m.start() > 0 && word(text[m.start() - 1]) && word(text[m.start()]))
+            || (m.end() < text.len() && word(text[m.end()]) && word(text[m.end() - 1]));
+        if inside {
+            continue;
+        }
+        out.extend_from_slice(&text[at..m.start()]);
+        out.extend_from_slice(originals[m.pattern().as_usize()].as_bytes());
+        at = m.end();
+        count += 1;
+    }
+    out.extend_from_slice(&text[at..]);
+    (out, count)
 }
 
 /// How many bytes of entries a [`MapBook`] keeps in memory before it spills them to disk.

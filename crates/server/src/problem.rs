@@ -137,6 +137,9 @@ impl From<ServiceError> for Problem {
             RejectionNotAllowed(_) => {
                 Problem::new(StatusCode::CONFLICT, "rejection_not_allowed", detail)
             }
+            AuthorizationRevoked(_) => {
+                Problem::new(StatusCode::CONFLICT, "authorization_revoked", detail)
+            }
             Internal(cause) => Problem::internal(&cause),
         }
     }

@@ -60,14 +60,18 @@ impl Services {
         member: MemberId,
         message: &'static str,
     ) -> ServiceResult<()> {
-        let accepted = match self.store.current_agreement().await? {
-            Some(agreement) => self.store.acceptance(member, agreement.id).await?.is_some(),
-            None => false,
-        };
-        if accepted {
+        if self.accepted_current_agreement(member).await? {
             Ok(())
         } else {
             Err(ServiceError::AgreementNotAccepted(message))
         }
+    }
+
+    /// Whether `member` has accepted the framework agreement in force.
+    pub(crate) async fn accepted_current_agreement(&self, member: MemberId) -> ServiceResult<bool> {
+        Ok(match self.store.current_agreement().await? {
+            Some(agreement) => self.store.acceptance(member, agreement.id).await?.is_some(),
+            None => false,
+        })
     }
 }

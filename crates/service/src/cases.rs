@@ -10,22 +10,24 @@ use casebridge_domain::authorization::{
 };
 use casebridge_domain::case::{
     may_add_note, pending_side, transition, validate_field_values, CaseSide, CaseToken, Contact,
-    ResponseType, TransitionError, Visibility, MAX_CASE_NUMBER_CHARS, MAX_DESCRIPTION_CHARS,
-    MAX_SUMMARY_CHARS,
+    FieldValue, ResponseType, TransitionError, Visibility, MAX_CASE_NUMBER_CHARS,
+    MAX_DESCRIPTION_CHARS, MAX_SUMMARY_CHARS,
 };
 use casebridge_domain::form::{FormField, Priority};
 use casebridge_domain::partnership::PartnershipStatus;
+use casebridge_domain::sharing::{Purpose, SharePart, SharePlan};
 use casebridge_domain::validation::{multi_line, page_window, single_line};
 use casebridge_domain::{Action, DepartmentId, DocumentId, MemberId, ValidationErrors};
 use casebridge_store::{
     Actor, CaseChange, CaseFilter, CaseRecord, Direction, NewCase, NewNote, NoteRecord, Page,
-    PartnershipRecord, ResponseRecord, StatusFilter,
+    PartnershipRecord, ResponseRecord, StatusFilter, VaultRow,
 };
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
-use crate::{Caller, ServiceError, ServiceResult, Services};
+use crate::sharing::{case_parts, field_key, Reveal, ShareTarget};
+use crate::{Caller, Preview, ServiceError, ServiceResult, Services};
 
 /// A new request as the submitter sends it.
 pub struct NewCaseInput {
@@ -81,6 +83,9 @@ pub struct CaseView {
     pub authorization: CustomerAuthorization,
     pub responses: Vec<ResponseRecord>,
     pub notes: Vec<NoteRecord>,
+    /// The caller's own values on this case: what each pseudonym in the partner's view
+    /// stands for and its fate.
+    pub vault: Vec<VaultRow>,
 }
 
 impl CaseView {
@@ -117,6 +122,28 @@ impl Services {
         input: NewCaseInput,
     ) -> ServiceResult<CaseView> {
         let tenant = caller.may(Action::WorkCases)?;
+        let (case, _) = self.plan_case(caller, input).await?;
+        let record = self.store.create_case(tenant, &case).await?;
+        self.case_view(caller, record).await
+    }
+
+    /// What the receiver would see of a request not created yet, and every finding's fate.
+    pub async fn preview_case(
+        &self,
+        caller: &Caller,
+        input: NewCaseInput,
+    ) -> ServiceResult<Preview> {
+        let (_, plan) = self.plan_case(caller, input).await?;
+        Ok(plan.into())
+    }
+
+    /// A request checked and minimized, ready to store.
+    async fn plan_case(
+        &self,
+        caller: &Caller,
+        input: NewCaseInput,
+    ) -> ServiceResult<(NewCase, SharePlan)> {
+        caller.may(Action::WorkCases)?;
         let now = self.now();
         let form = self
             .store
@@ -141,8 +168,6 @@ impl Services {
         }
         let partnership = self
             .active_partnership_with(caller, receiver, form.department_id, now)
-            .await?;
-        self.require_both_agreements(caller.member(), receiver)
             .await?;
 
         let mut errors = ValidationErrors::default();
@@ -207,9 +232,35 @@ impl Services {
         if !errors.is_empty() {
             return Err(errors.into());
         }
+        let plan = self
+            .gate(
+                caller,
+                ShareTarget {
+                    partnership: &partnership,
+                    submitter: caller.member(),
+                    receiver,
+                    authorization: authorization.as_ref(),
+                    authorization_revoked: false,
+                    token: None,
+                },
+                Purpose::Share,
+                case_parts(&summary, &description, &form.definition, &fields),
+            )
+            .await?;
         let authorization = authorization.ok_or(ServiceError::CustomerAuthorizationRequired(
             "a collaboration request needs the customer's authorization",
         ))?;
+        let stored =
+            |field: &str, original: String| plan.stored(field).map_or(original, str::to_owned);
+        let problem_summary = stored("problemSummary", summary);
+        let problem_description = stored("problemDescription", description);
+        let custom_fields = fields
+            .into_iter()
+            .map(|value| FieldValue {
+                value: stored(&field_key(&value.field_id.to_string()), value.value),
+                field_id: value.field_id,
+            })
+            .collect();
         let case = NewCase {
             token: new_case_token()?,
             receiver,
@@ -222,15 +273,15 @@ impl Services {
             test_case: input.test_submission,
             internal_case_number,
             receiver_case_number,
-            problem_summary: summary,
-            problem_description: description,
-            custom_fields: fields,
+            problem_summary,
+            problem_description,
+            custom_fields,
             submitter_contact: contact,
             authorization,
+            vault: plan.vault.clone(),
             created_at: now,
         };
-        let record = self.store.create_case(tenant, &case).await?;
-        self.case_view(caller, record).await
+        Ok((case, plan))
     }
 
     pub async fn get_case(&self, caller: &Caller, token: &CaseToken) -> ServiceResult<CaseView> {
@@ -270,6 +321,8 @@ impl Services {
         let mut items = Vec::with_capacity(found.items.len());
         for record in found.items {
             let side = side_of(&record, caller)?;
+            let reveal = self.case_reveal(caller, &record.token).await?;
+            let record = reveal_case(&reveal, record);
             items.push(CaseSummary {
                 submitter_name: self.member_name(&mut names, record.submitter).await?,
                 receiver_name: self.member_name(&mut names, record.receiver).await?,
@@ -306,9 +359,16 @@ impl Services {
         let to = transition(case.status, step, side, partnership.kind).map_err(transition_error)?;
         let engineer = self.step_engineer(step, &case, input.engineer).await?;
         let (case_number, body) = step_content(step, input.case_number, &input.text)?;
-        if step != ResponseType::Closure {
-            self.check_sharing(caller, &case, &partnership, now).await?;
-        }
+        let plan = self
+            .gate_on_case(
+                caller,
+                &case,
+                &partnership,
+                step_purpose(step),
+                vec![SharePart::text(step_field(step), body)],
+            )
+            .await?;
+        let body = plan.parts[0].stored.clone();
         let change = CaseChange {
             from: case.status,
             to,
@@ -320,6 +380,7 @@ impl Services {
             body,
             set_receiver: matches!(step, ResponseType::Approval | ResponseType::ApprovalUpdate),
             responded: side == CaseSide::Receiver,
+            vault: plan.vault,
             at: now,
         };
         let record = self.store.change_case(tenant, token, &change).await?;
@@ -370,35 +431,122 @@ impl Services {
         let now = self.now();
         let case = self.store.get_case(tenant, token).await?;
         may_add_note(case.status).map_err(transition_error)?;
-        let mut errors = ValidationErrors::default();
-        let summary = errors.check("summary", single_line(&input.summary, MAX_SUMMARY_CHARS));
-        let description = errors.check(
-            "description",
-            multi_line(&input.description, MAX_DESCRIPTION_CHARS),
-        );
-        let (Some(summary), Some(description)) = (summary, description) else {
-            return Err(errors.into());
-        };
-        if input.visibility == Visibility::Shared {
+        let (summary, description) = note_text(&input.summary, &input.description)?;
+        // Only a shared note crosses; an internal one stays with its member as written.
+        let (summary, description, vault) = if input.visibility == Visibility::Shared {
             let partnership = self
                 .store
                 .get_partnership(tenant, case.partnership_id)
                 .await?;
-            self.check_sharing(caller, &case, &partnership, now).await?;
-        }
+            let plan = self
+                .gate_on_case(
+                    caller,
+                    &case,
+                    &partnership,
+                    Purpose::Share,
+                    note_parts(summary, description),
+                )
+                .await?;
+            let mut parts = plan.parts.into_iter().map(|p| p.stored);
+            let (Some(summary), Some(description)) = (parts.next(), parts.next()) else {
+                return Err(ServiceError::Internal(
+                    "the gate lost a part of a note".into(),
+                ));
+            };
+            (summary, description, plan.vault)
+        } else {
+            (summary, description, Vec::new())
+        };
         let note = NewNote {
             author_name: self.author_name(caller).await?,
             visibility: input.visibility,
             summary,
             description,
+            vault,
             at: now,
         };
-        match self.store.add_note(tenant, token, &note).await {
-            Err(casebridge_store::StoreError::Stale) => Err(ServiceError::InvalidTransition(
-                "the case was closed meanwhile; notes can no longer be added".into(),
-            )),
-            other => Ok(other?),
-        }
+        let mut note = match self.store.add_note(tenant, token, &note).await {
+            Err(casebridge_store::StoreError::Stale) => {
+                return Err(ServiceError::InvalidTransition(
+                    "the case was closed meanwhile; notes can no longer be added".into(),
+                ))
+            }
+            other => other?,
+        };
+        let reveal = self.reveal_for(caller, token, false).await?;
+        note.summary = reveal.text(&note.summary);
+        note.description = reveal.text(&note.description);
+        Ok(note)
+    }
+
+    /// What the partner would see of a note or a step on an existing case, and every
+    /// finding's fate; nothing is stored.
+    pub async fn preview_on_case(
+        &self,
+        caller: &Caller,
+        token: &CaseToken,
+        action: PreviewAction,
+    ) -> ServiceResult<Preview> {
+        let tenant = caller.may(Action::WorkCases)?;
+        let case = self.store.get_case(tenant, token).await?;
+        let side = side_of(&case, caller)?;
+        let partnership = self
+            .store
+            .get_partnership(tenant, case.partnership_id)
+            .await?;
+        let (purpose, parts) = match action {
+            PreviewAction::Note {
+                summary,
+                description,
+            } => {
+                let (summary, description) = note_text(&summary, &description)?;
+                (Purpose::Share, note_parts(summary, description))
+            }
+            PreviewAction::Step {
+                step,
+                case_number,
+                text,
+            } => {
+                transition(case.status, step, side, partnership.kind).map_err(transition_error)?;
+                let (_, body) = step_content(step, case_number, &text)?;
+                (
+                    step_purpose(step),
+                    vec![SharePart::text(step_field(step), body)],
+                )
+            }
+        };
+        let plan = self
+            .gate_on_case(caller, &case, &partnership, purpose, parts)
+            .await?;
+        Ok(plan.into())
+    }
+
+    async fn gate_on_case(
+        &self,
+        caller: &Caller,
+        case: &CaseRecord,
+        partnership: &PartnershipRecord,
+        purpose: Purpose,
+        parts: Vec<SharePart>,
+    ) -> ServiceResult<SharePlan> {
+        let authorization = self
+            .store
+            .case_authorization(caller.tenant(), &case.token)
+            .await?;
+        self.gate(
+            caller,
+            ShareTarget {
+                partnership,
+                submitter: case.submitter,
+                receiver: case.receiver,
+                authorization: Some(&authorization),
+                authorization_revoked: false,
+                token: Some(&case.token),
+            },
+            purpose,
+            parts,
+        )
+        .await
     }
 
     pub async fn list_notes(
@@ -408,7 +556,12 @@ impl Services {
         updated_after: Option<DateTime<Utc>>,
     ) -> ServiceResult<Vec<NoteRecord>> {
         let tenant = caller.may(Action::ReadDirectory)?;
-        Ok(self.store.case_notes(tenant, token, updated_after).await?)
+        let notes = self.store.case_notes(tenant, token, updated_after).await?;
+        let reveal = self.case_reveal(caller, token).await?;
+        Ok(notes
+            .into_iter()
+            .map(|note| reveal_note(&reveal, note))
+            .collect())
     }
 
     /// Companies and departments whose name or tags contain `term`, with the current form
@@ -473,6 +626,8 @@ impl Services {
     async fn case_view(&self, caller: &Caller, record: CaseRecord) -> ServiceResult<CaseView> {
         let tenant = caller.tenant();
         let side = side_of(&record, caller)?;
+        let reveal = self.case_reveal(caller, &record.token).await?;
+        let record = reveal_case(&reveal, record);
         let form = self.store.form_version(record.document_id).await?;
         let fields = record
             .custom_fields
@@ -494,11 +649,32 @@ impl Services {
             pending_action: record.pending_side == Some(side),
             fields,
             authorization: self.store.case_authorization(tenant, &record.token).await?,
-            responses: self.store.case_responses(tenant, &record.token).await?,
-            notes: self.store.case_notes(tenant, &record.token, None).await?,
+            responses: self
+                .store
+                .case_responses(tenant, &record.token)
+                .await?
+                .into_iter()
+                .map(|mut response| {
+                    response.body = reveal.text(&response.body);
+                    response
+                })
+                .collect(),
+            notes: self
+                .store
+                .case_notes(tenant, &record.token, None)
+                .await?
+                .into_iter()
+                .map(|note| reveal_note(&reveal, note))
+                .collect(),
+            vault: reveal.own,
             side,
             record,
         })
+    }
+
+    /// How the caller sees this case's texts.
+    async fn case_reveal(&self, caller: &Caller, token: &CaseToken) -> ServiceResult<Reveal> {
+        self.reveal_for(caller, token, false).await
     }
 
     async fn member_name(
@@ -558,46 +734,6 @@ impl Services {
             .ok_or(ServiceError::NoActivePartnership(
                 "your company has no active partnership with the receiver that covers this form",
             ))
-    }
-
-    async fn require_both_agreements(&self, a: MemberId, b: MemberId) -> ServiceResult<()> {
-        self.require_current_agreement(
-            a,
-            "your company must accept the current framework agreement before sharing cases",
-        )
-        .await?;
-        self.require_current_agreement(
-            b,
-            "the partner has not accepted the current framework agreement yet",
-        )
-        .await
-    }
-
-    /// What must still hold for anything to cross to the partner on an existing case.
-    async fn check_sharing(
-        &self,
-        caller: &Caller,
-        case: &CaseRecord,
-        partnership: &PartnershipRecord,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<()> {
-        if !partnership.rules().is_active_at(now) {
-            return Err(ServiceError::NoActivePartnership(
-                "the partnership under which this case was opened is no longer active; the case can be read and closed but nothing more can be shared",
-            ));
-        }
-        self.require_both_agreements(case.submitter, case.receiver)
-            .await?;
-        let authorization = self
-            .store
-            .case_authorization(caller.tenant(), &case.token)
-            .await?;
-        if !authorization.is_valid_at(now) {
-            return Err(ServiceError::CustomerAuthorizationRequired(
-                "the customer authorization for this case has expired; nothing more can be shared",
-            ));
-        }
-        Ok(())
     }
 
     /// The receiver's engineer named on a receiver step; their email must be the receiver's.
@@ -725,4 +861,73 @@ fn new_case_token() -> ServiceResult<CaseToken> {
     OsRng.fill_bytes(&mut bytes);
     CaseToken::from_random(&URL_SAFE_NO_PAD.encode(bytes))
         .map_err(|_| ServiceError::Internal("a generated case token did not parse".into()))
+}
+
+/// What a preview on an existing case previews.
+pub enum PreviewAction {
+    Note {
+        summary: String,
+        description: String,
+    },
+    Step {
+        step: ResponseType,
+        case_number: Option<String>,
+        text: String,
+    },
+}
+
+/// A note's summary and description, checked.
+fn note_text(summary: &str, description: &str) -> ServiceResult<(String, String)> {
+    let mut errors = ValidationErrors::default();
+    let summary = errors.check("summary", single_line(summary, MAX_SUMMARY_CHARS));
+    let description = errors.check(
+        "description",
+        multi_line(description, MAX_DESCRIPTION_CHARS),
+    );
+    match (summary, description) {
+        (Some(summary), Some(description)) => Ok((summary, description)),
+        _ => Err(errors.into()),
+    }
+}
+
+fn note_parts(summary: String, description: String) -> Vec<SharePart> {
+    vec![
+        SharePart::text("summary", summary),
+        SharePart::text("description", description),
+    ]
+}
+
+/// A closure always goes through; when the rules no longer hold, its text shares nothing.
+fn step_purpose(step: ResponseType) -> Purpose {
+    if step == ResponseType::Closure {
+        Purpose::Closure
+    } else {
+        Purpose::Share
+    }
+}
+
+/// The API's name for the text a step carries.
+fn step_field(step: ResponseType) -> &'static str {
+    match step {
+        ResponseType::Approval | ResponseType::ApprovalUpdate => "nextSteps",
+        ResponseType::InformationRequest | ResponseType::InformationResponse => {
+            "requestedInformation"
+        }
+        ResponseType::Rejection | ResponseType::Closure | ResponseType::System => "reason",
+    }
+}
+
+fn reveal_case(reveal: &Reveal, mut record: CaseRecord) -> CaseRecord {
+    record.problem_summary = reveal.text(&record.problem_summary);
+    record.problem_description = reveal.text(&record.problem_description);
+    for field in &mut record.custom_fields {
+        field.value = reveal.text(&field.value);
+    }
+    record
+}
+
+fn reveal_note(reveal: &Reveal, mut note: NoteRecord) -> NoteRecord {
+    note.summary = reveal.text(&note.summary);
+    note.description = reveal.text(&note.description);
+    note
 }

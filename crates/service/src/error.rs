@@ -2,6 +2,7 @@
 //! stable meaning; anything unexpected is `Internal`, whose cause only reaches the log.
 
 use casebridge_domain::partnership::PartnershipError;
+use casebridge_domain::sharing::Refusal;
 use casebridge_domain::ValidationErrors;
 use casebridge_store::StoreError;
 
@@ -35,11 +36,29 @@ pub enum ServiceError {
     AuthorizationOutOfScope(String),
     #[error("{0}")]
     RejectionNotAllowed(String),
+    #[error("{0}")]
+    AuthorizationRevoked(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<Refusal> for ServiceError {
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.message();
+        match refusal {
+            Refusal::SubmitterAgreement | Refusal::ReceiverAgreement => {
+                ServiceError::AgreementNotAccepted(message)
+            }
+            Refusal::PartnershipInactive => ServiceError::NoActivePartnership(message),
+            Refusal::AuthorizationMissing | Refusal::AuthorizationExpired => {
+                ServiceError::CustomerAuthorizationRequired(message)
+            }
+            Refusal::AuthorizationRevoked => ServiceError::AuthorizationRevoked(message),
+        }
+    }
+}
 
 impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {

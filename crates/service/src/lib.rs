@@ -18,6 +18,7 @@ mod idempotency;
 pub mod operator;
 mod partnerships;
 mod secrets;
+mod sharing;
 
 use std::sync::Arc;
 
@@ -35,6 +36,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use forms::FormScope;
 pub use idempotency::IdempotencyStart;
 pub use partnerships::{PartnershipView, ProposalInput};
+pub use sharing::{Preview, Reveal};
 
 /// How long issued credentials live.
 #[derive(Debug, Clone, Copy)]

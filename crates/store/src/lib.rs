@@ -231,6 +231,28 @@ pub trait CaseStore: Send + Sync {
         note: &NewNote,
     ) -> StoreResult<NoteRecord>;
 
+    // ---- minimization ----
+    /// The tenant's pseudonym key for a partnership it is party to; `candidate` becomes the
+    /// key if none exists yet (concurrent callers all get the one that was stored first).
+    async fn pseudonym_key(
+        &self,
+        tenant: &Tenant,
+        partnership: PartnershipId,
+        candidate: [u8; 32],
+        at: DateTime<Utc>,
+    ) -> StoreResult<[u8; 32]>;
+    /// The tenant's own vault of a case and what the other member let it see.
+    async fn case_vault(&self, tenant: &Tenant, token: &CaseToken) -> StoreResult<CaseVault>;
+    /// Releases one of the tenant's own pseudonymized values to the partner.
+    async fn release_value(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        pseudonym: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<VaultRow>;
+
     // ---- partner search ----
     async fn search_directory(
         &self,

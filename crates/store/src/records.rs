@@ -10,6 +10,7 @@ use casebridge_domain::form::Priority;
 use casebridge_domain::partnership::{
     Partnership, PartnershipStatus, PartnershipType, Side, Terms,
 };
+pub use casebridge_domain::sharing::VaultEntry;
 use casebridge_domain::{
     AgreementId, ApiClientId, DepartmentId, DocumentId, EmailAddress, MemberId, PartnershipId,
     Role, UserId,
@@ -286,6 +287,8 @@ pub struct NewCase {
     pub custom_fields: Vec<FieldValue>,
     pub submitter_contact: Contact,
     pub authorization: CustomerAuthorization,
+    /// What the pseudonyms in the submitter's text stand for.
+    pub vault: Vec<VaultEntry>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -304,6 +307,8 @@ pub struct CaseChange {
     pub set_receiver: bool,
     /// The first receiver response marks the case responded.
     pub responded: bool,
+    /// What the pseudonyms in the step's text stand for.
+    pub vault: Vec<VaultEntry>,
     pub at: DateTime<Utc>,
 }
 
@@ -335,7 +340,27 @@ pub struct NewNote {
     pub visibility: Visibility,
     pub summary: String,
     pub description: String,
+    /// What the pseudonyms in a shared note stand for (empty for internal notes).
+    pub vault: Vec<VaultEntry>,
     pub at: DateTime<Utc>,
+}
+
+/// What one side of a case may see of the case's vaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseVault {
+    /// Every value the tenant's own member wrote, whatever its fate.
+    pub own: Vec<VaultRow>,
+    /// The other member's values its fate lets the tenant see (shared or released).
+    pub partner_visible: Vec<(String, String)>,
+    /// Every pseudonym of the other member's on this case: already in the tenant's view.
+    pub partner_pseudonyms: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultRow {
+    pub entry: VaultEntry,
+    pub release_reason: Option<String>,
+    pub released_at: Option<DateTime<Utc>>,
 }
 
 /// Which cases a list asks for, from the tenant's side.

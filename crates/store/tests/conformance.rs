@@ -7,8 +7,8 @@ use casebridge_domain::member::MemberDomain;
 use casebridge_domain::partnership::{PartnershipStatus, PartnershipType, Terms};
 use casebridge_domain::{DataCategory, EmailAddress, Role, UserId};
 use casebridge_store::{
-    Actor, AuditFilter, DepartmentFields, NewPartnership, NewToken, NewUser, SqlStore, Store,
-    StoreError, Tenant,
+    Actor, AuditFilter, CaseStore, DepartmentFields, NewPartnership, NewToken, NewUser, SqlStore,
+    Store, StoreError, Tenant,
 };
 use chrono::{Duration, Utc};
 
@@ -146,6 +146,36 @@ async fn another_members_objects_are_not_found(store: SqlStore) {
         Err(StoreError::Stale)
     ));
     assert!(store.list_partnerships(&gamma).await.unwrap().is_empty());
+
+    // Pseudonym keys: one per member and partnership, only for its parties, first wins.
+    let now = Utc::now();
+    let a_key = store
+        .pseudonym_key(&p.a, partnership.id, [1; 32], now)
+        .await
+        .unwrap();
+    assert_eq!(a_key, [1; 32]);
+    assert_eq!(
+        store
+            .pseudonym_key(&p.a, partnership.id, [2; 32], now)
+            .await
+            .unwrap(),
+        a_key,
+        "a later candidate does not replace the key"
+    );
+    assert_eq!(
+        store
+            .pseudonym_key(&p.b, partnership.id, [3; 32], now)
+            .await
+            .unwrap(),
+        [3; 32],
+        "each party has its own key"
+    );
+    assert!(matches!(
+        store
+            .pseudonym_key(&gamma, partnership.id, [4; 32], now)
+            .await,
+        Err(StoreError::NotFound)
+    ));
 
     let events = store.list_audit_events(&p.b, &page()).await.unwrap();
     assert!(events

@@ -19,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::sharing::ProtectedValueDto;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Authenticated};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
@@ -242,6 +243,11 @@ pub(crate) struct CaseDetails {
     customer_authorization: AuthorizationDto,
     case_responses: Vec<ResponseDto>,
     case_notes: Vec<NoteDto>,
+    /// The values the caller's company wrote into this case's partner-visible text, with
+    /// the pseudonym the partner sees and what happens to each. The texts above show the
+    /// caller its own values as written; the partner sees `pseudonym` where `fate` is
+    /// `PSEUDONYMIZED`.
+    protected_values: Vec<ProtectedValueDto>,
 }
 
 fn direction(side: CaseSide) -> &'static str {
@@ -318,6 +324,11 @@ fn case_dto(view: CaseView) -> CaseDto {
         },
         case_responses: view.responses.into_iter().map(ResponseDto::from).collect(),
         case_notes: view.notes.into_iter().map(NoteDto::from).collect(),
+        protected_values: view
+            .vault
+            .into_iter()
+            .map(ProtectedValueDto::from)
+            .collect(),
     };
     let mut dto = summary_dto(CaseSummary {
         record: view.record,
@@ -389,6 +400,14 @@ async fn create_case(
     Authenticated(caller): Authenticated,
     ApiJson(request): ApiJson<NewCaseRequest>,
 ) -> ApiResult<(StatusCode, Json<CaseDto>)> {
+    let view = state
+        .services
+        .create_case(&caller, new_case_input(request))
+        .await?;
+    Ok((StatusCode::CREATED, Json(case_dto(view))))
+}
+
+pub(crate) fn new_case_input(request: NewCaseRequest) -> NewCaseInput {
     let authorization = request.customer_authorization.map(|a| AuthorizationDraft {
         method: a.method,
         authorized_by_name: a.authorized_by.name,
@@ -399,29 +418,22 @@ async fn create_case(
         expires_at: a.expires_at,
         evidence: a.evidence,
     });
-    let view = state
-        .services
-        .create_case(
-            &caller,
-            NewCaseInput {
-                document_id: DocumentId::from_uuid(request.document_id),
-                internal_case_number: request.internal_case_number,
-                problem_summary: request.problem_summary,
-                problem_description: request.problem_description,
-                priority: request.priority,
-                custom_fields: request
-                    .custom_fields
-                    .into_iter()
-                    .map(|f| (f.field_id, f.value))
-                    .collect(),
-                submitter_contact: request.submitter_contact_details.into(),
-                receiver_internal_case_number: request.receiver_internal_case_number,
-                test_submission: request.test_submission,
-                customer_authorization: authorization,
-            },
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(case_dto(view))))
+    NewCaseInput {
+        document_id: DocumentId::from_uuid(request.document_id),
+        internal_case_number: request.internal_case_number,
+        problem_summary: request.problem_summary,
+        problem_description: request.problem_description,
+        priority: request.priority,
+        custom_fields: request
+            .custom_fields
+            .into_iter()
+            .map(|f| (f.field_id, f.value))
+            .collect(),
+        submitter_contact: request.submitter_contact_details.into(),
+        receiver_internal_case_number: request.receiver_internal_case_number,
+        test_submission: request.test_submission,
+        customer_authorization: authorization,
+    }
 }
 
 /// One case, as the caller's side sees it.
@@ -546,7 +558,7 @@ async fn list_cases(
     }))
 }
 
-fn invalid(field: &str, message: &str) -> Problem {
+pub(crate) fn invalid(field: &str, message: &str) -> Problem {
     Problem::from(casebridge_service::ServiceError::Validation(
         casebridge_domain::ValidationErrors::single(field, message),
     ))

@@ -8,6 +8,7 @@ mod departments;
 mod forms;
 mod health;
 mod partnerships;
+mod sharing;
 mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -25,4 +26,5 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .merge(forms::router())
         .merge(audit::router())
         .merge(cases::router())
+        .merge(sharing::router())
 }

@@ -82,6 +82,15 @@ fn protected_routes() -> Vec<(Method, String)> {
             Method::POST,
             format!("/v1/collaboration-requests/{token}/notes"),
         ),
+        (Method::POST, "/v1/previews".into()),
+        (
+            Method::POST,
+            format!("/v1/collaboration-requests/{token}/preview"),
+        ),
+        (
+            Method::POST,
+            format!("/v1/collaboration-requests/{token}/disclosures"),
+        ),
     ]
 }
 

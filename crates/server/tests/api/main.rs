@@ -14,4 +14,5 @@ mod demo;
 mod departments;
 mod forms;
 mod partnerships;
+mod sharing;
 mod users;

@@ -5,7 +5,8 @@ use casebridge_domain::audit::{ActorKind, AuditAction};
 use casebridge_domain::authorization::{AuthorizationMethod, CustomerAuthorization};
 use casebridge_domain::case::{CaseSide, CaseStatus, CaseToken, Contact, ResponseType, Visibility};
 use casebridge_domain::form::Priority;
-use casebridge_domain::{DepartmentId, DocumentId, MemberId};
+use casebridge_domain::sharing::Fate;
+use casebridge_domain::{DepartmentId, DocumentId, MemberId, PartnershipId};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -165,6 +166,7 @@ impl CaseStore for SqlStore {
         .bind(at)
         .execute(&mut *tx)
         .await?;
+        insert_vault(&mut tx, &case.token, tenant.member(), &case.vault, at).await?;
         append_audit(
             &mut tx,
             case_audit(tenant, AuditAction::CaseCreated, &case.token),
@@ -360,6 +362,7 @@ impl CaseStore for SqlStore {
             return Err(StoreError::Stale);
         }
         insert_response(&mut tx, token, change).await?;
+        insert_vault(&mut tx, token, tenant.member(), &change.vault, at).await?;
         append_audit(
             &mut tx,
             case_audit(tenant, AuditAction::of_step(change.response_type), token),
@@ -426,6 +429,14 @@ impl CaseStore for SqlStore {
         .bind(millis(note.at))
         .execute(&mut *tx)
         .await?;
+        insert_vault(
+            &mut tx,
+            token,
+            tenant.member(),
+            &note.vault,
+            millis(note.at),
+        )
+        .await?;
         // An internal note must not show in the partner's view, not even as a newer timestamp.
         if note.visibility == Visibility::Shared {
             sqlx::query("UPDATE collaboration_requests SET updated_at = $2 WHERE token = $1")
@@ -449,6 +460,142 @@ impl CaseStore for SqlStore {
             description: note.description.clone(),
             created_at: super::instant(millis(note.at)),
         })
+    }
+
+    async fn pseudonym_key(
+        &self,
+        tenant: &Tenant,
+        partnership: PartnershipId,
+        candidate: [u8; 32],
+        at: DateTime<Utc>,
+    ) -> StoreResult<[u8; 32]> {
+        let mut tx = self.write().await?;
+        let party = sqlx::query(
+            "SELECT 1 AS one FROM partnerships WHERE id = $1 \
+             AND (proposer_member_id = $2 OR partner_member_id = $2)",
+        )
+        .bind(partnership.to_string())
+        .bind(tenant.member().to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if party.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "INSERT INTO pseudonym_keys (member_id, partnership_id, pseudonym_key, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (member_id, partnership_id) DO NOTHING",
+        )
+        .bind(tenant.member().to_string())
+        .bind(partnership.to_string())
+        .bind(hex::encode(candidate))
+        .bind(millis(at))
+        .execute(&mut *tx)
+        .await?;
+        let stored = sqlx::query(
+            "SELECT pseudonym_key FROM pseudonym_keys WHERE member_id = $1 AND partnership_id = $2",
+        )
+        .bind(tenant.member().to_string())
+        .bind(partnership.to_string())
+        .fetch_one(&mut *tx)
+        .await?
+        .text("pseudonym_key")?;
+        tx.commit().await?;
+        hex::decode(stored)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| corrupt("pseudonym key"))
+    }
+
+    async fn case_vault(&self, tenant: &Tenant, token: &CaseToken) -> StoreResult<CaseVault> {
+        let mut conn = self.pool.acquire().await?;
+        let case = fetch_case(&mut conn, tenant, token).await?;
+        let own = sqlx::query(&format!(
+            "SELECT {VAULT_COLUMNS} FROM case_vault WHERE case_token = $1 AND member_id = $2 \
+             ORDER BY created_at, pseudonym"
+        ))
+        .bind(token.as_str())
+        .bind(tenant.member().to_string())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(vault_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+        let other = if case.submitter == tenant.member() {
+            case.receiver
+        } else {
+            case.submitter
+        };
+        let mut partner_visible = Vec::new();
+        let mut partner_pseudonyms = Vec::new();
+        let rows = sqlx::query(
+            "SELECT pseudonym, original, fate FROM case_vault WHERE case_token = $1 \
+             AND member_id = $2 ORDER BY created_at, pseudonym",
+        )
+        .bind(token.as_str())
+        .bind(other.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            let pseudonym = row.text("pseudonym")?;
+            let fate = Fate::parse(&row.text("fate")?).ok_or_else(|| corrupt("vault fate"))?;
+            if fate.visible_to_partner() {
+                partner_visible.push((pseudonym.clone(), row.text("original")?));
+            }
+            partner_pseudonyms.push(pseudonym);
+        }
+        Ok(CaseVault {
+            own,
+            partner_visible,
+            partner_pseudonyms,
+        })
+    }
+
+    async fn release_value(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        pseudonym: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<VaultRow> {
+        let mut tx = self.write().await?;
+        fetch_case(&mut tx, tenant, token).await?;
+        let changed = sqlx::query(
+            "UPDATE case_vault SET fate = 'RELEASED', release_reason = $4, released_at = $5 \
+             WHERE case_token = $1 AND member_id = $2 AND pseudonym = $3 AND fate = 'PSEUDONYMIZED'",
+        )
+        .bind(token.as_str())
+        .bind(tenant.member().to_string())
+        .bind(pseudonym)
+        .bind(reason)
+        .bind(millis(at))
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("UPDATE collaboration_requests SET updated_at = $2 WHERE token = $1")
+            .bind(token.as_str())
+            .bind(millis(at))
+            .execute(&mut *tx)
+            .await?;
+        append_audit(
+            &mut tx,
+            case_audit(tenant, AuditAction::CaseValueReleased, token),
+        )
+        .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {VAULT_COLUMNS} FROM case_vault WHERE case_token = $1 AND member_id = $2 \
+             AND pseudonym = $3"
+        ))
+        .bind(token.as_str())
+        .bind(tenant.member().to_string())
+        .bind(pseudonym)
+        .fetch_one(&mut *tx)
+        .await?;
+        let released = vault_row(&row)?;
+        tx.commit().await?;
+        Ok(released)
     }
 
     async fn search_directory(
@@ -535,6 +682,8 @@ impl CaseStore for SqlStore {
                 visibility: Visibility::Shared,
                 summary: "Closed after a period without activity".into(),
                 description: "This request had no activity for the configured period and was closed automatically.".into(),
+                // Platform text: no customer data, nothing to minimize.
+                vault: Vec::new(),
                 at: now,
             };
             sqlx::query(
@@ -671,6 +820,55 @@ impl CaseStore for SqlStore {
         Ok(())
     }
 }
+
+/// Records what pseudonyms stand for; a pseudonym already in the vault keeps its entry
+/// (the same value under the same key, possibly released since).
+async fn insert_vault(
+    conn: &mut AnyConnection,
+    token: &CaseToken,
+    member: MemberId,
+    entries: &[VaultEntry],
+    at: i64,
+) -> StoreResult<()> {
+    for entry in entries {
+        sqlx::query(
+            "INSERT INTO case_vault (case_token, member_id, pseudonym, original, category, kind, \
+             fate, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (case_token, member_id, pseudonym) DO NOTHING",
+        )
+        .bind(token.as_str())
+        .bind(member.to_string())
+        .bind(&entry.pseudonym)
+        .bind(&entry.original)
+        .bind(entry.category.as_str())
+        .bind(&entry.kind)
+        .bind(entry.fate.as_str())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn vault_row(row: &AnyRow) -> StoreResult<VaultRow> {
+    Ok(VaultRow {
+        entry: VaultEntry {
+            pseudonym: row.text("pseudonym")?,
+            original: row.text("original")?,
+            category: row
+                .text("category")?
+                .parse()
+                .map_err(|_| corrupt("vault category"))?,
+            kind: row.text("kind")?,
+            fate: Fate::parse(&row.text("fate")?).ok_or_else(|| corrupt("vault fate"))?,
+        },
+        release_reason: row.opt_text("release_reason")?,
+        released_at: row.opt_time("released_at")?,
+    })
+}
+
+const VAULT_COLUMNS: &str =
+    "pseudonym, original, category, kind, fate, release_reason, released_at";
 
 async fn insert_response(
     conn: &mut AnyConnection,
