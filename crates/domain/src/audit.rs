@@ -43,6 +43,7 @@ pub enum AuditAction {
     CaseNoteAdded,
     CaseOverdue,
     CaseValueReleased,
+    CaseAuthorizationRevoked,
 }
 
 impl AuditAction {
@@ -93,6 +94,7 @@ impl AuditAction {
             CaseNoteAdded => "case.note_added",
             CaseOverdue => "case.overdue",
             CaseValueReleased => "case.value_released",
+            CaseAuthorizationRevoked => "case.authorization_revoked",
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct CustomerAuthorization {
     pub data_categories: BTreeSet<DataCategory>,
     pub expires_at: Option<DateTime<Utc>>,
     pub evidence: Option<String>,
+    /// When the customer (or the submitter for them) withdrew it; nothing crosses after.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// An authorization as submitted.
@@ -142,6 +144,7 @@ impl AuthorizationDraft {
             data_categories: categories,
             expires_at: self.expires_at,
             evidence,
+            revoked_at: None,
         })
     }
 }

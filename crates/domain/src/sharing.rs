@@ -412,6 +412,7 @@ mod tests {
             data_categories: categories.iter().copied().collect(),
             expires_at: Some(now + Duration::days(1)),
             evidence: None,
+            revoked_at: None,
         }
     }
 

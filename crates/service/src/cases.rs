@@ -473,7 +473,7 @@ impl Services {
             }
             other => other?,
         };
-        let reveal = self.reveal_for(caller, token, false).await?;
+        let reveal = self.case_reveal(caller, token).await?;
         note.summary = reveal.text(&note.summary);
         note.description = reveal.text(&note.description);
         Ok(note)
@@ -540,7 +540,7 @@ impl Services {
                 submitter: case.submitter,
                 receiver: case.receiver,
                 authorization: Some(&authorization),
-                authorization_revoked: false,
+                authorization_revoked: authorization.revoked_at.is_some(),
                 token: Some(&case.token),
             },
             purpose,
@@ -672,9 +672,54 @@ impl Services {
         })
     }
 
-    /// How the caller sees this case's texts.
+    /// How the caller sees this case's texts: once the customer's authorization is revoked,
+    /// neither side sees the other's values any more, only their pseudonyms.
     async fn case_reveal(&self, caller: &Caller, token: &CaseToken) -> ServiceResult<Reveal> {
-        self.reveal_for(caller, token, false).await
+        let revoked = self
+            .store
+            .case_authorization(caller.tenant(), token)
+            .await?
+            .revoked_at
+            .is_some();
+        self.reveal_for(caller, token, revoked).await
+    }
+
+    /// The submitter withdraws the customer's authorization (on the customer's word): from
+    /// now on nothing more crosses, the partner's view keeps only pseudonyms, and both sides
+    /// get a system note. The case can still be read and closed.
+    pub async fn revoke_authorization(
+        &self,
+        caller: &Caller,
+        token: &CaseToken,
+        reason: &str,
+    ) -> ServiceResult<CaseView> {
+        let tenant = caller.may(Action::WorkCases)?;
+        let case = self.store.get_case(tenant, token).await?;
+        if side_of(&case, caller)? != CaseSide::Submitter {
+            return Err(ServiceError::Forbidden(
+                "only the company that holds the customer's authorization can revoke it",
+            ));
+        }
+        // The reason stays with the submitter: it may name the customer.
+        multi_line(reason, 2000).map_err(|e| ValidationErrors::single("reason", e))?;
+        let note = NewNote {
+            author_name: "Casebridge".into(),
+            visibility: Visibility::Shared,
+            summary: "Customer authorization revoked".into(),
+            description: "The customer's authorization for this collaboration was revoked. Nothing more can be shared on this case, and the customer's data is no longer shown to the partner; the case can still be read and closed.".into(),
+            vault: Vec::new(),
+            at: self.now(),
+        };
+        match self.store.revoke_authorization(tenant, token, &note).await {
+            Err(casebridge_store::StoreError::Stale) => {
+                return Err(ServiceError::Conflict(
+                    "the customer authorization is already revoked".into(),
+                ))
+            }
+            other => other?,
+        }
+        let record = self.store.get_case(tenant, token).await?;
+        self.case_view(caller, record).await
     }
 
     async fn member_name(

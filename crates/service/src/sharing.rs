@@ -214,7 +214,7 @@ impl Services {
                 submitter: case.submitter,
                 receiver: case.receiver,
                 authorization: Some(&authorization),
-                authorization_revoked: false,
+                authorization_revoked: authorization.revoked_at.is_some(),
                 token: Some(token),
             })
             .await?;

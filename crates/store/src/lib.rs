@@ -231,6 +231,15 @@ pub trait CaseStore: Send + Sync {
         note: &NewNote,
     ) -> StoreResult<NoteRecord>;
 
+    /// The submitter withdraws the customer's authorization, with a system note both
+    /// sides see. `Stale` if it was already revoked.
+    async fn revoke_authorization(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        note: &NewNote,
+    ) -> StoreResult<()>;
+
     // ---- minimization ----
     /// The tenant's pseudonym key for a partnership it is party to; `candidate` becomes the
     /// key if none exists yet (concurrent callers all get the one that was stored first).

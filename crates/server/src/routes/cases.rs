@@ -140,6 +140,9 @@ pub(crate) struct AuthorizationDto {
     purpose: String,
     data_categories: Vec<DataCategory>,
     expires_at: Option<DateTime<Utc>>,
+    /// Set once the authorization is revoked: nothing more crosses, and each side sees only
+    /// pseudonyms of the other's values.
+    revoked_at: Option<DateTime<Utc>>,
     /// Shown to the submitter only: the customer's contact is the submitter's data.
     #[serde(skip_serializing_if = "Option::is_none")]
     authorized_by: Option<ContactDto>,
@@ -293,7 +296,7 @@ fn summary_dto(s: CaseSummary) -> CaseDto {
     }
 }
 
-fn case_dto(view: CaseView) -> CaseDto {
+pub(crate) fn case_dto(view: CaseView) -> CaseDto {
     let shows_authorizer = view.shows_authorizer();
     let a = view.authorization;
     let details = CaseDetails {
@@ -315,6 +318,7 @@ fn case_dto(view: CaseView) -> CaseDto {
             purpose: a.purpose,
             data_categories: a.data_categories.into_iter().collect(),
             expires_at: a.expires_at,
+            revoked_at: a.revoked_at,
             authorized_by: shows_authorizer.then(|| ContactDto {
                 name: a.authorized_by_name,
                 email: a.authorized_by_email.to_string(),

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::cases::{new_case_input, NewCaseRequest};
+use super::cases::{case_dto, new_case_input, CaseDto, NewCaseRequest};
 use crate::extract::{ApiJson, ApiPath, Authenticated};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
@@ -26,6 +26,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(preview_new_case))
         .routes(routes!(preview_on_case))
         .routes(routes!(disclose))
+        .routes(routes!(revoke_authorization))
 }
 
 /// One value the caller's company wrote into a case, as its vault records it.
@@ -227,4 +228,34 @@ async fn disclose(
         .release_value(&caller, &token, &request.pseudonym, &request.reason)
         .await?;
     Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RevocationRequest {
+    /// For the submitter's own record; never shown to the partner.
+    #[serde(default)]
+    reason: String,
+}
+
+/// The submitter withdraws the customer's authorization (on the customer's word). Every
+/// further share is refused with `authorization_revoked`; the partner's view keeps only
+/// pseudonyms; both sides get a system note. The case can still be read and closed.
+#[utoipa::path(post, path = "/v1/collaboration-requests/{token}/authorization/revocation", tag = "data protection",
+    security(("bearer" = [])), params(("token" = String, Path)), request_body = RevocationRequest,
+    responses((status = 200, body = CaseDto), (status = 401, body = Problem),
+        (status = 403, description = "the caller's company is the receiver, or the role may not work cases", body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "already revoked", body = Problem),
+        (status = 422, body = Problem)))]
+async fn revoke_authorization(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(token): ApiPath<CaseToken>,
+    ApiJson(request): ApiJson<RevocationRequest>,
+) -> ApiResult<Json<CaseDto>> {
+    let view = state
+        .services
+        .revoke_authorization(&caller, &token, &request.reason)
+        .await?;
+    Ok(Json(case_dto(view)))
 }

@@ -91,6 +91,10 @@ fn protected_routes() -> Vec<(Method, String)> {
             Method::POST,
             format!("/v1/collaboration-requests/{token}/disclosures"),
         ),
+        (
+            Method::POST,
+            format!("/v1/collaboration-requests/{token}/authorization/revocation"),
+        ),
     ]
 }
 

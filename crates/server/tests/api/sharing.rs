@@ -15,6 +15,7 @@ stories!(
     a_partner_reply_quoting_a_pseudonym_shows_the_owner_the_value,
     a_value_is_released_only_inside_the_authorized_categories,
     previews_show_exactly_what_the_partner_will_then_see,
+    revoking_the_authorization_stops_sharing_and_hides_the_values,
 );
 
 /// Seeded personal data and secrets, with what the rules make of each here.
@@ -573,4 +574,133 @@ async fn previews_show_exactly_what_the_partner_will_then_see(app: &TestApp) {
     )
     .await
     .problem(StatusCode::CONFLICT, "no_active_partnership");
+}
+
+async fn revoking_the_authorization_stops_sharing_and_hides_the_values(app: &TestApp) {
+    let w = world(app).await;
+    let (token, created) = open_case(app, &w).await;
+    let secret = pseudonym_of(&created.body, PASSWORD);
+    let released = app
+        .post(
+            &case_path(&token, "/disclosures"),
+            &w.acme.engineer,
+            json!({"pseudonym": secret, "reason": "needed to reproduce"}),
+        )
+        .await;
+    assert_eq!(released.status, StatusCode::CREATED);
+    let before = app.get(&case_path(&token, ""), &w.globex.engineer).await;
+    let description = before.body["problemDescription"].as_str().unwrap();
+    assert!(description.contains(HOST) && description.contains(PASSWORD));
+
+    let revoke = |who: &str| {
+        let path = case_path(&token, "/authorization/revocation");
+        let who = who.to_owned();
+        async move {
+            app.post(&path, &who, json!({"reason": "the customer called"}))
+                .await
+        }
+    };
+    // Only the submitting company's engineers revoke.
+    revoke(&w.globex.engineer)
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    revoke(&w.acme.auditor)
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    let stranger = app.member("Initech", "initech.example").await;
+    revoke(&stranger.engineer)
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    let revoked = revoke(&w.acme.engineer).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{:?}", revoked.body);
+    assert!(revoked.body["customerAuthorization"]["revokedAt"].is_string());
+    revoke(&w.acme.engineer)
+        .await
+        .problem(StatusCode::CONFLICT, "conflict");
+
+    // The partner now sees only pseudonyms, even of what was shared or released.
+    let after = app.get(&case_path(&token, ""), &w.globex.engineer).await;
+    assert_holds_none(&after.body, &[HOST, PASSWORD, IP, EMAIL]);
+    assert!(after.body["customerAuthorization"]["revokedAt"].is_string());
+    assert_holds_none(&after.body, &["the customer called"]);
+    // The owner still reads its own text as written.
+    let owner = app.get(&case_path(&token, ""), &w.acme.engineer).await;
+    assert!(owner.body["problemDescription"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{HOST} to {IP}")));
+    // Both sides see the system note.
+    for who in [&w.acme, &w.globex] {
+        let notes = app.get(&case_path(&token, "/notes"), &who.engineer).await;
+        assert!(notes
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["summary"] == "Customer authorization revoked"));
+    }
+
+    // Every further share is refused; reading and closing go on.
+    app.post(
+        &case_path(&token, "/notes"),
+        &w.acme.engineer,
+        json!({"summary": "more", "description": "x"}),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "authorization_revoked");
+    app.post(
+        &case_path(&token, "/notes"),
+        &w.globex.engineer,
+        json!({"summary": "question", "description": "x"}),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "authorization_revoked");
+    app.post(
+        &case_path(&token, "/approval"),
+        &w.globex.engineer,
+        json!({"caseNumber": "GX-1", "engineerName": "Ken Watanabe", "engineerEmail": "ken@globex.example"}),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "authorization_revoked");
+    app.post(
+        &case_path(&token, "/preview"),
+        &w.acme.engineer,
+        json!({"summary": "x"}),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "authorization_revoked");
+    app.post(
+        &case_path(&token, "/disclosures"),
+        &w.acme.engineer,
+        json!({"pseudonym": pseudonym_of(&created.body, IP), "reason": "x"}),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "authorization_revoked");
+    // Internal notes stay possible: they never cross.
+    let internal = app
+        .post(
+            &case_path(&token, "/notes"),
+            &w.acme.engineer,
+            json!({"summary": "for us", "description": format!("revoked; {IP}"), "visibility": "INTERNAL"}),
+        )
+        .await;
+    assert_eq!(internal.status, StatusCode::CREATED, "{:?}", internal.body);
+    let closed = app
+        .post(
+            &case_path(&token, "/closure"),
+            &w.acme.engineer,
+            json!({"reason": format!("customer withdrew; {IP}")}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "{:?}", closed.body);
+    let partner = app.get(&case_path(&token, ""), &w.globex.engineer).await;
+    assert_eq!(partner.body["status"], "CLOSED");
+    assert_holds_none(&partner.body, &[IP, HOST]);
+    let audit = app
+        .get(
+            "/v1/audit-events?action=case.authorization_revoked",
+            &w.acme.admin,
+        )
+        .await;
+    assert_eq!(audit.body["totalElements"], 1, "{:?}", audit.body);
 }

@@ -265,6 +265,7 @@ impl CaseStore for SqlStore {
             data_categories: row.json("data_categories")?,
             expires_at: row.opt_time("expires_at")?,
             evidence: row.opt_text("evidence")?,
+            revoked_at: row.opt_time("revoked_at")?,
         })
     }
 
@@ -460,6 +461,44 @@ impl CaseStore for SqlStore {
             description: note.description.clone(),
             created_at: super::instant(millis(note.at)),
         })
+    }
+
+    async fn revoke_authorization(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        note: &NewNote,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let case = fetch_case(&mut tx, tenant, token).await?;
+        if case.submitter != tenant.member() {
+            return Err(StoreError::NotFound);
+        }
+        let at = millis(note.at);
+        let changed = sqlx::query(
+            "UPDATE customer_authorizations SET revoked_at = $2 \
+             WHERE case_token = $1 AND revoked_at IS NULL",
+        )
+        .bind(token.as_str())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::Stale);
+        }
+        insert_system_note(&mut tx, token.as_str(), note).await?;
+        sqlx::query("UPDATE collaboration_requests SET updated_at = $2 WHERE token = $1")
+            .bind(token.as_str())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        append_audit(
+            &mut tx,
+            case_audit(tenant, AuditAction::CaseAuthorizationRevoked, token),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn pseudonym_key(
@@ -686,20 +725,7 @@ impl CaseStore for SqlStore {
                 vault: Vec::new(),
                 at: now,
             };
-            sqlx::query(
-                "INSERT INTO case_notes (id, case_token, author_member_id, author_actor_id, \
-                 author_name, visibility, summary, description, created_at) \
-                 VALUES ($1, $2, NULL, NULL, $3, $4, $5, $6, $7)",
-            )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(&token)
-            .bind(&note.author_name)
-            .bind(note.visibility.as_str())
-            .bind(&note.summary)
-            .bind(&note.description)
-            .bind(millis(now))
-            .execute(&mut *tx)
-            .await?;
+            insert_system_note(&mut tx, &token, &note).await?;
             sqlx::query(
                 "INSERT INTO case_responses (id, case_token, response_type, side, actor_id, body, created_at) \
                  VALUES ($1, $2, 'SYSTEM', NULL, NULL, $3, $4)",
@@ -819,6 +845,29 @@ impl CaseStore for SqlStore {
             .await?;
         Ok(())
     }
+}
+
+/// A note by the platform itself (no member, no actor), seen by both sides.
+async fn insert_system_note(
+    conn: &mut AnyConnection,
+    token: &str,
+    note: &NewNote,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO case_notes (id, case_token, author_member_id, author_actor_id, \
+         author_name, visibility, summary, description, created_at) \
+         VALUES ($1, $2, NULL, NULL, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(token)
+    .bind(&note.author_name)
+    .bind(note.visibility.as_str())
+    .bind(&note.summary)
+    .bind(&note.description)
+    .bind(millis(note.at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Records what pseudonyms stand for; a pseudonym already in the vault keeps its entry
