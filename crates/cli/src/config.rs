@@ -18,6 +18,8 @@ pub struct FileConfig {
     pub token_ttl_minutes: Option<i64>,
     pub client_token_ttl_minutes: Option<i64>,
     pub case_inactivity_days: Option<i64>,
+    pub public_url: Option<String>,
+    pub signing_key_file: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -35,6 +37,48 @@ impl FileConfig {
 /// The first value given: flag or environment, then file, then default.
 pub fn pick(given: Option<String>, file: Option<String>, default: &str) -> String {
     given.or(file).unwrap_or_else(|| default.to_owned())
+}
+
+/// The default receipt-signing key file: beside a SQLite database. PostgreSQL is shared by
+/// several nodes, which must all sign with the same key: its operator names the file.
+pub fn default_signing_key_path(database_url: &str) -> Option<PathBuf> {
+    let path = database_url.strip_prefix("sqlite://")?.split('?').next()?;
+    Some(Path::new(path).parent()?.join("receipt-signing.key"))
+}
+
+/// The receipt-signing key in `path` (64 hex digits), generated with mode 0600 when the
+/// file does not exist yet.
+pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => hex::decode(text.trim())
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .with_context(|| {
+                format!(
+                    "the signing key {} is not 64 hexadecimal digits",
+                    path.display()
+                )
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(path)
+                .with_context(|| format!("cannot create the signing key {}", path.display()))?;
+            std::io::Write::write_all(&mut file, format!("{}\n", hex::encode(key)).as_bytes())?;
+            tracing::warn!(path = %path.display(), "generated a new receipt-signing key; keep it with the database");
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read the signing key {}", path.display())),
+    }
 }
 
 /// Where the demo keeps the sign-ins it created, beside a SQLite database.

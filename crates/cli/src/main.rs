@@ -35,9 +35,9 @@ struct Cli {
     )]
     database_url: Option<String>,
 
-    /// A TOML file with defaults for these settings (database_url, listen,
-    /// token_ttl_minutes, client_token_ttl_minutes, case_inactivity_days); flags and
-    /// environment win over it.
+    /// A TOML file with defaults for these settings (database_url, listen, public_url,
+    /// signing_key_file, token_ttl_minutes, client_token_ttl_minutes,
+    /// case_inactivity_days); flags and environment win over it.
     #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
 
@@ -75,6 +75,15 @@ struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "CASEBRIDGE_LISTEN")]
     listen: Option<String>,
+    /// The base URL people reach this server at, for the links it hands out (customer
+    /// authorization pages) [default: http:// + the listen address]
+    #[arg(long, env = "CASEBRIDGE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// File holding the key consent receipts are signed with (64 hex digits; created if
+    /// missing) [default: receipt-signing.key beside a SQLite database; required with
+    /// PostgreSQL, the same file on every node]
+    #[arg(long, env = "CASEBRIDGE_SIGNING_KEY_FILE")]
+    signing_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -144,9 +153,11 @@ struct Settings {
     listen: String,
     auth: AuthSettings,
     cases: CaseSettings,
+    signing_key: Option<PathBuf>,
 }
 
-fn settings(cli: &Cli, listen: Option<String>) -> anyhow::Result<Settings> {
+fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
+    let listen = serve.and_then(|s| s.listen.clone());
     let file = FileConfig::load(cli.config.as_deref())?;
     let defaults = AuthSettings::default();
     let minutes = |value: Option<i64>, default: Duration| -> anyhow::Result<Duration> {
@@ -156,13 +167,28 @@ fn settings(cli: &Cli, listen: Option<String>) -> anyhow::Result<Settings> {
             Some(_) => bail!("token lifetimes must be between 1 minute and 7 days"),
         }
     };
+    let database_url = pick(
+        cli.database_url.clone(),
+        file.database_url,
+        DEFAULT_DATABASE_URL,
+    );
+    let listen = pick(listen, file.listen, DEFAULT_LISTEN);
+    let public_url = serve
+        .and_then(|s| s.public_url.clone())
+        .or(file.public_url)
+        .unwrap_or_else(|| format!("http://{listen}"));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+        bail!("the public URL must start with https:// or http://");
+    }
+    let signing_key = serve
+        .and_then(|s| s.signing_key.clone())
+        .or(file.signing_key_file)
+        .or_else(|| config::default_signing_key_path(&database_url));
     Ok(Settings {
-        database_url: pick(
-            cli.database_url.clone(),
-            file.database_url,
-            DEFAULT_DATABASE_URL,
-        ),
-        listen: pick(listen, file.listen, DEFAULT_LISTEN),
+        signing_key,
+        database_url,
+        listen,
         auth: AuthSettings {
             user_token_ttl: minutes(file.token_ttl_minutes, defaults.user_token_ttl)?,
             client_token_ttl: minutes(file.client_token_ttl_minutes, defaults.client_token_ttl)?,
@@ -173,6 +199,8 @@ fn settings(cli: &Cli, listen: Option<String>) -> anyhow::Result<Settings> {
                 Some(days) if (1..=3650).contains(&days) => Duration::days(days),
                 Some(_) => bail!("case_inactivity_days must be between 1 and 3650"),
             },
+            public_url,
+            link_ttl: CaseSettings::default().link_ttl,
         },
     })
 }
@@ -209,11 +237,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         tokio::task::spawn_blocking(move || redact::run(args)).await??;
         return Ok(ExitCode::SUCCESS);
     }
-    let listen = match &cli.command {
-        Command::Serve(args) | Command::Demo(args) => args.listen.clone(),
+    let serve_args = match &cli.command {
+        Command::Serve(args) | Command::Demo(args) => Some(args),
         _ => None,
     };
-    let settings = settings(&cli, listen)?;
+    let settings = settings(&cli, serve_args)?;
     let store = SqlStore::connect(&settings.database_url)
         .await
         .context("cannot open the database")?;
@@ -233,7 +261,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if !store.is_migrated().await? {
         bail!("the database schema is not up to date; run `casebridge migrate` first");
     }
-    let services = Services::new(Arc::new(store), settings.auth).with_case_settings(settings.cases);
+    let mut services =
+        Services::new(Arc::new(store), settings.auth).with_case_settings(settings.cases.clone());
+    if serve_args.is_some() {
+        // Receipts signed today must verify tomorrow: the key outlives the process.
+        let path = settings.signing_key.as_deref().context(
+            "with PostgreSQL, name the receipt-signing key file (--signing-key or CASEBRIDGE_SIGNING_KEY_FILE), the same on every node",
+        )?;
+        services = services.with_signing_key(config::load_or_create_signing_key(path)?);
+    }
     match cli.command {
         Command::Serve(_) => serve(services, &settings.listen).await,
         Command::Demo(_) => demo(services, &settings).await,

@@ -44,6 +44,8 @@ pub enum AuditAction {
     CaseOverdue,
     CaseValueReleased,
     CaseAuthorizationRevoked,
+    CaseCustomerAuthorized,
+    CaseCustomerDeclined,
 }
 
 impl AuditAction {
@@ -95,6 +97,8 @@ impl AuditAction {
             CaseOverdue => "case.overdue",
             CaseValueReleased => "case.value_released",
             CaseAuthorizationRevoked => "case.authorization_revoked",
+            CaseCustomerAuthorized => "case.customer_authorized",
+            CaseCustomerDeclined => "case.customer_declined",
         }
     }
 }

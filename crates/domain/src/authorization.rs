@@ -54,6 +54,39 @@ pub struct CustomerAuthorization {
     pub evidence: Option<String>,
     /// When the customer (or the submitter for them) withdrew it; nothing crosses after.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// For `CUSTOMER_LINK`: where the customer's decision stands.
+    pub link: Option<LinkState>,
+}
+
+/// The customer's decision on an authorization link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum LinkState {
+    /// Sent, not answered yet.
+    Pending,
+    Authorized,
+    Declined,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Pending => "PENDING",
+            LinkState::Authorized => "AUTHORIZED",
+            LinkState::Declined => "DECLINED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            LinkState::Pending,
+            LinkState::Authorized,
+            LinkState::Declined,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
 }
 
 /// An authorization as submitted.
@@ -62,7 +95,8 @@ pub struct AuthorizationDraft {
     pub method: AuthorizationMethod,
     pub authorized_by_name: String,
     pub authorized_by_email: String,
-    pub authorized_at: DateTime<Utc>,
+    /// When the customer authorized; none for `CUSTOMER_LINK`, where the customer decides.
+    pub authorized_at: Option<DateTime<Utc>>,
     pub purpose: String,
     pub data_categories: Vec<DataCategory>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -101,7 +135,7 @@ impl AuthorizationDraft {
             EmailAddress::parse(&self.authorized_by_email),
         );
         let purpose = errors.check(at("purpose"), single_line_or_text(&self.purpose));
-        if self.authorized_at > now + CLOCK_SKEW {
+        if self.authorized_at.is_some_and(|t| t > now + CLOCK_SKEW) {
             errors.add(at("authorizedAt"), "must not be in the future");
         }
         if self.data_categories.is_empty() {
@@ -114,11 +148,8 @@ impl AuthorizationDraft {
             Some("") | None => None,
             Some(evidence) => errors.check(at("evidence"), single_line(evidence, 500)),
         };
-        if self.method == AuthorizationMethod::CustomerLink && evidence.is_none() {
-            errors.add(
-                at("evidence"),
-                "a CUSTOMER_LINK authorization needs a reference to the customer's confirmation",
-            );
+        if self.method != AuthorizationMethod::CustomerLink && self.authorized_at.is_none() {
+            errors.add(at("authorizedAt"), "say when the customer authorized");
         }
         let (Some(name), Some(email), Some(purpose)) = (name, email, purpose) else {
             return Err(AuthorizationError::Invalid(errors));
@@ -139,12 +170,17 @@ impl AuthorizationDraft {
             method: self.method,
             authorized_by_name: name,
             authorized_by_email: email,
-            authorized_at: self.authorized_at,
+            // A link's authorization time is the customer's decision; until then, now.
+            authorized_at: match self.method {
+                AuthorizationMethod::CustomerLink => now,
+                _ => self.authorized_at.unwrap_or(now),
+            },
             purpose,
             data_categories: categories,
             expires_at: self.expires_at,
             evidence,
             revoked_at: None,
+            link: (self.method == AuthorizationMethod::CustomerLink).then_some(LinkState::Pending),
         })
     }
 }
@@ -159,9 +195,15 @@ fn single_line_or_text(raw: &str) -> Result<String, String> {
 }
 
 impl CustomerAuthorization {
-    /// Whether the authorization still covers sharing at `now`.
+    /// Whether the authorization still covers sharing at `now` (expiry only; revocation
+    /// and a link's decision are checked by the sharing gate).
     pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
         self.expires_at.is_none_or(|at| at > now)
+    }
+
+    /// Whether the customer still has to decide on its link (or declined).
+    pub fn awaits_customer(&self) -> bool {
+        matches!(self.link, Some(LinkState::Pending | LinkState::Declined))
     }
 }
 
@@ -174,7 +216,7 @@ mod tests {
             method: AuthorizationMethod::Email,
             authorized_by_name: "Jane Customer".into(),
             authorized_by_email: "jane@customer.example".into(),
-            authorized_at: now - Duration::hours(1),
+            authorized_at: Some(now - Duration::hours(1)),
             purpose: "Resolve the storage outage".into(),
             data_categories: vec![DataCategory::Logs],
             expires_at: Some(now + Duration::days(30)),
@@ -214,13 +256,34 @@ mod tests {
     }
 
     #[test]
+    fn only_a_customer_link_goes_without_an_authorization_time() {
+        let now = Utc::now();
+        let mut link = draft(now);
+        link.method = AuthorizationMethod::CustomerLink;
+        link.authorized_at = None;
+        let pending = link.validate(&allowed(), now).unwrap();
+        assert_eq!(pending.link, Some(LinkState::Pending));
+        assert!(pending.awaits_customer());
+        let mut email = draft(now);
+        email.authorized_at = None;
+        let Err(AuthorizationError::Invalid(errors)) = email.validate(&allowed(), now) else {
+            panic!("expected validation errors");
+        };
+        assert_eq!(errors.0[0].field, "customerAuthorization.authorizedAt");
+        assert!(!draft(now)
+            .validate(&allowed(), now)
+            .unwrap()
+            .awaits_customer());
+    }
+
+    #[test]
     fn incomplete_authorizations_name_their_fields() {
         let now = Utc::now();
         let mut bad = draft(now);
         bad.authorized_by_email = "jane".into();
         bad.purpose = " ".into();
         bad.data_categories.clear();
-        bad.authorized_at = now + Duration::hours(1);
+        bad.authorized_at = Some(now + Duration::hours(1));
         bad.method = AuthorizationMethod::CustomerLink;
         let Err(AuthorizationError::Invalid(errors)) = bad.validate(&allowed(), now) else {
             panic!("expected validation errors");
@@ -233,7 +296,6 @@ mod tests {
                 "customerAuthorization.purpose",
                 "customerAuthorization.authorizedAt",
                 "customerAuthorization.dataCategories",
-                "customerAuthorization.evidence"
             ]
         );
     }

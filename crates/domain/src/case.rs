@@ -65,6 +65,9 @@ impl From<CaseToken> for String {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CaseStatus {
+    /// Created with a customer link; waiting for the customer's decision. Invisible to the
+    /// receiver, no clock running, no step possible.
+    PendingAuthorization,
     Open,
     Information,
     Accepted,
@@ -73,7 +76,8 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
-    pub const ALL: [CaseStatus; 5] = [
+    pub const ALL: [CaseStatus; 6] = [
+        CaseStatus::PendingAuthorization,
         CaseStatus::Open,
         CaseStatus::Information,
         CaseStatus::Accepted,
@@ -83,6 +87,7 @@ impl CaseStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            CaseStatus::PendingAuthorization => "PENDING_AUTHORIZATION",
             CaseStatus::Open => "OPEN",
             CaseStatus::Information => "INFORMATION",
             CaseStatus::Accepted => "ACCEPTED",
@@ -234,7 +239,10 @@ pub fn pending_side(status: CaseStatus, last_step: Option<ResponseType>) -> Opti
             Some(CaseSide::Receiver)
         }
         CaseStatus::Information => Some(CaseSide::Submitter),
-        CaseStatus::Accepted | CaseStatus::Rejected | CaseStatus::Closed => None,
+        CaseStatus::PendingAuthorization
+        | CaseStatus::Accepted
+        | CaseStatus::Rejected
+        | CaseStatus::Closed => None,
     }
 }
 
@@ -389,6 +397,8 @@ mod tests {
             ),
         ];
         for (step, side, outcomes) in expected {
+            // No step leaves PENDING_AUTHORIZATION: only the customer's decision does.
+            let outcomes = std::iter::once(None).chain(outcomes);
             for (status, outcome) in CaseStatus::ALL.into_iter().zip(outcomes) {
                 let result = transition(status, step, side, COLLABORATIVE);
                 match outcome {

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod authorization;
 pub mod case;
 pub mod category;
+pub mod consent;
 pub mod email;
 pub mod form;
 pub mod ids;

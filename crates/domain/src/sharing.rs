@@ -62,6 +62,7 @@ pub enum Refusal {
     AuthorizationMissing,
     AuthorizationExpired,
     AuthorizationRevoked,
+    AuthorizationPending,
 }
 
 impl Refusal {
@@ -84,6 +85,9 @@ impl Refusal {
             }
             Refusal::AuthorizationRevoked => {
                 "the customer revoked the authorization for this case; nothing more can be shared"
+            }
+            Refusal::AuthorizationPending => {
+                "the customer has not authorized this collaboration; nothing can be shared until they do"
             }
         }
     }
@@ -350,6 +354,9 @@ pub fn check(rules: &Rules<'_>) -> Result<BTreeSet<DataCategory>, Refusal> {
     if rules.authorization_revoked {
         return Err(Refusal::AuthorizationRevoked);
     }
+    if authorization.awaits_customer() {
+        return Err(Refusal::AuthorizationPending);
+    }
     if !authorization.is_valid_at(rules.now) {
         return Err(Refusal::AuthorizationExpired);
     }
@@ -413,6 +420,7 @@ mod tests {
             expires_at: Some(now + Duration::days(1)),
             evidence: None,
             revoked_at: None,
+            link: None,
         }
     }
 

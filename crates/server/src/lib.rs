@@ -62,6 +62,7 @@ pub fn app(services: Services) -> Router {
     let (router, openapi) = routes::all().with_state(state.clone()).split_for_parts();
     let openapi_json = openapi.to_pretty_json().unwrap_or_default();
     router
+        .merge(routes::customer::pages().with_state(state.clone()))
         .route(
             "/openapi.json",
             axum::routing::get(move || async move {
@@ -113,9 +114,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Serves `app` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    // The peer address reaches handlers that record it (a customer's authorization).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

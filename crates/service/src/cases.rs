@@ -26,6 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
+use crate::customer;
 use crate::sharing::{case_parts, field_key, Reveal, ShareTarget};
 use crate::{Caller, Preview, ServiceError, ServiceResult, Services};
 
@@ -86,6 +87,8 @@ pub struct CaseView {
     /// The caller's own values on this case: what each pseudonym in the partner's view
     /// stands for and its fate.
     pub vault: Vec<VaultRow>,
+    /// On creation with a customer link only: the page to send the customer to.
+    pub authorization_url: Option<String>,
 }
 
 impl CaseView {
@@ -122,9 +125,17 @@ impl Services {
         input: NewCaseInput,
     ) -> ServiceResult<CaseView> {
         let tenant = caller.may(Action::WorkCases)?;
-        let (case, _) = self.plan_case(caller, input).await?;
+        let (mut case, _) = self.plan_case(caller, input).await?;
+        // A customer link: the case waits, unseen by the receiver, for the customer.
+        let link = case.authorization.awaits_customer().then(|| {
+            let (link, stored) = customer::new_link(self.now() + self.cases.link_ttl);
+            case.link = Some(stored);
+            link
+        });
         let record = self.store.create_case(tenant, &case).await?;
-        self.case_view(caller, record).await
+        let mut view = self.case_view(caller, record).await?;
+        view.authorization_url = link.map(|link| self.link_url(&link));
+        Ok(view)
     }
 
     /// What the receiver would see of a request not created yet, and every finding's fate.
@@ -232,6 +243,12 @@ impl Services {
         if !errors.is_empty() {
             return Err(errors.into());
         }
+        // A link's authorization is planned as the customer will see it: the receiver sees
+        // nothing before the customer authorizes, and exactly this afterwards.
+        let planned = authorization.clone().map(|mut a| {
+            a.link = None;
+            a
+        });
         let plan = self
             .gate(
                 caller,
@@ -239,7 +256,7 @@ impl Services {
                     partnership: &partnership,
                     submitter: caller.member(),
                     receiver,
-                    authorization: authorization.as_ref(),
+                    authorization: planned.as_ref(),
                     authorization_revoked: false,
                     token: None,
                 },
@@ -279,6 +296,7 @@ impl Services {
             submitter_contact: contact,
             authorization,
             vault: plan.vault.clone(),
+            link: None,
             created_at: now,
         };
         Ok((case, plan))
@@ -667,6 +685,7 @@ impl Services {
                 .map(|note| reveal_note(&reveal, note))
                 .collect(),
             vault: reveal.own,
+            authorization_url: None,
             side,
             record,
         })
@@ -702,14 +721,7 @@ impl Services {
         }
         // The reason stays with the submitter: it may name the customer.
         multi_line(reason, 2000).map_err(|e| ValidationErrors::single("reason", e))?;
-        let note = NewNote {
-            author_name: "Casebridge".into(),
-            visibility: Visibility::Shared,
-            summary: "Customer authorization revoked".into(),
-            description: "The customer's authorization for this collaboration was revoked. Nothing more can be shared on this case, and the customer's data is no longer shown to the partner; the case can still be read and closed.".into(),
-            vault: Vec::new(),
-            at: self.now(),
-        };
+        let note = revocation_note(self.now());
         match self.store.revoke_authorization(tenant, token, &note).await {
             Err(casebridge_store::StoreError::Stale) => {
                 return Err(ServiceError::Conflict(
@@ -906,6 +918,18 @@ fn new_case_token() -> ServiceResult<CaseToken> {
     OsRng.fill_bytes(&mut bytes);
     CaseToken::from_random(&URL_SAFE_NO_PAD.encode(bytes))
         .map_err(|_| ServiceError::Internal("a generated case token did not parse".into()))
+}
+
+/// The system note both sides see when the customer's authorization is withdrawn.
+pub(crate) fn revocation_note(at: DateTime<Utc>) -> NewNote {
+    NewNote {
+        author_name: "Casebridge".into(),
+        visibility: Visibility::Shared,
+        summary: "Customer authorization revoked".into(),
+        description: "The customer's authorization for this collaboration was revoked. Nothing more can be shared on this case, and the customer's data is no longer shown to the partner; the case can still be read and closed.".into(),
+        vault: Vec::new(),
+        at,
+    }
 }
 
 /// What a preview on an existing case previews.

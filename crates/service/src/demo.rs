@@ -364,7 +364,7 @@ impl Services {
                     method: AuthorizationMethod::Email,
                     authorized_by_name: "Dana Whitfield".into(),
                     authorized_by_email: "dana.whitfield@tailspin.example".into(),
-                    authorized_at: now - chrono::Duration::hours(2),
+                    authorized_at: Some(now - chrono::Duration::hours(2)),
                     purpose: "Joint troubleshooting of the reported problem".into(),
                     data_categories: vec![
                         DataCategory::Contact,

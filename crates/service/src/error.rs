@@ -52,9 +52,9 @@ impl From<Refusal> for ServiceError {
                 ServiceError::AgreementNotAccepted(message)
             }
             Refusal::PartnershipInactive => ServiceError::NoActivePartnership(message),
-            Refusal::AuthorizationMissing | Refusal::AuthorizationExpired => {
-                ServiceError::CustomerAuthorizationRequired(message)
-            }
+            Refusal::AuthorizationMissing
+            | Refusal::AuthorizationExpired
+            | Refusal::AuthorizationPending => ServiceError::CustomerAuthorizationRequired(message),
             Refusal::AuthorizationRevoked => ServiceError::AuthorizationRevoked(message),
         }
     }

@@ -10,6 +10,7 @@ mod auth;
 mod caller;
 mod cases;
 pub mod clock;
+mod customer;
 pub mod demo;
 mod directory;
 mod error;
@@ -31,6 +32,7 @@ pub use auth::{ClientCredentialsError, IssuedToken};
 pub use caller::Caller;
 pub use casebridge_store as store;
 pub use cases::*;
+pub use customer::{CustomerLinkView, LinkPage, ReceiptSigner};
 pub use directory::{CreatedApiClient, DepartmentInput, NewApiClientInput, NewUserInput};
 pub use error::{ServiceError, ServiceResult};
 pub use forms::FormScope;
@@ -55,16 +57,22 @@ impl Default for AuthSettings {
 }
 
 /// How collaboration requests age.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CaseSettings {
     /// A live case without shared activity for this long closes itself.
     pub inactivity: Duration,
+    /// The base of links the platform hands out (customer authorization pages).
+    pub public_url: String,
+    /// How long a customer authorization link stays valid.
+    pub link_ttl: Duration,
 }
 
 impl Default for CaseSettings {
     fn default() -> Self {
         Self {
             inactivity: Duration::days(30),
+            public_url: "http://127.0.0.1:8080".into(),
+            link_ttl: Duration::days(7),
         }
     }
 }
@@ -76,6 +84,7 @@ pub struct Services {
     auth: AuthSettings,
     cases: CaseSettings,
     clock: Arc<dyn Clock>,
+    signer: Arc<ReceiptSigner>,
 }
 
 impl Services {
@@ -85,7 +94,14 @@ impl Services {
             auth,
             cases: CaseSettings::default(),
             clock: Arc::new(SystemClock),
+            signer: Arc::new(ReceiptSigner::generate()),
         }
+    }
+
+    /// The key consent receipts are signed with (kept by the operator across restarts).
+    pub fn with_signing_key(mut self, secret: [u8; 32]) -> Self {
+        self.signer = Arc::new(ReceiptSigner::from_bytes(secret));
+        self
     }
 
     pub fn with_case_settings(mut self, cases: CaseSettings) -> Self {

@@ -240,6 +240,19 @@ pub trait CaseStore: Send + Sync {
         note: &NewNote,
     ) -> StoreResult<()>;
 
+    // ---- customer links (the link's hash is the customer's only credential) ----
+    async fn customer_link(&self, link_hash: &str) -> StoreResult<CustomerLinkRecord>;
+    /// Records the customer's decision if the link is still pending; `Stale` otherwise.
+    async fn decide_link(&self, link_hash: &str, decision: &LinkDecision) -> StoreResult<()>;
+    /// The customer withdraws an authorization through its link; `Stale` if already done.
+    async fn revoke_by_link(&self, link_hash: &str, note: &NewNote) -> StoreResult<()>;
+    /// The signed receipt of a case's customer authorization, for the submitter.
+    async fn authorization_receipt(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+    ) -> StoreResult<Option<String>>;
+
     // ---- minimization ----
     /// The tenant's pseudonym key for a partnership it is party to; `candidate` becomes the
     /// key if none exists yet (concurrent callers all get the one that was stored first).

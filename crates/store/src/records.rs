@@ -289,7 +289,49 @@ pub struct NewCase {
     pub authorization: CustomerAuthorization,
     /// What the pseudonyms in the submitter's text stand for.
     pub vault: Vec<VaultEntry>,
+    /// For a `CUSTOMER_LINK` authorization: the link the customer decides on.
+    pub link: Option<NewLink>,
     pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    /// SHA-256 (hex) of the link's secret.
+    pub hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A case as its customer sees it through the authorization link.
+#[derive(Debug, Clone)]
+pub struct CustomerLinkRecord {
+    pub token: CaseToken,
+    pub submitter: MemberId,
+    pub submitter_name: String,
+    pub receiver_name: String,
+    pub internal_case_number: String,
+    pub submitter_contact: Contact,
+    pub respond_by: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub authorization: CustomerAuthorization,
+    pub expires_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub receipt: Option<String>,
+}
+
+/// The customer's decision, with what the receipt proves.
+#[derive(Debug, Clone)]
+pub struct LinkDecision {
+    pub authorize: bool,
+    pub shown_text: String,
+    pub shown_text_hash: String,
+    pub approver_ip: Option<String>,
+    /// The signed receipt (authorizations only).
+    pub receipt: Option<String>,
+    /// The respond-by time that starts now (authorizations only).
+    pub respond_by: Option<DateTime<Utc>>,
+    /// The system note both sides see (a decline closes the case).
+    pub note: NewNote,
+    pub at: DateTime<Utc>,
 }
 
 /// A formal step to record with the status it leads to.

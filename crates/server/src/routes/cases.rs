@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use casebridge_domain::authorization::{AuthorizationDraft, AuthorizationMethod};
+use casebridge_domain::authorization::{AuthorizationDraft, AuthorizationMethod, LinkState};
 use casebridge_domain::case::{CaseSide, CaseStatus, CaseToken, Contact, ResponseType, Visibility};
 use casebridge_domain::form::{FieldType, Priority, Section};
 use casebridge_domain::partnership::PartnershipStatus;
@@ -81,7 +81,8 @@ pub(crate) struct AuthorizedByDto {
 pub(crate) struct AuthorizationRequest {
     method: AuthorizationMethod,
     authorized_by: AuthorizedByDto,
-    authorized_at: DateTime<Utc>,
+    /// Required, except with `CUSTOMER_LINK`: there the customer's decision sets it.
+    authorized_at: Option<DateTime<Utc>>,
     purpose: String,
     data_categories: Vec<DataCategory>,
     expires_at: Option<DateTime<Utc>>,
@@ -136,7 +137,11 @@ pub(crate) struct FieldDto {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AuthorizationDto {
     method: AuthorizationMethod,
-    authorized_at: DateTime<Utc>,
+    /// When the customer authorized; absent while a customer link awaits the decision.
+    authorized_at: Option<DateTime<Utc>>,
+    /// For `CUSTOMER_LINK`: `PENDING`, `AUTHORIZED` or `DECLINED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link_state: Option<LinkState>,
     purpose: String,
     data_categories: Vec<DataCategory>,
     expires_at: Option<DateTime<Utc>>,
@@ -233,6 +238,10 @@ pub(crate) struct CaseDto {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
+    /// Only in the answer to a creation with a `CUSTOMER_LINK` authorization: the page to
+    /// send the customer to. Single-purpose, unguessable, expiring; not shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_url: Option<String>,
     /// Present on a single case, absent in lists.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     details: Option<CaseDetails>,
@@ -292,12 +301,14 @@ fn summary_dto(s: CaseSummary) -> CaseDto {
         created_at: r.created_at,
         updated_at: r.updated_at,
         closed_at: r.closed_at,
+        authorization_url: None,
         details: None,
     }
 }
 
 pub(crate) fn case_dto(view: CaseView) -> CaseDto {
     let shows_authorizer = view.shows_authorizer();
+    let authorization_url = view.authorization_url.clone();
     let a = view.authorization;
     let details = CaseDetails {
         problem_description: view.record.problem_description.clone(),
@@ -314,7 +325,8 @@ pub(crate) fn case_dto(view: CaseView) -> CaseDto {
             .collect(),
         customer_authorization: AuthorizationDto {
             method: a.method,
-            authorized_at: a.authorized_at,
+            authorized_at: (!a.awaits_customer()).then_some(a.authorized_at),
+            link_state: a.link,
             purpose: a.purpose,
             data_categories: a.data_categories.into_iter().collect(),
             expires_at: a.expires_at,
@@ -342,6 +354,7 @@ pub(crate) fn case_dto(view: CaseView) -> CaseDto {
         pending_action: view.pending_action,
     });
     dto.details = Some(details);
+    dto.authorization_url = authorization_url;
     dto
 }
 

@@ -4,6 +4,7 @@ mod agreements;
 mod audit;
 mod auth;
 mod cases;
+pub(crate) mod customer;
 mod departments;
 mod forms;
 mod health;
@@ -27,4 +28,5 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(cases::router())
         .merge(sharing::router())
+        .merge(customer::router())
 }

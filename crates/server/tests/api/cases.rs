@@ -668,19 +668,24 @@ async fn the_customer_authorization_is_required_and_scoped(app: &TestApp) {
         .as_str()
         .unwrap()
         .contains("FINANCIAL"));
+    // An authorization the customer gave elsewhere says when; a link's is the customer's
+    // own decision, still to come.
+    let mut undated = request(&w);
+    undated["customerAuthorization"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizedAt");
+    let response = app
+        .post("/v1/collaboration-requests", &w.acme.engineer, undated)
+        .await;
+    assert_eq!(response.fields(), ["customerAuthorization.authorizedAt"]);
     let mut link = request(&w);
     link["customerAuthorization"]["method"] = json!("CUSTOMER_LINK");
-    let response = app
-        .post("/v1/collaboration-requests", &w.acme.engineer, link.clone())
+    let pending = app
+        .post("/v1/collaboration-requests", &w.acme.engineer, link)
         .await;
-    assert_eq!(response.fields(), ["customerAuthorization.evidence"]);
-    link["customerAuthorization"]["evidence"] = json!("TICKET-4411 customer reply");
-    assert_eq!(
-        app.post("/v1/collaboration-requests", &w.acme.engineer, link)
-            .await
-            .status,
-        StatusCode::CREATED
-    );
+    assert_eq!(pending.status, StatusCode::CREATED, "{:?}", pending.body);
+    assert_eq!(pending.body["status"], "PENDING_AUTHORIZATION");
     let listed = app
         .get("/v2/collaboration-requests", &w.acme.engineer)
         .await;

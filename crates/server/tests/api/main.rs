@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod cases;
 mod conventions;
+mod customer;
 mod demo;
 mod departments;
 mod forms;

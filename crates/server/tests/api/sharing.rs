@@ -19,15 +19,15 @@ stories!(
 );
 
 /// Seeded personal data and secrets, with what the rules make of each here.
-const IP: &str = "10.20.30.40"; // NETWORK_IDENTIFIERS: outside the terms
-const EMAIL: &str = "ops.lead@initech-corp.com"; // CONTACT: in the terms, not authorized
-const PASSWORD: &str = "Hunter2Hunter2"; // CREDENTIALS: authorized, never shared by default
-const HOST: &str = "db1.prod.initech-corp.com"; // HOSTNAMES: terms and customer allow it
+pub(crate) const IP: &str = "10.20.30.40"; // NETWORK_IDENTIFIERS: outside the terms
+pub(crate) const EMAIL: &str = "ops.lead@initech-corp.com"; // CONTACT: in the terms, not authorized
+pub(crate) const PASSWORD: &str = "Hunter2Hunter2"; // CREDENTIALS: authorized, never shared by default
+pub(crate) const HOST: &str = "db1.prod.initech-corp.com"; // HOSTNAMES: terms and customer allow it
 const FORBIDDEN: [&str; 3] = [IP, EMAIL, PASSWORD];
 
-struct World {
-    acme: Member,
-    globex: Member,
+pub(crate) struct World {
+    pub acme: Member,
+    pub globex: Member,
     document_id: String,
     version_field: String,
     email_field: String,
@@ -55,7 +55,7 @@ fn field_value<'v>(case: &'v Value, id: &str) -> &'v Value {
         .unwrap()["value"]
 }
 
-async fn world(app: &TestApp) -> World {
+pub(crate) async fn world(app: &TestApp) -> World {
     let acme = app.member("Acme", "acme.example").await;
     let globex = app.member("Globex", "globex.example").await;
     app.agree(&[&acme, &globex]).await;
@@ -93,7 +93,7 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-fn request(w: &World) -> Value {
+pub(crate) fn request(w: &World) -> Value {
     json!({
         "documentId": w.document_id,
         "internalCaseNumber": "ACME-7",
@@ -124,7 +124,7 @@ async fn open_case(app: &TestApp, w: &World) -> (String, Response) {
     (created.body["token"].as_str().unwrap().to_owned(), created)
 }
 
-fn case_path(token: &str, rest: &str) -> String {
+pub(crate) fn case_path(token: &str, rest: &str) -> String {
     format!("/v1/collaboration-requests/{token}{rest}")
 }
 
@@ -142,7 +142,7 @@ fn pseudonym_of(owner_view: &Value, value: &str) -> String {
 }
 
 #[track_caller]
-fn assert_holds_none(what: &Value, values: &[&str]) {
+pub(crate) fn assert_holds_none(what: &Value, values: &[&str]) {
     let text = what.to_string();
     for value in values {
         assert!(!text.contains(value), "{value} reached the partner: {text}");

@@ -97,6 +97,7 @@ impl TestApp {
             content_type,
             headers,
             body,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
 
@@ -239,6 +240,8 @@ pub struct Response {
     pub content_type: String,
     pub headers: axum::http::HeaderMap,
     pub body: Value,
+    /// The raw body, for pages and other non-JSON answers.
+    pub text: String,
 }
 
 impl Response {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use casebridge_domain::audit::{ActorKind, AuditAction};
-use casebridge_domain::authorization::{AuthorizationMethod, CustomerAuthorization};
+use casebridge_domain::authorization::{AuthorizationMethod, CustomerAuthorization, LinkState};
 use casebridge_domain::case::{CaseSide, CaseStatus, CaseToken, Contact, ResponseType, Visibility};
 use casebridge_domain::form::Priority;
 use casebridge_domain::sharing::Fate;
@@ -19,10 +19,12 @@ const CASE_COLUMNS: &str = "token, submitter_member_id, submitter_actor_id, rece
     receiver_department_id, partnership_id, document_id, status, pending_side, priority, \
     priority_note, respond_by, responded, overdue, test_case, internal_case_number, \
     receiver_case_number, problem_summary, problem_description, custom_fields, \
-    submitter_contact, receiver_engineer, created_at, updated_at, closed_at";
+    submitter_contact, receiver_engineer, created_at, updated_at, closed_at, awaiting_customer";
 
-/// A case the tenant's member is a party to.
-const PARTY: &str = "(submitter_member_id = $2 OR receiver_member_id = $2)";
+/// A case the tenant's member is a party to. The receiver does not see a case while it
+/// waits for the customer's authorization (or after the customer declined).
+const PARTY: &str =
+    "(submitter_member_id = $2 OR (receiver_member_id = $2 AND awaiting_customer = 0))";
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("case {what}"))
@@ -47,7 +49,12 @@ fn case_row(row: &AnyRow) -> StoreResult<CaseRecord> {
         receiver_department: row.opt_parsed("receiver_department_id")?,
         partnership_id: row.parsed("partnership_id")?,
         document_id: row.parsed("document_id")?,
-        status: CaseStatus::parse(&row.text("status")?).ok_or_else(|| corrupt("status"))?,
+        status: match CaseStatus::parse(&row.text("status")?).ok_or_else(|| corrupt("status"))? {
+            CaseStatus::Open if row.int("awaiting_customer")? != 0 => {
+                CaseStatus::PendingAuthorization
+            }
+            status => status,
+        },
         pending_side: row
             .opt_text("pending_side")?
             .as_deref()
@@ -117,7 +124,7 @@ impl CaseStore for SqlStore {
         let at = millis(case.created_at);
         sqlx::query(&format!(
             "INSERT INTO collaboration_requests ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, \
-             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
         ))
         .bind(case.token.as_str())
         .bind(tenant.member().to_string())
@@ -127,7 +134,8 @@ impl CaseStore for SqlStore {
         .bind(case.partnership_id.to_string())
         .bind(case.document_id.to_string())
         .bind(CaseStatus::Open.as_str())
-        .bind(CaseSide::Receiver.as_str())
+        // Waiting for the customer, nobody has to act on the case yet.
+        .bind(case.link.is_none().then_some(CaseSide::Receiver.as_str()))
         .bind(priority_str(case.priority))
         .bind(&case.priority_note)
         .bind(millis(case.respond_by))
@@ -144,9 +152,22 @@ impl CaseStore for SqlStore {
         .bind(at)
         .bind(at)
         .bind(None::<i64>)
+        .bind(i64::from(case.link.is_some()))
         .execute(&mut *tx)
         .await
         .map_err(unique("a case with this token already exists"))?;
+        if let Some(link) = &case.link {
+            sqlx::query(
+                "INSERT INTO authorization_links (case_token, link_hash, state, expires_at, \
+                 created_at) VALUES ($1, $2, 'PENDING', $3, $4)",
+            )
+            .bind(case.token.as_str())
+            .bind(&link.hash)
+            .bind(millis(link.expires_at))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
         let a = &case.authorization;
         sqlx::query(
             "INSERT INTO customer_authorizations (id, case_token, method, authorized_by_name, \
@@ -188,11 +209,20 @@ impl CaseStore for SqlStore {
         filter: &CaseFilter,
     ) -> StoreResult<Page<CaseRecord>> {
         let direction = match filter.direction {
-            Direction::Inbound => "receiver_member_id = $1",
+            Direction::Inbound => "(receiver_member_id = $1 AND awaiting_customer = 0)",
             Direction::Outbound => "submitter_member_id = $1",
-            Direction::All => "(submitter_member_id = $1 OR receiver_member_id = $1)",
+            Direction::All => {
+                "(submitter_member_id = $1 OR (receiver_member_id = $1 AND awaiting_customer = 0))"
+            }
         };
         let (status, status_value) = match filter.status {
+            StatusFilter::Is(CaseStatus::PendingAuthorization) => (
+                "status = 'OPEN' AND awaiting_customer = 1 AND ($2 IS NULL OR $2 = '')",
+                None,
+            ),
+            StatusFilter::Is(CaseStatus::Open) => {
+                ("status = $2 AND awaiting_customer = 0", Some("OPEN"))
+            }
             StatusFilter::Is(status) => ("status = $2", Some(status.as_str())),
             StatusFilter::PendingAction => (
                 "((submitter_member_id = $1 AND pending_side = 'SUBMITTER') \
@@ -243,8 +273,9 @@ impl CaseStore for SqlStore {
         token: &CaseToken,
     ) -> StoreResult<CustomerAuthorization> {
         let row = sqlx::query(&format!(
-            "SELECT a.* FROM customer_authorizations a \
+            "SELECT a.*, l.state AS link_state FROM customer_authorizations a \
              JOIN collaboration_requests c ON c.token = a.case_token \
+             LEFT JOIN authorization_links l ON l.case_token = a.case_token \
              WHERE a.case_token = $1 AND {}",
             PARTY
                 .replace("submitter", "c.submitter")
@@ -255,18 +286,160 @@ impl CaseStore for SqlStore {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok(CustomerAuthorization {
-            method: AuthorizationMethod::parse(&row.text("method")?)
-                .ok_or_else(|| corrupt("authorization method"))?,
-            authorized_by_name: row.text("authorized_by_name")?,
-            authorized_by_email: row.parsed("authorized_by_email")?,
-            authorized_at: row.time("authorized_at")?,
-            purpose: row.text("purpose")?,
-            data_categories: row.json("data_categories")?,
-            expires_at: row.opt_time("expires_at")?,
-            evidence: row.opt_text("evidence")?,
-            revoked_at: row.opt_time("revoked_at")?,
+        authorization_row(&row)
+    }
+
+    async fn customer_link(&self, link_hash: &str) -> StoreResult<CustomerLinkRecord> {
+        let row = sqlx::query(
+            "SELECT a.*, l.state AS link_state, l.expires_at AS link_expires_at, l.decided_at, \
+             l.receipt, c.token, c.submitter_member_id, c.internal_case_number, \
+             c.submitter_contact, c.respond_by AS case_respond_by, \
+             c.created_at AS case_created_at, \
+             s.name AS submitter_name, r.name AS receiver_name \
+             FROM authorization_links l \
+             JOIN collaboration_requests c ON c.token = l.case_token \
+             JOIN customer_authorizations a ON a.case_token = l.case_token \
+             JOIN members s ON s.id = c.submitter_member_id \
+             JOIN members r ON r.id = c.receiver_member_id \
+             WHERE l.link_hash = $1",
+        )
+        .bind(link_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(CustomerLinkRecord {
+            token: CaseToken::parse(&row.text("token")?).map_err(|_| corrupt("token"))?,
+            submitter: row.parsed("submitter_member_id")?,
+            submitter_name: row.text("submitter_name")?,
+            receiver_name: row.text("receiver_name")?,
+            internal_case_number: row.text("internal_case_number")?,
+            submitter_contact: row.json("submitter_contact")?,
+            respond_by: row.time("case_respond_by")?,
+            created_at: row.time("case_created_at")?,
+            authorization: authorization_row(&row)?,
+            expires_at: row.time("link_expires_at")?,
+            decided_at: row.opt_time("decided_at")?,
+            receipt: row.opt_text("receipt")?,
         })
+    }
+
+    async fn decide_link(&self, link_hash: &str, decision: &LinkDecision) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let at = millis(decision.at);
+        let state = if decision.authorize {
+            "AUTHORIZED"
+        } else {
+            "DECLINED"
+        };
+        let decided = sqlx::query(
+            "UPDATE authorization_links SET state = $2, decided_at = $3, approver_ip = $4, \
+             shown_text = $5, shown_text_hash = $6, receipt = $7 \
+             WHERE link_hash = $1 AND state = 'PENDING' AND expires_at > $3 \
+             RETURNING case_token",
+        )
+        .bind(link_hash)
+        .bind(state)
+        .bind(at)
+        .bind(&decision.approver_ip)
+        .bind(&decision.shown_text)
+        .bind(&decision.shown_text_hash)
+        .bind(&decision.receipt)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::Stale)?;
+        let token = decided.text("case_token")?;
+        // Only a case no one has revoked may start.
+        let revoked =
+            sqlx::query("SELECT revoked_at FROM customer_authorizations WHERE case_token = $1")
+                .bind(&token)
+                .fetch_one(&mut *tx)
+                .await?
+                .opt_int("revoked_at")?;
+        if revoked.is_some() {
+            return Err(StoreError::Stale);
+        }
+        let submitter: MemberId = if decision.authorize {
+            sqlx::query(
+                "UPDATE customer_authorizations SET authorized_at = $2 WHERE case_token = $1",
+            )
+            .bind(&token)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE collaboration_requests SET awaiting_customer = 0, pending_side = 'RECEIVER', \
+                 respond_by = $2, updated_at = $3 WHERE token = $1 \
+                 RETURNING submitter_member_id",
+            )
+            .bind(&token)
+            .bind(decision.respond_by.map(millis).unwrap_or(at))
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?
+            .parsed("submitter_member_id")?
+        } else {
+            sqlx::query(
+                "UPDATE collaboration_requests SET status = 'CLOSED', pending_side = NULL, \
+                 closed_at = $2, updated_at = $2 WHERE token = $1 RETURNING submitter_member_id",
+            )
+            .bind(&token)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?
+            .parsed("submitter_member_id")?
+        };
+        insert_system_note(&mut tx, &token, &decision.note).await?;
+        let action = if decision.authorize {
+            AuditAction::CaseCustomerAuthorized
+        } else {
+            AuditAction::CaseCustomerDeclined
+        };
+        append_audit(&mut tx, system_audit(submitter, action, &token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn revoke_by_link(&self, link_hash: &str, note: &NewNote) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(
+            "SELECT c.token, c.submitter_member_id FROM authorization_links l \
+             JOIN collaboration_requests c ON c.token = l.case_token WHERE l.link_hash = $1",
+        )
+        .bind(link_hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let token = row.text("token")?;
+        let submitter: MemberId = row.parsed("submitter_member_id")?;
+        revoke(&mut tx, &token, note).await?;
+        append_audit(
+            &mut tx,
+            system_audit(submitter, AuditAction::CaseAuthorizationRevoked, &token),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn authorization_receipt(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+    ) -> StoreResult<Option<String>> {
+        let mut conn = self.pool.acquire().await?;
+        let case = fetch_case(&mut conn, tenant, token).await?;
+        if case.submitter != tenant.member() {
+            return Err(StoreError::NotFound);
+        }
+        Ok(
+            sqlx::query("SELECT receipt FROM authorization_links WHERE case_token = $1")
+                .bind(token.as_str())
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|row| row.opt_text("receipt"))
+                .transpose()?
+                .flatten(),
+        )
     }
 
     async fn case_responses(
@@ -474,24 +647,7 @@ impl CaseStore for SqlStore {
         if case.submitter != tenant.member() {
             return Err(StoreError::NotFound);
         }
-        let at = millis(note.at);
-        let changed = sqlx::query(
-            "UPDATE customer_authorizations SET revoked_at = $2 \
-             WHERE case_token = $1 AND revoked_at IS NULL",
-        )
-        .bind(token.as_str())
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        if changed.rows_affected() == 0 {
-            return Err(StoreError::Stale);
-        }
-        insert_system_note(&mut tx, token.as_str(), note).await?;
-        sqlx::query("UPDATE collaboration_requests SET updated_at = $2 WHERE token = $1")
-            .bind(token.as_str())
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        revoke(&mut tx, token.as_str(), note).await?;
         append_audit(
             &mut tx,
             case_audit(tenant, AuditAction::CaseAuthorizationRevoked, token),
@@ -755,7 +911,7 @@ impl CaseStore for SqlStore {
         let rows = sqlx::query(
             "UPDATE collaboration_requests SET overdue = 1 \
              WHERE overdue = 0 AND responded = 0 AND status IN ('OPEN', 'INFORMATION') \
-               AND respond_by < $1 RETURNING token, receiver_member_id",
+               AND awaiting_customer = 0 AND respond_by < $1 RETURNING token, receiver_member_id",
         )
         .bind(millis(now))
         .fetch_all(&mut *tx)
@@ -845,6 +1001,29 @@ impl CaseStore for SqlStore {
             .await?;
         Ok(())
     }
+}
+
+/// Marks a case's authorization revoked (once) with a system note both sides see.
+async fn revoke(conn: &mut AnyConnection, token: &str, note: &NewNote) -> StoreResult<()> {
+    let at = millis(note.at);
+    let changed = sqlx::query(
+        "UPDATE customer_authorizations SET revoked_at = $2 \
+         WHERE case_token = $1 AND revoked_at IS NULL",
+    )
+    .bind(token)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() == 0 {
+        return Err(StoreError::Stale);
+    }
+    insert_system_note(conn, token, note).await?;
+    sqlx::query("UPDATE collaboration_requests SET updated_at = $2 WHERE token = $1")
+        .bind(token)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// A note by the platform itself (no member, no actor), seen by both sides.
@@ -955,5 +1134,24 @@ fn note_row(row: &AnyRow) -> StoreResult<NoteRecord> {
         summary: row.text("summary")?,
         description: row.text("description")?,
         created_at: row.time("created_at")?,
+    })
+}
+
+fn authorization_row(row: &AnyRow) -> StoreResult<CustomerAuthorization> {
+    Ok(CustomerAuthorization {
+        method: AuthorizationMethod::parse(&row.text("method")?)
+            .ok_or_else(|| corrupt("authorization method"))?,
+        authorized_by_name: row.text("authorized_by_name")?,
+        authorized_by_email: row.parsed("authorized_by_email")?,
+        authorized_at: row.time("authorized_at")?,
+        purpose: row.text("purpose")?,
+        data_categories: row.json("data_categories")?,
+        expires_at: row.opt_time("expires_at")?,
+        evidence: row.opt_text("evidence")?,
+        revoked_at: row.opt_time("revoked_at")?,
+        link: match row.opt_text("link_state")? {
+            Some(state) => Some(LinkState::parse(&state).ok_or_else(|| corrupt("link state"))?),
+            None => None,
+        },
     })
 }
