@@ -20,6 +20,7 @@ pub struct FileConfig {
     pub case_inactivity_days: Option<i64>,
     pub public_url: Option<String>,
     pub signing_key_file: Option<PathBuf>,
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -39,29 +40,15 @@ pub fn pick(given: Option<String>, file: Option<String>, default: &str) -> Strin
     given.or(file).unwrap_or_else(|| default.to_owned())
 }
 
-/// The default receipt-signing key file: beside a SQLite database. PostgreSQL is shared by
-/// several nodes, which must all sign with the same key: its operator names the file.
-pub fn default_signing_key_path(database_url: &str) -> Option<PathBuf> {
-    let path = database_url.strip_prefix("sqlite://")?.split('?').next()?;
-    Some(Path::new(path).parent()?.join("receipt-signing.key"))
-}
-
-/// The receipt-signing key in `path` (64 hex digits), generated with mode 0600 when the
-/// file does not exist yet.
-pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+/// The text of a secret key file, created with one new random key (64 hex digits) and
+/// mode 0600 when it does not exist yet.
+pub fn read_or_create_key_file(path: &Path, what: &str) -> anyhow::Result<String> {
     match std::fs::read_to_string(path) {
-        Ok(text) => hex::decode(text.trim())
-            .ok()
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-            .with_context(|| {
-                format!(
-                    "the signing key {} is not 64 hexadecimal digits",
-                    path.display()
-                )
-            }),
+        Ok(text) => Ok(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+            let text = format!("{}\n", hex::encode(key));
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -70,15 +57,44 @@ pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<[u8; 32]> {
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(path)
-                .with_context(|| format!("cannot create the signing key {}", path.display()))?;
-            std::io::Write::write_all(&mut file, format!("{}\n", hex::encode(key)).as_bytes())?;
-            tracing::warn!(path = %path.display(), "generated a new receipt-signing key; keep it with the database");
-            Ok(key)
+            let mut file = match options.open(path) {
+                Ok(file) => file,
+                // Another process made it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read the {what} {}", path.display()));
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot create the {what} {}", path.display()))
+                }
+            };
+            std::io::Write::write_all(&mut file, text.as_bytes())?;
+            tracing::warn!(path = %path.display(), "generated a new {what}; back it up, apart from the database");
+            Ok(text)
         }
-        Err(e) => Err(e).with_context(|| format!("cannot read the signing key {}", path.display())),
+        Err(e) => Err(e).with_context(|| format!("cannot read the {what} {}", path.display())),
     }
+}
+
+/// The receipt-signing key in `path` (64 hex digits), generated when missing.
+pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+    let text = read_or_create_key_file(path, "receipt-signing key")?;
+    hex::decode(text.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .with_context(|| {
+            format!(
+                "the signing key {} is not 64 hexadecimal digits",
+                path.display()
+            )
+        })
+}
+
+/// Beside a SQLite database: the default place of a key file named `name`.
+pub fn beside_database(database_url: &str, name: &str) -> Option<PathBuf> {
+    let path = database_url.strip_prefix("sqlite://")?.split('?').next()?;
+    Some(Path::new(path).parent()?.join(name))
 }
 
 /// Where the demo keeps the sign-ins it created, beside a SQLite database.

@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use casebridge_domain::{MemberId, Role};
 use casebridge_service::operator::AuditVerification;
 use casebridge_service::{AuthSettings, CaseSettings, NewUserInput, ServiceError, Services};
+use casebridge_store::crypto::Keyring;
 use casebridge_store::{Backend, SqlStore};
 use chrono::Duration;
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +42,12 @@ struct Cli {
     #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
 
+    /// File of master keys that encrypt case content at rest (64 hex digits per line,
+    /// the current one first; created if missing) [default: master.key beside a SQLite
+    /// database; required with PostgreSQL]. Keep it out of database backups.
+    #[arg(long, global = true, env = "CASEBRIDGE_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -65,6 +72,9 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the master keys that encrypt case content at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Replace personal data and secrets in files, directories or standard input with
     /// stable pseudonyms, before they leave your machine. Needs no database.
     Redact(redact::RedactArgs),
@@ -84,6 +94,15 @@ struct ServeArgs {
     /// PostgreSQL, the same file on every node]
     #[arg(long, env = "CASEBRIDGE_SIGNING_KEY_FILE")]
     signing_key: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print a new random master key (64 hex digits) to add at the top of the key file.
+    Generate,
+    /// Re-wrap every case's data key under the first key of the master key file, so older
+    /// keys can be removed from it. Servers keep running: they unwrap with any listed key.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -154,6 +173,7 @@ struct Settings {
     auth: AuthSettings,
     cases: CaseSettings,
     signing_key: Option<PathBuf>,
+    master_key: Option<PathBuf>,
 }
 
 fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
@@ -184,9 +204,15 @@ fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
     let signing_key = serve
         .and_then(|s| s.signing_key.clone())
         .or(file.signing_key_file)
-        .or_else(|| config::default_signing_key_path(&database_url));
+        .or_else(|| config::beside_database(&database_url, "receipt-signing.key"));
+    let master_key = cli
+        .master_key_file
+        .clone()
+        .or(file.master_key_file)
+        .or_else(|| config::beside_database(&database_url, "master.key"));
     Ok(Settings {
         signing_key,
+        master_key,
         database_url,
         listen,
         auth: AuthSettings {
@@ -242,9 +268,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let settings = settings(&cli, serve_args)?;
+    if let Command::Keys(KeysCommand::Generate) = cli.command {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+        println!("{}", hex::encode(key));
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = SqlStore::connect(&settings.database_url)
         .await
         .context("cannot open the database")?;
+    // Case content is sealed with the master keys; commands that read or write it need
+    // the real ones. Others get a throwaway key they never use.
+    let needs_keys = matches!(
+        cli.command,
+        Command::Serve(_) | Command::Demo(_) | Command::Keys(_)
+    );
+    let store = if needs_keys {
+        let path = settings.master_key.as_deref().context(
+            "with PostgreSQL, name the master key file (--master-key-file or CASEBRIDGE_MASTER_KEY_FILE), the same on every node",
+        )?;
+        let text = config::read_or_create_key_file(path, "master key")?;
+        let keyring = Keyring::parse(&text)
+            .with_context(|| format!("the master key file {} is not valid", path.display()))?;
+        store.with_keyring(keyring)
+    } else {
+        store
+    };
     match cli.command {
         Command::Migrate => {
             store.migrate().await.context("migration failed")?;
@@ -260,6 +309,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     if !store.is_migrated().await? {
         bail!("the database schema is not up to date; run `casebridge migrate` first");
+    }
+    if let Command::Keys(KeysCommand::Rotate) = cli.command {
+        let (rewrapped, total) = store
+            .rewrap_case_keys()
+            .await
+            .context("re-wrapping the case keys failed")?;
+        return print_json(json!({"rewrapped": rewrapped, "caseKeys": total}));
     }
     let mut services =
         Services::new(Arc::new(store), settings.auth).with_case_settings(settings.cases.clone());
@@ -310,6 +366,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "id": agreement.id, "version": agreement.version, "sha256": agreement.sha256
             }))
         }
+        Command::Keys(_) => unreachable!("handled before the use cases start"),
         Command::Audit(AuditCommand::Verify) => match outcome(services.verify_audit_trail().await)?
         {
             AuditVerification::Intact { events } => {

@@ -414,3 +414,75 @@ async fn a_config_file_supplies_the_database_url() {
     assert!(String::from_utf8_lossy(&typo.stderr).contains("is not valid"));
     std::fs::remove_file(config).ok();
 }
+
+#[tokio::test]
+async fn master_keys_are_generated_rotated_and_required_on_postgres() {
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_casebridge"));
+        command
+            .args(args)
+            .env_remove("CASEBRIDGE_CONFIG")
+            .env_remove("CASEBRIDGE_MASTER_KEY_FILE");
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    };
+    let generated = run(&["keys", "generate"], &[]);
+    assert!(generated.status.success());
+    let key = String::from_utf8(generated.stdout).unwrap();
+    assert_eq!(key.trim().len(), 64);
+    assert!(key.trim().chars().all(|c| c.is_ascii_hexdigit()));
+
+    let db = TestDatabase::sqlite();
+    let dir = std::env::temp_dir().join(format!("casebridge-keys-{}", uuid_like()));
+    let key_file = dir.join("master.key");
+    let key_path = key_file.to_str().unwrap();
+    let envs = [
+        ("CASEBRIDGE_DATABASE_URL", db.url.as_str()),
+        ("CASEBRIDGE_MASTER_KEY_FILE", key_path),
+    ];
+    let rotated = run(&["keys", "rotate"], &envs);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    assert_eq!(printed, serde_json::json!({"rewrapped": 0, "caseKeys": 0}));
+    let stored = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(stored.trim().len(), 64, "a key was made on first use");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The same file is used, not replaced, on the next run.
+    assert!(run(&["keys", "rotate"], &envs).status.success());
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), stored);
+
+    std::fs::write(&key_file, "not a key\n").unwrap();
+    let bad = run(&["keys", "rotate"], &envs);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not valid"));
+    std::fs::remove_dir_all(&dir).ok();
+
+    if let Some(pg) = TestDatabase::postgres().await {
+        let migrated = run(
+            &["migrate"],
+            &[("CASEBRIDGE_DATABASE_URL", pg.url.as_str())],
+        );
+        assert!(migrated.status.success());
+        let refused = run(
+            &["keys", "rotate"],
+            &[("CASEBRIDGE_DATABASE_URL", pg.url.as_str())],
+        );
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("master key file"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+}

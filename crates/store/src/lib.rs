@@ -7,6 +7,7 @@
 //! transaction. [`SqlStore`] implements it on SQLite (embedded) and PostgreSQL with one
 //! schema and one set of queries.
 
+pub mod crypto;
 mod records;
 mod sql;
 mod tenant;

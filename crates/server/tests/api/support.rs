@@ -8,6 +8,7 @@ use axum::Router;
 use casebridge_domain::Role;
 use casebridge_service::clock::ManualClock;
 use casebridge_service::{AuthSettings, NewUserInput, Services};
+use casebridge_store::crypto::Keyring;
 use casebridge_store::testing::TestDatabase;
 use casebridge_store::SqlStore;
 use http_body_util::BodyExt;
@@ -38,12 +39,18 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub store: SqlStore,
     /// Kept so the database lives as long as the app; removed on drop.
-    _db: TestDatabase,
+    pub db: TestDatabase,
 }
+
+/// The master key the test app seals case content with.
+pub const MASTER_KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 
 impl TestApp {
     pub async fn on(db: TestDatabase, auth: AuthSettings) -> Self {
-        let store = db.store().await;
+        let store = db
+            .store()
+            .await
+            .with_keyring(Keyring::parse(MASTER_KEY).unwrap());
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let services = Services::new(Arc::new(store.clone()), auth).with_clock(clock.clone());
         Self {
@@ -51,7 +58,7 @@ impl TestApp {
             services,
             clock,
             store,
-            _db: db,
+            db,
         }
     }
 

@@ -12,6 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::{append_audit, form_row, millis, to_json, unique, AuditRecord, RowExt};
+use crate::crypto::{DataKey, Keyring};
 use crate::records::*;
 use crate::{CaseStore, SqlStore, StoreError, StoreResult, Tenant};
 
@@ -26,11 +27,63 @@ const CASE_COLUMNS: &str = "token, submitter_member_id, submitter_actor_id, rece
 const PARTY: &str =
     "(submitter_member_id = $2 OR (receiver_member_id = $2 AND awaiting_customer = 0))";
 
+/// A case's content cipher: its data key, or none for a case stored before encryption at
+/// rest, whose content stays as it was written.
+struct Cipher {
+    token: String,
+    key: Option<DataKey>,
+}
+
+impl Cipher {
+    /// Seals `text` for `member`'s value at `place` (`case/summary`, `note/{id}/summary`…).
+    fn seal(&self, member: &str, place: &str, text: &str) -> String {
+        match &self.key {
+            Some(key) => key.seal(&format!("{}/{member}/{place}", self.token), text),
+            None => text.to_owned(),
+        }
+    }
+
+    fn open(&self, member: &str, place: &str, stored: &str) -> StoreResult<String> {
+        match &self.key {
+            Some(key) => key.open(&format!("{}/{member}/{place}", self.token), stored),
+            None => Ok(stored.to_owned()),
+        }
+    }
+}
+
+/// The cipher of the case `token`, its data key unwrapped with the master keys.
+async fn cipher(keyring: &Keyring, conn: &mut AnyConnection, token: &str) -> StoreResult<Cipher> {
+    let row = sqlx::query("SELECT wrapped_key, key_id FROM case_keys WHERE case_token = $1")
+        .bind(token)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let key = match row {
+        Some(row) => {
+            let wrapped = row
+                .opt_text("wrapped_key")?
+                .ok_or_else(|| corrupt("key (destroyed)"))?;
+            Some(keyring.unwrap_key(token, &wrapped, &row.text("key_id")?)?)
+        }
+        None => None,
+    };
+    Ok(Cipher {
+        token: token.to_owned(),
+        key,
+    })
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("case {what}"))
 }
 
-fn case_row(row: &AnyRow) -> StoreResult<CaseRecord> {
+async fn case_row(
+    keyring: &Keyring,
+    conn: &mut AnyConnection,
+    row: &AnyRow,
+) -> StoreResult<CaseRecord> {
+    let token = row.text("token")?;
+    let cipher = cipher(keyring, conn, &token).await?;
+    let submitter = row.text("submitter_member_id")?;
     let priority = match row.text("priority")?.as_str() {
         "LOW" => Priority::Low,
         "MEDIUM" => Priority::Medium,
@@ -42,7 +95,7 @@ fn case_row(row: &AnyRow) -> StoreResult<CaseRecord> {
         None => None,
     };
     Ok(CaseRecord {
-        token: CaseToken::parse(&row.text("token")?).map_err(|_| corrupt("token"))?,
+        token: CaseToken::parse(&token).map_err(|_| corrupt("token"))?,
         submitter: row.parsed("submitter_member_id")?,
         submitter_actor: row.text("submitter_actor_id")?,
         receiver: row.parsed("receiver_member_id")?,
@@ -67,9 +120,18 @@ fn case_row(row: &AnyRow) -> StoreResult<CaseRecord> {
         test_case: row.int("test_case")? != 0,
         internal_case_number: row.text("internal_case_number")?,
         receiver_case_number: row.opt_text("receiver_case_number")?,
-        problem_summary: row.text("problem_summary")?,
-        problem_description: row.text("problem_description")?,
-        custom_fields: row.json("custom_fields")?,
+        problem_summary: cipher.open(&submitter, "case/summary", &row.text("problem_summary")?)?,
+        problem_description: cipher.open(
+            &submitter,
+            "case/description",
+            &row.text("problem_description")?,
+        )?,
+        custom_fields: serde_json::from_str(&cipher.open(
+            &submitter,
+            "case/custom_fields",
+            &row.text("custom_fields")?,
+        )?)
+        .map_err(|_| corrupt("custom fields"))?,
         submitter_contact: row.json("submitter_contact")?,
         receiver_engineer,
         created_at: row.time("created_at")?,
@@ -87,6 +149,7 @@ fn priority_str(priority: Priority) -> &'static str {
 }
 
 async fn fetch_case(
+    keyring: &Keyring,
     conn: &mut AnyConnection,
     tenant: &Tenant,
     token: &CaseToken,
@@ -99,7 +162,7 @@ async fn fetch_case(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound)?;
-    case_row(&row)
+    case_row(keyring, conn, &row).await
 }
 
 fn case_audit(tenant: &Tenant, action: AuditAction, token: &CaseToken) -> AuditRecord {
@@ -122,6 +185,12 @@ impl CaseStore for SqlStore {
     async fn create_case(&self, tenant: &Tenant, case: &NewCase) -> StoreResult<CaseRecord> {
         let mut tx = self.write().await?;
         let at = millis(case.created_at);
+        let (key, wrapped_key, key_id) = self.keyring.new_data_key(case.token.as_str());
+        let cipher = Cipher {
+            token: case.token.to_string(),
+            key: Some(key),
+        };
+        let submitter = tenant.member().to_string();
         sqlx::query(&format!(
             "INSERT INTO collaboration_requests ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, \
              $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
@@ -144,9 +213,13 @@ impl CaseStore for SqlStore {
         .bind(i64::from(case.test_case))
         .bind(&case.internal_case_number)
         .bind(&case.receiver_case_number)
-        .bind(&case.problem_summary)
-        .bind(&case.problem_description)
-        .bind(to_json(&case.custom_fields)?)
+        .bind(cipher.seal(&submitter, "case/summary", &case.problem_summary))
+        .bind(cipher.seal(&submitter, "case/description", &case.problem_description))
+        .bind(cipher.seal(
+            &submitter,
+            "case/custom_fields",
+            &to_json(&case.custom_fields)?,
+        ))
         .bind(to_json(&case.submitter_contact)?)
         .bind(None::<String>)
         .bind(at)
@@ -156,6 +229,16 @@ impl CaseStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(unique("a case with this token already exists"))?;
+        sqlx::query(
+            "INSERT INTO case_keys (case_token, wrapped_key, key_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(case.token.as_str())
+        .bind(&wrapped_key)
+        .bind(&key_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
         if let Some(link) = &case.link {
             sqlx::query(
                 "INSERT INTO authorization_links (case_token, link_hash, state, expires_at, \
@@ -177,8 +260,12 @@ impl CaseStore for SqlStore {
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(case.token.as_str())
         .bind(a.method.as_str())
-        .bind(&a.authorized_by_name)
-        .bind(a.authorized_by_email.as_str())
+        .bind(cipher.seal(&submitter, "authorization/name", &a.authorized_by_name))
+        .bind(cipher.seal(
+            &submitter,
+            "authorization/email",
+            a.authorized_by_email.as_str(),
+        ))
         .bind(millis(a.authorized_at))
         .bind(&a.purpose)
         .bind(to_json(&a.data_categories)?)
@@ -187,20 +274,20 @@ impl CaseStore for SqlStore {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        insert_vault(&mut tx, &case.token, tenant.member(), &case.vault, at).await?;
+        insert_vault(&mut tx, &cipher, tenant.member(), &case.vault, at).await?;
         append_audit(
             &mut tx,
             case_audit(tenant, AuditAction::CaseCreated, &case.token),
         )
         .await?;
-        let record = fetch_case(&mut tx, tenant, &case.token).await?;
+        let record = fetch_case(&self.keyring, &mut tx, tenant, &case.token).await?;
         tx.commit().await?;
         Ok(record)
     }
 
     async fn get_case(&self, tenant: &Tenant, token: &CaseToken) -> StoreResult<CaseRecord> {
         let mut conn = self.pool.acquire().await?;
-        fetch_case(&mut conn, tenant, token).await
+        fetch_case(&self.keyring, &mut conn, tenant, token).await
     }
 
     async fn list_cases(
@@ -259,8 +346,12 @@ impl CaseStore for SqlStore {
         .bind(filter.page * filter.size)
         .fetch_all(&mut *conn)
         .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            items.push(case_row(&self.keyring, &mut conn, row).await?);
+        }
         Ok(Page {
-            items: rows.iter().map(case_row).collect::<StoreResult<_>>()?,
+            items,
             total,
             page: filter.page,
             size: filter.size,
@@ -272,8 +363,10 @@ impl CaseStore for SqlStore {
         tenant: &Tenant,
         token: &CaseToken,
     ) -> StoreResult<CustomerAuthorization> {
+        let mut conn = self.pool.acquire().await?;
         let row = sqlx::query(&format!(
-            "SELECT a.*, l.state AS link_state FROM customer_authorizations a \
+            "SELECT a.*, l.state AS link_state, c.submitter_member_id \
+             FROM customer_authorizations a \
              JOIN collaboration_requests c ON c.token = a.case_token \
              LEFT JOIN authorization_links l ON l.case_token = a.case_token \
              WHERE a.case_token = $1 AND {}",
@@ -283,13 +376,15 @@ impl CaseStore for SqlStore {
         ))
         .bind(token.as_str())
         .bind(tenant.member().to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound)?;
-        authorization_row(&row)
+        let cipher = cipher(&self.keyring, &mut conn, token.as_str()).await?;
+        authorization_row(&cipher, &row)
     }
 
     async fn customer_link(&self, link_hash: &str) -> StoreResult<CustomerLinkRecord> {
+        let mut conn = self.pool.acquire().await?;
         let row = sqlx::query(
             "SELECT a.*, l.state AS link_state, l.expires_at AS link_expires_at, l.decided_at, \
              l.receipt, c.token, c.submitter_member_id, c.internal_case_number, \
@@ -304,9 +399,10 @@ impl CaseStore for SqlStore {
              WHERE l.link_hash = $1",
         )
         .bind(link_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound)?;
+        let cipher = cipher(&self.keyring, &mut conn, &row.text("token")?).await?;
         Ok(CustomerLinkRecord {
             token: CaseToken::parse(&row.text("token")?).map_err(|_| corrupt("token"))?,
             submitter: row.parsed("submitter_member_id")?,
@@ -316,10 +412,13 @@ impl CaseStore for SqlStore {
             submitter_contact: row.json("submitter_contact")?,
             respond_by: row.time("case_respond_by")?,
             created_at: row.time("case_created_at")?,
-            authorization: authorization_row(&row)?,
+            authorization: authorization_row(&cipher, &row)?,
             expires_at: row.time("link_expires_at")?,
             decided_at: row.opt_time("decided_at")?,
-            receipt: row.opt_text("receipt")?,
+            receipt: row
+                .opt_text("receipt")?
+                .map(|r| cipher.open("customer", "link/receipt", &r))
+                .transpose()?,
         })
     }
 
@@ -331,23 +430,33 @@ impl CaseStore for SqlStore {
         } else {
             "DECLINED"
         };
+        let token = sqlx::query("SELECT case_token FROM authorization_links WHERE link_hash = $1")
+            .bind(link_hash)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .text("case_token")?;
+        let cipher = cipher(&self.keyring, &mut tx, &token).await?;
+        let sealed = |place: &str, value: &Option<String>| {
+            value.as_ref().map(|v| cipher.seal("customer", place, v))
+        };
         let decided = sqlx::query(
             "UPDATE authorization_links SET state = $2, decided_at = $3, approver_ip = $4, \
              shown_text = $5, shown_text_hash = $6, receipt = $7 \
-             WHERE link_hash = $1 AND state = 'PENDING' AND expires_at > $3 \
-             RETURNING case_token",
+             WHERE link_hash = $1 AND state = 'PENDING' AND expires_at > $3",
         )
         .bind(link_hash)
         .bind(state)
         .bind(at)
-        .bind(&decision.approver_ip)
-        .bind(&decision.shown_text)
+        .bind(sealed("link/approver_ip", &decision.approver_ip))
+        .bind(cipher.seal("customer", "link/shown_text", &decision.shown_text))
         .bind(&decision.shown_text_hash)
-        .bind(&decision.receipt)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::Stale)?;
-        let token = decided.text("case_token")?;
+        .bind(sealed("link/receipt", &decision.receipt))
+        .execute(&mut *tx)
+        .await?;
+        if decided.rows_affected() == 0 {
+            return Err(StoreError::Stale);
+        }
         // Only a case no one has revoked may start.
         let revoked =
             sqlx::query("SELECT revoked_at FROM customer_authorizations WHERE case_token = $1")
@@ -388,7 +497,7 @@ impl CaseStore for SqlStore {
             .await?
             .parsed("submitter_member_id")?
         };
-        insert_system_note(&mut tx, &token, &decision.note).await?;
+        insert_system_note(&mut tx, &cipher, &decision.note).await?;
         let action = if decision.authorize {
             AuditAction::CaseCustomerAuthorized
         } else {
@@ -411,7 +520,7 @@ impl CaseStore for SqlStore {
         .ok_or(StoreError::NotFound)?;
         let token = row.text("token")?;
         let submitter: MemberId = row.parsed("submitter_member_id")?;
-        revoke(&mut tx, &token, note).await?;
+        revoke(&self.keyring, &mut tx, &token, note).await?;
         append_audit(
             &mut tx,
             system_audit(submitter, AuditAction::CaseAuthorizationRevoked, &token),
@@ -427,19 +536,21 @@ impl CaseStore for SqlStore {
         token: &CaseToken,
     ) -> StoreResult<Option<String>> {
         let mut conn = self.pool.acquire().await?;
-        let case = fetch_case(&mut conn, tenant, token).await?;
+        let case = fetch_case(&self.keyring, &mut conn, tenant, token).await?;
         if case.submitter != tenant.member() {
             return Err(StoreError::NotFound);
         }
-        Ok(
-            sqlx::query("SELECT receipt FROM authorization_links WHERE case_token = $1")
-                .bind(token.as_str())
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|row| row.opt_text("receipt"))
-                .transpose()?
-                .flatten(),
-        )
+        let stored = sqlx::query("SELECT receipt FROM authorization_links WHERE case_token = $1")
+            .bind(token.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| row.opt_text("receipt"))
+            .transpose()?
+            .flatten();
+        let cipher = cipher(&self.keyring, &mut conn, token.as_str()).await?;
+        stored
+            .map(|r| cipher.open("customer", "link/receipt", &r))
+            .transpose()
     }
 
     async fn case_responses(
@@ -448,7 +559,8 @@ impl CaseStore for SqlStore {
         token: &CaseToken,
     ) -> StoreResult<Vec<ResponseRecord>> {
         let mut conn = self.pool.acquire().await?;
-        fetch_case(&mut conn, tenant, token).await?;
+        let case = fetch_case(&self.keyring, &mut conn, tenant, token).await?;
+        let cipher = cipher(&self.keyring, &mut conn, token.as_str()).await?;
         let rows = sqlx::query(
             "SELECT * FROM case_responses WHERE case_token = $1 ORDER BY created_at, id",
         )
@@ -468,14 +580,25 @@ impl CaseStore for SqlStore {
                     }),
                     _ => None,
                 };
+                let id = row.text("id")?;
+                let side = row.opt_text("side")?.as_deref().and_then(CaseSide::parse);
+                let writer = match side {
+                    Some(CaseSide::Submitter) => case.submitter.to_string(),
+                    Some(CaseSide::Receiver) => case.receiver.to_string(),
+                    None => "system".to_owned(),
+                };
                 Ok(ResponseRecord {
-                    id: row.text("id")?,
                     response_type: ResponseType::parse(&row.text("response_type")?)
                         .ok_or_else(|| corrupt("response type"))?,
-                    side: row.opt_text("side")?.as_deref().and_then(CaseSide::parse),
+                    side,
                     engineer,
                     case_number: row.opt_text("case_number")?,
-                    body: row.text("body")?,
+                    body: cipher.open(
+                        &writer,
+                        &format!("response/{id}/body"),
+                        &row.text("body")?,
+                    )?,
+                    id,
                     created_at: row.time("created_at")?,
                 })
             })
@@ -489,7 +612,8 @@ impl CaseStore for SqlStore {
         updated_after: Option<DateTime<Utc>>,
     ) -> StoreResult<Vec<NoteRecord>> {
         let mut conn = self.pool.acquire().await?;
-        fetch_case(&mut conn, tenant, token).await?;
+        fetch_case(&self.keyring, &mut conn, tenant, token).await?;
+        let cipher = cipher(&self.keyring, &mut conn, token.as_str()).await?;
         let rows = sqlx::query(
             "SELECT * FROM case_notes WHERE case_token = $1 \
              AND (visibility = 'SHARED' OR author_member_id = $2) \
@@ -500,7 +624,7 @@ impl CaseStore for SqlStore {
         .bind(updated_after.map(millis))
         .fetch_all(&mut *conn)
         .await?;
-        rows.iter().map(note_row).collect()
+        rows.iter().map(|row| note_row(&cipher, row)).collect()
     }
 
     async fn change_case(
@@ -535,14 +659,15 @@ impl CaseStore for SqlStore {
         if changed.rows_affected() == 0 {
             return Err(StoreError::Stale);
         }
-        insert_response(&mut tx, token, change).await?;
-        insert_vault(&mut tx, token, tenant.member(), &change.vault, at).await?;
+        let cipher = cipher(&self.keyring, &mut tx, token.as_str()).await?;
+        insert_response(&mut tx, &cipher, &tenant.member().to_string(), change).await?;
+        insert_vault(&mut tx, &cipher, tenant.member(), &change.vault, at).await?;
         append_audit(
             &mut tx,
             case_audit(tenant, AuditAction::of_step(change.response_type), token),
         )
         .await?;
-        let record = fetch_case(&mut tx, tenant, token).await?;
+        let record = fetch_case(&self.keyring, &mut tx, tenant, token).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -571,7 +696,7 @@ impl CaseStore for SqlStore {
             return Err(StoreError::NotFound);
         }
         append_audit(&mut tx, case_audit(tenant, AuditAction::CaseUpdated, token)).await?;
-        let record = fetch_case(&mut tx, tenant, token).await?;
+        let record = fetch_case(&self.keyring, &mut tx, tenant, token).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -583,11 +708,13 @@ impl CaseStore for SqlStore {
         note: &NewNote,
     ) -> StoreResult<NoteRecord> {
         let mut tx = self.write().await?;
-        let case = fetch_case(&mut tx, tenant, token).await?;
+        let case = fetch_case(&self.keyring, &mut tx, tenant, token).await?;
         if !case.status.is_live() {
             return Err(StoreError::Stale);
         }
         let id = uuid::Uuid::now_v7().to_string();
+        let cipher = cipher(&self.keyring, &mut tx, token.as_str()).await?;
+        let member = tenant.member().to_string();
         sqlx::query(
             "INSERT INTO case_notes (id, case_token, author_member_id, author_actor_id, author_name, \
              visibility, summary, description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -598,14 +725,14 @@ impl CaseStore for SqlStore {
         .bind(super::actor_id(tenant))
         .bind(&note.author_name)
         .bind(note.visibility.as_str())
-        .bind(&note.summary)
-        .bind(&note.description)
+        .bind(cipher.seal(&member, &format!("note/{id}/summary"), &note.summary))
+        .bind(cipher.seal(&member, &format!("note/{id}/description"), &note.description))
         .bind(millis(note.at))
         .execute(&mut *tx)
         .await?;
         insert_vault(
             &mut tx,
-            token,
+            &cipher,
             tenant.member(),
             &note.vault,
             millis(note.at),
@@ -643,11 +770,11 @@ impl CaseStore for SqlStore {
         note: &NewNote,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let case = fetch_case(&mut tx, tenant, token).await?;
+        let case = fetch_case(&self.keyring, &mut tx, tenant, token).await?;
         if case.submitter != tenant.member() {
             return Err(StoreError::NotFound);
         }
-        revoke(&mut tx, token.as_str(), note).await?;
+        revoke(&self.keyring, &mut tx, token.as_str(), note).await?;
         append_audit(
             &mut tx,
             case_audit(tenant, AuditAction::CaseAuthorizationRevoked, token),
@@ -703,7 +830,9 @@ impl CaseStore for SqlStore {
 
     async fn case_vault(&self, tenant: &Tenant, token: &CaseToken) -> StoreResult<CaseVault> {
         let mut conn = self.pool.acquire().await?;
-        let case = fetch_case(&mut conn, tenant, token).await?;
+        let case = fetch_case(&self.keyring, &mut conn, tenant, token).await?;
+        let cipher = cipher(&self.keyring, &mut conn, token.as_str()).await?;
+        let member = tenant.member().to_string();
         let own = sqlx::query(&format!(
             "SELECT {VAULT_COLUMNS} FROM case_vault WHERE case_token = $1 AND member_id = $2 \
              ORDER BY created_at, pseudonym"
@@ -713,7 +842,7 @@ impl CaseStore for SqlStore {
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(vault_row)
+        .map(|row| vault_row(&cipher, &member, row))
         .collect::<StoreResult<Vec<_>>>()?;
         let other = if case.submitter == tenant.member() {
             case.receiver
@@ -734,7 +863,12 @@ impl CaseStore for SqlStore {
             let pseudonym = row.text("pseudonym")?;
             let fate = Fate::parse(&row.text("fate")?).ok_or_else(|| corrupt("vault fate"))?;
             if fate.visible_to_partner() {
-                partner_visible.push((pseudonym.clone(), row.text("original")?));
+                let original = cipher.open(
+                    &other.to_string(),
+                    &format!("vault/{pseudonym}"),
+                    &row.text("original")?,
+                )?;
+                partner_visible.push((pseudonym.clone(), original));
             }
             partner_pseudonyms.push(pseudonym);
         }
@@ -754,7 +888,7 @@ impl CaseStore for SqlStore {
         at: DateTime<Utc>,
     ) -> StoreResult<VaultRow> {
         let mut tx = self.write().await?;
-        fetch_case(&mut tx, tenant, token).await?;
+        fetch_case(&self.keyring, &mut tx, tenant, token).await?;
         let changed = sqlx::query(
             "UPDATE case_vault SET fate = 'RELEASED', release_reason = $4, released_at = $5 \
              WHERE case_token = $1 AND member_id = $2 AND pseudonym = $3 AND fate = 'PSEUDONYMIZED'",
@@ -788,7 +922,8 @@ impl CaseStore for SqlStore {
         .bind(pseudonym)
         .fetch_one(&mut *tx)
         .await?;
-        let released = vault_row(&row)?;
+        let cipher = cipher(&self.keyring, &mut tx, token.as_str()).await?;
+        let released = vault_row(&cipher, &tenant.member().to_string(), &row)?;
         tx.commit().await?;
         Ok(released)
     }
@@ -881,14 +1016,16 @@ impl CaseStore for SqlStore {
                 vault: Vec::new(),
                 at: now,
             };
-            insert_system_note(&mut tx, &token, &note).await?;
+            let cipher = cipher(&self.keyring, &mut tx, &token).await?;
+            insert_system_note(&mut tx, &cipher, &note).await?;
+            let id = uuid::Uuid::now_v7().to_string();
             sqlx::query(
                 "INSERT INTO case_responses (id, case_token, response_type, side, actor_id, body, created_at) \
                  VALUES ($1, $2, 'SYSTEM', NULL, NULL, $3, $4)",
             )
-            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(&id)
             .bind(&token)
-            .bind(&note.summary)
+            .bind(cipher.seal("system", &format!("response/{id}/body"), &note.summary))
             .bind(millis(now))
             .execute(&mut *tx)
             .await?;
@@ -1004,7 +1141,12 @@ impl CaseStore for SqlStore {
 }
 
 /// Marks a case's authorization revoked (once) with a system note both sides see.
-async fn revoke(conn: &mut AnyConnection, token: &str, note: &NewNote) -> StoreResult<()> {
+async fn revoke(
+    keyring: &Keyring,
+    conn: &mut AnyConnection,
+    token: &str,
+    note: &NewNote,
+) -> StoreResult<()> {
     let at = millis(note.at);
     let changed = sqlx::query(
         "UPDATE customer_authorizations SET revoked_at = $2 \
@@ -1017,7 +1159,8 @@ async fn revoke(conn: &mut AnyConnection, token: &str, note: &NewNote) -> StoreR
     if changed.rows_affected() == 0 {
         return Err(StoreError::Stale);
     }
-    insert_system_note(conn, token, note).await?;
+    let cipher = cipher(keyring, conn, token).await?;
+    insert_system_note(conn, &cipher, note).await?;
     sqlx::query("UPDATE collaboration_requests SET updated_at = $2 WHERE token = $1")
         .bind(token)
         .bind(at)
@@ -1029,20 +1172,25 @@ async fn revoke(conn: &mut AnyConnection, token: &str, note: &NewNote) -> StoreR
 /// A note by the platform itself (no member, no actor), seen by both sides.
 async fn insert_system_note(
     conn: &mut AnyConnection,
-    token: &str,
+    cipher: &Cipher,
     note: &NewNote,
 ) -> StoreResult<()> {
+    let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO case_notes (id, case_token, author_member_id, author_actor_id, \
          author_name, visibility, summary, description, created_at) \
          VALUES ($1, $2, NULL, NULL, $3, $4, $5, $6, $7)",
     )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(token)
+    .bind(&id)
+    .bind(&cipher.token)
     .bind(&note.author_name)
     .bind(note.visibility.as_str())
-    .bind(&note.summary)
-    .bind(&note.description)
+    .bind(cipher.seal("system", &format!("note/{id}/summary"), &note.summary))
+    .bind(cipher.seal(
+        "system",
+        &format!("note/{id}/description"),
+        &note.description,
+    ))
     .bind(millis(note.at))
     .execute(&mut *conn)
     .await?;
@@ -1053,7 +1201,7 @@ async fn insert_system_note(
 /// (the same value under the same key, possibly released since).
 async fn insert_vault(
     conn: &mut AnyConnection,
-    token: &CaseToken,
+    cipher: &Cipher,
     member: MemberId,
     entries: &[VaultEntry],
     at: i64,
@@ -1064,10 +1212,14 @@ async fn insert_vault(
              fate, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (case_token, member_id, pseudonym) DO NOTHING",
         )
-        .bind(token.as_str())
+        .bind(&cipher.token)
         .bind(member.to_string())
         .bind(&entry.pseudonym)
-        .bind(&entry.original)
+        .bind(cipher.seal(
+            &member.to_string(),
+            &format!("vault/{}", entry.pseudonym),
+            &entry.original,
+        ))
         .bind(entry.category.as_str())
         .bind(&entry.kind)
         .bind(entry.fate.as_str())
@@ -1078,11 +1230,16 @@ async fn insert_vault(
     Ok(())
 }
 
-fn vault_row(row: &AnyRow) -> StoreResult<VaultRow> {
+fn vault_row(cipher: &Cipher, member: &str, row: &AnyRow) -> StoreResult<VaultRow> {
+    let pseudonym = row.text("pseudonym")?;
     Ok(VaultRow {
         entry: VaultEntry {
-            pseudonym: row.text("pseudonym")?,
-            original: row.text("original")?,
+            original: cipher.open(
+                member,
+                &format!("vault/{pseudonym}"),
+                &row.text("original")?,
+            )?,
+            pseudonym,
             category: row
                 .text("category")?
                 .parse()
@@ -1100,49 +1257,68 @@ const VAULT_COLUMNS: &str =
 
 async fn insert_response(
     conn: &mut AnyConnection,
-    token: &CaseToken,
+    cipher: &Cipher,
+    member: &str,
     change: &CaseChange,
 ) -> StoreResult<()> {
     let engineer = change.engineer.as_ref();
+    let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO case_responses (id, case_token, response_type, side, actor_id, engineer_name, \
          engineer_email, engineer_phone, case_number, body, created_at) \
          VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(token.as_str())
+    .bind(&id)
+    .bind(&cipher.token)
     .bind(change.response_type.as_str())
     .bind(change.side.map(CaseSide::as_str))
     .bind(engineer.map(|e| e.name.clone()))
     .bind(engineer.map(|e| e.email.to_string()))
     .bind(engineer.and_then(|e| e.phone.clone()))
     .bind(change.case_number.clone())
-    .bind(&change.body)
+    .bind(cipher.seal(member, &format!("response/{id}/body"), &change.body))
     .bind(millis(change.at))
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-fn note_row(row: &AnyRow) -> StoreResult<NoteRecord> {
+fn note_row(cipher: &Cipher, row: &AnyRow) -> StoreResult<NoteRecord> {
+    let id = row.text("id")?;
+    let author = row
+        .opt_text("author_member_id")?
+        .unwrap_or_else(|| "system".to_owned());
+    let open =
+        |column: &str| cipher.open(&author, &format!("note/{id}/{column}"), &row.text(column)?);
     Ok(NoteRecord {
-        id: row.text("id")?,
+        summary: open("summary")?,
+        description: open("description")?,
+        id,
         author_member: row.opt_parsed("author_member_id")?,
         author_name: row.text("author_name")?,
         visibility: Visibility::parse(&row.text("visibility")?)
             .ok_or_else(|| corrupt("visibility"))?,
-        summary: row.text("summary")?,
-        description: row.text("description")?,
         created_at: row.time("created_at")?,
     })
 }
 
-fn authorization_row(row: &AnyRow) -> StoreResult<CustomerAuthorization> {
+/// A case's authorization, from a row that also holds `submitter_member_id`.
+fn authorization_row(cipher: &Cipher, row: &AnyRow) -> StoreResult<CustomerAuthorization> {
+    let submitter = row.text("submitter_member_id")?;
+    let email = cipher.open(
+        &submitter,
+        "authorization/email",
+        &row.text("authorized_by_email")?,
+    )?;
     Ok(CustomerAuthorization {
         method: AuthorizationMethod::parse(&row.text("method")?)
             .ok_or_else(|| corrupt("authorization method"))?,
-        authorized_by_name: row.text("authorized_by_name")?,
-        authorized_by_email: row.parsed("authorized_by_email")?,
+        authorized_by_name: cipher.open(
+            &submitter,
+            "authorization/name",
+            &row.text("authorized_by_name")?,
+        )?,
+        authorized_by_email: email.parse().map_err(|_| corrupt("authorization email"))?,
         authorized_at: row.time("authorized_at")?,
         purpose: row.text("purpose")?,
         data_categories: row.json("data_categories")?,

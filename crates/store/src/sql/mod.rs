@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use casebridge_domain::agreement::AgreementText;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
+use crate::crypto::Keyring;
 use crate::records::*;
 use crate::{Actor, Store, StoreError, StoreResult, Tenant};
 
@@ -49,6 +51,8 @@ impl Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// The master keys case data keys are wrapped with (see [`crate::crypto`]).
+    keyring: Arc<Keyring>,
 }
 
 impl SqlStore {
@@ -86,11 +90,63 @@ impl SqlStore {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            keyring: Arc::new(Keyring::ephemeral()),
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The connection pool, for tests that look at what is stored.
+    #[cfg(feature = "testing")]
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Seals case content with these master keys instead of a throwaway one. Every
+    /// process that serves a database must use the same keyring.
+    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = Arc::new(keyring);
+        self
+    }
+
+    /// Re-wraps every case data key under the keyring's current master key; returns how
+    /// many were re-wrapped and how many there are. Safe while servers run: each key is
+    /// replaced by one conditional update, and servers unwrap with any configured key.
+    pub async fn rewrap_case_keys(&self) -> StoreResult<(usize, usize)> {
+        let current = self.keyring.current_id().to_owned();
+        let rows = sqlx::query(
+            "SELECT case_token, wrapped_key, key_id FROM case_keys WHERE wrapped_key IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rewrapped = 0;
+        for row in &rows {
+            let key_id = row.text("key_id")?;
+            if key_id == current {
+                continue;
+            }
+            let token = row.text("case_token")?;
+            let wrapped = row.text("wrapped_key")?;
+            let new = self.keyring.rewrap(&token, &wrapped, &key_id)?;
+            let changed = sqlx::query(
+                "UPDATE case_keys SET wrapped_key = $2, key_id = $3 \
+                 WHERE case_token = $1 AND key_id = $4 AND wrapped_key = $5",
+            )
+            .bind(&token)
+            .bind(&new)
+            .bind(&current)
+            .bind(&key_id)
+            .bind(&wrapped)
+            .execute(&self.pool)
+            .await?;
+            rewrapped += changed.rows_affected() as usize;
+        }
+        Ok((rewrapped, rows.len()))
     }
 
     /// Applies the embedded migrations that have not run yet.
