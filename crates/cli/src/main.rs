@@ -72,6 +72,12 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Erase a data subject: every case naming the person with this email, on every member.
+    Erase {
+        /// The person's email address.
+        #[arg(long)]
+        subject: String,
+    },
     /// Manage the master keys that encrypt case content at rest.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -281,7 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // the real ones. Others get a throwaway key they never use.
     let needs_keys = matches!(
         cli.command,
-        Command::Serve(_) | Command::Demo(_) | Command::Keys(_)
+        Command::Serve(_) | Command::Demo(_) | Command::Keys(_) | Command::Erase { .. }
     );
     let store = if needs_keys {
         let path = settings.master_key.as_deref().context(
@@ -367,6 +373,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }))
         }
         Command::Keys(_) => unreachable!("handled before the use cases start"),
+        Command::Erase { subject } => {
+            let erasure = outcome(services.erase_subject_everywhere(&subject).await)?;
+            let tokens = |list: &[casebridge_domain::case::CaseToken]| {
+                list.iter().map(ToString::to_string).collect::<Vec<_>>()
+            };
+            print_json(json!({
+                "erased": tokens(&erasure.erased),
+                "heldByLegalHold": tokens(&erasure.held),
+            }))
+        }
         Command::Audit(AuditCommand::Verify) => match outcome(services.verify_audit_trail().await)?
         {
             AuditVerification::Intact { events } => {
@@ -481,6 +497,11 @@ async fn sweep_cases_forever(services: Services) {
             Ok((0, 0)) => {}
             Ok((closed, overdue)) => tracing::info!(closed, overdue, "case sweep"),
             Err(error) => tracing::warn!(%error, "case sweep failed; retrying next minute"),
+        }
+        match services.purge_expired_cases().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "retention: case content erased"),
+            Err(error) => tracing::warn!(%error, "retention purge failed; retrying next minute"),
         }
     }
 }

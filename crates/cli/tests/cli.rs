@@ -462,6 +462,20 @@ async fn master_keys_are_generated_rotated_and_required_on_postgres() {
     assert!(run(&["keys", "rotate"], &envs).status.success());
     assert_eq!(std::fs::read_to_string(&key_file).unwrap(), stored);
 
+    let erased = run(&["erase", "--subject", "jane@customer.example"], &envs);
+    assert!(
+        erased.status.success(),
+        "{}",
+        String::from_utf8_lossy(&erased.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&erased.stdout).unwrap();
+    assert_eq!(
+        printed,
+        serde_json::json!({"erased": [], "heldByLegalHold": []})
+    );
+    let refused = run(&["erase", "--subject", "nobody"], &envs);
+    assert!(!refused.status.success());
+
     std::fs::write(&key_file, "not a key\n").unwrap();
     let bad = run(&["keys", "rotate"], &envs);
     assert!(!bad.status.success());

@@ -46,6 +46,10 @@ pub enum AuditAction {
     CaseAuthorizationRevoked,
     CaseCustomerAuthorized,
     CaseCustomerDeclined,
+    CasePurged,
+    CaseLegalHoldPlaced,
+    CaseLegalHoldReleased,
+    CaseSubjectErased,
 }
 
 impl AuditAction {
@@ -99,6 +103,10 @@ impl AuditAction {
             CaseAuthorizationRevoked => "case.authorization_revoked",
             CaseCustomerAuthorized => "case.customer_authorized",
             CaseCustomerDeclined => "case.customer_declined",
+            CasePurged => "case.purged",
+            CaseLegalHoldPlaced => "case.legal_hold_placed",
+            CaseLegalHoldReleased => "case.legal_hold_released",
+            CaseSubjectErased => "case.subject_erased",
         }
     }
 }

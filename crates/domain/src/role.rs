@@ -33,6 +33,8 @@ pub enum Action {
     ReadAuditTrail,
     /// Open, answer and add notes to collaboration requests.
     WorkCases,
+    /// Place and release legal holds, erase a data subject's cases.
+    ManageDataProtection,
 }
 
 impl Role {
@@ -43,7 +45,9 @@ impl Role {
         use Action::*;
         match action {
             ReadDirectory => true,
-            ManageUsers | ManageApiClients | AcceptAgreement => self == Role::Admin,
+            ManageUsers | ManageApiClients | AcceptAgreement | ManageDataProtection => {
+                self == Role::Admin
+            }
             ManageDepartments | ManagePartnerships | PublishForms => {
                 matches!(self, Role::Admin | Role::Manager)
             }

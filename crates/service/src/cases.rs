@@ -13,14 +13,16 @@ use casebridge_domain::case::{
     FieldValue, ResponseType, TransitionError, Visibility, MAX_CASE_NUMBER_CHARS,
     MAX_DESCRIPTION_CHARS, MAX_SUMMARY_CHARS,
 };
-use casebridge_domain::form::{FormField, Priority};
+use casebridge_domain::form::{FieldType, FormField, Priority};
 use casebridge_domain::partnership::PartnershipStatus;
 use casebridge_domain::sharing::{Purpose, SharePart, SharePlan};
 use casebridge_domain::validation::{multi_line, page_window, single_line};
-use casebridge_domain::{Action, DepartmentId, DocumentId, MemberId, ValidationErrors};
+use casebridge_domain::{
+    Action, DepartmentId, DocumentId, EmailAddress, MemberId, ValidationErrors,
+};
 use casebridge_store::{
     Actor, CaseChange, CaseFilter, CaseRecord, Direction, NewCase, NewNote, NoteRecord, Page,
-    PartnershipRecord, ResponseRecord, StatusFilter, VaultRow,
+    PartnershipRecord, ResponseRecord, StatusFilter, SubjectErasure, VaultRow,
 };
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
@@ -89,6 +91,8 @@ pub struct CaseView {
     pub vault: Vec<VaultRow>,
     /// On creation with a customer link only: the page to send the customer to.
     pub authorization_url: Option<String>,
+    /// When the caller's member placed a legal hold on the case, if it did.
+    pub legal_hold: Option<DateTime<Utc>>,
 }
 
 impl CaseView {
@@ -267,6 +271,19 @@ impl Services {
         let authorization = authorization.ok_or(ServiceError::CustomerAuthorizationRequired(
             "a collaboration request needs the customer's authorization",
         ))?;
+        // The people the case names, for erasure on request: the customer who authorized
+        // and every email field.
+        let mut subjects = vec![authorization.authorized_by_email.to_string()];
+        for value in &fields {
+            let is_email = form
+                .definition
+                .custom_fields
+                .iter()
+                .any(|f| f.field_id == value.field_id && f.field_type == FieldType::Email);
+            if is_email {
+                subjects.push(value.value.clone());
+            }
+        }
         let stored =
             |field: &str, original: String| plan.stored(field).map_or(original, str::to_owned);
         let problem_summary = stored("problemSummary", summary);
@@ -297,6 +314,7 @@ impl Services {
             authorization,
             vault: plan.vault.clone(),
             link: None,
+            subjects,
             created_at: now,
         };
         Ok((case, plan))
@@ -629,6 +647,59 @@ impl Services {
         Ok(matches)
     }
 
+    /// Erases the content of cases whose retention period has passed (crypto-shredding);
+    /// returns how many. Safe on several nodes: each key is destroyed once.
+    pub async fn purge_expired_cases(&self) -> ServiceResult<usize> {
+        Ok(self.store.purge_expired_cases(self.now()).await?.len())
+    }
+
+    /// Erases every case the caller's company submitted that names the person with this
+    /// email (the customer who authorized it, an email field), unless on legal hold.
+    pub async fn erase_subject(
+        &self,
+        caller: &Caller,
+        email: &str,
+    ) -> ServiceResult<SubjectErasure> {
+        let tenant = caller.may(Action::ManageDataProtection)?;
+        let email = EmailAddress::parse(email)
+            .map_err(|e| ValidationErrors::single("subjectEmail", e.to_string()))?;
+        Ok(self
+            .store
+            .erase_subject(Some(tenant), email.as_str(), self.now())
+            .await?)
+    }
+
+    /// The operator's erasure of a person across every member's cases.
+    pub async fn erase_subject_everywhere(&self, email: &str) -> ServiceResult<SubjectErasure> {
+        let email = EmailAddress::parse(email)
+            .map_err(|e| ValidationErrors::single("subject", e.to_string()))?;
+        Ok(self
+            .store
+            .erase_subject(None, email.as_str(), self.now())
+            .await?)
+    }
+
+    /// Places or releases the caller's member's legal hold on a case: while any member
+    /// holds it, its content outlives the retention period.
+    pub async fn set_legal_hold(
+        &self,
+        caller: &Caller,
+        token: &CaseToken,
+        hold: bool,
+    ) -> ServiceResult<Option<DateTime<Utc>>> {
+        let tenant = caller.may(Action::ManageDataProtection)?;
+        let case = self.store.get_case(tenant, token).await?;
+        if hold && case.content_erased_at.is_some() {
+            return Err(ServiceError::Conflict(
+                "this case's content was already erased; there is nothing left to hold".into(),
+            ));
+        }
+        self.store
+            .set_legal_hold(tenant, token, hold, self.now())
+            .await?;
+        Ok(self.store.legal_hold(tenant, token).await?)
+    }
+
     /// One pass of the background sweeps: closes idle cases and flags overdue ones.
     /// Safe on several nodes at once: each case changes in one conditional update.
     pub async fn sweep_cases(&self) -> ServiceResult<(usize, usize)> {
@@ -686,6 +757,7 @@ impl Services {
                 .collect(),
             vault: reveal.own,
             authorization_url: None,
+            legal_hold: self.store.legal_hold(tenant, &record.token).await?,
             side,
             record,
         })

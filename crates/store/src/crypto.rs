@@ -95,7 +95,7 @@ impl Keyring {
     /// A new data key for a case, and its wrapped form with the wrapping key's id.
     pub(crate) fn new_data_key(&self, token: &str) -> (DataKey, String, String) {
         let key = random_key();
-        let wrapped = seal(&self.keys[0].cipher, &wrap_aad(token), &key);
+        let wrapped = seal(&self.keys[0].cipher, &case_key_aad(token), &key);
         (
             DataKey(XChaCha20Poly1305::new(&key.into())),
             wrapped,
@@ -111,25 +111,45 @@ impl Keyring {
         key_id: &str,
     ) -> StoreResult<DataKey> {
         Ok(DataKey(XChaCha20Poly1305::new(
-            &self.unwrap_raw(token, wrapped, key_id)?.into(),
+            &self
+                .unwrap_raw(&case_key_aad(token), wrapped, key_id)?
+                .into(),
         )))
     }
 
-    fn unwrap_raw(&self, token: &str, wrapped: &str, key_id: &str) -> StoreResult<[u8; 32]> {
-        let master = self.keys.iter().find(|k| k.id == key_id).ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "a case key is wrapped by master key {key_id}, which is not configured"
-            ))
-        })?;
-        open(&master.cipher, &wrap_aad(token), wrapped)?
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("a case key has the wrong length".into()))
+    /// A new platform secret named `name`, and its wrapped form with the wrapping key's id.
+    pub(crate) fn new_platform_key(&self, name: &str) -> ([u8; 32], String, String) {
+        let key = random_key();
+        let wrapped = seal(&self.keys[0].cipher, &platform_key_aad(name), &key);
+        (key, wrapped, self.keys[0].id.clone())
     }
 
-    /// The same data key wrapped by the current master key (rotation).
-    pub(crate) fn rewrap(&self, token: &str, wrapped: &str, key_id: &str) -> StoreResult<String> {
-        let key = self.unwrap_raw(token, wrapped, key_id)?;
-        Ok(seal(&self.keys[0].cipher, &wrap_aad(token), &key))
+    pub(crate) fn unwrap_platform_key(
+        &self,
+        name: &str,
+        wrapped: &str,
+        key_id: &str,
+    ) -> StoreResult<[u8; 32]> {
+        self.unwrap_raw(&platform_key_aad(name), wrapped, key_id)
+    }
+
+    /// Any wrapped key, bound to `aad`, opened with the master key it names.
+    fn unwrap_raw(&self, aad: &str, wrapped: &str, key_id: &str) -> StoreResult<[u8; 32]> {
+        let master = self.keys.iter().find(|k| k.id == key_id).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "a key is wrapped by master key {key_id}, which is not configured"
+            ))
+        })?;
+        open(&master.cipher, aad, wrapped)?
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("a wrapped key has the wrong length".into()))
+    }
+
+    /// The same key wrapped by the current master key (rotation); `aad` is
+    /// [`case_key_aad`] or [`platform_key_aad`].
+    pub(crate) fn rewrap(&self, aad: &str, wrapped: &str, key_id: &str) -> StoreResult<String> {
+        let key = self.unwrap_raw(aad, wrapped, key_id)?;
+        Ok(seal(&self.keys[0].cipher, aad, &key))
     }
 }
 
@@ -153,7 +173,11 @@ fn random_key() -> [u8; 32] {
     XChaCha20Poly1305::generate_key(&mut OsRng).into()
 }
 
-fn wrap_aad(token: &str) -> String {
+pub(crate) fn platform_key_aad(name: &str) -> String {
+    format!("casebridge/platform-key/{name}")
+}
+
+pub(crate) fn case_key_aad(token: &str) -> String {
     format!("casebridge/case-key/{token}")
 }
 
@@ -239,7 +263,7 @@ mod tests {
         let sealed = key.seal("x", "content");
         let during =
             Keyring::new(vec![MasterKey::from_bytes(new), MasterKey::from_bytes(old)]).unwrap();
-        let rewrapped = during.rewrap("cr_a", &wrapped, &id).unwrap();
+        let rewrapped = during.rewrap(&case_key_aad("cr_a"), &wrapped, &id).unwrap();
         let after = Keyring::new(vec![MasterKey::from_bytes(new)]).unwrap();
         let key = after
             .unwrap_key("cr_a", &rewrapped, after.current_id())

@@ -303,6 +303,34 @@ pub trait CaseStore: Send + Sync {
     ) -> StoreResult<Vec<CaseToken>>;
     /// Flags unanswered cases whose `respondBy` has passed.
     async fn mark_overdue_cases(&self, now: DateTime<Utc>) -> StoreResult<Vec<CaseToken>>;
+    /// Destroys the data key of every case closed, rejected or revoked longer ago than its
+    /// partnership's retention period and not on legal hold (crypto-shredding); a live
+    /// revoked case is closed. Returns the purged cases.
+    async fn purge_expired_cases(&self, now: DateTime<Utc>) -> StoreResult<Vec<CaseToken>>;
+    /// Places (`true`) or releases the tenant's legal hold on a case; `false` if nothing
+    /// changed.
+    async fn set_legal_hold(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        hold: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Erases every case that names the person with this email (through the blind index):
+    /// all cases with `None` (the operator), else the cases the tenant submitted. Cases on
+    /// legal hold are reported, not erased.
+    async fn erase_subject(
+        &self,
+        tenant: Option<&Tenant>,
+        email: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<SubjectErasure>;
+    /// When the tenant placed its legal hold on a case, if it did.
+    async fn legal_hold(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
 
     // ---- idempotency ----
     /// Reserves `key` for a request; `Ok(None)` when reserved now, `Ok(Some(..))` with the

@@ -253,7 +253,21 @@ pub struct CaseRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// When the retention period ended and the case's data key was destroyed: its texts
+    /// read as [`ERASED`] from then on; the metadata above remains.
+    pub content_erased_at: Option<DateTime<Utc>>,
 }
+
+/// What an erasure of a data subject did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectErasure {
+    pub erased: Vec<CaseToken>,
+    /// Cases naming the subject that a legal hold keeps.
+    pub held: Vec<CaseToken>,
+}
+
+/// What erased content reads as.
+pub const ERASED: &str = "[erased]";
 
 impl CaseRecord {
     /// The side `member` is on, if it is a party to the case.
@@ -291,6 +305,9 @@ pub struct NewCase {
     pub vault: Vec<VaultEntry>,
     /// For a `CUSTOMER_LINK` authorization: the link the customer decides on.
     pub link: Option<NewLink>,
+    /// The email addresses of the people the case names (the customer who authorized,
+    /// email fields), indexed blind so the case can be found for erasure.
+    pub subjects: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 

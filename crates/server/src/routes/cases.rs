@@ -238,6 +238,9 @@ pub(crate) struct CaseDto {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
+    /// When the retention period ended and the case's content was erased (its data key
+    /// destroyed): texts read `[erased]` from then on; this metadata remains.
+    content_erased_at: Option<DateTime<Utc>>,
     /// Only in the answer to a creation with a `CUSTOMER_LINK` authorization: the page to
     /// send the customer to. Single-purpose, unguessable, expiring; not shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -255,6 +258,9 @@ pub(crate) struct CaseDetails {
     customer_authorization: AuthorizationDto,
     case_responses: Vec<ResponseDto>,
     case_notes: Vec<NoteDto>,
+    /// When the caller's company placed a legal hold on the case (its content then outlives
+    /// the retention period), if it did.
+    legal_hold_placed_at: Option<DateTime<Utc>>,
     /// The values the caller's company wrote into this case's partner-visible text, with
     /// the pseudonym the partner sees and what happens to each. The texts above show the
     /// caller its own values as written; the partner sees `pseudonym` where `fate` is
@@ -301,6 +307,7 @@ fn summary_dto(s: CaseSummary) -> CaseDto {
         created_at: r.created_at,
         updated_at: r.updated_at,
         closed_at: r.closed_at,
+        content_erased_at: r.content_erased_at,
         authorization_url: None,
         details: None,
     }
@@ -340,6 +347,7 @@ pub(crate) fn case_dto(view: CaseView) -> CaseDto {
         },
         case_responses: view.responses.into_iter().map(ResponseDto::from).collect(),
         case_notes: view.notes.into_iter().map(NoteDto::from).collect(),
+        legal_hold_placed_at: view.legal_hold,
         protected_values: view
             .vault
             .into_iter()

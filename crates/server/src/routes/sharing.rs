@@ -27,6 +27,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(preview_on_case))
         .routes(routes!(disclose))
         .routes(routes!(revoke_authorization))
+        .routes(routes!(place_legal_hold, release_legal_hold))
+        .routes(routes!(erase_subject))
 }
 
 /// One value the caller's company wrote into a case, as its vault records it.
@@ -258,4 +260,84 @@ async fn revoke_authorization(
         .revoke_authorization(&caller, &token, &request.reason)
         .await?;
     Ok(Json(case_dto(view)))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LegalHoldDto {
+    placed_at: DateTime<Utc>,
+}
+
+/// Places the caller's company's legal hold on a case (admins): its content is kept past
+/// the partnership's retention period until the hold is released. Idempotent.
+#[utoipa::path(put, path = "/v1/collaboration-requests/{token}/legal-hold", tag = "data protection",
+    security(("bearer" = [])), params(("token" = String, Path)),
+    responses((status = 200, body = LegalHoldDto), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "the content was already erased", body = Problem)))]
+async fn place_legal_hold(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(token): ApiPath<CaseToken>,
+) -> ApiResult<Json<LegalHoldDto>> {
+    let placed_at = state
+        .services
+        .set_legal_hold(&caller, &token, true)
+        .await?
+        .ok_or_else(|| Problem::internal(&"a placed legal hold was not found"))?;
+    Ok(Json(LegalHoldDto { placed_at }))
+}
+
+/// Releases the caller's company's legal hold (admins); the retention period applies
+/// again. Idempotent.
+#[utoipa::path(delete, path = "/v1/collaboration-requests/{token}/legal-hold", tag = "data protection",
+    security(("bearer" = [])), params(("token" = String, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn release_legal_hold(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(token): ApiPath<CaseToken>,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .set_legal_hold(&caller, &token, false)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ErasureRequest {
+    /// The person's email address, as the customer authorization or an email field named it.
+    subject_email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ErasureDto {
+    /// Cases whose content was erased (data key destroyed); their metadata remains.
+    erased: Vec<String>,
+    /// Cases naming the person that a legal hold keeps; erase them after releasing it.
+    held_by_legal_hold: Vec<String>,
+}
+
+/// Erases a data subject (admins): every case the caller's company submitted that names
+/// the person, found through a keyed blind index, never by decrypting. Audited per case as
+/// `case.subject_erased`, without the address.
+#[utoipa::path(post, path = "/v1/erasures", tag = "data protection",
+    security(("bearer" = [])), request_body = ErasureRequest,
+    responses((status = 200, body = ErasureDto), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn erase_subject(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(request): ApiJson<ErasureRequest>,
+) -> ApiResult<Json<ErasureDto>> {
+    let erasure = state
+        .services
+        .erase_subject(&caller, &request.subject_email)
+        .await?;
+    Ok(Json(ErasureDto {
+        erased: erasure.erased.iter().map(ToString::to_string).collect(),
+        held_by_legal_hold: erasure.held.iter().map(ToString::to_string).collect(),
+    }))
 }

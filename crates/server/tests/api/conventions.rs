@@ -95,6 +95,19 @@ fn protected_routes() -> Vec<(Method, String)> {
             Method::POST,
             format!("/v1/collaboration-requests/{token}/authorization/revocation"),
         ),
+        (
+            Method::GET,
+            format!("/v1/collaboration-requests/{token}/authorization/receipt"),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/collaboration-requests/{token}/legal-hold"),
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/collaboration-requests/{token}/legal-hold"),
+        ),
+        (Method::POST, "/v1/erasures".into()),
     ]
 }
 

@@ -32,6 +32,8 @@ const PARTY: &str =
 struct Cipher {
     token: String,
     key: Option<DataKey>,
+    /// Set once the data key was destroyed: everything sealed reads as [`ERASED`].
+    erased_at: Option<i64>,
 }
 
 impl Cipher {
@@ -39,6 +41,8 @@ impl Cipher {
     fn seal(&self, member: &str, place: &str, text: &str) -> String {
         match &self.key {
             Some(key) => key.seal(&format!("{}/{member}/{place}", self.token), text),
+            // Nothing new is kept for an erased case (purging closes it first).
+            None if self.erased_at.is_some() => ERASED.to_owned(),
             None => text.to_owned(),
         }
     }
@@ -46,6 +50,7 @@ impl Cipher {
     fn open(&self, member: &str, place: &str, stored: &str) -> StoreResult<String> {
         match &self.key {
             Some(key) => key.open(&format!("{}/{member}/{place}", self.token), stored),
+            None if self.erased_at.is_some() => Ok(ERASED.to_owned()),
             None => Ok(stored.to_owned()),
         }
     }
@@ -53,22 +58,32 @@ impl Cipher {
 
 /// The cipher of the case `token`, its data key unwrapped with the master keys.
 async fn cipher(keyring: &Keyring, conn: &mut AnyConnection, token: &str) -> StoreResult<Cipher> {
-    let row = sqlx::query("SELECT wrapped_key, key_id FROM case_keys WHERE case_token = $1")
-        .bind(token)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let key = match row {
-        Some(row) => {
-            let wrapped = row
-                .opt_text("wrapped_key")?
-                .ok_or_else(|| corrupt("key (destroyed)"))?;
-            Some(keyring.unwrap_key(token, &wrapped, &row.text("key_id")?)?)
-        }
-        None => None,
+    let row = sqlx::query(
+        "SELECT wrapped_key, key_id, destroyed_at FROM case_keys WHERE case_token = $1",
+    )
+    .bind(token)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (key, erased_at) = match row {
+        Some(row) => match row.opt_text("wrapped_key")? {
+            Some(wrapped) => (
+                Some(keyring.unwrap_key(token, &wrapped, &row.text("key_id")?)?),
+                None,
+            ),
+            None => (
+                None,
+                Some(
+                    row.opt_int("destroyed_at")?
+                        .ok_or_else(|| corrupt("key without a destruction time"))?,
+                ),
+            ),
+        },
+        None => (None, None),
     };
     Ok(Cipher {
         token: token.to_owned(),
         key,
+        erased_at,
     })
 }
 
@@ -126,12 +141,17 @@ async fn case_row(
             "case/description",
             &row.text("problem_description")?,
         )?,
-        custom_fields: serde_json::from_str(&cipher.open(
-            &submitter,
-            "case/custom_fields",
-            &row.text("custom_fields")?,
-        )?)
-        .map_err(|_| corrupt("custom fields"))?,
+        custom_fields: if cipher.erased_at.is_some() {
+            Vec::new()
+        } else {
+            serde_json::from_str(&cipher.open(
+                &submitter,
+                "case/custom_fields",
+                &row.text("custom_fields")?,
+            )?)
+            .map_err(|_| corrupt("custom fields"))?
+        },
+        content_erased_at: cipher.erased_at.map(super::instant),
         submitter_contact: row.json("submitter_contact")?,
         receiver_engineer,
         created_at: row.time("created_at")?,
@@ -189,6 +209,7 @@ impl CaseStore for SqlStore {
         let cipher = Cipher {
             token: case.token.to_string(),
             key: Some(key),
+            erased_at: None,
         };
         let submitter = tenant.member().to_string();
         sqlx::query(&format!(
@@ -275,6 +296,17 @@ impl CaseStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         insert_vault(&mut tx, &cipher, tenant.member(), &case.vault, at).await?;
+        let index = subject_key(&self.keyring, &mut tx, at).await?;
+        for subject in &case.subjects {
+            sqlx::query(
+                "INSERT INTO subject_index (case_token, blind) VALUES ($1, $2) \
+                 ON CONFLICT (case_token, blind) DO NOTHING",
+            )
+            .bind(case.token.as_str())
+            .bind(blind(&index, subject))
+            .execute(&mut *tx)
+            .await?;
+        }
         append_audit(
             &mut tx,
             case_audit(tenant, AuditAction::CaseCreated, &case.token),
@@ -1068,6 +1100,158 @@ impl CaseStore for SqlStore {
         Ok(overdue)
     }
 
+    async fn purge_expired_cases(&self, now: DateTime<Utc>) -> StoreResult<Vec<CaseToken>> {
+        let now_ms = millis(now);
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(
+            "SELECT c.token, c.submitter_member_id, c.receiver_member_id, c.closed_at, \
+             a.revoked_at, p.retention_days FROM collaboration_requests c \
+             JOIN case_keys k ON k.case_token = c.token \
+             JOIN partnerships p ON p.id = c.partnership_id \
+             JOIN customer_authorizations a ON a.case_token = c.token \
+             WHERE k.wrapped_key IS NOT NULL \
+               AND (c.closed_at IS NOT NULL OR a.revoked_at IS NOT NULL) \
+               AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.case_token = c.token)",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut purged = Vec::new();
+        for row in &rows {
+            // The retention period runs from the end of sharing: closure or revocation.
+            let ended = match (row.opt_int("closed_at")?, row.opt_int("revoked_at")?) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => continue,
+            };
+            let retention = row.int("retention_days")?.max(0) * 86_400_000;
+            if ended + retention > now_ms {
+                continue;
+            }
+            let token = row.text("token")?;
+            if !destroy_content(&mut tx, &token, now_ms).await? {
+                continue;
+            }
+            for member in ["submitter_member_id", "receiver_member_id"] {
+                let member: MemberId = row.parsed(member)?;
+                append_audit(
+                    &mut tx,
+                    system_audit(member, AuditAction::CasePurged, &token),
+                )
+                .await?;
+            }
+            purged.push(CaseToken::parse(&token).map_err(|_| corrupt("token"))?);
+        }
+        tx.commit().await?;
+        Ok(purged)
+    }
+
+    async fn set_legal_hold(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+        hold: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        fetch_case(&self.keyring, &mut tx, tenant, token).await?;
+        let changed = if hold {
+            sqlx::query(
+                "INSERT INTO legal_holds (case_token, member_id, placed_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (case_token, member_id) DO NOTHING",
+            )
+            .bind(token.as_str())
+            .bind(tenant.member().to_string())
+            .bind(millis(at))
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query("DELETE FROM legal_holds WHERE case_token = $1 AND member_id = $2")
+                .bind(token.as_str())
+                .bind(tenant.member().to_string())
+                .execute(&mut *tx)
+                .await?
+        };
+        if changed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let action = if hold {
+            AuditAction::CaseLegalHoldPlaced
+        } else {
+            AuditAction::CaseLegalHoldReleased
+        };
+        append_audit(&mut tx, case_audit(tenant, action, token)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn erase_subject(
+        &self,
+        tenant: Option<&Tenant>,
+        email: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<SubjectErasure> {
+        let now_ms = millis(at);
+        let mut tx = self.write().await?;
+        let index = subject_key(&self.keyring, &mut tx, now_ms).await?;
+        let rows = sqlx::query(
+            "SELECT c.token, c.submitter_member_id, c.receiver_member_id, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM legal_holds h WHERE h.case_token = c.token) \
+             THEN 1 ELSE 0 END AS BIGINT) AS held \
+             FROM subject_index s JOIN collaboration_requests c ON c.token = s.case_token \
+             JOIN case_keys k ON k.case_token = c.token \
+             WHERE s.blind = $1 AND k.wrapped_key IS NOT NULL \
+               AND ($2 IS NULL OR c.submitter_member_id = $2) ORDER BY c.token",
+        )
+        .bind(blind(&index, email))
+        .bind(tenant.map(|t| t.member().to_string()))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut erasure = SubjectErasure::default();
+        for row in &rows {
+            let token = row.text("token")?;
+            let parsed = CaseToken::parse(&token).map_err(|_| corrupt("token"))?;
+            if row.int("held")? != 0 {
+                erasure.held.push(parsed);
+                continue;
+            }
+            if !destroy_content(&mut tx, &token, now_ms).await? {
+                continue;
+            }
+            sqlx::query("DELETE FROM subject_index WHERE case_token = $1")
+                .bind(&token)
+                .execute(&mut *tx)
+                .await?;
+            // The audit names the case, never the person.
+            for member in ["submitter_member_id", "receiver_member_id"] {
+                let member: MemberId = row.parsed(member)?;
+                let mut event = system_audit(member, AuditAction::CaseSubjectErased, &token);
+                if let Some(tenant) = tenant.filter(|t| t.member() == member) {
+                    event = case_audit(tenant, AuditAction::CaseSubjectErased, &parsed);
+                }
+                append_audit(&mut tx, event).await?;
+            }
+            erasure.erased.push(parsed);
+        }
+        tx.commit().await?;
+        Ok(erasure)
+    }
+
+    async fn legal_hold(
+        &self,
+        tenant: &Tenant,
+        token: &CaseToken,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_case(&self.keyring, &mut conn, tenant, token).await?;
+        sqlx::query("SELECT placed_at FROM legal_holds WHERE case_token = $1 AND member_id = $2")
+            .bind(token.as_str())
+            .bind(tenant.member().to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| row.time("placed_at"))
+            .transpose()
+    }
+
     async fn reserve_idempotency_key(
         &self,
         member: MemberId,
@@ -1138,6 +1322,71 @@ impl CaseStore for SqlStore {
             .await?;
         Ok(())
     }
+}
+
+/// Destroys a case's data key (crypto-shredding), deletes its vault and ends it if live;
+/// `false` if it was already erased.
+async fn destroy_content(conn: &mut AnyConnection, token: &str, now_ms: i64) -> StoreResult<bool> {
+    let destroyed = sqlx::query(
+        "UPDATE case_keys SET wrapped_key = NULL, destroyed_at = $2 \
+         WHERE case_token = $1 AND wrapped_key IS NOT NULL",
+    )
+    .bind(token)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    if destroyed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    // Pseudonyms mean nothing without the vault; a live case ends here.
+    sqlx::query("DELETE FROM case_vault WHERE case_token = $1")
+        .bind(token)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE collaboration_requests SET status = CASE WHEN status IN \
+         ('OPEN', 'INFORMATION', 'ACCEPTED') THEN 'CLOSED' ELSE status END, \
+         pending_side = NULL, closed_at = COALESCE(closed_at, $2) WHERE token = $1",
+    )
+    .bind(token)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// The key of the subject index, created on first use.
+async fn subject_key(
+    keyring: &Keyring,
+    conn: &mut AnyConnection,
+    at: i64,
+) -> StoreResult<[u8; 32]> {
+    const NAME: &str = "subject-index";
+    let (_, wrapped, key_id) = keyring.new_platform_key(NAME);
+    sqlx::query(
+        "INSERT INTO platform_keys (name, wrapped_key, key_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(NAME)
+    .bind(&wrapped)
+    .bind(&key_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query("SELECT wrapped_key, key_id FROM platform_keys WHERE name = $1")
+        .bind(NAME)
+        .fetch_one(&mut *conn)
+        .await?;
+    keyring.unwrap_platform_key(NAME, &row.text("wrapped_key")?, &row.text("key_id")?)
+}
+
+/// The blind index of an email address: HMAC-SHA-256 under the subject index key, of the
+/// address as compared (trimmed, lower case).
+fn blind(key: &[u8; 32], email: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(email.trim().to_lowercase().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Marks a case's authorization revoked (once) with a system note both sides see.
@@ -1305,11 +1554,15 @@ fn note_row(cipher: &Cipher, row: &AnyRow) -> StoreResult<NoteRecord> {
 /// A case's authorization, from a row that also holds `submitter_member_id`.
 fn authorization_row(cipher: &Cipher, row: &AnyRow) -> StoreResult<CustomerAuthorization> {
     let submitter = row.text("submitter_member_id")?;
-    let email = cipher.open(
-        &submitter,
-        "authorization/email",
-        &row.text("authorized_by_email")?,
-    )?;
+    let email = match cipher.erased_at {
+        // Stands in for the erased address; `.invalid` never delivers (RFC 2606).
+        Some(_) => "erased@erased.invalid".to_owned(),
+        None => cipher.open(
+            &submitter,
+            "authorization/email",
+            &row.text("authorized_by_email")?,
+        )?,
+    };
     Ok(CustomerAuthorization {
         method: AuthorizationMethod::parse(&row.text("method")?)
             .ok_or_else(|| corrupt("authorization method"))?,

@@ -119,34 +119,47 @@ impl SqlStore {
     /// replaced by one conditional update, and servers unwrap with any configured key.
     pub async fn rewrap_case_keys(&self) -> StoreResult<(usize, usize)> {
         let current = self.keyring.current_id().to_owned();
-        let rows = sqlx::query(
-            "SELECT case_token, wrapped_key, key_id FROM case_keys WHERE wrapped_key IS NOT NULL",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut rewrapped = 0;
-        for row in &rows {
-            let key_id = row.text("key_id")?;
-            if key_id == current {
-                continue;
-            }
-            let token = row.text("case_token")?;
-            let wrapped = row.text("wrapped_key")?;
-            let new = self.keyring.rewrap(&token, &wrapped, &key_id)?;
-            let changed = sqlx::query(
-                "UPDATE case_keys SET wrapped_key = $2, key_id = $3 \
-                 WHERE case_token = $1 AND key_id = $4 AND wrapped_key = $5",
-            )
-            .bind(&token)
-            .bind(&new)
-            .bind(&current)
-            .bind(&key_id)
-            .bind(&wrapped)
-            .execute(&self.pool)
+        let mut counts = (0, 0);
+        // Case keys, then the platform's own secrets, the same way.
+        type Aad = fn(&str) -> String;
+        let tables: [(&str, &str, Aad); 2] = [
+            ("case_keys", "case_token", crate::crypto::case_key_aad),
+            ("platform_keys", "name", crate::crypto::platform_key_aad),
+        ];
+        for (table, id_column, aad) in tables {
+            let rows = sqlx::query(&format!(
+                "SELECT {id_column} AS id, wrapped_key, key_id FROM {table} \
+                 WHERE wrapped_key IS NOT NULL"
+            ))
+            .fetch_all(&self.pool)
             .await?;
-            rewrapped += changed.rows_affected() as usize;
+            let mut rewrapped = 0;
+            for row in &rows {
+                let key_id = row.text("key_id")?;
+                if key_id == current {
+                    continue;
+                }
+                let id = row.text("id")?;
+                let wrapped = row.text("wrapped_key")?;
+                let new = self.keyring.rewrap(&aad(&id), &wrapped, &key_id)?;
+                let changed = sqlx::query(&format!(
+                    "UPDATE {table} SET wrapped_key = $2, key_id = $3 \
+                     WHERE {id_column} = $1 AND key_id = $4 AND wrapped_key = $5"
+                ))
+                .bind(&id)
+                .bind(&new)
+                .bind(&current)
+                .bind(&key_id)
+                .bind(&wrapped)
+                .execute(&self.pool)
+                .await?;
+                rewrapped += changed.rows_affected() as usize;
+            }
+            if table == "case_keys" {
+                counts = (rewrapped, rows.len());
+            }
         }
-        Ok((rewrapped, rows.len()))
+        Ok(counts)
     }
 
     /// Applies the embedded migrations that have not run yet.
