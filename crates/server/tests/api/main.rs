@@ -16,5 +16,7 @@ mod departments;
 mod encryption;
 mod forms;
 mod partnerships;
+mod privacy;
 mod sharing;
+mod showcase;
 mod users;
