@@ -454,9 +454,9 @@ async fn serve(services: Services, listen: &str) -> anyhow::Result<ExitCode> {
 async fn demo(services: Services, settings: &Settings) -> anyhow::Result<ExitCode> {
     let logins_file = config::demo_logins_path(&settings.database_url);
     match outcome(services.seed_demo().await)? {
-        Some(logins) => {
+        Some(world) => {
             let mut text = String::from("Casebridge demo sign-ins (random passwords, made when the demo was seeded)\n\n");
-            for login in &logins {
+            for login in &world.logins {
                 text.push_str(&format!(
                     "{:<18} {:<9} {:<28} {}\n",
                     login.company,
@@ -465,6 +465,10 @@ async fn demo(services: Services, settings: &Settings) -> anyhow::Result<ExitCod
                     login.password
                 ));
             }
+            text.push_str(&format!(
+                "\nA customer's authorization page (request NW-20431, valid 7 days, no sign-in):\n{}\n",
+                world.customer_link
+            ));
             if let Some(path) = &logins_file {
                 write_private(path, &text)?;
             }

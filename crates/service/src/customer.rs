@@ -176,7 +176,8 @@ impl Services {
                     shown_text_hash: &hash,
                     approver_ip: approver_ip.as_deref(),
                     public_key_jwk: self.signer.jwk(),
-                    policy_url: &format!("{}/.well-known/jwks.json", self.cases.public_url),
+                    // The platform's address; the receipt's key is in `publicKey`.
+                    policy_url: &self.cases.public_url,
                 },
             );
             // The response window starts with the customer's authorization.

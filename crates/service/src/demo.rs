@@ -19,6 +19,13 @@ use crate::{
 };
 
 /// One sign-in the demo created.
+/// What seeding the demo made: the sign-ins, and a customer authorization page to try.
+pub struct DemoWorld {
+    pub logins: Vec<DemoLogin>,
+    /// The page a customer would get for the demo's request waiting on authorization.
+    pub customer_link: String,
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DemoLogin {
     pub company: String,
@@ -92,7 +99,7 @@ const MEMBERS: [DemoMember; 3] = [
 impl Services {
     /// Seeds the demo world if the database holds no member yet. Returns the sign-ins it
     /// created, or `None` when the database was not empty.
-    pub async fn seed_demo(&self) -> ServiceResult<Option<Vec<DemoLogin>>> {
+    pub async fn seed_demo(&self) -> ServiceResult<Option<DemoWorld>> {
         if !self.store.is_empty().await? {
             return Ok(None);
         }
@@ -156,8 +163,11 @@ impl Services {
             .await?;
         self.demo_partnership(&members[2], &members[0], false)
             .await?;
-        self.demo_cases(&members).await?;
-        Ok(Some(logins))
+        let customer_link = self.demo_cases(&members).await?;
+        Ok(Some(DemoWorld {
+            logins,
+            customer_link,
+        }))
     }
 
     async fn demo_partnership(
@@ -212,12 +222,16 @@ struct DemoCase {
     priority: Priority,
     summary: &'static str,
     description: &'static str,
+    /// Ask the customer through a link instead of recording an authorization given by email.
+    customer_link: bool,
 }
 
 /// The demo's cases: one waiting for Contoso, one Contoso accepted and is working on with
-/// Northwind, and one where Fabrikam asked Contoso for more information.
+/// Northwind, one where Fabrikam asked Contoso for more information, and one waiting for
+/// the customer's authorization by link.
 impl Services {
-    async fn demo_cases(&self, admins: &[Tenant]) -> ServiceResult<()> {
+    /// Returns the customer page of the request that waits for its customer.
+    async fn demo_cases(&self, admins: &[Tenant]) -> ServiceResult<String> {
         let engineer = |i: usize| async move {
             let tenant = admins[i];
             let users = self.store.list_users(&tenant).await?;
@@ -241,7 +255,10 @@ impl Services {
                 number: "NW-20417",
                 priority: Priority::High,
                 summary: "Storage latency spikes on Kubernetes worker nodes",
-                description: "Since Tuesday, volumes mounted on the customer's managed Kubernetes cluster show write latency above 800 ms every few minutes. Array-side metrics are normal; the spikes line up with node autoscaling events.",
+                // The address is outside what the customer authorized: Contoso sees a
+                // pseudonym; the host name and the contact are inside and cross.
+                description: "Since Tuesday, volumes mounted on the customer's managed Kubernetes cluster show write latency above 800 ms every few minutes, worst on k8s-worker-07.prod.tailspin-toys.com (10.40.12.7). Array-side metrics are normal; the spikes line up with node autoscaling events. On-site contact: dana.whitfield@tailspin-toys.com.",
+                customer_link: false,
             })
             .await?;
         let backup = self
@@ -251,6 +268,7 @@ impl Services {
                 priority: Priority::Medium,
                 summary: "Nightly backup job fails after the cloud platform upgrade",
                 description: "The snapshot export to the customer's object storage fails with HTTP 403 since the platform upgrade on the 14th. Credentials were rotated and verified.",
+                customer_link: false,
             })
             .await?;
         let ken_contact = ContactInput {
@@ -288,6 +306,7 @@ impl Services {
                 priority: Priority::Low,
                 summary: "Site-to-site VPN tunnel drops every four hours",
                 description: "The tunnel between the customer's VPC and their branch firewall renegotiates every four hours and drops traffic for about 30 seconds.",
+                customer_link: false,
             })
             .await?;
         self.respond(&fabrikam, &vpn.record.token, ResponseType::InformationRequest, StepInput {
@@ -300,7 +319,20 @@ impl Services {
             text: "Please send the IKE lifetime settings on the cloud side and the firewall's tunnel log around one drop.".into(),
         })
         .await?;
-        Ok(())
+        // A request that waits, unseen by Contoso, for its customer's answer on a link.
+        let waiting = self
+            .demo_case(&northwind, &priya, DemoCase {
+                receiver: admins[1].member(),
+                number: "NW-20431",
+                priority: Priority::Medium,
+                summary: "Replication pauses during controller firmware upgrades",
+                description: "Asynchronous replication to the customer's DR site pauses for up to ten minutes while a controller firmware upgrade fails over.",
+                customer_link: true,
+            })
+            .await?;
+        waiting
+            .authorization_url
+            .ok_or_else(|| ServiceError::Internal("a customer link case without a link".into()))
     }
 
     async fn demo_case(
@@ -315,6 +347,7 @@ impl Services {
             priority,
             summary,
             description,
+            customer_link,
         } = case;
         let document_id = self
             .store
@@ -361,10 +394,14 @@ impl Services {
                 receiver_internal_case_number: None,
                 test_submission: false,
                 customer_authorization: Some(AuthorizationDraft {
-                    method: AuthorizationMethod::Email,
+                    method: if customer_link {
+                        AuthorizationMethod::CustomerLink
+                    } else {
+                        AuthorizationMethod::Email
+                    },
                     authorized_by_name: "Dana Whitfield".into(),
                     authorized_by_email: "dana.whitfield@tailspin.example".into(),
-                    authorized_at: Some(now - chrono::Duration::hours(2)),
+                    authorized_at: (!customer_link).then(|| now - chrono::Duration::hours(2)),
                     purpose: "Joint troubleshooting of the reported problem".into(),
                     data_categories: vec![
                         DataCategory::Contact,

@@ -8,12 +8,26 @@ use crate::support::TestApp;
 stories!(the_demo_world_can_be_signed_into_and_is_seeded_once);
 
 async fn the_demo_world_can_be_signed_into_and_is_seeded_once(app: &TestApp) {
-    let logins = app
+    let world = app
         .services
         .seed_demo()
         .await
         .unwrap()
         .expect("an empty database is seeded");
+    let logins = world.logins;
+    // The demo's customer page opens without signing in.
+    let link = world
+        .customer_link
+        .strip_prefix("http://127.0.0.1:8080")
+        .unwrap()
+        .to_owned();
+    let page = app.call(Method::GET, &link, None, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("Northwind Storage asks"),
+        "{}",
+        page.text
+    );
     assert_eq!(logins.len(), 12);
     assert!(
         app.services.seed_demo().await.unwrap().is_none(),
@@ -69,7 +83,10 @@ async fn the_demo_world_can_be_signed_into_and_is_seeded_once(app: &TestApp) {
     let outbound = app
         .get("/v2/collaboration-requests?type=OUTBOUND", token)
         .await;
-    assert_eq!(outbound.body["totalElements"], 2);
+    assert_eq!(
+        outbound.body["totalElements"], 3,
+        "two with Contoso, one waiting for its customer"
+    );
     let accepted = outbound.body["content"]
         .as_array()
         .unwrap()
@@ -114,6 +131,39 @@ async fn the_demo_world_can_be_signed_into_and_is_seeded_once(app: &TestApp) {
         pending.body["totalElements"], 2,
         "the new request and Fabrikam's question"
     );
+    // The request waiting for its customer is not Contoso's to see yet; the new one shows
+    // Contoso the shared host name and only a pseudonym of the customer's address.
+    let inbound = app
+        .get(
+            "/v2/collaboration-requests?type=INBOUND&size=50",
+            &ken_token,
+        )
+        .await;
+    let items = inbound.body["content"].as_array().unwrap();
+    assert!(items.iter().all(|c| c["internalCaseNumber"] != "NW-20431"));
+    let latency = items
+        .iter()
+        .find(|c| c["internalCaseNumber"] == "NW-20417")
+        .unwrap();
+    let case = app
+        .get(
+            &format!(
+                "/v1/collaboration-requests/{}",
+                latency["token"].as_str().unwrap()
+            ),
+            &ken_token,
+        )
+        .await;
+    let description = case.body["problemDescription"].as_str().unwrap();
+    assert!(
+        description.contains("k8s-worker-07.prod.tailspin-toys.com"),
+        "{description}"
+    );
+    assert!(
+        description.contains("dana.whitfield@tailspin-toys.com"),
+        "{description}"
+    );
+    assert!(!description.contains("10.40.12.7"), "{description}");
     // Passwords differ from user to user.
     let mut passwords: Vec<&str> = logins.iter().map(|l| l.password.as_str()).collect();
     passwords.sort();
