@@ -118,6 +118,16 @@ mod tests {
     fn unknown_keys_in_the_file_are_an_error() {
         assert!(toml::from_str::<FileConfig>("listen = \"0.0.0.0:1\"").is_ok());
         assert!(toml::from_str::<FileConfig>("lisen = \"0.0.0.0:1\"").is_err());
+        let keys: FileConfig = toml::from_str(
+            "public_url = \"https://cb.example\"\nmaster_key_file = \"/etc/cb/master.key\"\nsigning_key_file = \"/etc/cb/signing.key\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            keys.master_key_file.unwrap(),
+            Path::new("/etc/cb/master.key")
+        );
+        assert_eq!(keys.public_url.as_deref(), Some("https://cb.example"));
+        assert!(keys.signing_key_file.is_some());
     }
 
     #[test]

@@ -37,7 +37,7 @@ struct Cli {
     database_url: Option<String>,
 
     /// A TOML file with defaults for these settings (database_url, listen, public_url,
-    /// signing_key_file, token_ttl_minutes, client_token_ttl_minutes,
+    /// master_key_file, signing_key_file, token_ttl_minutes, client_token_ttl_minutes,
     /// case_inactivity_days); flags and environment win over it.
     #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
