@@ -44,15 +44,7 @@ async fn world_of(app: &TestApp, kind: &str) -> World {
     let mut proposal = crate::support::proposal(&globex.id);
     proposal["type"] = json!(kind);
     proposal["terms"]["dataCategories"] = json!(["CONTACT", "LOGS", "HOSTNAMES"]);
-    let proposed = app.post("/v1/partnerships", &acme.manager, proposal).await;
-    let partnership_id = proposed.body["id"].as_str().unwrap().to_owned();
-    app.call(
-        Method::POST,
-        &format!("/v1/partnerships/{partnership_id}/acceptance"),
-        Some(&globex.manager),
-        None,
-    )
-    .await;
+    let partnership_id = app.partner_with(&acme, &globex, proposal).await;
     let form = publish_form(app, &globex).await;
     World {
         acme,

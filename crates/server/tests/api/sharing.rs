@@ -61,15 +61,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
     app.agree(&[&acme, &globex]).await;
     let mut proposal = crate::support::proposal(&globex.id);
     proposal["terms"]["dataCategories"] = json!(["CONTACT", "HOSTNAMES", "CREDENTIALS", "LOGS"]);
-    let proposed = app.post("/v1/partnerships", &acme.manager, proposal).await;
-    let id = proposed.body["id"].as_str().unwrap().to_owned();
-    app.call(
-        Method::POST,
-        &format!("/v1/partnerships/{id}/acceptance"),
-        Some(&globex.manager),
-        None,
-    )
-    .await;
+    app.partner_with(&acme, &globex, proposal).await;
     let form = app
         .put(
             &format!("/v1/forms/company/{}", globex.id),

@@ -205,9 +205,12 @@ impl TestApp {
 
     /// An active partnership between `a` (proposer) and `b`.
     pub async fn partner(&self, a: &Member, b: &Member) -> String {
-        let proposed = self
-            .post("/v1/partnerships", &a.manager, proposal(&b.id))
-            .await;
+        self.partner_with(a, b, proposal(&b.id)).await
+    }
+
+    /// An active partnership between `a` (proposer) and `b` on this proposal body.
+    pub async fn partner_with(&self, a: &Member, b: &Member, proposal: Value) -> String {
+        let proposed = self.post("/v1/partnerships", &a.manager, proposal).await;
         assert_eq!(proposed.status, StatusCode::CREATED, "{:?}", proposed.body);
         let id = proposed.body["id"].as_str().unwrap().to_owned();
         let accepted = self
