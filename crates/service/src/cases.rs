@@ -994,14 +994,11 @@ fn new_case_token() -> ServiceResult<CaseToken> {
 
 /// The system note both sides see when the customer's authorization is withdrawn.
 pub(crate) fn revocation_note(at: DateTime<Utc>) -> NewNote {
-    NewNote {
-        author_name: "Casebridge".into(),
-        visibility: Visibility::Shared,
-        summary: "Customer authorization revoked".into(),
-        description: "The customer's authorization for this collaboration was revoked. Nothing more can be shared on this case, and the customer's data is no longer shown to the partner; the case can still be read and closed.".into(),
-        vault: Vec::new(),
+    NewNote::system(
+        "Customer authorization revoked",
+        "The customer's authorization for this collaboration was revoked. Nothing more can be shared on this case, and the customer's data is no longer shown to the partner; the case can still be read and closed.",
         at,
-    }
+    )
 }
 
 /// What a preview on an existing case previews.

@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use casebridge_domain::authorization::LinkState;
-use casebridge_domain::case::{CaseToken, Visibility};
+use casebridge_domain::case::CaseToken;
 use casebridge_domain::consent::{self, ConsentFacts, Decision};
 use casebridge_domain::Action;
 use casebridge_store::{CustomerLinkRecord, LinkDecision, NewLink, NewNote};
@@ -182,14 +182,14 @@ impl Services {
             );
             // The response window starts with the customer's authorization.
             let respond_by = now + (record.respond_by - record.created_at);
-            let note = system_note(
+            let note = NewNote::system(
                 "Customer authorized",
                 "The customer authorized this collaboration; the request is now open to the partner.",
                 now,
             );
             (Some(self.signer.sign(&payload)), Some(respond_by), note)
         } else {
-            let note = system_note(
+            let note = NewNote::system(
                 "Customer declined",
                 "The customer declined to authorize this collaboration; the request was closed and never shown to the partner.",
                 now,
@@ -262,16 +262,5 @@ impl Services {
     /// Where the customer's page for `link` lives.
     pub(crate) fn link_url(&self, link: &str) -> String {
         format!("{}/authorize/{link}", self.cases.public_url)
-    }
-}
-
-fn system_note(summary: &str, description: &str, at: DateTime<Utc>) -> NewNote {
-    NewNote {
-        author_name: "Casebridge".into(),
-        visibility: Visibility::Shared,
-        summary: summary.into(),
-        description: description.into(),
-        vault: Vec::new(),
-        at,
     }
 }

@@ -404,6 +404,21 @@ pub struct NewNote {
     pub at: DateTime<Utc>,
 }
 
+impl NewNote {
+    /// A note by the platform itself, seen by both sides: platform text, no customer
+    /// data, nothing to minimize.
+    pub fn system(summary: &str, description: &str, at: DateTime<Utc>) -> Self {
+        Self {
+            author_name: "Casebridge".into(),
+            visibility: Visibility::Shared,
+            summary: summary.into(),
+            description: description.into(),
+            vault: Vec::new(),
+            at,
+        }
+    }
+}
+
 /// What one side of a case may see of the case's vaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseVault {

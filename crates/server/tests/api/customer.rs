@@ -297,15 +297,13 @@ async fn a_customer_authorizes_by_link_and_the_case_opens(app: &TestApp) {
         page(app, &format!("{link}/receipt")).await.text,
         download.text
     );
+    let actions = app.audit_actions(&w.acme.admin).await;
+    assert!(
+        actions.iter().any(|a| a == "case.customer_authorized"),
+        "{actions:?}"
+    );
+    assert!(actions.iter().any(|a| a == "case.authorization_revoked"));
     let audit = app.get("/v1/audit-events?size=200", &w.acme.admin).await;
-    let actions: Vec<&str> = audit.body["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert!(actions.contains(&"case.customer_authorized"), "{actions:?}");
-    assert!(actions.contains(&"case.authorization_revoked"));
     assert_holds_none(&audit.body, &[CUSTOMER]);
 }
 

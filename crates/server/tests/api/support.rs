@@ -203,6 +203,18 @@ impl TestApp {
         id
     }
 
+    /// The actions of the audit events `admin`'s company sees (up to 200).
+    pub async fn audit_actions(&self, admin: &str) -> Vec<String> {
+        let audit = self.get("/v1/audit-events?size=200", admin).await;
+        assert_eq!(audit.status, StatusCode::OK, "{:?}", audit.body);
+        audit.body["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// An active partnership between `a` (proposer) and `b`.
     pub async fn partner(&self, a: &Member, b: &Member) -> String {
         self.partner_with(a, b, proposal(&b.id)).await

@@ -1039,15 +1039,11 @@ impl CaseStore for SqlStore {
         let mut closed = Vec::with_capacity(rows.len());
         for row in &rows {
             let token = row.text("token")?;
-            let note = NewNote {
-                author_name: "Casebridge".into(),
-                visibility: Visibility::Shared,
-                summary: "Closed after a period without activity".into(),
-                description: "This request had no activity for the configured period and was closed automatically.".into(),
-                // Platform text: no customer data, nothing to minimize.
-                vault: Vec::new(),
-                at: now,
-            };
+            let note = NewNote::system(
+                "Closed after a period without activity",
+                "This request had no activity for the configured period and was closed automatically.",
+                now,
+            );
             let cipher = cipher(&self.keyring, &mut tx, &token).await?;
             insert_system_note(&mut tx, &cipher, &note).await?;
             let id = uuid::Uuid::now_v7().to_string();
