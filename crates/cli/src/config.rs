@@ -17,6 +17,10 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub token_ttl_minutes: Option<i64>,
     pub client_token_ttl_minutes: Option<i64>,
+    /// A web session's absolute lifetime.
+    pub session_ttl_minutes: Option<i64>,
+    /// A web session ends after this long without a request.
+    pub session_idle_minutes: Option<i64>,
     pub case_inactivity_days: Option<i64>,
     pub public_url: Option<String>,
     pub signing_key_file: Option<PathBuf>,

@@ -38,7 +38,8 @@ struct Cli {
 
     /// A TOML file with defaults for these settings (database_url, listen, public_url,
     /// master_key_file, signing_key_file, token_ttl_minutes, client_token_ttl_minutes,
-    /// case_inactivity_days); flags and environment win over it.
+    /// session_ttl_minutes, session_idle_minutes, case_inactivity_days); flags and
+    /// environment win over it.
     #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
 
@@ -224,6 +225,11 @@ fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
         auth: AuthSettings {
             user_token_ttl: minutes(file.token_ttl_minutes, defaults.user_token_ttl)?,
             client_token_ttl: minutes(file.client_token_ttl_minutes, defaults.client_token_ttl)?,
+            session_ttl: minutes(file.session_ttl_minutes, defaults.session_ttl)?,
+            session_idle_timeout: minutes(
+                file.session_idle_minutes,
+                defaults.session_idle_timeout,
+            )?,
         },
         cases: CaseSettings {
             inactivity: match file.case_inactivity_days {
@@ -481,6 +487,10 @@ async fn demo(services: Services, settings: &Settings) -> anyhow::Result<ExitCod
             ),
         },
     }
+    println!(
+        "Web UI:  {}/  (sign in with an address and password above)",
+        settings.cases.public_url
+    );
     println!(
         "API:     http://{}/v1  (sign in with POST /v1/login)",
         settings.listen

@@ -9,6 +9,7 @@ pub mod extract;
 mod idempotency;
 pub mod problem;
 mod routes;
+mod web;
 
 use std::time::Duration;
 
@@ -63,6 +64,7 @@ pub fn app(services: Services) -> Router {
     let openapi_json = openapi.to_pretty_json().unwrap_or_default();
     router
         .merge(routes::customer::pages().with_state(state.clone()))
+        .merge(web::pages().with_state(state.clone()))
         .route(
             "/openapi.json",
             axum::routing::get(move || async move {

@@ -137,6 +137,23 @@ impl Services {
         Ok(self.store.disable_user(tenant, id).await?)
     }
 
+    /// Gives a user of the caller's member another role. An admin cannot change their own
+    /// role, so a company is never left without the admin who could undo it.
+    pub async fn change_user_role(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        role: Role,
+    ) -> ServiceResult<User> {
+        let tenant = caller.may(Action::ManageUsers)?;
+        if tenant.user() == Some(id) {
+            return Err(ServiceError::Conflict(
+                "you cannot change your own role; ask another admin".into(),
+            ));
+        }
+        Ok(self.store.set_user_role(tenant, id, role).await?)
+    }
+
     pub async fn list_api_clients(&self, caller: &Caller) -> ServiceResult<Vec<ApiClient>> {
         let tenant = caller.may(Action::ManageApiClients)?;
         Ok(self.store.list_api_clients(tenant).await?)

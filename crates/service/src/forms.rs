@@ -62,4 +62,20 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound)
     }
+
+    /// Every version of the caller's own company form (no department) or one of its
+    /// departments' forms, newest first: what a program manager edits and looks back on.
+    pub async fn form_versions(
+        &self,
+        caller: &Caller,
+        department: Option<DepartmentId>,
+    ) -> ServiceResult<Vec<ProcessForm>> {
+        let tenant = caller.may(Action::ReadDirectory)?;
+        if let Some(id) = department {
+            if !self.department_belongs(id, caller.member()).await? {
+                return Err(ServiceError::NotFound);
+            }
+        }
+        Ok(self.store.form_versions(tenant, department).await?)
+    }
 }

@@ -38,6 +38,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use forms::FormScope;
 pub use idempotency::IdempotencyStart;
 pub use partnerships::{PartnershipView, ProposalInput};
+pub use secrets::constant_time_eq;
 pub use sharing::{Preview, Reveal};
 
 /// How long issued credentials live.
@@ -45,6 +46,10 @@ pub use sharing::{Preview, Reveal};
 pub struct AuthSettings {
     pub user_token_ttl: Duration,
     pub client_token_ttl: Duration,
+    /// A web session ends this long after sign-in, used or not.
+    pub session_ttl: Duration,
+    /// A web session ends after this long without a request.
+    pub session_idle_timeout: Duration,
 }
 
 impl Default for AuthSettings {
@@ -52,6 +57,8 @@ impl Default for AuthSettings {
         Self {
             user_token_ttl: Duration::hours(8),
             client_token_ttl: Duration::hours(1),
+            session_ttl: Duration::hours(12),
+            session_idle_timeout: Duration::minutes(30),
         }
     }
 }

@@ -18,6 +18,9 @@ use crate::{ServiceError, ServiceResult};
 pub const ACCESS_TOKEN_PREFIX: &str = "cb_at_";
 pub const CLIENT_ID_PREFIX: &str = "cb_ci_";
 pub const CLIENT_SECRET_PREFIX: &str = "cb_cs_";
+/// Web sessions (the browser's cookie); never accepted as a bearer token, and a bearer
+/// token is never accepted as a session.
+pub const SESSION_PREFIX: &str = "cb_ws_";
 
 /// `prefix` followed by `bytes` random bytes from the OS, base64url.
 pub fn random_secret(prefix: &str, bytes: usize) -> SecretString {

@@ -69,13 +69,16 @@ pub trait Store: CaseStore + Send + Sync + 'static {
     /// Stores a new bearer token (its hash) for the tenant's actor and audits `action`.
     async fn issue_token(&self, tenant: &Tenant, token: &NewToken) -> StoreResult<()>;
     async fn record_login_failure(&self, member: MemberId, user: UserId) -> StoreResult<()>;
-    /// The principal behind a token hash, if it is unexpired, unrevoked and its owner active.
+    /// The principal behind a token hash, if it is unexpired, not idle past its timeout,
+    /// unrevoked and its owner active.
     async fn authenticate(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Principal>>;
     async fn revoke_token(&self, tenant: &Tenant, token_hash: &str) -> StoreResult<()>;
+    /// Records that a web session was used at `now`, which restarts its idle timeout.
+    async fn touch_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
     // ---- directory: what every member may know about others ----
     async fn member(&self, id: MemberId) -> StoreResult<Option<Member>>;
@@ -87,6 +90,13 @@ pub trait Store: CaseStore + Send + Sync + 'static {
     async fn create_user(&self, tenant: &Tenant, user: &NewUser) -> StoreResult<User>;
     /// Disables the user and revokes every token it holds, at once.
     async fn disable_user(&self, tenant: &Tenant, id: UserId) -> StoreResult<User>;
+    /// Gives a user another role; it applies to their live sessions and tokens at once.
+    async fn set_user_role(
+        &self,
+        tenant: &Tenant,
+        id: UserId,
+        role: casebridge_domain::Role,
+    ) -> StoreResult<User>;
 
     // ---- API clients ----
     async fn list_api_clients(&self, tenant: &Tenant) -> StoreResult<Vec<ApiClient>>;
@@ -167,6 +177,14 @@ pub trait Store: CaseStore + Send + Sync + 'static {
         department: Option<DepartmentId>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ProcessForm>>;
+
+    /// Every published version of the tenant's own company or department form, newest
+    /// first.
+    async fn form_versions(
+        &self,
+        tenant: &Tenant,
+        department: Option<DepartmentId>,
+    ) -> StoreResult<Vec<ProcessForm>>;
 
     // ---- audit trail ----
     async fn list_audit_events(

@@ -48,7 +48,10 @@ pub struct ApiClientCredentials {
 #[derive(Debug, Clone)]
 pub struct NewToken {
     pub token_hash: String,
+    pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Web sessions only: the token lapses after this long without use.
+    pub idle_timeout: Option<chrono::Duration>,
     pub action: AuditAction,
 }
 
@@ -58,6 +61,8 @@ pub struct Principal {
     pub member_id: MemberId,
     pub actor: Actor,
     pub role: Role,
+    /// Web sessions only: when the token was last used (refreshed at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use casebridge_store::{
     Actor, AuditFilter, CaseStore, DepartmentFields, NewPartnership, NewToken, NewUser, SqlStore,
     Store, StoreError, Tenant,
 };
-use chrono::{Duration, Utc};
+use chrono::{Duration, DurationRound, Utc};
 
 casebridge_store::database_stories!(
     |db, story| {
@@ -255,7 +255,9 @@ async fn tokens_stop_at_expiry_revocation_and_disabling(store: SqlStore) {
     let now = Utc::now();
     let issue = |hash: &str, ttl: i64| NewToken {
         token_hash: hash.into(),
+        issued_at: now,
         expires_at: now + Duration::seconds(ttl),
+        idle_timeout: None,
         action: AuditAction::LoginSucceeded,
     };
     store.issue_token(&p.a, &issue("live", 60)).await.unwrap();
@@ -275,6 +277,31 @@ async fn tokens_stop_at_expiry_revocation_and_disabling(store: SqlStore) {
     ));
     store.revoke_token(&p.a, "live").await.unwrap();
     assert!(store.authenticate("live", now).await.unwrap().is_none());
+
+    // A web session also lapses when idle; using it restarts the idle timeout.
+    let session = NewToken {
+        idle_timeout: Some(Duration::minutes(30)),
+        ..issue("session", 3600)
+    };
+    store.issue_token(&p.a, &session).await.unwrap();
+    let later = now + Duration::minutes(20);
+    let principal = store.authenticate("session", later).await.unwrap().unwrap();
+    assert_eq!(
+        principal.last_used_at,
+        Some(now.duration_trunc(Duration::milliseconds(1)).unwrap())
+    );
+    store.touch_token("session", later).await.unwrap();
+    let later = later + Duration::minutes(20);
+    assert!(store
+        .authenticate("session", later)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .authenticate("session", later + Duration::minutes(31))
+        .await
+        .unwrap()
+        .is_none());
 
     store.issue_token(&p.a, &issue("second", 60)).await.unwrap();
     store.disable_user(&p.b, p.a_user).await.unwrap_err();

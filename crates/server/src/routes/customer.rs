@@ -21,6 +21,7 @@ use utoipa_axum::routes;
 
 use crate::extract::{ApiPath, Authenticated};
 use crate::problem::{ApiResult, Problem};
+use crate::web::{same_origin, with_security_headers};
 use crate::AppState;
 
 /// Pages for people, outside the API document.
@@ -56,17 +57,13 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 's
                    frame-ancestors 'none'; base-uri 'none'";
 
 fn html_response(status: StatusCode, markup: Markup) -> Response {
-    let mut response = (status, Html(markup.into_string())).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
+    let mut response = with_security_headers(Html(markup.into_string()).into_response(), CSP);
+    *response.status_mut() = status;
+    // The link's secret is in the URL: no page of ours passes it on as a referrer.
+    response.headers_mut().insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
 
@@ -206,22 +203,6 @@ async fn page(State(state): State<AppState>, Path(link): Path<String>) -> Respon
 #[derive(Deserialize)]
 struct DecisionForm {
     decision: String,
-}
-
-/// A browser posting from another site sends its own origin; only ours may decide.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        // Browsers send Origin on every form post; a client without one is not a page
-        // of another site.
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin = origin.to_str().unwrap_or("");
-    let origin_host = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .unwrap_or("");
-    host.is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
 }
 
 async fn decide(

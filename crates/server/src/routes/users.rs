@@ -23,6 +23,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user))
         .routes(routes!(disable_user))
+        .routes(routes!(change_role))
         .routes(routes!(list_api_clients, create_api_client))
         .routes(routes!(revoke_api_client))
 }
@@ -124,6 +125,33 @@ async fn disable_user(
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<UserDto>> {
     Ok(Json(state.services.disable_user(&caller, id).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RoleRequest {
+    role: Role,
+}
+
+/// Gives a user another role; it applies to their sessions and tokens at once. Admins
+/// cannot change their own role.
+#[utoipa::path(put, path = "/v1/users/{id}/role", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = RoleRequest,
+    responses((status = 200, body = UserDto), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn change_role(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(request): ApiJson<RoleRequest>,
+) -> ApiResult<Json<UserDto>> {
+    Ok(Json(
+        state
+            .services
+            .change_user_role(&caller, id, request.role)
+            .await?
+            .into(),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -26,6 +26,7 @@ fn protected_routes() -> Vec<(Method, String)> {
         (Method::POST, "/v1/users".into()),
         (Method::GET, format!("/v1/users/{id}")),
         (Method::POST, format!("/v1/users/{id}/disable")),
+        (Method::PUT, format!("/v1/users/{id}/role")),
         (Method::GET, "/v1/api-clients".into()),
         (Method::POST, "/v1/api-clients".into()),
         (Method::DELETE, format!("/v1/api-clients/{id}")),

@@ -20,3 +20,4 @@ mod privacy;
 mod sharing;
 mod showcase;
 mod users;
+mod web;

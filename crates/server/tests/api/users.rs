@@ -9,6 +9,7 @@ stories!(
     admins_create_and_list_their_own_users,
     users_are_checked_against_the_password_policy_and_domains,
     other_roles_and_members_cannot_reach_users,
+    admins_change_roles_which_apply_at_once,
 );
 
 fn new_user(email: &str, password: &str) -> Value {
@@ -147,4 +148,42 @@ async fn other_roles_and_members_cannot_reach_users(app: &TestApp) {
         )
         .await;
     assert_eq!(response.fields(), ["email"]);
+}
+
+async fn admins_change_roles_which_apply_at_once(app: &TestApp) {
+    let acme = app.member("Acme", "acme.example").await;
+    let globex = app.member("Globex", "globex.example").await;
+    let path = format!("/v1/users/{}/role", acme.engineer_id);
+    // The engineer cannot manage users yet.
+    app.get("/v1/users", &acme.engineer)
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    // Only the member's admin may change it: not a manager, not another member's admin.
+    app.put(&path, &acme.manager, json!({"role": "admin"}))
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    app.put(&path, &globex.admin, json!({"role": "admin"}))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    app.put(&path, &acme.admin, json!({"role": "owner"}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let changed = app.put(&path, &acme.admin, json!({"role": "admin"})).await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    assert_eq!(changed.body["role"], "admin");
+    // The engineer's existing token carries the new role at once.
+    let listed = app.get("/v1/users", &acme.engineer).await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    // An admin cannot change their own role, so no company loses its last admin by mistake.
+    app.put(
+        &format!("/v1/users/{}/role", acme.admin_id),
+        &acme.admin,
+        json!({"role": "engineer"}),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "conflict");
+    assert!(app
+        .audit_actions(&acme.admin)
+        .await
+        .contains(&"user.role_changed".to_owned()));
 }

@@ -723,14 +723,17 @@ impl Store for SqlStore {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO access_tokens (token_hash, member_id, user_id, api_client_id, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+             created_at, expires_at, idle_timeout_ms, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&token.token_hash)
         .bind(tenant.member().to_string())
         .bind(user)
         .bind(client)
-        .bind(millis(Utc::now()))
+        .bind(millis(token.issued_at))
         .bind(millis(token.expires_at))
+        .bind(token.idle_timeout.map(|d| d.num_milliseconds()))
+        .bind(token.idle_timeout.map(|_| millis(token.issued_at)))
         .execute(&mut *tx)
         .await?;
         let object = tenant.audit_actor().1.unwrap_or_default();
@@ -767,12 +770,13 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Principal>> {
         let row = sqlx::query(
-            "SELECT t.member_id, t.user_id, t.api_client_id, \
+            "SELECT t.member_id, t.user_id, t.api_client_id, t.last_used_at, \
                     COALESCE(u.role, c.role) AS role \
              FROM access_tokens t \
              LEFT JOIN users u ON u.id = t.user_id AND u.disabled_at IS NULL \
              LEFT JOIN api_clients c ON c.id = t.api_client_id AND c.revoked_at IS NULL \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 \
+               AND (t.idle_timeout_ms IS NULL OR t.last_used_at + t.idle_timeout_ms > $2) \
                AND (u.id IS NOT NULL OR c.id IS NOT NULL)",
         )
         .bind(token_hash)
@@ -788,7 +792,20 @@ impl Store for SqlStore {
             member_id: row.parsed("member_id")?,
             actor,
             role: role(&row)?,
+            last_used_at: row.opt_time("last_used_at")?,
         }))
+    }
+
+    async fn touch_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE access_tokens SET last_used_at = $1 \
+             WHERE token_hash = $2 AND idle_timeout_ms IS NOT NULL AND last_used_at < $1",
+        )
+        .bind(millis(now))
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn revoke_token(&self, tenant: &Tenant, token_hash: &str) -> StoreResult<()> {
@@ -916,6 +933,28 @@ impl Store for SqlStore {
         append_audit(
             &mut tx,
             AuditRecord::by(tenant, AuditAction::UserDisabled, "user", id),
+        )
+        .await?;
+        let user = fetch_user(&mut tx, tenant, id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn set_user_role(&self, tenant: &Tenant, id: UserId, role: Role) -> StoreResult<User> {
+        let mut tx = self.write().await?;
+        let user = fetch_user(&mut tx, tenant, id).await?;
+        if user.role == role {
+            return Ok(user);
+        }
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2 AND member_id = $3")
+            .bind(role.as_str())
+            .bind(id.to_string())
+            .bind(tenant.member().to_string())
+            .execute(&mut *tx)
+            .await?;
+        append_audit(
+            &mut tx,
+            AuditRecord::by(tenant, AuditAction::UserRoleChanged, "user", id),
         )
         .await?;
         let user = fetch_user(&mut tx, tenant, id).await?;
@@ -1405,6 +1444,25 @@ impl Store for SqlStore {
         .await?
         .map(|row| form_row(&row))
         .transpose()
+    }
+
+    async fn form_versions(
+        &self,
+        tenant: &Tenant,
+        department: Option<DepartmentId>,
+    ) -> StoreResult<Vec<ProcessForm>> {
+        let scope = department.map_or_else(|| "company".to_owned(), |d| d.to_string());
+        sqlx::query(
+            "SELECT * FROM process_forms WHERE member_id = $1 AND scope = $2 \
+             ORDER BY version DESC LIMIT 100",
+        )
+        .bind(tenant.member().to_string())
+        .bind(scope)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(form_row)
+        .collect()
     }
 
     async fn list_audit_events(
