@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use casebridge_domain::authorization::LinkState;
 use casebridge_domain::case::{transition, CaseSide, CaseToken, Contact, ResponseType, Visibility};
+use casebridge_domain::form::FieldType;
 use casebridge_domain::sharing::Fate;
 use casebridge_domain::Action;
 use casebridge_service::{
@@ -138,7 +139,13 @@ fn case_markup(
                         dl.fields {
                             @for (field, value) in &view.fields {
                                 dt { (field.label) }
-                                dd { (mark_text(value, &marks)) }
+                                dd {
+                                    @match (field.field_type, value.as_str()) {
+                                        (FieldType::Boolean, "true") => "Yes",
+                                        (FieldType::Boolean, _) => "No",
+                                        _ => (mark_text(value, &marks)),
+                                    }
+                                }
                             }
                         }
                     }
@@ -193,7 +200,7 @@ fn details(view: &CaseView) -> Markup {
                     @else { br; span.muted { "No engineer yet" } }
                 }
                 dt { "Opened" } dd { (when(record.created_at)) }
-                dt { "First response" } dd { (respond_by(record, Utc::now())) @if record.responded { "Responded" } }
+                dt { "First response" } dd { @if record.responded { "Responded" } @else { (respond_by(record, Utc::now())) } }
                 @if let Some(closed) = record.closed_at { dt { "Closed" } dd { (when(closed)) } }
             }
         }

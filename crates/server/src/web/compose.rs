@@ -161,7 +161,18 @@ async fn target(state: &AppState, web: &Web, query: &FormQuery) -> ServiceResult
         (None, Some(company)) => FormScope::Company(company),
         (None, None) => return Err(ServiceError::NotFound),
     };
-    let form = services.current_form(&web.caller, scope).await?;
+    // A department without a form of its own takes requests on its company's form.
+    let form = match services.current_form(&web.caller, scope).await {
+        Err(ServiceError::NotFound) if department.is_some() => match company {
+            Some(company) => {
+                services
+                    .current_form(&web.caller, FormScope::Company(company))
+                    .await?
+            }
+            None => return Err(ServiceError::NotFound),
+        },
+        other => other?,
+    };
     let partnership = services
         .list_partnerships(&web.caller)
         .await?

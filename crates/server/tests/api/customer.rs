@@ -182,6 +182,9 @@ async fn a_customer_authorizes_by_link_and_the_case_opens(app: &TestApp) {
         .to_str()
         .unwrap();
     assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"));
+    // The link's secret stays on this site; `no-referrer` would make browsers post the
+    // page's own form with `Origin: null`, which the origin check refuses.
+    assert_eq!(shown.headers[header::REFERRER_POLICY], "same-origin");
     for expected in [
         "Acme asks",
         "with Globex",
