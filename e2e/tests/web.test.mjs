@@ -189,6 +189,22 @@ test("an admin sees every administration page", async () => {
     await checkAccessibility(ana, `admin: ${heading}`);
     await screenshot(ana, `admin-${path}`);
   }
+  // A person is invited with a first password shown once, and can sign in with it.
+  await ana.goto(`${server.base}/admin/users`);
+  await ana.getByLabel("First name").fill("Rosa");
+  await ana.getByLabel("Last name").fill("Diaz");
+  await ana.getByLabel("Work email").fill("rosa@northwind.example");
+  await ana.getByRole("button", { name: "Invite" }).click();
+  await ana.getByRole("heading", { name: "Person invited" }).waitFor();
+  await checkAccessibility(ana, "person invited");
+  const firstPassword = await ana.getByLabel("First password").inputValue();
+  const rosa = await signIn(browser, { ...server, logins: { "rosa@northwind.example": firstPassword } }, "rosa@northwind.example");
+  await rosa.getByRole("button", { name: "Sign out" }).click();
+  await rosa.getByText("You are signed out.").waitFor();
+  await rosa.goto(`${server.base}/inbox`);
+  assert.match(rosa.url(), /\/sign-in/);
+  await rosa.context().close();
+
   // An API client's secret is shown once.
   await ana.goto(`${server.base}/admin/api-clients`);
   await ana.getByLabel("Name").fill("Salesforce production");
@@ -197,6 +213,35 @@ test("an admin sees every administration page", async () => {
   assert.match(await ana.getByLabel("Client secret").inputValue(), /^cb_cs_/);
   await checkAccessibility(ana, "API client created");
   await ana.context().close();
+});
+
+test("a request can wait for its customer, who gets a link shown once", async () => {
+  const priya = await signIn(browser, server, PRIYA);
+  await priya.goto(`${server.base}/cases/new?q=contoso`);
+  await priya.getByRole("link", { name: /Choose/ }).first().click();
+  await priya.getByLabel("Summary").fill("Replication lag on the DR site");
+  await priya.getByLabel("Description").fill("Lag grows to 20 minutes every night.");
+  await priya.getByLabel("Product version").fill("9.2.0");
+  await priya.getByLabel("Environment").selectOption("Production");
+  await priya.getByLabel("Customer company").fill("Tailspin Toys");
+  await priya.getByLabel("Customer contact email").fill("it-ops@tailspin.example");
+  await priya.getByLabel("Your case number").fill("NW-30002");
+  await priya.getByLabel(/Send the customer a link/).check();
+  await priya.getByLabel("Customer's name").fill("Dana Whitfield");
+  await priya.getByLabel("Customer's email").fill("dana.whitfield@tailspin-toys.com");
+  await priya.getByLabel("Logs").check();
+  await priya.getByRole("button", { name: "Send request" }).click();
+  await priya.getByRole("heading", { name: /now ask your customer/ }).waitFor();
+  await checkAccessibility(priya, "customer link shown once");
+  const link = await priya.getByLabel("Customer's link").inputValue();
+  assert.match(link, /\/authorize\/cb_al_/);
+  await priya.getByRole("link", { name: "Go to the request" }).click();
+  await priya.getByText("Waiting for the customer").waitFor();
+  // Contoso does not see it until the customer decides.
+  const ken = await signIn(browser, server, KEN);
+  assert.equal(await ken.getByText("Replication lag on the DR site").count(), 0);
+  await priya.context().close();
+  await ken.context().close();
 });
 
 test("a customer authorizes by link on a phone-sized screen", async () => {
@@ -254,7 +299,20 @@ test("an engineer cannot open administration, and a forged post is refused", asy
 });
 
 test("every kind of page was checked for accessibility", () => {
-  for (const page of ["sign-in", "inbox", "new request: form", "new request: preview", "case page (submitter)", "case page (receiver)", "process form editor", "customer page"]) {
+  for (const page of [
+    "sign-in",
+    "inbox",
+    "new request: form",
+    "new request: errors",
+    "new request: preview",
+    "case page (submitter)",
+    "case page (receiver)",
+    "process form editor",
+    "person invited",
+    "customer link shown once",
+    "customer page",
+    "not allowed",
+  ]) {
     assert.ok(audited.has(page), `${page} was audited`);
   }
 });

@@ -55,7 +55,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API (applies migrations first on SQLite).
+    /// Serve the web UI and the API (applies migrations first on SQLite).
     Serve(ServeArgs),
     /// Apply the database migrations that have not run yet.
     Migrate,
@@ -93,7 +93,8 @@ struct ServeArgs {
     #[arg(long, env = "CASEBRIDGE_LISTEN")]
     listen: Option<String>,
     /// The base URL people reach this server at, for the links it hands out (customer
-    /// authorization pages) [default: http:// + the listen address]
+    /// authorization pages); https:// makes the web UI's session cookies Secure
+    /// [default: http:// + the listen address]
     #[arg(long, env = "CASEBRIDGE_PUBLIC_URL")]
     public_url: Option<String>,
     /// File holding the key consent receipts are signed with (64 hex digits; created if

@@ -21,6 +21,7 @@ stories!(
     pages_follow_roles_and_companies,
     user_text_is_escaped_and_pages_carry_a_strict_policy,
     admins_invite_people_and_managers_publish_forms_in_the_pages,
+    cookies_are_secure_when_served_over_https,
 );
 
 /// A browser: keeps cookies, reads the anti-forgery token off the last page.
@@ -820,4 +821,67 @@ async fn admins_invite_people_and_managers_publish_forms_in_the_pages(app: &Test
         .await;
     assert_eq!(disabled.status, StatusCode::SEE_OTHER);
     assert_eq!(dana.get("/inbox").await.status, StatusCode::SEE_OTHER);
+}
+
+async fn cookies_are_secure_when_served_over_https(app: &TestApp) {
+    let _acme = app.member("Acme", "acme.example").await;
+    let services = app
+        .services
+        .clone()
+        .with_case_settings(casebridge_service::CaseSettings {
+            public_url: "https://casebridge.example".into(),
+            ..Default::default()
+        });
+    let router = casebridge_server::app(services);
+    let send = |request: Request<Body>| {
+        let router = router.clone();
+        async move {
+            use tower::ServiceExt;
+            router.oneshot(request).await.unwrap()
+        }
+    };
+    let page = send(
+        Request::builder()
+            .uri("/sign-in")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let sign_in_cookie = page.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(sign_in_cookie.contains("Secure"), "{sign_in_cookie}");
+    let body = http_body_util::BodyExt::collect(page.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let token = csrf_of(&String::from_utf8_lossy(&body)).unwrap();
+    let form = serde_urlencoded::to_string([
+        ("_csrf", token.as_str()),
+        ("email", "engineer@acme.example"),
+        ("password", PASSWORD),
+    ])
+    .unwrap();
+    let signed_in = send(
+        Request::builder()
+            .method(Method::POST)
+            .uri("/sign-in")
+            .header(header::HOST, "casebridge.example")
+            .header(header::ORIGIN, "https://casebridge.example")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, sign_in_cookie.split(';').next().unwrap())
+            .body(Body::from(form))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let session = signed_in
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .into_iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("cb_session="))
+        .unwrap();
+    assert!(session.contains("Secure") && session.contains("HttpOnly"));
 }
