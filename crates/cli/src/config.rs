@@ -21,6 +21,8 @@ pub struct FileConfig {
     pub session_ttl_minutes: Option<i64>,
     /// A web session ends after this long without a request.
     pub session_idle_minutes: Option<i64>,
+    /// Hosts webhooks may reach at private addresses and over plain HTTP.
+    pub webhook_allowed_hosts: Option<Vec<String>>,
     pub case_inactivity_days: Option<i64>,
     pub public_url: Option<String>,
     pub signing_key_file: Option<PathBuf>,

@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use casebridge_domain::{MemberId, Role};
+use casebridge_jobs::{DispatchSettings, Dispatcher};
 use casebridge_service::operator::AuditVerification;
+use casebridge_service::webhooks::WebhookPolicy;
 use casebridge_service::{AuthSettings, CaseSettings, NewUserInput, ServiceError, Services};
 use casebridge_store::crypto::Keyring;
 use casebridge_store::{Backend, SqlStore};
@@ -38,8 +40,8 @@ struct Cli {
 
     /// A TOML file with defaults for these settings (database_url, listen, public_url,
     /// master_key_file, signing_key_file, token_ttl_minutes, client_token_ttl_minutes,
-    /// session_ttl_minutes, session_idle_minutes, case_inactivity_days); flags and
-    /// environment win over it.
+    /// session_ttl_minutes, session_idle_minutes, case_inactivity_days,
+    /// webhook_allowed_hosts); flags and environment win over it.
     #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
 
@@ -102,6 +104,11 @@ struct ServeArgs {
     /// PostgreSQL, the same file on every node]
     #[arg(long, env = "CASEBRIDGE_SIGNING_KEY_FILE")]
     signing_key: Option<PathBuf>,
+    /// Hosts webhooks may reach over plain HTTP and at private, loopback or link-local
+    /// addresses, comma separated (e.g. 127.0.0.1,localhost); every other callback must be
+    /// public HTTPS [default: none]
+    #[arg(long, env = "CASEBRIDGE_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    webhook_allowed_hosts: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -182,6 +189,7 @@ struct Settings {
     cases: CaseSettings,
     signing_key: Option<PathBuf>,
     master_key: Option<PathBuf>,
+    webhook_allowed_hosts: Vec<String>,
 }
 
 fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
@@ -218,7 +226,13 @@ fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
         .clone()
         .or(file.master_key_file)
         .or_else(|| config::beside_database(&database_url, "master.key"));
+    let webhook_allowed_hosts = serve
+        .map(|s| s.webhook_allowed_hosts.clone())
+        .filter(|hosts| !hosts.is_empty())
+        .or(file.webhook_allowed_hosts)
+        .unwrap_or_default();
     Ok(Settings {
+        webhook_allowed_hosts,
         signing_key,
         master_key,
         database_url,
@@ -330,8 +344,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .context("re-wrapping the case keys failed")?;
         return print_json(json!({"rewrapped": rewrapped, "caseKeys": total}));
     }
-    let mut services =
-        Services::new(Arc::new(store), settings.auth).with_case_settings(settings.cases.clone());
+    let store: Arc<dyn casebridge_service::store::Store> = Arc::new(store);
+    let mut services = Services::new(store.clone(), settings.auth)
+        .with_case_settings(settings.cases.clone())
+        .with_webhook_policy(WebhookPolicy::new(settings.webhook_allowed_hosts.clone()));
     if serve_args.is_some() {
         // Receipts signed today must verify tomorrow: the key outlives the process.
         let path = settings.signing_key.as_deref().context(
@@ -340,8 +356,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         services = services.with_signing_key(config::load_or_create_signing_key(path)?);
     }
     match cli.command {
-        Command::Serve(_) => serve(services, &settings.listen).await,
-        Command::Demo(_) => demo(services, &settings).await,
+        Command::Serve(_) => serve(services, store, &settings).await,
+        Command::Demo(_) => demo(services, store, &settings).await,
         Command::Member(MemberCommand::Create { name, domains }) => {
             let member = outcome(services.operator_create_member(&name, &domains).await)?;
             print_json(json!({"id": member.id, "name": member.name}))
@@ -446,19 +462,40 @@ fn read_password() -> anyhow::Result<SecretString> {
     Ok(SecretString::from(password.to_owned()))
 }
 
-async fn serve(services: Services, listen: &str) -> anyhow::Result<ExitCode> {
+async fn serve(
+    services: Services,
+    store: Arc<dyn casebridge_service::store::Store>,
+    settings: &Settings,
+) -> anyhow::Result<ExitCode> {
+    let listen = &settings.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "casebridge is serving");
     tokio::spawn(sweep_cases_forever(services.clone()));
-    casebridge_server::serve(listener, casebridge_server::app(services))
-        .await
-        .context("the server stopped with an error")?;
+    // The outbox dispatcher: every node runs one; leases keep them from sending twice.
+    let dispatcher = Arc::new(Dispatcher::new(
+        store,
+        services.webhook_policy().clone(),
+        DispatchSettings {
+            source: settings.cases.public_url.clone(),
+            ..DispatchSettings::default()
+        },
+    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let dispatching = tokio::spawn(dispatcher.run(stopped));
+    let served = casebridge_server::serve(listener, casebridge_server::app(services)).await;
+    let _ = stop.send(true);
+    let _ = dispatching.await;
+    served.context("the server stopped with an error")?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo(services: Services, settings: &Settings) -> anyhow::Result<ExitCode> {
+async fn demo(
+    services: Services,
+    store: Arc<dyn casebridge_service::store::Store>,
+    settings: &Settings,
+) -> anyhow::Result<ExitCode> {
     let logins_file = config::demo_logins_path(&settings.database_url);
     match outcome(services.seed_demo().await)? {
         Some(world) => {
@@ -499,7 +536,7 @@ async fn demo(services: Services, settings: &Settings) -> anyhow::Result<ExitCod
     println!("OpenAPI: http://{}/openapi.json", settings.listen);
     println!("Stop with Ctrl-C.\n");
     std::io::stdout().flush().ok();
-    serve(services, &settings.listen).await
+    serve(services, store, settings).await
 }
 
 /// Closes idle cases and flags overdue ones every minute. Every node may run this: each

@@ -12,6 +12,7 @@ pub mod case;
 pub mod category;
 pub mod consent;
 pub mod email;
+pub mod events;
 pub mod form;
 pub mod ids;
 pub mod member;

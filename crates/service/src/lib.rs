@@ -20,6 +20,7 @@ pub mod operator;
 mod partnerships;
 mod secrets;
 mod sharing;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -92,6 +93,7 @@ pub struct Services {
     cases: CaseSettings,
     clock: Arc<dyn Clock>,
     signer: Arc<ReceiptSigner>,
+    webhooks: webhooks::WebhookPolicy,
 }
 
 impl Services {
@@ -102,7 +104,22 @@ impl Services {
             cases: CaseSettings::default(),
             clock: Arc::new(SystemClock),
             signer: Arc::new(ReceiptSigner::generate()),
+            webhooks: webhooks::WebhookPolicy::default(),
         }
+    }
+
+    /// The hosts webhooks may reach beyond public HTTPS ones.
+    pub fn with_webhook_policy(mut self, policy: webhooks::WebhookPolicy) -> Self {
+        self.webhooks = policy;
+        self
+    }
+
+    pub fn webhook_policy(&self) -> &webhooks::WebhookPolicy {
+        &self.webhooks
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.cases.public_url
     }
 
     /// The key consent receipts are signed with (kept by the operator across restarts).

@@ -157,6 +157,11 @@ impl Keyring {
 pub(crate) struct DataKey(XChaCha20Poly1305);
 
 impl DataKey {
+    /// A data key from raw bytes (a platform key, unwrapped).
+    pub(crate) fn from_bytes(key: &[u8; 32]) -> Self {
+        DataKey(XChaCha20Poly1305::new(key.into()))
+    }
+
     /// Seals `text` for the place `aad` names.
     pub(crate) fn seal(&self, aad: &str, text: &str) -> String {
         seal(&self.0, aad, text.as_bytes())

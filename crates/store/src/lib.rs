@@ -48,7 +48,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: CaseStore + Send + Sync + 'static {
+pub trait Store: CaseStore + OutboxStore + Send + Sync + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
@@ -367,4 +367,54 @@ pub trait CaseStore: Send + Sync {
         body: &str,
     ) -> StoreResult<()>;
     async fn release_idempotency_key(&self, member: MemberId, key: &str) -> StoreResult<()>;
+}
+
+/// The outbox: webhook subscriptions of a member, and the dispatcher's work (named for the
+/// platform: it acts for every member).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    async fn create_webhook(
+        &self,
+        tenant: &Tenant,
+        hook: &NewWebhook,
+    ) -> StoreResult<WebhookRecord>;
+    async fn list_webhooks(&self, tenant: &Tenant) -> StoreResult<Vec<WebhookRecord>>;
+    /// Stops a subscription; its deliveries stay listed, pending ones are dropped.
+    async fn delete_webhook(&self, tenant: &Tenant, id: &str) -> StoreResult<()>;
+    /// The newest deliveries of one of the tenant's webhooks.
+    async fn webhook_deliveries(
+        &self,
+        tenant: &Tenant,
+        webhook: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Sends a delivery again from now on, whatever its state; it keeps its event id.
+    async fn redeliver(
+        &self,
+        tenant: &Tenant,
+        webhook: &str,
+        delivery: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DeliveryRecord>;
+
+    /// Turns up to `limit` new events into deliveries for the subscriptions that want
+    /// them; returns how many events it handled. Safe on several nodes at once.
+    async fn fan_out_events(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<usize>;
+    /// Leases up to `limit` due webhook deliveries to `node` until `lease_until`, each the
+    /// earliest unfinished one of its case for its target.
+    async fn claim_deliveries(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records an attempt of a delivery `node` holds; false when its lease was lost.
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        node: &str,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }

@@ -483,3 +483,108 @@ pub struct IdempotentOutcome {
     /// `None` while that request is still being processed.
     pub response: Option<(u16, String)>,
 }
+
+// ---- the outbox: events, webhooks, deliveries ----
+
+/// Who an event is for, relative to a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Both members (the receiver only once the case is visible to it).
+    Both,
+    /// One member of the case.
+    Only(MemberId),
+}
+
+/// A webhook subscription as its member sees it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    pub id: String,
+    pub member_id: MemberId,
+    pub callback_url: String,
+    /// `None`: every event type.
+    pub event_types: Option<Vec<String>>,
+    pub has_callback_auth: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub callback_url: String,
+    pub event_types: Option<Vec<String>>,
+    pub secret: String,
+    pub callback_auth: Option<String>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "PENDING",
+            DeliveryStatus::Delivered => "DELIVERED",
+            DeliveryStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub aggregate: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// A webhook delivery a node holds the lease of, with what it needs to send it.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub aggregate: String,
+    pub data: String,
+    pub occurred_at: DateTime<Utc>,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    pub callback_url: String,
+    pub secret: String,
+    pub callback_auth: Option<String>,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered {
+        status_code: i64,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        status_code: Option<i64>,
+        error: String,
+        next_attempt_at: DateTime<Utc>,
+    },
+    /// Given up: the retry window is over, or the target cannot be reached by rule.
+    Failed {
+        status_code: Option<i64>,
+        error: String,
+    },
+}

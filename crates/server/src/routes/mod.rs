@@ -11,6 +11,7 @@ mod health;
 mod partnerships;
 mod sharing;
 mod users;
+mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -29,4 +30,5 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(sharing::router())
         .merge(customer::router())
+        .merge(webhooks::router())
 }

@@ -109,6 +109,14 @@ fn protected_routes() -> Vec<(Method, String)> {
             format!("/v1/collaboration-requests/{token}/legal-hold"),
         ),
         (Method::POST, "/v1/erasures".into()),
+        (Method::GET, "/v1/webhooks".into()),
+        (Method::POST, "/v1/webhooks".into()),
+        (Method::DELETE, format!("/v1/webhooks/{id}")),
+        (Method::GET, format!("/v1/webhooks/{id}/deliveries")),
+        (
+            Method::POST,
+            format!("/v1/webhooks/{id}/deliveries/{id}/redeliver"),
+        ),
     ]
 }
 
@@ -207,6 +215,7 @@ async fn health_and_openapi_are_served(app: &TestApp) {
             p == &template
                 || p.replace("{companyId}", "{id}") == template
                 || p.replace("{departmentId}", "{id}") == template
+                || p.replace("{deliveryId}", "{id}") == template
         });
         assert!(documented, "{path} is not in the OpenAPI document");
     }

@@ -21,3 +21,4 @@ mod sharing;
 mod showcase;
 mod users;
 mod web;
+mod webhooks;

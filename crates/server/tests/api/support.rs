@@ -52,7 +52,12 @@ impl TestApp {
             .await
             .with_keyring(Keyring::parse(MASTER_KEY).unwrap());
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let services = Services::new(Arc::new(store.clone()), auth).with_clock(clock.clone());
+        // Tests receive webhooks on loopback, as an operator would allow explicitly.
+        let services = Services::new(Arc::new(store.clone()), auth)
+            .with_clock(clock.clone())
+            .with_webhook_policy(casebridge_service::webhooks::WebhookPolicy::new([
+                "127.0.0.1".to_owned(),
+            ]));
         Self {
             router: casebridge_server::app(services.clone()),
             services,

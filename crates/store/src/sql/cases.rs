@@ -11,10 +11,12 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
+use super::outbox::emit_case;
 use super::{append_audit, form_row, millis, to_json, unique, AuditRecord, RowExt};
 use crate::crypto::{DataKey, Keyring};
 use crate::records::*;
 use crate::{CaseStore, SqlStore, StoreError, StoreResult, Tenant};
+use serde_json::json;
 
 const CASE_COLUMNS: &str = "token, submitter_member_id, submitter_actor_id, receiver_member_id, \
     receiver_department_id, partnership_id, document_id, status, pending_side, priority, \
@@ -312,6 +314,16 @@ impl CaseStore for SqlStore {
             case_audit(tenant, AuditAction::CaseCreated, &case.token),
         )
         .await?;
+        // A case waiting for its customer reaches only its submitter for now.
+        emit_case(
+            &mut tx,
+            case.token.as_str(),
+            "case.created",
+            Audience::Both,
+            json!({}),
+            case.created_at,
+        )
+        .await?;
         let record = fetch_case(&self.keyring, &mut tx, tenant, &case.token).await?;
         tx.commit().await?;
         Ok(record)
@@ -536,6 +548,38 @@ impl CaseStore for SqlStore {
             AuditAction::CaseCustomerDeclined
         };
         append_audit(&mut tx, system_audit(submitter, action, &token)).await?;
+        if decision.authorize {
+            // The receiver sees the case for the first time.
+            let receiver = case_receiver(&mut tx, &token).await?;
+            emit_case(
+                &mut tx,
+                &token,
+                "case.created",
+                Audience::Only(receiver),
+                json!({}),
+                decision.at,
+            )
+            .await?;
+            emit_case(
+                &mut tx,
+                &token,
+                "case.authorized",
+                Audience::Only(submitter),
+                json!({}),
+                decision.at,
+            )
+            .await?;
+        } else {
+            emit_case(
+                &mut tx,
+                &token,
+                "case.status_changed",
+                Audience::Only(submitter),
+                json!({"reason": "CUSTOMER_DECLINED"}),
+                decision.at,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -556,6 +600,15 @@ impl CaseStore for SqlStore {
         append_audit(
             &mut tx,
             system_audit(submitter, AuditAction::CaseAuthorizationRevoked, &token),
+        )
+        .await?;
+        emit_case(
+            &mut tx,
+            &token,
+            "case.authorization_revoked",
+            Audience::Both,
+            json!({}),
+            note.at,
         )
         .await?;
         tx.commit().await?;
@@ -699,6 +752,7 @@ impl CaseStore for SqlStore {
             case_audit(tenant, AuditAction::of_step(change.response_type), token),
         )
         .await?;
+        step_events(&mut tx, token.as_str(), tenant.member(), change).await?;
         let record = fetch_case(&self.keyring, &mut tx, tenant, token).await?;
         tx.commit().await?;
         Ok(record)
@@ -783,6 +837,20 @@ impl CaseStore for SqlStore {
             case_audit(tenant, AuditAction::CaseNoteAdded, token),
         )
         .await?;
+        // Shared notes reach both companies; an internal one only its own.
+        let audience = match note.visibility {
+            Visibility::Shared => Audience::Both,
+            Visibility::Internal => Audience::Only(tenant.member()),
+        };
+        emit_case(
+            &mut tx,
+            token.as_str(),
+            "case.note_added",
+            audience,
+            json!({"noteId": id, "visibility": note.visibility.as_str()}),
+            note.at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(NoteRecord {
             id,
@@ -810,6 +878,15 @@ impl CaseStore for SqlStore {
         append_audit(
             &mut tx,
             case_audit(tenant, AuditAction::CaseAuthorizationRevoked, token),
+        )
+        .await?;
+        emit_case(
+            &mut tx,
+            token.as_str(),
+            "case.authorization_revoked",
+            Audience::Both,
+            json!({}),
+            note.at,
         )
         .await?;
         tx.commit().await?;
@@ -1065,6 +1142,15 @@ impl CaseStore for SqlStore {
                 )
                 .await?;
             }
+            emit_case(
+                &mut tx,
+                &token,
+                "case.status_changed",
+                Audience::Both,
+                json!({"reason": "INACTIVITY"}),
+                now,
+            )
+            .await?;
             closed.push(CaseToken::parse(&token).map_err(|_| corrupt("token"))?);
         }
         tx.commit().await?;
@@ -1088,6 +1174,23 @@ impl CaseStore for SqlStore {
             append_audit(
                 &mut tx,
                 system_audit(receiver, AuditAction::CaseOverdue, &token),
+            )
+            .await?;
+            // Recorded once (the flag above), told to both sides on the case itself.
+            let cipher = cipher(&self.keyring, &mut tx, &token).await?;
+            let note = NewNote::system(
+                "Response target missed",
+                "The first response was due and has not been given. The receiver's escalation contacts are notified.",
+                now,
+            );
+            insert_system_note(&mut tx, &cipher, &note).await?;
+            emit_case(
+                &mut tx,
+                &token,
+                "case.sla_breached",
+                Audience::Both,
+                json!({}),
+                now,
             )
             .await?;
             overdue.push(CaseToken::parse(&token).map_err(|_| corrupt("token"))?);
@@ -1357,23 +1460,32 @@ async fn subject_key(
     conn: &mut AnyConnection,
     at: i64,
 ) -> StoreResult<[u8; 32]> {
-    const NAME: &str = "subject-index";
-    let (_, wrapped, key_id) = keyring.new_platform_key(NAME);
+    platform_key(keyring, conn, "subject-index", at).await
+}
+
+/// A platform key by name, created on first use (the first writer wins).
+pub(super) async fn platform_key(
+    keyring: &Keyring,
+    conn: &mut AnyConnection,
+    name: &str,
+    at: i64,
+) -> StoreResult<[u8; 32]> {
+    let (_, wrapped, key_id) = keyring.new_platform_key(name);
     sqlx::query(
         "INSERT INTO platform_keys (name, wrapped_key, key_id, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (name) DO NOTHING",
     )
-    .bind(NAME)
+    .bind(name)
     .bind(&wrapped)
     .bind(&key_id)
     .bind(at)
     .execute(&mut *conn)
     .await?;
     let row = sqlx::query("SELECT wrapped_key, key_id FROM platform_keys WHERE name = $1")
-        .bind(NAME)
+        .bind(name)
         .fetch_one(&mut *conn)
         .await?;
-    keyring.unwrap_platform_key(NAME, &row.text("wrapped_key")?, &row.text("key_id")?)
+    keyring.unwrap_platform_key(name, &row.text("wrapped_key")?, &row.text("key_id")?)
 }
 
 /// The blind index of an email address: HMAC-SHA-256 under the subject index key, of the
@@ -1579,4 +1691,69 @@ fn authorization_row(cipher: &Cipher, row: &AnyRow) -> StoreResult<CustomerAutho
             None => None,
         },
     })
+}
+
+async fn case_receiver(conn: &mut AnyConnection, token: &str) -> StoreResult<MemberId> {
+    sqlx::query("SELECT receiver_member_id FROM collaboration_requests WHERE token = $1")
+        .bind(token)
+        .fetch_one(&mut *conn)
+        .await?
+        .parsed("receiver_member_id")
+}
+
+/// The events of a formal step: the response to the other side, the status change to
+/// both, and an information request to the submitter.
+async fn step_events(
+    conn: &mut AnyConnection,
+    token: &str,
+    actor: MemberId,
+    change: &CaseChange,
+) -> StoreResult<()> {
+    let row = sqlx::query(
+        "SELECT submitter_member_id, receiver_member_id FROM collaboration_requests WHERE token = $1",
+    )
+    .bind(token)
+    .fetch_one(&mut *conn)
+    .await?;
+    let submitter: MemberId = row.parsed("submitter_member_id")?;
+    let receiver: MemberId = row.parsed("receiver_member_id")?;
+    let other = if actor == submitter {
+        receiver
+    } else {
+        submitter
+    };
+    let step = json!({"responseType": change.response_type.as_str()});
+    emit_case(
+        conn,
+        token,
+        "case.response_added",
+        Audience::Only(other),
+        step.clone(),
+        change.at,
+    )
+    .await?;
+    if change.from != change.to {
+        let moved = json!({"previousStatus": change.from.as_str(), "responseType": change.response_type.as_str()});
+        emit_case(
+            conn,
+            token,
+            "case.status_changed",
+            Audience::Both,
+            moved,
+            change.at,
+        )
+        .await?;
+    }
+    if change.response_type == ResponseType::InformationRequest {
+        emit_case(
+            conn,
+            token,
+            "case.information_requested",
+            Audience::Only(submitter),
+            step,
+            change.at,
+        )
+        .await?;
+    }
+    Ok(())
 }

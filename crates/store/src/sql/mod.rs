@@ -25,6 +25,7 @@ use crate::records::*;
 use crate::{Actor, Store, StoreError, StoreResult, Tenant};
 
 mod cases;
+mod outbox;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -1312,6 +1313,7 @@ impl Store for SqlStore {
             ),
         )
         .await?;
+        partnership_event(&mut tx, "partnership.proposed", &record).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -1359,6 +1361,15 @@ impl Store for SqlStore {
         }
         append_audit(&mut tx, AuditRecord::by(tenant, action, "partnership", id)).await?;
         let record = fetch_partnership(&mut tx, tenant, id).await?;
+        let event = match to {
+            PartnershipStatus::Active => Some("partnership.accepted"),
+            PartnershipStatus::Declined => Some("partnership.declined"),
+            PartnershipStatus::Ended => Some("partnership.ended"),
+            _ => None,
+        };
+        if let Some(event) = event {
+            partnership_event(&mut tx, event, &record).await?;
+        }
         tx.commit().await?;
         Ok(record)
     }
@@ -1521,4 +1532,33 @@ impl Store for SqlStore {
             size: filter.size,
         })
     }
+}
+
+/// A partnership event for both its members, each told who the other is.
+async fn partnership_event(
+    conn: &mut AnyConnection,
+    event_type: &str,
+    record: &PartnershipRecord,
+) -> StoreResult<()> {
+    let data = |partner: MemberId| {
+        serde_json::json!({
+            "partnershipId": record.id.to_string(),
+            "status": record.status.as_str(),
+            "type": record.kind.as_str(),
+            "partnerCompanyId": partner.to_string(),
+            "dataCategories": record.terms.data_categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        })
+    };
+    let recipients = [
+        (record.proposer.member, data(record.partner.member)),
+        (record.partner.member, data(record.proposer.member)),
+    ];
+    outbox::emit(
+        conn,
+        event_type,
+        &record.id.to_string(),
+        &recipients,
+        Utc::now(),
+    )
+    .await
 }
