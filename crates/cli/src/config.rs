@@ -23,6 +23,14 @@ pub struct FileConfig {
     pub session_idle_minutes: Option<i64>,
     /// Hosts webhooks may reach at private addresses and over plain HTTP.
     pub webhook_allowed_hosts: Option<Vec<String>>,
+    /// How long a node holds a webhook delivery before another may send it (ms).
+    pub webhook_lease_ms: Option<u64>,
+    /// The first webhook retry waits about this long, doubling each time (ms)…
+    pub webhook_retry_base_ms: Option<u64>,
+    /// …up to this (ms).
+    pub webhook_retry_max_ms: Option<u64>,
+    /// Webhook retries stop this long after the first attempt.
+    pub webhook_retry_window_minutes: Option<u64>,
     pub case_inactivity_days: Option<i64>,
     pub public_url: Option<String>,
     pub signing_key_file: Option<PathBuf>,

@@ -41,7 +41,8 @@ struct Cli {
     /// A TOML file with defaults for these settings (database_url, listen, public_url,
     /// master_key_file, signing_key_file, token_ttl_minutes, client_token_ttl_minutes,
     /// session_ttl_minutes, session_idle_minutes, case_inactivity_days,
-    /// webhook_allowed_hosts); flags and environment win over it.
+    /// webhook_allowed_hosts, webhook_lease_ms, webhook_retry_base_ms, webhook_retry_max_ms,
+    /// webhook_retry_window_minutes); flags and environment win over it.
     #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
 
@@ -190,6 +191,7 @@ struct Settings {
     signing_key: Option<PathBuf>,
     master_key: Option<PathBuf>,
     webhook_allowed_hosts: Vec<String>,
+    dispatch: DispatchSettings,
 }
 
 fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
@@ -231,8 +233,54 @@ fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
         .filter(|hosts| !hosts.is_empty())
         .or(file.webhook_allowed_hosts)
         .unwrap_or_default();
+    let ms = |value: Option<u64>,
+              default: std::time::Duration,
+              range: std::ops::RangeInclusive<u64>,
+              name: &str|
+     -> anyhow::Result<std::time::Duration> {
+        match value {
+            None => Ok(default),
+            Some(v) if range.contains(&v) => Ok(std::time::Duration::from_millis(v)),
+            Some(_) => bail!(
+                "{name} must be between {} and {}",
+                range.start(),
+                range.end()
+            ),
+        }
+    };
+    let dispatch_defaults = DispatchSettings::default();
+    let dispatch = DispatchSettings {
+        lease: ms(
+            file.webhook_lease_ms,
+            dispatch_defaults.lease,
+            1_000..=3_600_000,
+            "webhook_lease_ms",
+        )?,
+        base_backoff: ms(
+            file.webhook_retry_base_ms,
+            dispatch_defaults.base_backoff,
+            10..=3_600_000,
+            "webhook_retry_base_ms",
+        )?,
+        max_backoff: ms(
+            file.webhook_retry_max_ms,
+            dispatch_defaults.max_backoff,
+            10..=86_400_000,
+            "webhook_retry_max_ms",
+        )?,
+        retry_window: ms(
+            file.webhook_retry_window_minutes
+                .map(|m| m.saturating_mul(60_000)),
+            dispatch_defaults.retry_window,
+            60_000..=30 * 86_400_000,
+            "webhook_retry_window_minutes",
+        )?,
+        source: public_url.clone(),
+        ..dispatch_defaults
+    };
     Ok(Settings {
         webhook_allowed_hosts,
+        dispatch,
         signing_key,
         master_key,
         database_url,
@@ -477,10 +525,7 @@ async fn serve(
     let dispatcher = Arc::new(Dispatcher::new(
         store,
         services.webhook_policy().clone(),
-        DispatchSettings {
-            source: settings.cases.public_url.clone(),
-            ..DispatchSettings::default()
-        },
+        settings.dispatch.clone(),
     ));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let dispatching = tokio::spawn(dispatcher.run(stopped));

@@ -3,13 +3,15 @@
 //! Each story runs on SQLite, and on PostgreSQL when `CASEBRIDGE_TEST_POSTGRES_URL` is set.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 
 use casebridge_store::testing::TestDatabase;
 use serde_json::Value;
 use sha2::Digest;
 use sqlx::{AnyConnection, Connection, Executor};
+use support::http;
+
+mod support;
 
 casebridge_store::database_stories!(
     |db, story| story(&db).await;
@@ -361,22 +363,6 @@ async fn logs_hold_no_personal_data_or_secrets() {
             "the logs contain {secret:?}:\n{logs}"
         );
     }
-}
-
-fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> String {
-    let mut stream = TcpStream::connect(address).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
 }
 
 /// A config file supplies what neither a flag nor the environment gives.

@@ -194,3 +194,44 @@ impl Dispatcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter() {
+        let settings = DispatchSettings {
+            base_backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(3600),
+            ..DispatchSettings::default()
+        };
+        for (attempt, full) in [(1, 10), (2, 20), (3, 40), (9, 2560), (10, 3600), (40, 3600)] {
+            for _ in 0..50 {
+                let wait = backoff(&settings, attempt);
+                let full = Duration::from_secs(full);
+                assert!(
+                    wait >= full / 2 && wait <= full,
+                    "attempt {attempt}: {wait:?}"
+                );
+            }
+        }
+        // Jitter: retries of many deliveries do not fall in step.
+        let waits: std::collections::HashSet<Duration> =
+            (0..20).map(|_| backoff(&settings, 5)).collect();
+        assert!(waits.len() > 10);
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256_of_the_body_and_of_the_timestamped_body() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            sign("Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            signature_header("Jefe", 1_700_000_000, b"{}"),
+            format!("t=1700000000,v1={}", sign("Jefe", b"1700000000.{}"))
+        );
+    }
+}
