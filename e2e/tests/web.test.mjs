@@ -182,6 +182,8 @@ test("an admin sees every administration page", async () => {
     ["departments", "Departments"],
     ["agreement", "Framework agreement"],
     ["api-clients", "API clients"],
+    ["webhooks", "Webhooks"],
+    ["sla", "SLA report"],
     ["audit", "Audit trail"],
   ]) {
     await ana.goto(`${server.base}/admin/${path}`);

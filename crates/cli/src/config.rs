@@ -29,6 +29,8 @@ pub struct FileConfig {
     pub webhook_retry_base_ms: Option<u64>,
     /// …up to this (ms).
     pub webhook_retry_max_ms: Option<u64>,
+    /// A webhook callback that has not answered in this time has failed the attempt (ms).
+    pub webhook_timeout_ms: Option<u64>,
     /// Webhook retries stop this long after the first attempt.
     pub webhook_retry_window_minutes: Option<u64>,
     pub case_inactivity_days: Option<i64>,

@@ -41,8 +41,8 @@ struct Cli {
     /// A TOML file with defaults for these settings (database_url, listen, public_url,
     /// master_key_file, signing_key_file, token_ttl_minutes, client_token_ttl_minutes,
     /// session_ttl_minutes, session_idle_minutes, case_inactivity_days,
-    /// webhook_allowed_hosts, webhook_lease_ms, webhook_retry_base_ms, webhook_retry_max_ms,
-    /// webhook_retry_window_minutes); flags and environment win over it.
+    /// webhook_allowed_hosts, webhook_lease_ms, webhook_timeout_ms, webhook_retry_base_ms,
+    /// webhook_retry_max_ms, webhook_retry_window_minutes); flags and environment win over it.
     #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
 
@@ -275,9 +275,19 @@ fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
             60_000..=30 * 86_400_000,
             "webhook_retry_window_minutes",
         )?,
+        request_timeout: ms(
+            file.webhook_timeout_ms,
+            dispatch_defaults.request_timeout,
+            100..=120_000,
+            "webhook_timeout_ms",
+        )?,
         source: public_url.clone(),
         ..dispatch_defaults
     };
+    // A lease shorter than an attempt would let the same node send a slow delivery twice.
+    if dispatch.lease < dispatch.request_timeout + std::time::Duration::from_secs(1) {
+        bail!("webhook_lease_ms must exceed webhook_timeout_ms by at least a second");
+    }
     Ok(Settings {
         webhook_allowed_hosts,
         dispatch,

@@ -85,7 +85,7 @@ impl Setup {
         std::fs::write(dir.join("master.key"), format!("{}\n", "7".repeat(64))).unwrap();
         std::fs::write(
             dir.join("casebridge.toml"),
-            "webhook_lease_ms = 2000\nwebhook_retry_base_ms = 100\nwebhook_retry_max_ms = 400\n",
+            "webhook_lease_ms = 2500\nwebhook_timeout_ms = 1000\nwebhook_retry_base_ms = 100\nwebhook_retry_max_ms = 400\n",
         )
         .unwrap();
         let setup = Self { db, dir };

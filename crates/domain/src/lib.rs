@@ -20,6 +20,7 @@ pub mod partnership;
 pub mod password;
 pub mod role;
 pub mod sharing;
+pub mod sla;
 pub mod validation;
 
 pub use category::DataCategory;

@@ -35,6 +35,8 @@ pub enum Action {
     WorkCases,
     /// Place and release legal holds, erase a data subject's cases.
     ManageDataProtection,
+    /// Read the member's SLA report.
+    ReadReports,
 }
 
 impl Role {
@@ -52,6 +54,7 @@ impl Role {
                 matches!(self, Role::Admin | Role::Manager)
             }
             ReadAuditTrail => matches!(self, Role::Admin | Role::Auditor),
+            ReadReports => self != Role::Engineer,
             WorkCases => self != Role::Auditor,
         }
     }

@@ -700,7 +700,8 @@ impl Services {
         Ok(self.store.legal_hold(tenant, token).await?)
     }
 
-    /// One pass of the background sweeps: closes idle cases and flags overdue ones.
+    /// One pass of the background sweeps: closes idle cases, sends the response-clock
+    /// reminders that are due, and flags overdue ones.
     /// Safe on several nodes at once: each case changes in one conditional update.
     pub async fn sweep_cases(&self) -> ServiceResult<(usize, usize)> {
         let now = self.now();
@@ -708,6 +709,8 @@ impl Services {
             .store
             .close_inactive_cases(now - self.cases.inactivity, now)
             .await?;
+        // Reminders before breaches: a case past its target gets the breach, not a reminder.
+        self.store.remind_cases(now).await?;
         let overdue = self.store.mark_overdue_cases(now).await?;
         Ok((closed.len(), overdue.len()))
     }

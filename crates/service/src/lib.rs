@@ -18,6 +18,7 @@ mod forms;
 mod idempotency;
 pub mod operator;
 mod partnerships;
+mod reports;
 mod secrets;
 mod sharing;
 pub mod webhooks;
@@ -39,6 +40,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use forms::FormScope;
 pub use idempotency::IdempotencyStart;
 pub use partnerships::{PartnershipView, ProposalInput};
+pub use reports::SlaReport;
 pub use secrets::constant_time_eq;
 pub use sharing::{Preview, Reveal};
 

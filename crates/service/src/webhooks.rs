@@ -182,6 +182,7 @@ impl Services {
             .create_webhook(
                 tenant,
                 &NewWebhook {
+                    created_at: self.now(),
                     callback_url: url.to_string(),
                     event_types,
                     secret: secret.expose_secret().to_owned(),

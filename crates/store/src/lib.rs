@@ -321,6 +321,17 @@ pub trait CaseStore: Send + Sync {
     ) -> StoreResult<Vec<CaseToken>>;
     /// Flags unanswered cases whose `respondBy` has passed.
     async fn mark_overdue_cases(&self, now: DateTime<Utc>) -> StoreResult<Vec<CaseToken>>;
+    /// Sends the response-clock reminders that are due — at half the window and shortly
+    /// before its end — each once, as events and system notes; returns how many.
+    async fn remind_cases(&self, now: DateTime<Utc>) -> StoreResult<usize>;
+    /// The tenant's received requests whose clock started in `[from, to)` (test requests
+    /// and those waiting for their customer left out), for the SLA report.
+    async fn sla_rows(
+        &self,
+        tenant: &Tenant,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SlaRow>>;
     /// Destroys the data key of every case closed, rejected or revoked longer ago than its
     /// partnership's retention period and not on legal hold (crypto-shredding); a live
     /// revoked case is closed. Returns the purged cases.

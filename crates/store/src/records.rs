@@ -509,6 +509,8 @@ pub struct WebhookRecord {
 
 #[derive(Debug, Clone)]
 pub struct NewWebhook {
+    /// A subscription receives the events that occur from this instant on.
+    pub created_at: DateTime<Utc>,
     pub callback_url: String,
     pub event_types: Option<Vec<String>>,
     pub secret: String,
@@ -587,4 +589,15 @@ pub enum DeliveryOutcome {
         status_code: Option<i64>,
         error: String,
     },
+}
+
+/// One received request, as the SLA report counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaRow {
+    pub priority: casebridge_domain::form::Priority,
+    pub clock_started_at: DateTime<Utc>,
+    pub respond_by: DateTime<Utc>,
+    /// The receiver's first formal step, if any.
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub breached: bool,
 }

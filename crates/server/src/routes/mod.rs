@@ -9,6 +9,7 @@ mod departments;
 mod forms;
 mod health;
 mod partnerships;
+mod reports;
 mod sharing;
 mod users;
 mod webhooks;
@@ -31,4 +32,5 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .merge(sharing::router())
         .merge(customer::router())
         .merge(webhooks::router())
+        .merge(reports::router())
 }

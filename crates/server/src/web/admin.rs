@@ -57,17 +57,19 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Area {
+pub(super) enum Area {
     Users,
     Departments,
     Form,
     Partnerships,
     Agreement,
     ApiClients,
+    Webhooks,
+    Sla,
     Audit,
 }
 
-const SECTIONS: [(Area, &str, &str, Action, &str); 7] = [
+const SECTIONS: [(Area, &str, &str, Action, &str); 9] = [
     (
         Area::Users,
         "/admin/users",
@@ -111,6 +113,20 @@ const SECTIONS: [(Area, &str, &str, Action, &str); 7] = [
         "Credentials for your CRM integrations.",
     ),
     (
+        Area::Webhooks,
+        "/admin/webhooks",
+        "Webhooks",
+        Action::ManageApiClients,
+        "Events pushed to your CRM, and every delivery.",
+    ),
+    (
+        Area::Sla,
+        "/admin/sla",
+        "SLA report",
+        Action::ReadReports,
+        "How fast your company answered the requests it received.",
+    ),
+    (
         Area::Audit,
         "/admin/audit",
         "Audit trail",
@@ -124,7 +140,7 @@ fn allowed(web: &Web) -> Vec<&'static (Area, &'static str, &'static str, Action,
 }
 
 /// "Not allowed" for a role that may not use the section.
-fn refuse(web: &Web, section: Area) -> Option<Response> {
+pub(super) fn refuse(web: &Web, section: Area) -> Option<Response> {
     let action = SECTIONS
         .iter()
         .find(|s| s.0 == section)
@@ -137,11 +153,11 @@ fn refuse(web: &Web, section: Area) -> Option<Response> {
     })
 }
 
-fn admin_page(web: &Web, section: Option<Area>, title: &str, body: Markup) -> Response {
+pub(super) fn admin_page(web: &Web, section: Option<Area>, title: &str, body: Markup) -> Response {
     admin_page_with(web, axum::http::StatusCode::OK, section, title, body)
 }
 
-fn admin_page_with(
+pub(super) fn admin_page_with(
     web: &Web,
     status: axum::http::StatusCode,
     section: Option<Area>,
@@ -323,7 +339,7 @@ async fn invite(State(state): State<AppState>, posted: Posted) -> Response {
     }
 }
 
-fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ServiceError> {
+pub(super) fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ServiceError> {
     raw.parse().map_err(|_| ServiceError::NotFound)
 }
 

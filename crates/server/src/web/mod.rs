@@ -11,6 +11,7 @@ mod admin;
 mod cases;
 mod compose;
 mod inbox;
+mod operations;
 mod session;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -62,6 +63,7 @@ pub(crate) fn pages() -> Router<AppState> {
         .merge(cases::routes())
         .merge(compose::routes())
         .merge(admin::routes())
+        .merge(operations::routes())
 }
 
 async fn stylesheet() -> Response {

@@ -110,6 +110,7 @@ fn protected_routes() -> Vec<(Method, String)> {
         ),
         (Method::POST, "/v1/erasures".into()),
         (Method::GET, "/v1/webhooks".into()),
+        (Method::GET, "/v1/reports/sla".into()),
         (Method::POST, "/v1/webhooks".into()),
         (Method::DELETE, format!("/v1/webhooks/{id}")),
         (Method::GET, format!("/v1/webhooks/{id}/deliveries")),

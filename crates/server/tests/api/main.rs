@@ -19,6 +19,7 @@ mod partnerships;
 mod privacy;
 mod sharing;
 mod showcase;
+mod sla;
 mod users;
 mod web;
 mod webhooks;

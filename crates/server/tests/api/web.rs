@@ -22,6 +22,7 @@ stories!(
     user_text_is_escaped_and_pages_carry_a_strict_policy,
     admins_invite_people_and_managers_publish_forms_in_the_pages,
     cookies_are_secure_when_served_over_https,
+    webhooks_and_the_sla_report_in_the_pages,
 );
 
 /// A browser: keeps cookies, reads the anti-forgery token off the last page.
@@ -884,4 +885,61 @@ async fn cookies_are_secure_when_served_over_https(app: &TestApp) {
         .find(|v| v.starts_with("cb_session="))
         .unwrap();
     assert!(session.contains("Secure") && session.contains("HttpOnly"));
+}
+
+async fn webhooks_and_the_sla_report_in_the_pages(app: &TestApp) {
+    let (acme, globex) = partners(app).await;
+    let mut admin = Browser::signed_in(app, "admin@globex.example").await;
+    admin.get("/admin/webhooks").await;
+    // A private address is refused beside its field.
+    let refused = admin
+        .post(
+            "/admin/webhooks",
+            &[
+                ("callbackUrl", "https://10.0.0.7/hook"),
+                ("eventTypes", "case.created"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text.contains("private, local or reserved address"));
+    let created = admin
+        .post(
+            "/admin/webhooks",
+            &[
+                ("callbackUrl", "https://crm.globex.example/casebridge"),
+                ("eventTypes", "case.created"),
+                ("eventTypes", "case.sla_breached"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    assert!(created.text.contains("cb_wh_"), "the secret is shown once");
+    let listed = admin.get("/admin/webhooks").await;
+    assert!(listed.text.contains("crm.globex.example") && !listed.text.contains("cb_wh_"));
+    let hooks = app.get("/v1/webhooks", &globex.admin).await;
+    assert_eq!(
+        hooks.body[0]["eventTypes"],
+        json!(["case.created", "case.sla_breached"])
+    );
+
+    // Managers read the SLA report; engineers do not.
+    let _ = acme;
+    let mut manager = Browser::signed_in(app, "manager@globex.example").await;
+    let report = manager.get("/admin/sla").await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert!(report.text.contains("Median first response"));
+    assert_eq!(
+        manager.get("/admin/webhooks").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let backwards = manager
+        .get("/admin/sla?from=2026-02-01&to=2026-01-01")
+        .await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut engineer = Browser::signed_in(app, "engineer@globex.example").await;
+    assert_eq!(
+        engineer.get("/admin/sla").await.status,
+        StatusCode::FORBIDDEN
+    );
 }

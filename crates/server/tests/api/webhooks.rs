@@ -217,8 +217,9 @@ fn types(received: &[Received]) -> Vec<String> {
         .collect()
 }
 
-/// Acme and Globex, partners, with Globex's form; returns the document id and field ids.
-async fn partners(app: &TestApp, acme: &Member, globex: &Member) -> (String, Vec<Value>) {
+/// Acme and Globex, partners, with Globex's form (HIGH: 4 h, LOW: 72 h); returns the
+/// form's document id.
+pub(crate) async fn partners(app: &TestApp, acme: &Member, globex: &Member) -> String {
     app.agree(&[acme, globex]).await;
     let mut proposal = crate::support::proposal(&globex.id);
     proposal["terms"]["dataCategories"] = json!(["CONTACT", "LOGS", "HOSTNAMES"]);
@@ -227,14 +228,25 @@ async fn partners(app: &TestApp, acme: &Member, globex: &Member) -> (String, Vec
         .put(
             &format!("/v1/forms/company/{}", globex.id),
             &globex.manager,
-            json!({"priorities": [{"priority": "HIGH", "responseHours": 4}], "customFields": []}),
+            json!({"priorities": [{"priority": "HIGH", "responseHours": 4}, {"priority": "LOW", "responseHours": 72}], "customFields": []}),
         )
         .await;
     assert_eq!(form.status, StatusCode::CREATED, "{:?}", form.body);
-    (form.body["documentId"].as_str().unwrap().to_owned(), vec![])
+    form.body["documentId"].as_str().unwrap().to_owned()
 }
 
 async fn open_case(app: &TestApp, acme: &Member, document_id: &str, number: &str) -> String {
+    open_case_with(app, acme, document_id, number, "HIGH").await
+}
+
+/// A request from Acme's engineer to Globex at `priority`; returns its token.
+pub(crate) async fn open_case_with(
+    app: &TestApp,
+    acme: &Member,
+    document_id: &str,
+    number: &str,
+    priority: &str,
+) -> String {
     let created = post_expect(
         app,
         "/v1/collaboration-requests",
@@ -244,7 +256,7 @@ async fn open_case(app: &TestApp, acme: &Member, document_id: &str, number: &str
             "internalCaseNumber": number,
             "problemSummary": "Controller resets under load",
             "problemDescription": "Resets on db1.corp.acme.example; customer jane@customer.example",
-            "priority": "HIGH",
+            "priority": priority,
             "submitterContactDetails": {"name": "Priya Raman", "email": "priya@acme.example"},
             "customerAuthorization": {
                 "method": "EMAIL",
@@ -361,7 +373,7 @@ async fn every_event_reaches_the_members_allowed_to_know_signed_and_in_order(app
     let globex = app.member("Globex", "globex.example").await;
     let (_, acme_secret) = subscribe(app, &acme, &format!("{base}/acme"), None).await;
     let (_, globex_secret) = subscribe(app, &globex, &format!("{base}/globex"), None).await;
-    let (document_id, _) = partners(app, &acme, &globex).await;
+    let document_id = partners(app, &acme, &globex).await;
     let token = open_case(app, &acme, &document_id, "ACME-1").await;
     let notes = format!("/v1/collaboration-requests/{token}/notes");
     post_expect(
@@ -509,7 +521,7 @@ async fn a_receiver_that_was_down_gets_every_event_in_order(app: &TestApp) {
         Some(json!(["case.created", "case.note_added"])),
     )
     .await;
-    let (document_id, _) = partners(app, &acme, &globex).await;
+    let document_id = partners(app, &acme, &globex).await;
     let mut cases = Vec::new();
     for n in 0..3 {
         let token = open_case(app, &acme, &document_id, &format!("ACME-{n}")).await;
@@ -577,7 +589,7 @@ async fn retries_end_and_a_failed_delivery_can_be_sent_again(app: &TestApp) {
         Some(json!(["case.created"])),
     )
     .await;
-    let (document_id, _) = partners(app, &acme, &globex).await;
+    let document_id = partners(app, &acme, &globex).await;
     let token = open_case(app, &acme, &document_id, "ACME-9").await;
     let running = dispatch(app, loopback(), |s| {
         s.retry_window = Duration::from_millis(400)
@@ -642,7 +654,7 @@ async fn the_dispatcher_refuses_callbacks_the_operator_no_longer_allows(app: &Te
         Some(json!(["case.created"])),
     )
     .await;
-    let (document_id, _) = partners(app, &acme, &globex).await;
+    let document_id = partners(app, &acme, &globex).await;
     open_case(app, &acme, &document_id, "ACME-5").await;
     // The operator took 127.0.0.1 off the allowed hosts: the guard refuses at once.
     let _running = dispatch(app, WebhookPolicy::default(), |_| {});
@@ -678,7 +690,7 @@ async fn a_slow_or_huge_response_does_not_hold_up_other_deliveries(app: &TestApp
     subscribe(app, &acme, &format!("{base}/slow"), only_created.clone()).await;
     let (huge, _) = subscribe(app, &acme, &format!("{base}/huge"), only_created.clone()).await;
     subscribe(app, &acme, &format!("{base}/fast"), only_created).await;
-    let (document_id, _) = partners(app, &acme, &globex).await;
+    let document_id = partners(app, &acme, &globex).await;
     for n in 0..5 {
         open_case(app, &acme, &document_id, &format!("ACME-{n}")).await;
     }

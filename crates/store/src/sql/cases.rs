@@ -101,12 +101,7 @@ async fn case_row(
     let token = row.text("token")?;
     let cipher = cipher(keyring, conn, &token).await?;
     let submitter = row.text("submitter_member_id")?;
-    let priority = match row.text("priority")?.as_str() {
-        "LOW" => Priority::Low,
-        "MEDIUM" => Priority::Medium,
-        "HIGH" => Priority::High,
-        _ => return Err(corrupt("priority")),
-    };
+    let priority = parse_priority(&row.text("priority")?)?;
     let receiver_engineer = match row.opt_text("receiver_engineer")? {
         Some(json) => Some(serde_json::from_str(&json).map_err(|_| corrupt("engineer"))?),
         None => None,
@@ -160,6 +155,15 @@ async fn case_row(
         updated_at: row.time("updated_at")?,
         closed_at: row.opt_time("closed_at")?,
     })
+}
+
+fn parse_priority(raw: &str) -> StoreResult<Priority> {
+    match raw {
+        "LOW" => Ok(Priority::Low),
+        "MEDIUM" => Ok(Priority::Medium),
+        "HIGH" => Ok(Priority::High),
+        _ => Err(corrupt("priority")),
+    }
 }
 
 fn priority_str(priority: Priority) -> &'static str {
@@ -314,6 +318,9 @@ impl CaseStore for SqlStore {
             case_audit(tenant, AuditAction::CaseCreated, &case.token),
         )
         .await?;
+        if case.link.is_none() {
+            start_clock(&mut tx, case.token.as_str(), at).await?;
+        }
         // A case waiting for its customer reaches only its submitter for now.
         emit_case(
             &mut tx,
@@ -549,6 +556,7 @@ impl CaseStore for SqlStore {
         };
         append_audit(&mut tx, system_audit(submitter, action, &token)).await?;
         if decision.authorize {
+            start_clock(&mut tx, &token, at).await?;
             // The receiver sees the case for the first time.
             let receiver = case_receiver(&mut tx, &token).await?;
             emit_case(
@@ -1199,6 +1207,97 @@ impl CaseStore for SqlStore {
         Ok(overdue)
     }
 
+    async fn remind_cases(&self, now: DateTime<Utc>) -> StoreResult<usize> {
+        let mut tx = self.write().await?;
+        let mut sent = 0;
+        for (flag, at, kind, summary) in [
+            (
+                "reminded_half",
+                "remind_half_at",
+                "HALF_WINDOW",
+                "Half of the response time has passed",
+            ),
+            (
+                "reminded_due",
+                "remind_due_at",
+                "DUE_SOON",
+                "The response is due soon",
+            ),
+        ] {
+            let rows = sqlx::query(&format!(
+                "UPDATE collaboration_requests SET {flag} = 1 \
+                 WHERE {flag} = 0 AND {at} IS NOT NULL AND {at} <= $1 AND respond_by > $1 \
+                   AND responded = 0 AND status IN ('OPEN', 'INFORMATION') AND awaiting_customer = 0 \
+                 RETURNING token, receiver_member_id, respond_by"
+            ))
+            .bind(millis(now))
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                let token = row.text("token")?;
+                let receiver: MemberId = row.parsed("receiver_member_id")?;
+                let due = row.time("respond_by")?;
+                let cipher = cipher(&self.keyring, &mut tx, &token).await?;
+                let note = NewNote::system(
+                    summary,
+                    &format!(
+                        "No first response yet; the target is {}.",
+                        due.format("%-d %B %Y, %H:%M UTC")
+                    ),
+                    now,
+                );
+                insert_system_note(&mut tx, &cipher, &note).await?;
+                emit_case(
+                    &mut tx,
+                    &token,
+                    "case.sla_reminder",
+                    Audience::Only(receiver),
+                    json!({"reminder": kind}),
+                    now,
+                )
+                .await?;
+                sent += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(sent)
+    }
+
+    async fn sla_rows(
+        &self,
+        tenant: &Tenant,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SlaRow>> {
+        sqlx::query(
+            "SELECT c.priority, COALESCE(c.clock_started_at, c.created_at) AS started, c.respond_by, \
+                    c.overdue, \
+                    (SELECT MIN(r.created_at) FROM case_responses r \
+                     WHERE r.case_token = c.token AND r.side = 'RECEIVER') AS first_response \
+             FROM collaboration_requests c \
+             WHERE c.receiver_member_id = $1 AND c.awaiting_customer = 0 AND c.test_case = 0 \
+               AND COALESCE(c.clock_started_at, c.created_at) >= $2 \
+               AND COALESCE(c.clock_started_at, c.created_at) < $3 \
+             ORDER BY started",
+        )
+        .bind(tenant.member().to_string())
+        .bind(millis(from))
+        .bind(millis(to))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(SlaRow {
+                priority: parse_priority(&row.text("priority")?)?,
+                clock_started_at: row.time("started")?,
+                respond_by: row.time("respond_by")?,
+                first_response_at: row.opt_time("first_response")?,
+                breached: row.int("overdue")? != 0,
+            })
+        })
+        .collect()
+    }
+
     async fn purge_expired_cases(&self, now: DateTime<Utc>) -> StoreResult<Vec<CaseToken>> {
         let now_ms = millis(now);
         let mut tx = self.write().await?;
@@ -1755,5 +1854,20 @@ async fn step_events(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// Starts a case's response clock at `start`: the reminders fall at half the window and
+/// when a tenth of it is left.
+async fn start_clock(conn: &mut AnyConnection, token: &str, start: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE collaboration_requests SET clock_started_at = $2, \
+         remind_half_at = $2 + (respond_by - $2) / 2, \
+         remind_due_at = respond_by - (respond_by - $2) / 10 WHERE token = $1",
+    )
+    .bind(token)
+    .bind(start)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -185,7 +185,7 @@ impl OutboxStore for SqlStore {
                 .as_ref()
                 .map(|auth| key.seal(&format!("webhook/{id}/auth"), auth)),
         )
-        .bind(millis(Utc::now()))
+        .bind(millis(hook.created_at))
         .execute(&mut *tx)
         .await?;
         super::append_audit(
@@ -342,7 +342,7 @@ impl OutboxStore for SqlStore {
 
     async fn fan_out_events(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<usize> {
         let pending = sqlx::query(
-            "SELECT id, member_id, event_type, aggregate, aggregate_seq FROM outbox_events \
+            "SELECT id, member_id, event_type, aggregate, aggregate_seq, occurred_at FROM outbox_events \
              WHERE fanned_out_at IS NULL ORDER BY occurred_at, aggregate_seq LIMIT $1",
         )
         .bind(limit)
@@ -366,10 +366,13 @@ impl OutboxStore for SqlStore {
                 continue; // another node took it
             }
             let event_type = event.text("event_type")?;
+            // A subscription gets the events that occur from its creation on.
             let hooks = sqlx::query(
-                "SELECT id, event_types FROM webhooks WHERE member_id = $1 AND deleted_at IS NULL",
+                "SELECT id, event_types FROM webhooks \
+                 WHERE member_id = $1 AND deleted_at IS NULL AND created_at <= $2",
             )
             .bind(&member)
+            .bind(event.int("occurred_at")?)
             .fetch_all(&mut *tx)
             .await?;
             for hook in hooks {

@@ -1,0 +1,320 @@
+//! Administration pages for integrations and service levels: webhook subscriptions with
+//! their deliveries, and the SLA report.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use casebridge_domain::events::EVENT_TYPES;
+use casebridge_domain::form::Priority;
+use casebridge_domain::sla::SlaFigures;
+use casebridge_service::webhooks::WebhookInput;
+use chrono::{Duration, NaiveDate, Utc};
+use maud::{html, Markup};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use super::admin::{admin_page, admin_page_with, parse_id, refuse, Area};
+use super::{
+    after, csrf_input, error_page, field_anchor, human, span_text, when, Fields, Input, Posted,
+    Problems, Web,
+};
+use crate::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/webhooks", get(webhooks).post(subscribe))
+        .route("/admin/webhooks/{id}/delete", post(unsubscribe))
+        .route(
+            "/admin/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(redeliver),
+        )
+        .route("/admin/sla", get(sla))
+}
+
+// ---- webhooks ----
+
+async fn webhooks(State(state): State<AppState>, web: Web) -> Response {
+    if let Some(page) = refuse(&web, Area::Webhooks) {
+        return page;
+    }
+    webhooks_page(&state, &web, &Fields::empty(), &Problems::default()).await
+}
+
+async fn webhooks_page(
+    state: &AppState,
+    web: &Web,
+    fields: &Fields,
+    problems: &Problems,
+) -> Response {
+    let services = &state.services;
+    let hooks = match services.list_webhooks(&web.caller).await {
+        Ok(hooks) => hooks,
+        Err(error) => return error_page(Some(web), error),
+    };
+    let mut deliveries = Vec::with_capacity(hooks.len());
+    for hook in &hooks {
+        match services.webhook_deliveries(&web.caller, &hook.id).await {
+            Ok(list) => deliveries.push(list),
+            Err(error) => return error_page(Some(web), error),
+        }
+    }
+    let chosen = fields.all("eventTypes");
+    let body = html! {
+        p.lede { "Casebridge pushes events to your systems as signed CloudEvents, in order per case, and retries for 24 hours. Events carry identifiers and status, never case text." }
+        @if hooks.is_empty() { p.empty { "No webhooks yet." } }
+        @for (hook, list) in hooks.iter().zip(&deliveries) {
+            section.card {
+                h2 { code { (hook.callback_url) } }
+                p.sub {
+                    @match &hook.event_types {
+                        Some(types) => { "Events: " (types.join(", ")) }
+                        None => "Every event",
+                    }
+                    " · since " (when(hook.created_at))
+                    @if hook.has_callback_auth { " · sends an Authorization header" }
+                }
+                details {
+                    summary { "Recent deliveries (" (list.len()) ")" }
+                    @if list.is_empty() { p.empty { "Nothing delivered yet." } }
+                    @else {
+                        div.table-wrap {
+                            table {
+                                caption.visually-hidden { "Deliveries to " (hook.callback_url) }
+                                thead { tr { th scope="col" { "Event" } th scope="col" { "Status" } th scope="col" { "Attempts" } th scope="col" { "Last answer" } th scope="col" { "When" } th scope="col" { span.visually-hidden { "Action" } } } }
+                                tbody {
+                                    @for d in list.iter().take(50) {
+                                        tr {
+                                            td { code { (d.event_type) } div.sub { code { (d.aggregate) } } }
+                                            td { (human(d.status.as_str())) }
+                                            td { (d.attempts) }
+                                            td {
+                                                @if let Some(code) = d.last_status_code { "HTTP " (code) }
+                                                @if let Some(error) = &d.last_error { div.sub { (error) } }
+                                            }
+                                            td { (when(d.delivered_at.unwrap_or(d.next_attempt_at))) }
+                                            td {
+                                                form method="post" action=(format!("/admin/webhooks/{}/deliveries/{}/redeliver", hook.id, d.id)) {
+                                                    (csrf_input(web))
+                                                    button type="submit" { "Send again" span.visually-hidden { " " (d.event_type) } }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                form method="post" action=(format!("/admin/webhooks/{}/delete", hook.id)) {
+                    (csrf_input(web))
+                    button.danger type="submit" data-confirm="Stop sending events to this address?" { "Delete " span.visually-hidden { (hook.callback_url) } }
+                }
+            }
+        }
+        h2 { "New webhook" }
+        form.card method="post" action="/admin/webhooks" {
+            (csrf_input(web))
+            (problems.summary())
+            (Input::new("callbackUrl", "Callback URL", fields.get("callbackUrl")).kind("url").required().max(2000)
+                .hint("HTTPS. Plain HTTP and private addresses only for hosts the operator allows.").render(problems, "callbackUrl"))
+            (Input::new("callbackAuth", "Authorization header value (optional)", fields.get("callbackAuth")).max(1000)
+                .hint("Sent with every delivery, e.g. “Bearer …”; stored encrypted, never shown again.").render(problems, "callbackAuth"))
+            fieldset {
+                legend { "Events" }
+                p.hint { "Leave all unticked for every event." }
+                @if let Some(error) = problems.for_field("eventTypes") { p.error { (error) } }
+                @for event in EVENT_TYPES {
+                    @let id = format!("ev-{}", field_anchor(event));
+                    div.choice {
+                        input id=(id) type="checkbox" name="eventTypes" value=(event) checked[chosen.contains(&event)];
+                        label for=(id) { code { (event) } }
+                    }
+                }
+            }
+            button.primary type="submit" { "Create webhook" }
+        }
+    };
+    admin_page_with(
+        web,
+        problems.status(),
+        Some(Area::Webhooks),
+        "Webhooks",
+        body,
+    )
+}
+
+async fn subscribe(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { web, fields } = posted;
+    let types: Vec<String> = fields
+        .all("eventTypes")
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    let input = WebhookInput {
+        callback_url: fields.get("callbackUrl").trim().to_owned(),
+        event_types: (!types.is_empty()).then_some(types),
+        callback_auth: fields.opt("callbackAuth"),
+    };
+    match state.services.create_webhook(&web.caller, input).await {
+        Ok(created) => {
+            let body = html! {
+                p { "Deliveries to " code { (created.webhook.callback_url) } " are signed with this secret. It is shown only now: store it where your receiver can read it." }
+                div.card {
+                    p { label for="webhook-secret" { "Signing secret" } }
+                    input.secret #webhook-secret type="text" readonly value=(created.secret.expose_secret());
+                }
+                p.sub { "Check " code { "X-Hub-Signature-256: sha256=HMAC-SHA256(secret, body)" } " and refuse an " code { "X-Casebridge-Event-Id" } " you have already handled." }
+                p { a.button href="/admin/webhooks" { "Back to webhooks" } }
+            };
+            admin_page(&web, Some(Area::Webhooks), "Webhook created", body)
+        }
+        Err(error) => match Problems::from_error(error) {
+            Ok(problems) => webhooks_page(&state, &web, &fields, &problems).await,
+            Err(error) => error_page(Some(&web), error),
+        },
+    }
+}
+
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let web = posted.web;
+    let outcome = async {
+        let id: uuid::Uuid = parse_id(&id)?;
+        state
+            .services
+            .delete_webhook(&web.caller, &id.to_string())
+            .await
+    }
+    .await;
+    after(&web, "/admin/webhooks", outcome, |_| {
+        "Webhook deleted.".to_owned()
+    })
+}
+
+async fn redeliver(
+    State(state): State<AppState>,
+    Path((id, delivery)): Path<(String, String)>,
+    posted: Posted,
+) -> Response {
+    let web = posted.web;
+    let outcome = async {
+        let id: uuid::Uuid = parse_id(&id)?;
+        let delivery: uuid::Uuid = parse_id(&delivery)?;
+        state
+            .services
+            .redeliver(&web.caller, &id.to_string(), &delivery.to_string())
+            .await
+    }
+    .await;
+    after(&web, "/admin/webhooks", outcome, |d| {
+        format!("The {} event will be sent again.", d.event_type)
+    })
+}
+
+// ---- the SLA report ----
+
+#[derive(Deserialize, Default)]
+struct SlaQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+fn day(raw: &str) -> Option<chrono::DateTime<Utc>> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+async fn sla(
+    State(state): State<AppState>,
+    web: Web,
+    query: Result<Query<SlaQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(page) = refuse(&web, Area::Sla) {
+        return page;
+    }
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    // Whole days: `to` is inclusive on the page, exclusive in the report; by default the
+    // 30 days up to and including today.
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc());
+    let to = day(&query.to).or(today).map(|d| d + Duration::days(1));
+    let from = day(&query.from).or(to.map(|to| to - Duration::days(30)));
+    let (report, problems) = match state.services.sla_report(&web.caller, from, to).await {
+        Ok(report) => (Some(report), Problems::default()),
+        Err(error) => match Problems::from_error(error) {
+            Ok(problems) => (None, problems),
+            Err(error) => return error_page(Some(&web), error),
+        },
+    };
+    let shown_from = report
+        .as_ref()
+        .map(|r| r.from.format("%Y-%m-%d").to_string())
+        .unwrap_or(query.from.clone());
+    let shown_to = report
+        .as_ref()
+        .map(|r| (r.to - Duration::days(1)).format("%Y-%m-%d").to_string())
+        .unwrap_or(query.to.clone());
+    let body = html! {
+        form.filters method="get" action="/admin/sla" {
+            div.field { label for="sla-from" { "From" } input #sla-from name="from" type="date" value=(shown_from); }
+            div.field { label for="sla-to" { "To (inclusive)" } input #sla-to name="to" type="date" value=(shown_to); }
+            button type="submit" { "Show" }
+        }
+        (problems.summary())
+        @if let Some(report) = &report {
+            p.sub { "Requests your company received whose response clock started in the period; test requests left out." }
+            div.table-wrap {
+                table {
+                    caption.visually-hidden { "Service levels per priority" }
+                    thead { tr {
+                        th scope="col" { "Priority" } th scope="col" { "Received" } th scope="col" { "Answered" }
+                        th scope="col" { "Within target" } th scope="col" { "Breached" }
+                        th scope="col" { "Median first response" } th scope="col" { "90th percentile" }
+                    } }
+                    tbody {
+                        @for (priority, figures) in &report.by_priority { (sla_row(priority_label(*priority), figures)) }
+                    }
+                    tfoot { (sla_row("All", &report.overall)) }
+                }
+            }
+        }
+    };
+    admin_page_with(&web, problems.status(), Some(Area::Sla), "SLA report", body)
+}
+
+fn priority_label(priority: Priority) -> &'static str {
+    match priority {
+        Priority::High => "High",
+        Priority::Medium => "Medium",
+        Priority::Low => "Low",
+    }
+}
+
+fn sla_row(label: &str, f: &SlaFigures) -> Markup {
+    let percent = |n: usize| match (n * 100).checked_div(f.received) {
+        Some(share) => format!("{n} ({share}%)"),
+        None => "—".to_owned(),
+    };
+    let time = |d: Option<Duration>| d.map_or("—".to_owned(), span_text);
+    html! {
+        tr {
+            th scope="row" { (label) }
+            td { (f.received) }
+            td { (f.responded) }
+            td { (percent(f.within_target)) }
+            td { @if f.breached > 0 { span.overdue { (f.breached) } } @else { "0" } }
+            td { (time(f.median_first_response)) }
+            td { (time(f.p90_first_response)) }
+        }
+    }
+}
