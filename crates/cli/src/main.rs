@@ -605,6 +605,11 @@ async fn sweep_cases_forever(services: Services) {
             Ok((closed, overdue)) => tracing::info!(closed, overdue, "case sweep"),
             Err(error) => tracing::warn!(%error, "case sweep failed; retrying next minute"),
         }
+        match services.prune_outbox().await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "outbox: old events and deliveries removed"),
+            Err(error) => tracing::warn!(%error, "outbox pruning failed; retrying next minute"),
+        }
         match services.purge_expired_cases().await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "retention: case content erased"),

@@ -20,6 +20,8 @@ pub const WEBHOOK_SECRET_PREFIX: &str = "cb_wh_";
 const MAX_URL_CHARS: usize = 2000;
 const MAX_AUTH_CHARS: usize = 1000;
 const MAX_WEBHOOKS: usize = 20;
+/// How long delivered and failed deliveries stay listed.
+pub const OUTBOX_DAYS: i64 = 30;
 
 /// Which callback hosts the operator lets webhooks reach beyond public HTTPS ones.
 #[derive(Debug, Clone, Default)]
@@ -191,6 +193,15 @@ impl Services {
             )
             .await?;
         Ok(CreatedWebhook { webhook, secret })
+    }
+
+    /// Forgets outbox events and finished deliveries older than 30 days (the delivery list
+    /// shows a month of history); pending ones stay whatever their age.
+    pub async fn prune_outbox(&self) -> ServiceResult<u64> {
+        Ok(self
+            .store
+            .prune_outbox(self.now() - chrono::Duration::days(OUTBOX_DAYS))
+            .await?)
     }
 
     pub async fn list_webhooks(&self, caller: &Caller) -> ServiceResult<Vec<WebhookRecord>> {

@@ -420,6 +420,9 @@ pub trait OutboxStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Deletes finished deliveries (delivered or failed) and fanned-out events that no
+    /// delivery needs any more, older than `before`; returns how many rows went.
+    async fn prune_outbox(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// Records an attempt of a delivery `node` holds; false when its lease was lost.
     async fn finish_delivery(
         &self,

@@ -182,6 +182,31 @@ pub(super) fn admin_page_with(
     )
 }
 
+/// A page that shows credentials once: each `(id, label, value)` in a read-only field
+/// (the last one marked as the secret), then a way back.
+pub(super) fn shown_once(
+    web: &Web,
+    area: Area,
+    title: &str,
+    intro: Markup,
+    values: &[(&str, &str, &str)],
+    after: Markup,
+    back: (&str, &str),
+) -> Response {
+    let body = html! {
+        (intro)
+        div.card {
+            @for (i, (id, label, value)) in values.iter().enumerate() {
+                p { label for=(id) { (label) } }
+                input id=(id) type="text" readonly value=(value) class=[(i + 1 == values.len()).then_some("secret")];
+            }
+        }
+        (after)
+        p { a.button href=(back.0) { (back.1) } }
+    };
+    admin_page(web, Some(area), title, body)
+}
+
 async fn overview(web: Web) -> Response {
     let sections = allowed(&web);
     if sections.is_empty() {
@@ -323,15 +348,15 @@ async fn invite(State(state): State<AppState>, posted: Posted) -> Response {
         password,
     };
     match state.services.create_user(&web.caller, input).await {
-        Ok(user) => {
-            let body = html! {
-                p { (user.first_name) " " (user.last_name) " can now sign in as " strong { (user.email) } " with this first password. It is shown only now: pass it on through a channel you trust." }
-                p { label for="first-password" { "First password" } }
-                input.secret #first-password type="text" readonly value=(shown);
-                p { a.button href="/admin/users" { "Back to users" } }
-            };
-            admin_page(&web, Some(Area::Users), "Person invited", body)
-        }
+        Ok(user) => shown_once(
+            &web,
+            Area::Users,
+            "Person invited",
+            html! { p { (user.first_name) " " (user.last_name) " can now sign in as " strong { (user.email) } " with this first password. It is shown only now: pass it on through a channel you trust." } },
+            &[("first-password", "First password", &shown)],
+            html! {},
+            ("/admin/users", "Back to users"),
+        ),
         Err(error) => match Problems::from_error(error) {
             Ok(problems) => users_page(&state, &web, &fields, &problems).await,
             Err(error) => error_page(Some(&web), error),
@@ -1265,20 +1290,22 @@ async fn create_api_client(State(state): State<AppState>, posted: Posted) -> Res
         role,
     };
     match state.services.create_api_client(&web.caller, input).await {
-        Ok(created) => {
-            let body = html! {
-                p { "Give these to the integration now. The secret is shown only once; Casebridge keeps only its hash." }
-                div.card {
-                    p { label for="client-id" { "Client id" } }
-                    input #client-id type="text" readonly value=(created.client.client_id);
-                    p { label for="client-secret" { "Client secret" } }
-                    input.secret #client-secret type="text" readonly value=(created.client_secret.expose_secret());
-                }
-                p.sub { "Exchange them for a token with POST /v1/oauth/token (grant_type=client_credentials)." }
-                p { a.button href="/admin/api-clients" { "Back to API clients" } }
-            };
-            admin_page(&web, Some(Area::ApiClients), "API client created", body)
-        }
+        Ok(created) => shown_once(
+            &web,
+            Area::ApiClients,
+            "API client created",
+            html! { p { "Give these to the integration now. The secret is shown only once; Casebridge keeps only its hash." } },
+            &[
+                ("client-id", "Client id", &created.client.client_id),
+                (
+                    "client-secret",
+                    "Client secret",
+                    created.client_secret.expose_secret(),
+                ),
+            ],
+            html! { p.sub { "Exchange them for a token with POST /v1/oauth/token (grant_type=client_credentials)." } },
+            ("/admin/api-clients", "Back to API clients"),
+        ),
         Err(error) => match Problems::from_error(error) {
             Ok(problems) => api_clients_page(&state, &web, &fields, &problems).await,
             Err(error) => error_page(Some(&web), error),

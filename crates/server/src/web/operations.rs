@@ -14,7 +14,7 @@ use maud::{html, Markup};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use super::admin::{admin_page, admin_page_with, parse_id, refuse, Area};
+use super::admin::{admin_page_with, parse_id, refuse, shown_once, Area};
 use super::{
     after, csrf_input, error_page, field_anchor, human, span_text, when, Fields, Input, Posted,
     Problems, Web,
@@ -157,18 +157,19 @@ async fn subscribe(State(state): State<AppState>, posted: Posted) -> Response {
         callback_auth: fields.opt("callbackAuth"),
     };
     match state.services.create_webhook(&web.caller, input).await {
-        Ok(created) => {
-            let body = html! {
-                p { "Deliveries to " code { (created.webhook.callback_url) } " are signed with this secret. It is shown only now: store it where your receiver can read it." }
-                div.card {
-                    p { label for="webhook-secret" { "Signing secret" } }
-                    input.secret #webhook-secret type="text" readonly value=(created.secret.expose_secret());
-                }
-                p.sub { "Check " code { "X-Hub-Signature-256: sha256=HMAC-SHA256(secret, body)" } " and refuse an " code { "X-Casebridge-Event-Id" } " you have already handled." }
-                p { a.button href="/admin/webhooks" { "Back to webhooks" } }
-            };
-            admin_page(&web, Some(Area::Webhooks), "Webhook created", body)
-        }
+        Ok(created) => shown_once(
+            &web,
+            Area::Webhooks,
+            "Webhook created",
+            html! { p { "Deliveries to " code { (created.webhook.callback_url) } " are signed with this secret. It is shown only now: store it where your receiver can read it." } },
+            &[(
+                "webhook-secret",
+                "Signing secret",
+                created.secret.expose_secret(),
+            )],
+            html! { p.sub { "Check " code { "X-Hub-Signature-256: sha256=HMAC-SHA256(secret, body)" } " and refuse an " code { "X-Casebridge-Event-Id" } " you have already handled." } },
+            ("/admin/webhooks", "Back to webhooks"),
+        ),
         Err(error) => match Problems::from_error(error) {
             Ok(problems) => webhooks_page(&state, &web, &fields, &problems).await,
             Err(error) => error_page(Some(&web), error),

@@ -27,6 +27,7 @@ stories!(
     retries_end_and_a_failed_delivery_can_be_sent_again,
     the_dispatcher_refuses_callbacks_the_operator_no_longer_allows,
     a_slow_or_huge_response_does_not_hold_up_other_deliveries,
+    a_month_later_finished_deliveries_are_pruned_and_pending_ones_stay,
 );
 
 /// How the receiver answers.
@@ -724,4 +725,50 @@ async fn a_slow_or_huge_response_does_not_hold_up_other_deliveries(app: &TestApp
         assert!(start.elapsed() < Duration::from_secs(20), "{list}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn a_month_later_finished_deliveries_are_pruned_and_pending_ones_stay(app: &TestApp) {
+    use sqlx::Row;
+    let (receiver, base) = Receiver::start().await;
+    receiver.set("/down", Mode::Down);
+    let acme = app.member("Acme", "acme.example").await;
+    let globex = app.member("Globex", "globex.example").await;
+    let only_created = Some(json!(["case.created"]));
+    let (up, _) = subscribe(app, &acme, &format!("{base}/up"), only_created.clone()).await;
+    let (down, _) = subscribe(app, &acme, &format!("{base}/down"), only_created).await;
+    let document_id = partners(app, &acme, &globex).await;
+    open_case(app, &acme, &document_id, "ACME-1").await;
+    let running = dispatch(app, loopback(), |_| {});
+    eventually("the delivery", || receiver.at("/up").len() == 1).await;
+    drop(running);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let count = |sql: &'static str| async move {
+        sqlx::query(sql)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap()
+            .get::<i64, _>("n")
+    };
+    let events_before = count("SELECT COUNT(*) AS n FROM outbox_events").await;
+    assert!(events_before > 0);
+    // A month is not over yet: nothing goes.
+    app.clock.advance(chrono::Duration::days(29));
+    assert_eq!(app.services.prune_outbox().await.unwrap(), 0);
+    app.clock.advance(chrono::Duration::days(2));
+    assert!(app.services.prune_outbox().await.unwrap() > 0);
+    let up_list = app
+        .get(&format!("/v1/webhooks/{up}/deliveries"), &acme.admin)
+        .await;
+    assert_eq!(up_list.body, json!([]), "the delivered one is forgotten");
+    let down_list = app
+        .get(&format!("/v1/webhooks/{down}/deliveries"), &acme.admin)
+        .await;
+    assert_eq!(
+        down_list.body.as_array().unwrap().len(),
+        1,
+        "the pending one stays"
+    );
+    assert_eq!(down_list.body[0]["status"], "PENDING");
+    // Its event stays with it; every other event is gone.
+    assert_eq!(count("SELECT COUNT(*) AS n FROM outbox_events").await, 1);
 }

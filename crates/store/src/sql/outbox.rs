@@ -477,6 +477,29 @@ impl OutboxStore for SqlStore {
         Ok(claimed)
     }
 
+    async fn prune_outbox(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let deliveries = sqlx::query(
+            "DELETE FROM deliveries WHERE status IN ('DELIVERED', 'FAILED') \
+             AND created_at < $1 AND window_start < $1",
+        )
+        .bind(millis(before))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let events = sqlx::query(
+            "DELETE FROM outbox_events WHERE fanned_out_at IS NOT NULL AND occurred_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM deliveries d \
+                 WHERE d.event_id = outbox_events.id AND d.member_id = outbox_events.member_id)",
+        )
+        .bind(millis(before))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(deliveries + events)
+    }
+
     async fn finish_delivery(
         &self,
         id: &str,
