@@ -34,6 +34,10 @@ pub struct FileConfig {
     /// Webhook retries stop this long after the first attempt.
     pub webhook_retry_window_minutes: Option<u64>,
     pub case_inactivity_days: Option<i64>,
+    /// The mail server for notification emails.
+    pub smtp_url: Option<String>,
+    /// The sender of notification emails.
+    pub mail_from: Option<String>,
     pub public_url: Option<String>,
     pub signing_key_file: Option<PathBuf>,
     pub master_key_file: Option<PathBuf>,

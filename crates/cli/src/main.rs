@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use casebridge_domain::{MemberId, Role};
-use casebridge_jobs::{DispatchSettings, Dispatcher};
+use casebridge_jobs::{DispatchSettings, Dispatcher, MailSettings, Mailer};
 use casebridge_service::operator::AuditVerification;
 use casebridge_service::webhooks::WebhookPolicy;
 use casebridge_service::{AuthSettings, CaseSettings, NewUserInput, ServiceError, Services};
@@ -42,7 +42,8 @@ struct Cli {
     /// master_key_file, signing_key_file, token_ttl_minutes, client_token_ttl_minutes,
     /// session_ttl_minutes, session_idle_minutes, case_inactivity_days,
     /// webhook_allowed_hosts, webhook_lease_ms, webhook_timeout_ms, webhook_retry_base_ms,
-    /// webhook_retry_max_ms, webhook_retry_window_minutes); flags and environment win over it.
+    /// webhook_retry_max_ms, webhook_retry_window_minutes, smtp_url, mail_from); flags and
+    /// environment win over it.
     #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
 
@@ -110,6 +111,14 @@ struct ServeArgs {
     /// public HTTPS [default: none]
     #[arg(long, env = "CASEBRIDGE_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
     webhook_allowed_hosts: Vec<String>,
+    /// The mail server for notification emails: smtp://host:25 (a local relay, no TLS),
+    /// smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465. Without it,
+    /// emails wait in the outbox, undelivered, never dropped [default: none]
+    #[arg(long, env = "CASEBRIDGE_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of notification emails [default: Casebridge <casebridge@localhost>]
+    #[arg(long, env = "CASEBRIDGE_MAIL_FROM")]
+    mail_from: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -192,6 +201,7 @@ struct Settings {
     master_key: Option<PathBuf>,
     webhook_allowed_hosts: Vec<String>,
     dispatch: DispatchSettings,
+    mail: Option<MailSettings>,
 }
 
 fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
@@ -288,9 +298,21 @@ fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
     if dispatch.lease < dispatch.request_timeout + std::time::Duration::from_secs(1) {
         bail!("webhook_lease_ms must exceed webhook_timeout_ms by at least a second");
     }
+    let mail = serve
+        .and_then(|s| s.smtp_url.clone())
+        .or(file.smtp_url)
+        .map(|url| MailSettings {
+            url,
+            from: serve
+                .and_then(|s| s.mail_from.clone())
+                .or(file.mail_from.clone())
+                .unwrap_or_else(|| "Casebridge <casebridge@localhost>".into()),
+            timeout: dispatch.request_timeout,
+        });
     Ok(Settings {
         webhook_allowed_hosts,
         dispatch,
+        mail,
         signing_key,
         master_key,
         database_url,
@@ -532,11 +554,22 @@ async fn serve(
     tracing::info!(address = %listener.local_addr()?, "casebridge is serving");
     tokio::spawn(sweep_cases_forever(services.clone()));
     // The outbox dispatcher: every node runs one; leases keep them from sending twice.
-    let dispatcher = Arc::new(Dispatcher::new(
+    let mut dispatcher = Dispatcher::new(
         store,
         services.webhook_policy().clone(),
         settings.dispatch.clone(),
-    ));
+    );
+    match &settings.mail {
+        Some(mail) => {
+            let mailer =
+                Mailer::new(mail, &settings.cases.public_url).map_err(anyhow::Error::msg)?;
+            dispatcher = dispatcher.with_mailer(mailer);
+        }
+        None => {
+            tracing::warn!("no --smtp-url: notification emails wait in the outbox, undelivered")
+        }
+    }
+    let dispatcher = Arc::new(dispatcher);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let dispatching = tokio::spawn(dispatcher.run(stopped));
     let served = casebridge_server::serve(listener, casebridge_server::app(services)).await;

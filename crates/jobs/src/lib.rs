@@ -8,16 +8,18 @@
 //! that dies mid-delivery loses its lease, and another node sends the same event id again:
 //! at least once, never lost.
 
+mod email;
 mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use casebridge_service::store::{ClaimedDelivery, DeliveryOutcome, Store};
+use casebridge_service::store::{ClaimedDelivery, DeliveryOutcome, DeliveryTarget, Store};
 use casebridge_service::webhooks::WebhookPolicy;
 use chrono::Utc;
 use tokio::sync::{watch, Semaphore};
 
+pub use email::{render as render_email, Email, MailSettings, Mailer};
 pub use webhook::{sign, signature_header, WebhookSender};
 
 /// How the dispatcher paces itself.
@@ -76,6 +78,8 @@ pub fn backoff(settings: &DispatchSettings, attempt: u32) -> Duration {
 pub struct Dispatcher {
     store: Arc<dyn Store>,
     sender: WebhookSender,
+    /// Without a mail server, emails wait in the outbox (listed as pending), never dropped.
+    mailer: Option<Mailer>,
     settings: DispatchSettings,
 }
 
@@ -85,8 +89,15 @@ impl Dispatcher {
         Self {
             store,
             sender,
+            mailer: None,
             settings,
         }
+    }
+
+    /// Sends emails through `mailer` too.
+    pub fn with_mailer(mut self, mailer: Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// Runs until `shutdown` turns true; deliveries in flight finish first.
@@ -131,7 +142,13 @@ impl Dispatcher {
         let lease = chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
         let claimed = self
             .store
-            .claim_deliveries(&self.settings.node, now, now + lease, free as i64)
+            .claim_deliveries(
+                &self.settings.node,
+                now,
+                now + lease,
+                free as i64,
+                self.mailer.is_some(),
+            )
             .await
             .map_err(|e| e.to_string())?;
         let found = fanned > 0 || !claimed.is_empty();
@@ -150,7 +167,24 @@ impl Dispatcher {
 
     /// Sends one delivery and records how it went.
     async fn deliver(&self, delivery: ClaimedDelivery) {
-        let attempt = self.sender.send(&delivery).await;
+        let attempt = match (&delivery.target, &self.mailer) {
+            (
+                DeliveryTarget::Webhook {
+                    callback_url,
+                    secret,
+                    callback_auth,
+                },
+                _,
+            ) => {
+                self.sender
+                    .send(&delivery, callback_url, secret, callback_auth.as_deref())
+                    .await
+            }
+            (DeliveryTarget::Email { address }, Some(mailer)) => {
+                mailer.send(&delivery, address).await.map(|()| 250)
+            }
+            (DeliveryTarget::Email { .. }, None) => return,
+        };
         let now = Utc::now();
         let attempts = delivery.attempts + 1;
         let outcome = match attempt {

@@ -38,7 +38,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn retry(status_code: Option<i64>, error: impl Into<String>) -> Self {
+    pub(crate) fn retry(status_code: Option<i64>, error: impl Into<String>) -> Self {
         Self {
             status_code,
             error: error.into(),
@@ -46,7 +46,7 @@ impl Failure {
         }
     }
 
-    fn refused(error: impl Into<String>) -> Self {
+    pub(crate) fn refused(error: impl Into<String>) -> Self {
         Self {
             status_code: None,
             error: error.into(),
@@ -138,10 +138,16 @@ impl WebhookSender {
     }
 
     /// One attempt: the callback's status code when it is 2xx.
-    pub async fn send(&self, delivery: &ClaimedDelivery) -> Result<i64, Failure> {
+    pub async fn send(
+        &self,
+        delivery: &ClaimedDelivery,
+        callback_url: &str,
+        secret: &str,
+        callback_auth: Option<&str>,
+    ) -> Result<i64, Failure> {
         let url = self
             .policy
-            .check_url(&delivery.callback_url)
+            .check_url(callback_url)
             .map_err(|e| Failure::refused(format!("callback URL refused: {e}")))?;
         let host = url.host_str().unwrap_or_default().to_owned();
         match host.trim_matches(['[', ']']).parse::<IpAddr>() {
@@ -175,17 +181,17 @@ impl WebhookSender {
             )
             .header(
                 "x-hub-signature-256",
-                format!("sha256={}", sign(&delivery.secret, &body)),
+                format!("sha256={}", sign(secret, &body)),
             )
             .header(
                 "x-casebridge-signature",
-                signature_header(&delivery.secret, timestamp, &body),
+                signature_header(secret, timestamp, &body),
             )
             .header("x-casebridge-event-id", &delivery.event_id)
             .header("x-casebridge-delivery-id", &delivery.id)
             .header("x-casebridge-timestamp", timestamp.to_string())
             .body(body);
-        if let Some(auth) = &delivery.callback_auth {
+        if let Some(auth) = callback_auth {
             request = request.header("authorization", auth);
         }
         let mut response = request

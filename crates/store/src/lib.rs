@@ -411,14 +411,16 @@ pub trait OutboxStore: Send + Sync {
     /// Turns up to `limit` new events into deliveries for the subscriptions that want
     /// them; returns how many events it handled. Safe on several nodes at once.
     async fn fan_out_events(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<usize>;
-    /// Leases up to `limit` due webhook deliveries to `node` until `lease_until`, each the
-    /// earliest unfinished one of its case for its target.
+    /// Leases up to `limit` due deliveries to `node` until `lease_until`, each the earliest
+    /// unfinished one of its case for its target: webhooks, and emails when `emails` (a
+    /// node without a mail server leaves them waiting).
     async fn claim_deliveries(
         &self,
         node: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        emails: bool,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Deletes finished deliveries (delivered or failed) and fanned-out events that no
     /// delivery needs any more, older than `before`; returns how many rows went.

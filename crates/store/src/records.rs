@@ -556,7 +556,7 @@ pub struct DeliveryRecord {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-/// A webhook delivery a node holds the lease of, with what it needs to send it.
+/// A delivery a node holds the lease of, with what it needs to send it.
 #[derive(Debug, Clone)]
 pub struct ClaimedDelivery {
     pub id: String,
@@ -566,10 +566,22 @@ pub struct ClaimedDelivery {
     pub data: String,
     pub occurred_at: DateTime<Utc>,
     pub attempts: i64,
+    /// When the retry window opened (the first attempt, or the last redelivery).
     pub created_at: DateTime<Utc>,
-    pub callback_url: String,
-    pub secret: String,
-    pub callback_auth: Option<String>,
+    pub target: DeliveryTarget,
+}
+
+/// Where a delivery goes.
+#[derive(Debug, Clone)]
+pub enum DeliveryTarget {
+    Webhook {
+        callback_url: String,
+        secret: String,
+        callback_auth: Option<String>,
+    },
+    Email {
+        address: String,
+    },
 }
 
 /// How one attempt ended.

@@ -13,6 +13,7 @@ mod conventions;
 mod customer;
 mod demo;
 mod departments;
+mod email;
 mod encryption;
 mod forms;
 mod partnerships;

@@ -855,7 +855,11 @@ impl CaseStore for SqlStore {
             token.as_str(),
             "case.note_added",
             audience,
-            json!({"noteId": id, "visibility": note.visibility.as_str()}),
+            json!({
+                "noteId": id,
+                "visibility": note.visibility.as_str(),
+                "authorCompanyId": tenant.member().to_string(),
+            }),
             note.at,
         )
         .await?;

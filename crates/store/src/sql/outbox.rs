@@ -73,6 +73,18 @@ pub(super) async fn emit_case(
     let submitter: MemberId = row.parsed("submitter_member_id")?;
     let receiver: MemberId = row.parsed("receiver_member_id")?;
     let awaiting = row.int("awaiting_customer")? != 0;
+    let names = sqlx::query("SELECT id, name FROM members WHERE id IN ($1, $2)")
+        .bind(submitter.to_string())
+        .bind(receiver.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let name_of = |member: MemberId| {
+        names
+            .iter()
+            .find(|r| r.text("id").ok() == Some(member.to_string()))
+            .and_then(|r| r.text("name").ok())
+            .unwrap_or_default()
+    };
     let status = if awaiting {
         "PENDING_AUTHORIZATION".to_owned()
     } else {
@@ -89,6 +101,7 @@ pub(super) async fn emit_case(
             let mut data = json!({
                 "token": token,
                 "direction": if member == submitter { "OUTBOUND" } else { "INBOUND" },
+                "partnerName": name_of(if member == submitter { receiver } else { submitter }),
                 "status": status,
                 "priority": row.text("priority").unwrap_or_default(),
                 "submitterCaseNumber": row.text("internal_case_number").unwrap_or_default(),
@@ -342,7 +355,7 @@ impl OutboxStore for SqlStore {
 
     async fn fan_out_events(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<usize> {
         let pending = sqlx::query(
-            "SELECT id, member_id, event_type, aggregate, aggregate_seq, occurred_at FROM outbox_events \
+            "SELECT id, member_id, event_type, aggregate, aggregate_seq, occurred_at, data FROM outbox_events \
              WHERE fanned_out_at IS NULL ORDER BY occurred_at, aggregate_seq LIMIT $1",
         )
         .bind(limit)
@@ -375,20 +388,28 @@ impl OutboxStore for SqlStore {
             .bind(event.int("occurred_at")?)
             .fetch_all(&mut *tx)
             .await?;
+            let mut targets: Vec<(&str, String)> = Vec::new();
             for hook in hooks {
-                if !wants(hook.opt_text("event_types")?.as_deref(), &event_type) {
-                    continue;
+                if wants(hook.opt_text("event_types")?.as_deref(), &event_type) {
+                    targets.push(("webhook", hook.text("id")?));
                 }
+            }
+            let data: Value = serde_json::from_str(&event.text("data")?).unwrap_or(Value::Null);
+            for address in email_recipients(&mut tx, &member, &event_type, &data).await? {
+                targets.push(("email", address));
+            }
+            for (channel, target) in targets {
                 sqlx::query(
                     "INSERT INTO deliveries (id, event_id, member_id, channel, target, aggregate, \
                      aggregate_seq, status, attempts, next_attempt_at, created_at, window_start) \
-                     VALUES ($1, $2, $3, 'webhook', $4, $5, $6, 'PENDING', 0, $7, $7, $7) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, $8, $8, $8) \
                      ON CONFLICT (event_id, member_id, channel, target) DO NOTHING",
                 )
                 .bind(Uuid::now_v7().to_string())
                 .bind(&id)
                 .bind(&member)
-                .bind(hook.text("id")?)
+                .bind(channel)
+                .bind(target)
                 .bind(event.text("aggregate")?)
                 .bind(event.int("aggregate_seq")?)
                 .bind(millis(now))
@@ -407,12 +428,14 @@ impl OutboxStore for SqlStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        emails: bool,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         // The earliest unfinished delivery of its case for its target, and no earlier event
         // of the case still waiting to be fanned out.
         let due = sqlx::query(
             "SELECT d.id FROM deliveries d \
-             WHERE d.channel = 'webhook' AND d.status = 'PENDING' AND d.next_attempt_at <= $1 \
+             WHERE (d.channel = 'webhook' OR ($3 = 1 AND d.channel = 'email')) \
+               AND d.status = 'PENDING' AND d.next_attempt_at <= $1 \
                AND (d.lease_until IS NULL OR d.lease_until < $1) \
                AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.target = d.target \
                     AND e.aggregate = d.aggregate AND e.status = 'PENDING' \
@@ -424,6 +447,7 @@ impl OutboxStore for SqlStore {
         )
         .bind(millis(now))
         .bind(limit)
+        .bind(i64::from(emails))
         .fetch_all(&self.pool)
         .await?;
         let mut claimed = Vec::new();
@@ -443,20 +467,34 @@ impl OutboxStore for SqlStore {
                 continue;
             }
             let row = sqlx::query(
-                "SELECT d.id, d.event_id, d.aggregate, d.attempts, d.window_start, \
-                        o.event_type, o.data, o.occurred_at, \
-                        w.id AS webhook_id, w.callback_url, w.secret, w.callback_auth \
+                "SELECT d.id, d.event_id, d.aggregate, d.attempts, d.window_start, d.channel, \
+                        d.target, o.event_type, o.data, o.occurred_at, \
+                        w.callback_url, w.secret, w.callback_auth \
                  FROM deliveries d \
                  JOIN outbox_events o ON o.id = d.event_id AND o.member_id = d.member_id \
-                 JOIN webhooks w ON w.id = d.target \
+                 LEFT JOIN webhooks w ON d.channel = 'webhook' AND w.id = d.target \
                  WHERE d.id = $1",
             )
             .bind(&id)
             .fetch_one(&self.pool)
             .await?;
-            let mut conn = self.pool.acquire().await?;
-            let key = webhook_key(&self.keyring, &mut conn).await?;
-            let webhook = row.text("webhook_id")?;
+            let target = if row.text("channel")? == "email" {
+                DeliveryTarget::Email {
+                    address: row.text("target")?,
+                }
+            } else {
+                let mut conn = self.pool.acquire().await?;
+                let key = webhook_key(&self.keyring, &mut conn).await?;
+                let webhook = row.text("target")?;
+                DeliveryTarget::Webhook {
+                    callback_url: row.text("callback_url")?,
+                    secret: key.open(&format!("webhook/{webhook}/secret"), &row.text("secret")?)?,
+                    callback_auth: row
+                        .opt_text("callback_auth")?
+                        .map(|auth| key.open(&format!("webhook/{webhook}/auth"), &auth))
+                        .transpose()?,
+                }
+            };
             claimed.push(ClaimedDelivery {
                 id,
                 event_id: row.text("event_id")?,
@@ -466,12 +504,7 @@ impl OutboxStore for SqlStore {
                 occurred_at: row.time("occurred_at")?,
                 attempts: row.int("attempts")?,
                 created_at: row.time("window_start")?,
-                callback_url: row.text("callback_url")?,
-                secret: key.open(&format!("webhook/{webhook}/secret"), &row.text("secret")?)?,
-                callback_auth: row
-                    .opt_text("callback_auth")?
-                    .map(|auth| key.open(&format!("webhook/{webhook}/auth"), &auth))
-                    .transpose()?,
+                target,
             });
         }
         Ok(claimed)
@@ -547,4 +580,82 @@ impl OutboxStore for SqlStore {
         .await?;
         Ok(updated.rows_affected() == 1)
     }
+}
+
+/// Who at `member` gets an email about an event: a new inbound request goes to the
+/// member's admins and managers, a response to the engineer who submitted the request, a
+/// partner's note to this side's engineer on the case, and reminders and breaches to the
+/// escalation contacts of the receiver's form. Nothing else is emailed.
+async fn email_recipients(
+    conn: &mut AnyConnection,
+    member: &str,
+    event_type: &str,
+    data: &Value,
+) -> StoreResult<Vec<String>> {
+    let inbound = data["direction"] == "INBOUND";
+    let token = data["token"].as_str().unwrap_or_default();
+    let case = || {
+        sqlx::query(
+            "SELECT submitter_contact, receiver_engineer, document_id FROM collaboration_requests \
+             WHERE token = $1",
+        )
+        .bind(token)
+    };
+    let contact_email = |raw: Option<String>| -> Option<String> {
+        let contact: Value = serde_json::from_str(&raw?).ok()?;
+        contact["email"].as_str().map(str::to_lowercase)
+    };
+    let mut addresses: Vec<String> = match event_type {
+        "case.created" if inbound => sqlx::query(
+            "SELECT email FROM users WHERE member_id = $1 AND disabled_at IS NULL \
+             AND role IN ('admin', 'manager') ORDER BY email",
+        )
+        .bind(member)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .filter_map(|row| row.text("email").ok())
+        .collect(),
+        "case.response_added" if !inbound => {
+            let row = case().fetch_one(&mut *conn).await?;
+            contact_email(row.opt_text("submitter_contact")?)
+                .into_iter()
+                .collect()
+        }
+        "case.note_added" if data["authorCompanyId"] != member => {
+            let row = case().fetch_one(&mut *conn).await?;
+            let column = if inbound {
+                "receiver_engineer"
+            } else {
+                "submitter_contact"
+            };
+            contact_email(row.opt_text(column)?).into_iter().collect()
+        }
+        "case.sla_reminder" | "case.sla_breached" if inbound => {
+            let row = case().fetch_one(&mut *conn).await?;
+            let form = sqlx::query("SELECT definition FROM process_forms WHERE document_id = $1")
+                .bind(row.text("document_id")?)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let definition: Value = match form {
+                Some(form) => {
+                    serde_json::from_str(&form.text("definition")?).unwrap_or(Value::Null)
+                }
+                None => Value::Null,
+            };
+            definition["escalationContacts"]
+                .as_array()
+                .map(|contacts| {
+                    contacts
+                        .iter()
+                        .filter_map(|c| c["email"].as_str().map(str::to_lowercase))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    addresses.sort();
+    addresses.dedup();
+    Ok(addresses)
 }
