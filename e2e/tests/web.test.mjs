@@ -168,6 +168,12 @@ test("a manager publishes a new version of the process form", async () => {
   await marcus.getByText("Earlier versions").waitFor();
   assert.equal(await marcus.locator("input[name=label][value='Support bundle id']").count(), 1);
 
+  // Everyone has an account page with their email preferences.
+  await marcus.getByRole("link", { name: /Marcus/ }).click();
+  await marcus.getByRole("heading", { name: "Your account" }).waitFor();
+  await checkAccessibility(marcus, "account");
+  await marcus.goto(`${server.base}/admin/form`);
+
   // Managers run partnerships but not people: Users is not theirs.
   await marcus.locator("nav[aria-label=Administration]").getByRole("link", { name: "Partnerships" }).click();
   await checkAccessibility(marcus, "partnerships");

@@ -7,13 +7,13 @@ use std::net::IpAddr;
 
 use casebridge_domain::events::is_event_type;
 use casebridge_domain::validation::single_line;
-use casebridge_domain::{Action, ValidationErrors};
-use casebridge_store::{DeliveryRecord, NewWebhook, WebhookRecord};
+use casebridge_domain::{Action, EmailAddress, ValidationErrors};
+use casebridge_store::{DeliveryRecord, NewWebhook, NotificationSettings, WebhookRecord};
 use secrecy::{ExposeSecret, SecretString};
 use url::{Host, Url};
 
 use crate::secrets::random_secret;
-use crate::{Caller, ServiceResult, Services};
+use crate::{Caller, ServiceError, ServiceResult, Services};
 
 /// Greppable prefix of webhook signing secrets.
 pub const WEBHOOK_SECRET_PREFIX: &str = "cb_wh_";
@@ -202,6 +202,62 @@ impl Services {
             .store
             .prune_outbox(self.now() - chrono::Duration::days(OUTBOX_DAYS))
             .await?)
+    }
+
+    pub async fn notification_settings(
+        &self,
+        caller: &Caller,
+    ) -> ServiceResult<NotificationSettings> {
+        let tenant = caller.may(Action::ManageApiClients)?;
+        Ok(self.store.notification_settings(tenant).await?)
+    }
+
+    /// Sets (or, with `None`, clears) the addresses that get a copy of every new inbound
+    /// request and of every response to an outbound one.
+    pub async fn set_notification_settings(
+        &self,
+        caller: &Caller,
+        inbound_bcc: Option<String>,
+        outbound_bcc: Option<String>,
+    ) -> ServiceResult<NotificationSettings> {
+        let tenant = caller.may(Action::ManageApiClients)?;
+        let mut errors = ValidationErrors::default();
+        let mut address = |field: &str, raw: Option<String>| match raw.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => errors
+                .check(field, EmailAddress::parse(raw))
+                .map(|e| e.as_str().to_owned()),
+        };
+        let settings = NotificationSettings {
+            inbound_bcc: address("inboundBcc", inbound_bcc),
+            outbound_bcc: address("outboundBcc", outbound_bcc),
+        };
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        self.store
+            .set_notification_settings(tenant, &settings)
+            .await?;
+        Ok(settings)
+    }
+
+    /// Whether the signed-in person gets emails about a partner's notes (the emails one
+    /// may do without; requests, responses and escalations always go).
+    pub async fn note_emails(&self, caller: &Caller) -> ServiceResult<bool> {
+        let tenant = caller.may(Action::ReadDirectory)?;
+        if tenant.user().is_none() {
+            return Err(ServiceError::Forbidden("API clients receive no email"));
+        }
+        Ok(self.store.note_emails(tenant).await?)
+    }
+
+    pub async fn set_note_emails(&self, caller: &Caller, on: bool) -> ServiceResult<bool> {
+        let tenant = caller.may(Action::ReadDirectory)?;
+        if tenant.user().is_none() {
+            return Err(ServiceError::Forbidden("API clients receive no email"));
+        }
+        self.store.set_note_emails(tenant, on).await?;
+        Ok(on)
     }
 
     pub async fn list_webhooks(&self, caller: &Caller) -> ServiceResult<Vec<WebhookRecord>> {

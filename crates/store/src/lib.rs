@@ -384,6 +384,15 @@ pub trait CaseStore: Send + Sync {
 /// platform: it acts for every member).
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
+    async fn notification_settings(&self, tenant: &Tenant) -> StoreResult<NotificationSettings>;
+    async fn set_notification_settings(
+        &self,
+        tenant: &Tenant,
+        settings: &NotificationSettings,
+    ) -> StoreResult<()>;
+    /// Whether the tenant's user gets emails about a partner's notes.
+    async fn note_emails(&self, tenant: &Tenant) -> StoreResult<bool>;
+    async fn set_note_emails(&self, tenant: &Tenant, on: bool) -> StoreResult<()>;
     async fn create_webhook(
         &self,
         tenant: &Tenant,

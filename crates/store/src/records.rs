@@ -613,3 +613,10 @@ pub struct SlaRow {
     pub first_response_at: Option<DateTime<Utc>>,
     pub breached: bool,
 }
+
+/// Where copies of a member's request emails go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationSettings {
+    pub inbound_bcc: Option<String>,
+    pub outbound_bcc: Option<String>,
+}

@@ -23,6 +23,91 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_webhook))
         .routes(routes!(list_deliveries))
         .routes(routes!(redeliver))
+        .routes(routes!(notification_settings, set_notification_settings))
+        .routes(routes!(email_preferences, set_email_preferences))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct NotificationSettingsDto {
+    /// Gets a copy of every new inbound request email (e.g. a support mailbox).
+    #[serde(default)]
+    inbound_bcc: Option<String>,
+    /// Gets a copy of every email about a response to an outbound request.
+    #[serde(default)]
+    outbound_bcc: Option<String>,
+}
+
+/// Where copies of the company's request emails go (admins).
+#[utoipa::path(get, path = "/v1/notification-settings", tag = "webhooks", security(("bearer" = [])),
+    responses((status = 200, body = NotificationSettingsDto), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn notification_settings(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> ApiResult<Json<NotificationSettingsDto>> {
+    let settings = state.services.notification_settings(&caller).await?;
+    Ok(Json(NotificationSettingsDto {
+        inbound_bcc: settings.inbound_bcc,
+        outbound_bcc: settings.outbound_bcc,
+    }))
+}
+
+/// Sets the copy addresses; leave one out (or empty) to stop its copies.
+#[utoipa::path(put, path = "/v1/notification-settings", tag = "webhooks", security(("bearer" = [])),
+    request_body = NotificationSettingsDto,
+    responses((status = 200, body = NotificationSettingsDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn set_notification_settings(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(request): ApiJson<NotificationSettingsDto>,
+) -> ApiResult<Json<NotificationSettingsDto>> {
+    let settings = state
+        .services
+        .set_notification_settings(&caller, request.inbound_bcc, request.outbound_bcc)
+        .await?;
+    Ok(Json(NotificationSettingsDto {
+        inbound_bcc: settings.inbound_bcc,
+        outbound_bcc: settings.outbound_bcc,
+    }))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct EmailPreferencesDto {
+    /// Emails about a partner's notes on your cases; requests, responses and escalations
+    /// are always sent.
+    partner_note_emails: bool,
+}
+
+/// The signed-in person's email preferences.
+#[utoipa::path(get, path = "/v1/me/email-preferences", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = EmailPreferencesDto), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn email_preferences(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> ApiResult<Json<EmailPreferencesDto>> {
+    let on = state.services.note_emails(&caller).await?;
+    Ok(Json(EmailPreferencesDto {
+        partner_note_emails: on,
+    }))
+}
+
+/// Turns the emails one can do without on or off.
+#[utoipa::path(put, path = "/v1/me/email-preferences", tag = "users", security(("bearer" = [])),
+    request_body = EmailPreferencesDto,
+    responses((status = 200, body = EmailPreferencesDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn set_email_preferences(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(request): ApiJson<EmailPreferencesDto>,
+) -> ApiResult<Json<EmailPreferencesDto>> {
+    let on = state
+        .services
+        .set_note_emails(&caller, request.partner_note_emails)
+        .await?;
+    Ok(Json(EmailPreferencesDto {
+        partner_note_emails: on,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

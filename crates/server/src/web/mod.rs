@@ -350,7 +350,9 @@ pub(crate) fn page_with_status(
                 }
             }
             div.who {
-                span { (web.name) " · " (web.member_name) " · " (web.caller.role().as_str()) }
+                a href="/account" aria-current=[(nav == Nav::None && title == "Your account").then_some("page")] {
+                    (web.name) " · " (web.member_name) " · " (web.caller.role().as_str())
+                }
                 form method="post" action="/sign-out" {
                     input type="hidden" name=(CSRF_FIELD) value=(web.csrf);
                     button.link type="submit" { "Sign out" }

@@ -30,6 +30,9 @@ pub(super) fn routes() -> Router<AppState> {
             post(redeliver),
         )
         .route("/admin/sla", get(sla))
+        .route("/admin/webhooks/email-copies", post(email_copies))
+        .route("/account", get(account))
+        .route("/account/email-preferences", post(email_preferences))
 }
 
 // ---- webhooks ----
@@ -59,6 +62,10 @@ async fn webhooks_page(
             Err(error) => return error_page(Some(web), error),
         }
     }
+    let copies = match services.notification_settings(&web.caller).await {
+        Ok(copies) => copies,
+        Err(error) => return error_page(Some(web), error),
+    };
     let chosen = fields.all("eventTypes");
     let body = html! {
         p.lede { "Casebridge pushes events to your systems as signed CloudEvents, in order per case, and retries for 24 hours. Events carry identifiers and status, never case text." }
@@ -111,6 +118,16 @@ async fn webhooks_page(
                     button.danger type="submit" data-confirm="Stop sending events to this address?" { "Delete " span.visually-hidden { (hook.callback_url) } }
                 }
             }
+        }
+        h2 { "Email copies" }
+        form.card method="post" action="/admin/webhooks/email-copies" {
+            (csrf_input(web))
+            p.hint { "A shared mailbox or your CRM's inbound address can get a copy of the emails about your requests." }
+            (Input::new("inboundBcc", "Copy of every new inbound request to", copies.inbound_bcc.as_deref().unwrap_or_default())
+                .kind("email").max(320).render(problems, "inboundBcc"))
+            (Input::new("outboundBcc", "Copy of every response to your outbound requests to", copies.outbound_bcc.as_deref().unwrap_or_default())
+                .kind("email").max(320).render(problems, "outboundBcc"))
+            button type="submit" { "Save copies" }
         }
         h2 { "New webhook" }
         form.card method="post" action="/admin/webhooks" {
@@ -318,4 +335,65 @@ fn sla_row(label: &str, f: &SlaFigures) -> Markup {
             td { (time(f.p90_first_response)) }
         }
     }
+}
+
+async fn email_copies(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { web, fields } = posted;
+    match state
+        .services
+        .set_notification_settings(
+            &web.caller,
+            fields.opt("inboundBcc"),
+            fields.opt("outboundBcc"),
+        )
+        .await
+    {
+        Ok(_) => super::done(&web, "/admin/webhooks", "Email copies saved."),
+        Err(error) => match Problems::from_error(error) {
+            Ok(problems) => webhooks_page(&state, &web, &fields, &problems).await,
+            Err(error) => error_page(Some(&web), error),
+        },
+    }
+}
+
+// ---- the signed-in person's own settings ----
+
+async fn account(State(state): State<AppState>, web: Web) -> Response {
+    let notes = match state.services.note_emails(&web.caller).await {
+        Ok(on) => on,
+        Err(error) => return error_page(Some(&web), error),
+    };
+    let body = html! {
+        h1 { "Your account" }
+        dl.card {
+            dt { "Name" } dd { (web.name) }
+            dt { "Email" } dd { (web.email) }
+            dt { "Company" } dd { (web.member_name) }
+            dt { "Role" } dd { (human(web.caller.role().as_str())) }
+        }
+        h2 { "Emails" }
+        form.card method="post" action="/account/email-preferences" {
+            (csrf_input(&web))
+            p.hint { "New requests, responses and escalations are always emailed to the people who act on them." }
+            div.field.check {
+                input #note-emails type="checkbox" name="partnerNoteEmails" value="true" checked[notes];
+                label for="note-emails" { "Email me when a partner adds a note to a case I work on" }
+            }
+            button type="submit" { "Save" }
+        }
+    };
+    super::page(&web, super::Nav::None, "Your account", body)
+}
+
+async fn email_preferences(State(state): State<AppState>, posted: Posted) -> Response {
+    let Posted { web, fields } = posted;
+    let on = fields.checked("partnerNoteEmails");
+    let outcome = state.services.set_note_emails(&web.caller, on).await;
+    after(&web, "/account", outcome, |on| {
+        if on {
+            "You will get emails about partners' notes.".to_owned()
+        } else {
+            "No more emails about partners' notes.".to_owned()
+        }
+    })
 }

@@ -18,6 +18,7 @@ use crate::webhooks::{
 stories!(
     each_event_emails_the_people_who_act_on_it_and_nothing_of_the_case_text,
     without_a_mail_server_emails_wait_in_the_outbox,
+    copies_go_to_the_bcc_addresses_and_note_emails_can_be_turned_off,
 );
 
 #[derive(Clone, Debug)]
@@ -246,4 +247,127 @@ async fn without_a_mail_server_emails_wait_in_the_outbox(app: &TestApp) {
     // Nothing tries to send them; a later server with a mail server will.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(pending().await, 2);
+}
+
+async fn copies_go_to_the_bcc_addresses_and_note_emails_can_be_turned_off(app: &TestApp) {
+    let (got, url) = smtp_sink().await;
+    let acme = app.member("Acme", "acme.example").await;
+    let globex = app.member("Globex", "globex.example").await;
+    let document_id = partners(app, &acme, &globex).await;
+    // Only admins set the copies, to real addresses.
+    app.put(
+        "/v1/notification-settings",
+        &acme.engineer,
+        json!({"outboundBcc": "support@acme.example"}),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+    app.put(
+        "/v1/notification-settings",
+        &acme.admin,
+        json!({"outboundBcc": "not an address"}),
+    )
+    .await
+    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    for (admin, body) in [
+        (&acme.admin, json!({"outboundBcc": "Support@Acme.example"})),
+        (
+            &globex.admin,
+            json!({"inboundBcc": "intake@globex.example"}),
+        ),
+    ] {
+        let set = app.put("/v1/notification-settings", admin, body).await;
+        assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    }
+    let read = app.get("/v1/notification-settings", &globex.admin).await;
+    assert_eq!(
+        read.body,
+        json!({"inboundBcc": "intake@globex.example", "outboundBcc": null})
+    );
+
+    let _running = run_dispatcher(
+        Dispatcher::new(Arc::new(app.store.clone()), loopback(), quick_settings())
+            .with_mailer(mailer(&url)),
+    );
+    let mails = || got.lock().unwrap().clone();
+    let token = open_case_with(app, &acme, &document_id, "ACME-1", "HIGH").await;
+    eventually("the intake copy", || {
+        !to(&mails(), "intake@globex.example").is_empty()
+    })
+    .await;
+    let accepted = app
+        .post(
+            &format!("/v1/collaboration-requests/{token}/approval"),
+            &globex.engineer,
+            json!({"caseNumber": "GLX-7", "engineerName": "Ken", "engineerEmail": "engineer@globex.example"}),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK);
+    eventually("the support copy", || {
+        !to(&mails(), "support@acme.example").is_empty()
+    })
+    .await;
+
+    // Globex's engineer turns partner-note emails off: a note reaches nobody at Globex…
+    let prefs = app.get("/v1/me/email-preferences", &globex.engineer).await;
+    assert_eq!(prefs.body, json!({"partnerNoteEmails": true}));
+    let off = app
+        .put(
+            "/v1/me/email-preferences",
+            &globex.engineer,
+            json!({"partnerNoteEmails": false}),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    let notes = format!("/v1/collaboration-requests/{token}/notes");
+    let note = |summary: &'static str| {
+        let acme = &acme;
+        let notes = &notes;
+        async move {
+            let added = app
+                .post(
+                    notes,
+                    &acme.engineer,
+                    json!({"summary": summary, "visibility": "SHARED"}),
+                )
+                .await;
+            assert_eq!(added.status, StatusCode::CREATED);
+        }
+    };
+    note("First update").await;
+    // Preferences apply when the dispatcher picks recipients: wait until it has.
+    let start = std::time::Instant::now();
+    loop {
+        let waiting: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM outbox_events WHERE fanned_out_at IS NULL")
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap()
+                .get("n");
+        if waiting == 0 {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    // …then back on, the next one does.
+    let on = app
+        .put(
+            "/v1/me/email-preferences",
+            &globex.engineer,
+            json!({"partnerNoteEmails": true}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK);
+    note("Second update").await;
+    eventually("the second note email", || {
+        !to(&mails(), "engineer@globex.example").is_empty()
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        to(&mails(), "engineer@globex.example").len(),
+        1,
+        "only the note sent while on"
+    );
 }

@@ -923,6 +923,34 @@ async fn webhooks_and_the_sla_report_in_the_pages(app: &TestApp) {
         json!(["case.created", "case.sla_breached"])
     );
 
+    // Email copies: a bad address is refused beside its field; a good one is kept.
+    admin.get("/admin/webhooks").await;
+    let bad = admin
+        .post(
+            "/admin/webhooks/email-copies",
+            &[("inboundBcc", "intake at globex")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let saved = admin
+        .post(
+            "/admin/webhooks/email-copies",
+            &[("inboundBcc", "intake@globex.example"), ("outboundBcc", "")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let copies = app.get("/v1/notification-settings", &globex.admin).await;
+    assert_eq!(copies.body["inboundBcc"], "intake@globex.example");
+
+    // Anyone turns partner-note emails off on their own account page.
+    let mut engineer = Browser::signed_in(app, "engineer@globex.example").await;
+    let account = engineer.get("/account").await;
+    assert!(account.text.contains("checked"));
+    let off = engineer.post("/account/email-preferences", &[]).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    let prefs = app.get("/v1/me/email-preferences", &globex.engineer).await;
+    assert_eq!(prefs.body["partnerNoteEmails"], false);
+
     // Managers read the SLA report; engineers do not.
     let _ = acme;
     let mut manager = Browser::signed_in(app, "manager@globex.example").await;

@@ -2,6 +2,7 @@
 //! fan-out to webhook subscriptions, and leased, ordered, retried deliveries.
 
 use async_trait::async_trait;
+use casebridge_domain::audit::AuditAction;
 use casebridge_domain::MemberId;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -13,6 +14,21 @@ use super::{millis, RowExt, SqlStore};
 use crate::crypto::{DataKey, Keyring};
 use crate::records::*;
 use crate::{OutboxStore, StoreError, StoreResult, Tenant};
+
+/// Appends the audit event of a change made for `tenant`.
+async fn audit(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    action: AuditAction,
+    object_type: &'static str,
+    id: impl ToString,
+) -> StoreResult<()> {
+    super::append_audit(
+        conn,
+        super::AuditRecord::by(tenant, action, object_type, id),
+    )
+    .await
+}
 
 /// Writes one event (one id) for each recipient, next in its aggregate's order.
 pub(super) async fn emit(
@@ -175,6 +191,67 @@ fn wants(event_types: Option<&str>, event_type: &str) -> bool {
 
 #[async_trait]
 impl OutboxStore for SqlStore {
+    async fn notification_settings(&self, tenant: &Tenant) -> StoreResult<NotificationSettings> {
+        let row = sqlx::query("SELECT inbound_bcc, outbound_bcc FROM members WHERE id = $1")
+            .bind(tenant.member().to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(NotificationSettings {
+            inbound_bcc: row.opt_text("inbound_bcc")?,
+            outbound_bcc: row.opt_text("outbound_bcc")?,
+        })
+    }
+
+    async fn set_notification_settings(
+        &self,
+        tenant: &Tenant,
+        settings: &NotificationSettings,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE members SET inbound_bcc = $1, outbound_bcc = $2 WHERE id = $3")
+            .bind(&settings.inbound_bcc)
+            .bind(&settings.outbound_bcc)
+            .bind(tenant.member().to_string())
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            tenant,
+            AuditAction::NotificationSettingsChanged,
+            "member",
+            tenant.member(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn note_emails(&self, tenant: &Tenant) -> StoreResult<bool> {
+        let Some(user) = tenant.user() else {
+            return Ok(false);
+        };
+        let row = sqlx::query("SELECT note_emails FROM users WHERE id = $1 AND member_id = $2")
+            .bind(user.to_string())
+            .bind(tenant.member().to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(row.int("note_emails")? != 0)
+    }
+
+    async fn set_note_emails(&self, tenant: &Tenant, on: bool) -> StoreResult<()> {
+        let Some(user) = tenant.user() else {
+            return Err(StoreError::NotFound);
+        };
+        sqlx::query("UPDATE users SET note_emails = $1 WHERE id = $2 AND member_id = $3")
+            .bind(i64::from(on))
+            .bind(user.to_string())
+            .bind(tenant.member().to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn create_webhook(
         &self,
         tenant: &Tenant,
@@ -201,16 +278,7 @@ impl OutboxStore for SqlStore {
         .bind(millis(hook.created_at))
         .execute(&mut *tx)
         .await?;
-        super::append_audit(
-            &mut tx,
-            super::AuditRecord::by(
-                tenant,
-                casebridge_domain::audit::AuditAction::WebhookCreated,
-                "webhook",
-                &id,
-            ),
-        )
-        .await?;
+        audit(&mut tx, tenant, AuditAction::WebhookCreated, "webhook", &id).await?;
         let row = sqlx::query(&format!(
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"
         ))
@@ -257,16 +325,7 @@ impl OutboxStore for SqlStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        super::append_audit(
-            &mut tx,
-            super::AuditRecord::by(
-                tenant,
-                casebridge_domain::audit::AuditAction::WebhookDeleted,
-                "webhook",
-                id,
-            ),
-        )
-        .await?;
+        audit(&mut tx, tenant, AuditAction::WebhookDeleted, "webhook", id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -332,14 +391,12 @@ impl OutboxStore for SqlStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        super::append_audit(
+        audit(
             &mut tx,
-            super::AuditRecord::by(
-                tenant,
-                casebridge_domain::audit::AuditAction::WebhookRedelivered,
-                "delivery",
-                delivery,
-            ),
+            tenant,
+            AuditAction::WebhookRedelivered,
+            "delivery",
+            delivery,
         )
         .await?;
         let row = sqlx::query(&format!(
@@ -606,21 +663,27 @@ async fn email_recipients(
         contact["email"].as_str().map(str::to_lowercase)
     };
     let mut addresses: Vec<String> = match event_type {
-        "case.created" if inbound => sqlx::query(
-            "SELECT email FROM users WHERE member_id = $1 AND disabled_at IS NULL \
-             AND role IN ('admin', 'manager') ORDER BY email",
-        )
-        .bind(member)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .filter_map(|row| row.text("email").ok())
-        .collect(),
+        "case.created" if inbound => {
+            let mut admins: Vec<String> = sqlx::query(
+                "SELECT email FROM users WHERE member_id = $1 AND disabled_at IS NULL \
+                 AND role IN ('admin', 'manager') ORDER BY email",
+            )
+            .bind(member)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .filter_map(|row| row.text("email").ok())
+            .collect();
+            admins.extend(member_bcc(conn, member, "inbound_bcc").await?);
+            admins
+        }
         "case.response_added" if !inbound => {
             let row = case().fetch_one(&mut *conn).await?;
-            contact_email(row.opt_text("submitter_contact")?)
+            let mut to: Vec<String> = contact_email(row.opt_text("submitter_contact")?)
                 .into_iter()
-                .collect()
+                .collect();
+            to.extend(member_bcc(conn, member, "outbound_bcc").await?);
+            to
         }
         "case.note_added" if data["authorCompanyId"] != member => {
             let row = case().fetch_one(&mut *conn).await?;
@@ -629,7 +692,22 @@ async fn email_recipients(
             } else {
                 "submitter_contact"
             };
-            contact_email(row.opt_text(column)?).into_iter().collect()
+            let mut to = Vec::new();
+            if let Some(address) = contact_email(row.opt_text(column)?) {
+                // Notes are the emails a person may turn off.
+                let quiet = sqlx::query(
+                    "SELECT 1 AS one FROM users WHERE member_id = $1 AND LOWER(email) = $2 \
+                     AND note_emails = 0",
+                )
+                .bind(member)
+                .bind(&address)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if quiet.is_none() {
+                    to.push(address);
+                }
+            }
+            to
         }
         "case.sla_reminder" | "case.sla_breached" if inbound => {
             let row = case().fetch_one(&mut *conn).await?;
@@ -658,4 +736,19 @@ async fn email_recipients(
     addresses.sort();
     addresses.dedup();
     Ok(addresses)
+}
+
+/// A member's copy address for inbound or outbound request emails, if it set one.
+async fn member_bcc(
+    conn: &mut AnyConnection,
+    member: &str,
+    column: &'static str,
+) -> StoreResult<Option<String>> {
+    let row = sqlx::query(&format!(
+        "SELECT {column} AS bcc FROM members WHERE id = $1"
+    ))
+    .bind(member)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.opt_text("bcc")?.map(|a| a.to_lowercase()))
 }
