@@ -136,10 +136,54 @@ impl Services {
             case.link = Some(stored);
             link
         });
+        // The customer gets the link by email, through the outbox.
+        if let (Some(link), Some(expires_at)) = (&link, case.link.as_ref().map(|l| l.expires_at)) {
+            let url = self.link_url(link);
+            let email = self
+                .link_email(caller.member(), &case, &url, expires_at)
+                .await?;
+            if let Some(stored) = case.link.as_mut() {
+                stored.email = Some(email);
+            }
+        }
         let record = self.store.create_case(tenant, &case).await?;
         let mut view = self.case_view(caller, record).await?;
         view.authorization_url = link.map(|link| self.link_url(&link));
         Ok(view)
+    }
+
+    /// The email that asks the customer to decide: who asks, with whom, and the link.
+    async fn link_email(
+        &self,
+        submitter: MemberId,
+        case: &NewCase,
+        url: &str,
+        expires_at: DateTime<Utc>,
+    ) -> ServiceResult<casebridge_store::LinkEmail> {
+        let name = |id| async move {
+            Ok::<_, ServiceError>(
+                self.store
+                    .member(id)
+                    .await?
+                    .map(|m| m.name)
+                    .unwrap_or_default(),
+            )
+        };
+        let submitter = name(submitter).await?;
+        let receiver = name(case.receiver).await?;
+        let auth = &case.authorization;
+        Ok(casebridge_store::LinkEmail {
+            to: auth.authorized_by_email.as_str().to_owned(),
+            subject: format!("{submitter} asks your permission to work on your support request with {receiver}"),
+            text: format!(
+                "Hello {},\n\n{submitter} would like to work on your support request ({}) together with {receiver}, and share some information about it with them for that purpose: {}.\n\nPlease read what would be shared and decide — authorize or decline — on this page, until {}:\n\n{url}\n\nNothing is shared with {receiver} until you authorize, and you can withdraw later on the same page.\n",
+                auth.authorized_by_name,
+                case.internal_case_number,
+                auth.purpose,
+                expires_at.format("%-d %B %Y, %H:%M UTC"),
+            ),
+            link: url.to_owned(),
+        })
     }
 
     /// What the receiver would see of a request not created yet, and every finding's fate.

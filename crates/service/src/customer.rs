@@ -98,7 +98,14 @@ pub(crate) fn new_link(expires_at: DateTime<Utc>) -> (String, NewLink) {
     OsRng.fill_bytes(&mut secret);
     let link = format!("{LINK_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
     let hash = link_hash(&link);
-    (link, NewLink { hash, expires_at })
+    (
+        link,
+        NewLink {
+            hash,
+            expires_at,
+            email: None,
+        },
+    )
 }
 
 fn link_hash(link: &str) -> String {

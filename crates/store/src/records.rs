@@ -321,6 +321,18 @@ pub struct NewLink {
     /// SHA-256 (hex) of the link's secret.
     pub hash: String,
     pub expires_at: DateTime<Utc>,
+    /// The email that takes the link to the customer, sent through the outbox.
+    pub email: Option<LinkEmail>,
+}
+
+/// An email written in full when the case is created: the only place the link's secret
+/// is kept, sealed, until it is sent.
+#[derive(Debug, Clone)]
+pub struct LinkEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub link: String,
 }
 
 /// A case as its customer sees it through the authorization link.
@@ -569,6 +581,8 @@ pub struct ClaimedDelivery {
     /// When the retry window opened (the first attempt, or the last redelivery).
     pub created_at: DateTime<Utc>,
     pub target: DeliveryTarget,
+    /// An email written in full at creation (`{subject, text, link}` JSON), if any.
+    pub payload: Option<String>,
 }
 
 /// Where a delivery goes.

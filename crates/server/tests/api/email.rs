@@ -19,6 +19,7 @@ stories!(
     each_event_emails_the_people_who_act_on_it_and_nothing_of_the_case_text,
     without_a_mail_server_emails_wait_in_the_outbox,
     copies_go_to_the_bcc_addresses_and_note_emails_can_be_turned_off,
+    the_customer_gets_the_authorization_link_by_email,
 );
 
 #[derive(Clone, Debug)]
@@ -100,11 +101,22 @@ fn to(mails: &[Mail], address: &str) -> Vec<Mail> {
         .collect()
 }
 
-fn subject(mail: &Mail) -> &str {
-    mail.data
+/// The Subject header, unfolded (RFC 5322 continuation lines start with white space).
+fn subject(mail: &Mail) -> String {
+    let mut lines = mail
+        .data
         .lines()
-        .find_map(|l| l.strip_prefix("Subject: "))
+        .skip_while(|l| !l.starts_with("Subject: "));
+    let mut subject = lines
+        .next()
+        .and_then(|l| l.strip_prefix("Subject: "))
         .unwrap_or_default()
+        .to_owned();
+    for more in lines.take_while(|l| l.starts_with([' ', '\t'])) {
+        subject.push(' ');
+        subject.push_str(more.trim());
+    }
+    subject
 }
 
 async fn each_event_emails_the_people_who_act_on_it_and_nothing_of_the_case_text(app: &TestApp) {
@@ -370,4 +382,69 @@ async fn copies_go_to_the_bcc_addresses_and_note_emails_can_be_turned_off(app: &
         1,
         "only the note sent while on"
     );
+}
+
+async fn the_customer_gets_the_authorization_link_by_email(app: &TestApp) {
+    let (got, url) = smtp_sink().await;
+    let acme = app.member("Acme", "acme.example").await;
+    let globex = app.member("Globex", "globex.example").await;
+    let document_id = partners(app, &acme, &globex).await;
+    let created = app
+        .post(
+            "/v1/collaboration-requests",
+            &acme.engineer,
+            json!({
+                "documentId": document_id,
+                "internalCaseNumber": "ACME-77",
+                "problemSummary": "Replication lag",
+                "problemDescription": "Lag grows every night.",
+                "priority": "HIGH",
+                "submitterContactDetails": {"name": "Priya Raman", "email": "priya@acme.example"},
+                "customerAuthorization": {
+                    "method": "CUSTOMER_LINK",
+                    "authorizedBy": {"name": "Jane Customer", "email": "Jane@Customer.example"},
+                    "purpose": "Fix the replication lag",
+                    "dataCategories": ["LOGS"]
+                }
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let link = created.body["authorizationUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The link is stored nowhere in clear: not in the outbox either.
+    let secret = link.rsplit('/').next().unwrap();
+    let stored: Vec<String> = sqlx::query("SELECT COALESCE(payload, '') AS p FROM deliveries")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("p"))
+        .collect();
+    assert!(stored.iter().all(|p| !p.contains(secret)));
+
+    let _running = run_dispatcher(
+        Dispatcher::new(Arc::new(app.store.clone()), loopback(), quick_settings())
+            .with_mailer(mailer(&url)),
+    );
+    let mails = || got.lock().unwrap().clone();
+    eventually("the customer's email", || {
+        !to(&mails(), "jane@customer.example").is_empty()
+    })
+    .await;
+    let mail = &to(&mails(), "jane@customer.example")[0];
+    assert_eq!(
+        subject(mail),
+        "Acme asks your permission to work on your support request with Globex"
+    );
+    let body = mail.data.replace("=\n", "");
+    assert!(body.contains(&link), "the link is in the email: {body}");
+    assert!(body.contains("Hello Jane Customer"));
+    // Globex hears nothing while the case waits for the customer.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(mails()
+        .iter()
+        .all(|m| m.to.iter().all(|t| !t.ends_with("@globex.example"))));
 }

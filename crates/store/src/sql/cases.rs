@@ -321,6 +321,17 @@ impl CaseStore for SqlStore {
         if case.link.is_none() {
             start_clock(&mut tx, case.token.as_str(), at).await?;
         }
+        if let Some(email) = case.link.as_ref().and_then(|l| l.email.as_ref()) {
+            super::outbox::queue_link_email(
+                &self.keyring,
+                &mut tx,
+                case.token.as_str(),
+                tenant.member(),
+                email,
+                case.created_at,
+            )
+            .await?;
+        }
         // A case waiting for its customer reaches only its submitter for now.
         emit_case(
             &mut tx,

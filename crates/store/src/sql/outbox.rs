@@ -41,13 +41,7 @@ pub(super) async fn emit(
     if recipients.is_empty() {
         return Ok(());
     }
-    let seq = sqlx::query(
-        "SELECT COALESCE(MAX(aggregate_seq), 0) + 1 AS n FROM outbox_events WHERE aggregate = $1",
-    )
-    .bind(aggregate)
-    .fetch_one(&mut *conn)
-    .await?
-    .int("n")?;
+    let seq = next_seq(conn, aggregate).await?;
     let id = Uuid::now_v7().to_string();
     for (member, data) in recipients {
         sqlx::query(
@@ -131,6 +125,63 @@ pub(super) async fn emit_case(
         })
         .collect();
     emit(conn, event_type, token, &recipients, at).await
+}
+
+/// The next position in an aggregate's event order.
+async fn next_seq(conn: &mut AnyConnection, aggregate: &str) -> StoreResult<i64> {
+    sqlx::query(
+        "SELECT COALESCE(MAX(aggregate_seq), 0) + 1 AS n FROM outbox_events WHERE aggregate = $1",
+    )
+    .bind(aggregate)
+    .fetch_one(&mut *conn)
+    .await?
+    .int("n")
+}
+
+/// Queues the email that takes a customer their authorization link: an event for the
+/// submitter (already fanned out: it goes to no webhook) and one email delivery whose
+/// whole message is sealed, because the link exists nowhere else.
+pub(super) async fn queue_link_email(
+    keyring: &Keyring,
+    conn: &mut AnyConnection,
+    token: &str,
+    submitter: MemberId,
+    email: &LinkEmail,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let seq = next_seq(conn, token).await?;
+    let event = Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO outbox_events (id, member_id, event_type, aggregate, aggregate_seq, data, \
+         occurred_at, fanned_out_at) VALUES ($1, $2, 'case.authorization_requested', $3, $4, $5, $6, $6)",
+    )
+    .bind(&event)
+    .bind(submitter.to_string())
+    .bind(token)
+    .bind(seq)
+    .bind(json!({"token": token}).to_string())
+    .bind(millis(at))
+    .execute(&mut *conn)
+    .await?;
+    let key = webhook_key(keyring, conn).await?;
+    let id = Uuid::now_v7().to_string();
+    let payload = json!({"subject": email.subject, "text": email.text, "link": email.link});
+    sqlx::query(
+        "INSERT INTO deliveries (id, event_id, member_id, channel, target, aggregate, \
+         aggregate_seq, status, attempts, next_attempt_at, created_at, window_start, payload) \
+         VALUES ($1, $2, $3, 'email', $4, $5, $6, 'PENDING', 0, $7, $7, $7, $8)",
+    )
+    .bind(&id)
+    .bind(&event)
+    .bind(submitter.to_string())
+    .bind(email.to.to_lowercase())
+    .bind(token)
+    .bind(seq)
+    .bind(millis(at))
+    .bind(key.seal(&format!("delivery/{id}/payload"), &payload.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// The key webhook secrets are sealed with, created on first use.
@@ -525,7 +576,7 @@ impl OutboxStore for SqlStore {
             }
             let row = sqlx::query(
                 "SELECT d.id, d.event_id, d.aggregate, d.attempts, d.window_start, d.channel, \
-                        d.target, o.event_type, o.data, o.occurred_at, \
+                        d.target, d.payload, o.event_type, o.data, o.occurred_at, \
                         w.callback_url, w.secret, w.callback_auth \
                  FROM deliveries d \
                  JOIN outbox_events o ON o.id = d.event_id AND o.member_id = d.member_id \
@@ -552,7 +603,16 @@ impl OutboxStore for SqlStore {
                         .transpose()?,
                 }
             };
+            let payload = match row.opt_text("payload")? {
+                Some(sealed) => {
+                    let mut conn = self.pool.acquire().await?;
+                    let key = webhook_key(&self.keyring, &mut conn).await?;
+                    Some(key.open(&format!("delivery/{id}/payload"), &sealed)?)
+                }
+                None => None,
+            };
             claimed.push(ClaimedDelivery {
+                payload,
                 id,
                 event_id: row.text("event_id")?,
                 event_type: row.text("event_type")?,
