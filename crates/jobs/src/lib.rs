@@ -100,11 +100,14 @@ impl Dispatcher {
         self
     }
 
-    /// Runs until `shutdown` turns true; deliveries in flight finish first.
+    /// Runs until `shutdown` turns true or its sender is dropped; deliveries in flight
+    /// finish first.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
         loop {
-            if *shutdown.borrow() {
+            // A dropped sender is a shutdown too (and would otherwise make `changed`
+            // return at once, spinning this loop).
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 break;
             }
             let busy = match self.step(&slots).await {

@@ -28,6 +28,7 @@ stories!(
     the_dispatcher_refuses_callbacks_the_operator_no_longer_allows,
     a_slow_or_huge_response_does_not_hold_up_other_deliveries,
     a_month_later_finished_deliveries_are_pruned_and_pending_ones_stay,
+    a_dispatcher_stops_when_told_or_when_its_owner_goes_away,
 );
 
 /// How the receiver answers.
@@ -793,4 +794,28 @@ async fn a_month_later_finished_deliveries_are_pruned_and_pending_ones_stay(app:
         .await,
         0
     );
+}
+
+async fn a_dispatcher_stops_when_told_or_when_its_owner_goes_away(app: &TestApp) {
+    let dispatcher = || {
+        Arc::new(Dispatcher::new(
+            Arc::new(app.store.clone()),
+            loopback(),
+            quick_settings(),
+        ))
+    };
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(dispatcher().run(stopped));
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the dispatcher did not stop when told")
+        .unwrap();
+    let (owner, stopped) = watch::channel(false);
+    let running = tokio::spawn(dispatcher().run(stopped));
+    drop(owner);
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the dispatcher kept running after its owner went away")
+        .unwrap();
 }
