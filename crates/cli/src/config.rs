@@ -36,6 +36,8 @@ pub struct FileConfig {
     pub case_inactivity_days: Option<i64>,
     /// The mail server for notification emails.
     pub smtp_url: Option<String>,
+    /// A private CA's certificate (PEM) that the mail server's certificate chains to.
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender of notification emails.
     pub mail_from: Option<String>,
     pub public_url: Option<String>,

@@ -42,7 +42,7 @@ struct Cli {
     /// master_key_file, signing_key_file, token_ttl_minutes, client_token_ttl_minutes,
     /// session_ttl_minutes, session_idle_minutes, case_inactivity_days,
     /// webhook_allowed_hosts, webhook_lease_ms, webhook_timeout_ms, webhook_retry_base_ms,
-    /// webhook_retry_max_ms, webhook_retry_window_minutes, smtp_url, mail_from); flags and
+    /// webhook_retry_max_ms, webhook_retry_window_minutes, smtp_url, smtp_ca_file, mail_from); flags and
     /// environment win over it.
     #[arg(long, global = true, env = "CASEBRIDGE_CONFIG", hide_env_values = true)]
     config: Option<PathBuf>,
@@ -116,6 +116,10 @@ struct ServeArgs {
     /// emails wait in the outbox, undelivered, never dropped [default: none]
     #[arg(long, env = "CASEBRIDGE_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
+    /// PEM file with the certificate of a private CA that signed the mail server's
+    /// certificate, trusted besides the public roots [default: none]
+    #[arg(long, env = "CASEBRIDGE_SMTP_CA_FILE")]
+    smtp_ca_file: Option<PathBuf>,
     /// The sender of notification emails [default: Casebridge <casebridge@localhost>]
     #[arg(long, env = "CASEBRIDGE_MAIL_FROM")]
     mail_from: Option<String>,
@@ -298,6 +302,16 @@ fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
     if dispatch.lease < dispatch.request_timeout + std::time::Duration::from_secs(1) {
         bail!("webhook_lease_ms must exceed webhook_timeout_ms by at least a second");
     }
+    let ca_pem = match serve
+        .and_then(|s| s.smtp_ca_file.clone())
+        .or(file.smtp_ca_file.clone())
+    {
+        Some(path) => Some(
+            std::fs::read(&path)
+                .with_context(|| format!("cannot read the SMTP CA file {}", path.display()))?,
+        ),
+        None => None,
+    };
     let mail = serve
         .and_then(|s| s.smtp_url.clone())
         .or(file.smtp_url)
@@ -308,7 +322,12 @@ fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
                 .or(file.mail_from.clone())
                 .unwrap_or_else(|| "Casebridge <casebridge@localhost>".into()),
             timeout: dispatch.request_timeout,
+            ca_pem,
         });
+    // A mail setting that cannot work is an error now, not an email that never leaves.
+    if let Some(mail) = &mail {
+        Mailer::new(mail, &public_url).map_err(anyhow::Error::msg)?;
+    }
     Ok(Settings {
         webhook_allowed_hosts,
         dispatch,
@@ -547,12 +566,6 @@ async fn serve(
     store: Arc<dyn casebridge_service::store::Store>,
     settings: &Settings,
 ) -> anyhow::Result<ExitCode> {
-    let listen = &settings.listen;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(address = %listener.local_addr()?, "casebridge is serving");
-    tokio::spawn(sweep_cases_forever(services.clone()));
     // The outbox dispatcher: every node runs one; leases keep them from sending twice.
     let mut dispatcher = Dispatcher::new(
         store,
@@ -570,6 +583,12 @@ async fn serve(
         }
     }
     let dispatcher = Arc::new(dispatcher);
+    let listen = &settings.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, "casebridge is serving");
+    tokio::spawn(sweep_cases_forever(services.clone()));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let dispatching = tokio::spawn(dispatcher.run(stopped));
     let served = casebridge_server::serve(listener, casebridge_server::app(services)).await;

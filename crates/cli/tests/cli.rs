@@ -216,6 +216,37 @@ async fn operator_input_errors_are_explained_and_change_nothing(db: &TestDatabas
         "/nonexistent/terms.txt",
     ];
     fails_with(db, &missing, None, "cannot read");
+    let serve = ["serve", "--listen", "127.0.0.1:0", "--smtp-url"];
+    fails_with(
+        db,
+        &[
+            &serve[..],
+            &[
+                "smtps://127.0.0.1:465",
+                "--smtp-ca-file",
+                "/nonexistent/ca.pem",
+            ],
+        ]
+        .concat(),
+        None,
+        "cannot read the SMTP CA file",
+    );
+    fails_with(
+        db,
+        &[
+            &serve[..],
+            &["smtp://127.0.0.1:25", "--smtp-ca-file", "Cargo.toml"],
+        ]
+        .concat(),
+        None,
+        "the SMTP CA file is not valid",
+    );
+    fails_with(
+        db,
+        &[&serve[..], &["http://127.0.0.1:25"]].concat(),
+        None,
+        "must start with smtp://",
+    );
     // Only the member creation was recorded.
     assert_eq!(ok(db, &["audit", "verify"], None)["events"], 1);
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use casebridge_service::store::ClaimedDelivery;
 use chrono::DateTime;
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use maud::{html, Markup};
 use serde_json::Value;
@@ -23,6 +24,9 @@ pub struct MailSettings {
     /// The sender, e.g. `Casebridge <casebridge@example.com>`.
     pub from: String,
     pub timeout: Duration,
+    /// PEM certificate(s) of a private CA that signed the mail server's certificate,
+    /// trusted besides the public roots (for an internal relay).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 pub struct Mailer {
@@ -45,10 +49,13 @@ impl Mailer {
             );
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
             .map_err(|e| format!("the SMTP URL is not valid: {e}"))?
-            .timeout(Some(settings.timeout))
-            .build();
+            .timeout(Some(settings.timeout));
+        if let Some(pem) = &settings.ca_pem {
+            builder = builder.tls(private_ca_tls(&url, pem)?);
+        }
+        let transport = builder.build();
         let from = settings
             .from
             .parse()
@@ -102,6 +109,35 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: Markup,
+}
+
+/// TLS that also trusts a private CA, the same way the URL asked for TLS.
+fn private_ca_tls(url: &str, pem: &[u8]) -> Result<Tls, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("the SMTP URL is not valid: {e}"))?;
+    let host = parsed
+        .host_str()
+        .ok_or("the SMTP URL names no host")?
+        .trim_matches(['[', ']']);
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the SMTP CA file is not valid: {e}"))?;
+    if certificates.is_empty() {
+        return Err("the SMTP CA file is not valid: it holds no PEM certificate".into());
+    }
+    let certificate =
+        Certificate::from_pem(pem).map_err(|e| format!("the SMTP CA file is not valid: {e}"))?;
+    let parameters = TlsParameters::builder(host.to_owned())
+        .add_root_certificate(certificate)
+        .build_rustls()
+        .map_err(|e| format!("the SMTP CA file is not valid: {e}"))?;
+    if url.starts_with("smtps://") {
+        Ok(Tls::Wrapper(parameters))
+    } else if url.contains("tls=required") {
+        Ok(Tls::Required(parameters))
+    } else {
+        Err("a CA file is for smtps:// or smtp+starttls:// servers; smtp:// uses no TLS".into())
+    }
 }
 
 /// An email written in full when it was queued (`{subject, text, link}`).

@@ -150,6 +150,7 @@ impl Services {
                         name: name.into(),
                         description: description.into(),
                         tags: tags.iter().map(|t| t.to_string()).collect(),
+                        notification_emails: vec![],
                     },
                 )
                 .await?;

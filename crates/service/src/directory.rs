@@ -38,9 +38,12 @@ pub struct DepartmentInput {
     pub name: String,
     pub description: String,
     pub tags: Vec<String>,
+    /// Who is emailed about new requests to the department (empty: admins and managers).
+    pub notification_emails: Vec<String>,
 }
 
 const MAX_TAGS: usize = 20;
+const MAX_NOTIFICATION_EMAILS: usize = 20;
 const MAX_DESCRIPTION_CHARS: usize = 2000;
 
 impl Services {
@@ -253,9 +256,29 @@ fn department_fields(input: DepartmentInput) -> Result<DepartmentFields, Validat
         .collect();
     tags.sort();
     tags.dedup();
+    if input.notification_emails.len() > MAX_NOTIFICATION_EMAILS {
+        errors.add(
+            "notificationEmails",
+            format!("at most {MAX_NOTIFICATION_EMAILS} addresses"),
+        );
+    }
+    let mut notification_emails: Vec<String> = input
+        .notification_emails
+        .iter()
+        .enumerate()
+        .filter_map(|(i, email)| {
+            errors.check(
+                format!("notificationEmails[{i}]"),
+                EmailAddress::parse(email).map(|e| e.as_str().to_lowercase()),
+            )
+        })
+        .collect();
+    notification_emails.sort();
+    notification_emails.dedup();
     errors.finish(|| DepartmentFields {
         name: name.unwrap_or_default(),
         description: description.unwrap_or_default(),
         tags,
+        notification_emails,
     })
 }

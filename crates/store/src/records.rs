@@ -112,6 +112,9 @@ pub struct Department {
     pub name: String,
     pub description: String,
     pub tags: Vec<String>,
+    /// Who is emailed about a new request addressed to this department; when empty,
+    /// the member's admins and managers are.
+    pub notification_emails: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -120,6 +123,7 @@ pub struct DepartmentFields {
     pub name: String,
     pub description: String,
     pub tags: Vec<String>,
+    pub notification_emails: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

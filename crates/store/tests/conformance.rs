@@ -92,6 +92,7 @@ async fn another_members_objects_are_not_found(store: SqlStore) {
                 name: "Storage".into(),
                 description: String::new(),
                 tags: vec!["san".into()],
+                notification_emails: vec![],
             },
         )
         .await
@@ -101,6 +102,7 @@ async fn another_members_objects_are_not_found(store: SqlStore) {
         name: "Taken over".into(),
         description: String::new(),
         tags: vec![],
+        notification_emails: vec![],
     };
     assert!(matches!(
         store.update_department(&p.b, department.id, &renamed).await,
@@ -235,6 +237,7 @@ async fn concurrent_changes_keep_the_chain_intact(store: SqlStore) {
                         name: format!("Department {i}"),
                         description: String::new(),
                         tags: vec![],
+                        notification_emails: vec![],
                     },
                 )
                 .await

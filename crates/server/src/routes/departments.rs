@@ -32,6 +32,9 @@ pub(crate) struct DepartmentDto {
     description: String,
     /// Words partners search for, e.g. `storage`.
     tags: Vec<String>,
+    /// Who is emailed about a new request to this department; when empty, the company's
+    /// admins and managers are.
+    notification_emails: Vec<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -43,6 +46,7 @@ impl From<Department> for DepartmentDto {
             name: d.name,
             description: d.description,
             tags: d.tags,
+            notification_emails: d.notification_emails,
             created_at: d.created_at,
         }
     }
@@ -56,6 +60,10 @@ pub(crate) struct DepartmentRequest {
     description: String,
     #[serde(default)]
     tags: Vec<String>,
+    /// Up to 20 addresses emailed about new requests to this department (default: none,
+    /// so the company's admins and managers are).
+    #[serde(default)]
+    notification_emails: Vec<String>,
 }
 
 impl From<DepartmentRequest> for DepartmentInput {
@@ -64,6 +72,7 @@ impl From<DepartmentRequest> for DepartmentInput {
             name: r.name,
             description: r.description,
             tags: r.tags,
+            notification_emails: r.notification_emails,
         }
     }
 }
@@ -98,7 +107,7 @@ async fn create_department(
     Ok((StatusCode::CREATED, Json(department.into())))
 }
 
-/// Renames a department or changes its description and tags.
+/// Renames a department or changes its description, tags and notification contacts.
 #[utoipa::path(put, path = "/v1/departments/{id}", tag = "departments", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = DepartmentRequest,
     responses((status = 200, body = DepartmentDto), (status = 401, body = Problem), (status = 403, body = Problem),

@@ -449,6 +449,12 @@ async fn departments_page(
                 h2 { (department.name) }
                 @if !department.description.is_empty() { p { (department.description) } }
                 @if !department.tags.is_empty() { p.sub { "Tags: " (department.tags.join(", ")) } }
+                p.sub {
+                    "New requests are emailed to "
+                    @if department.notification_emails.is_empty() { "the company's admins and managers" }
+                    @else { (department.notification_emails.join(", ")) }
+                    "."
+                }
                 details open[open] {
                     summary { "Edit " span.visually-hidden { (department.name) } }
                     form method="post" action=(format!("/admin/departments/{}", department.id)) {
@@ -458,6 +464,7 @@ async fn departments_page(
                         (Input::new("name", "Name", &value("name", department.name.clone())).required().max(200).render(problems, &format!("{prefix}-name")))
                         (Input::new("description", "Description", &value("description", department.description.clone())).kind("textarea").max(2000).render(problems, &format!("{prefix}-description")))
                         (Input::new("tags", "Tags (comma separated)", &value("tags", department.tags.join(", "))).max(2000).render(problems, &format!("{prefix}-tags")))
+                        (Input::new("notificationEmails", "Notification emails (comma separated)", &value("notificationEmails", department.notification_emails.join(", "))).max(8000).hint(CONTACTS_HINT).render(problems, &format!("{prefix}-notificationEmails")))
                         button type="submit" { "Save" }
                     }
                 }
@@ -472,6 +479,7 @@ async fn departments_page(
             (Input::new("name", "Name", &value("name")).required().max(200).render(problems, "name"))
             (Input::new("description", "Description", &value("description")).kind("textarea").max(2000).render(problems, "description"))
             (Input::new("tags", "Tags (comma separated)", &value("tags")).max(2000).hint("Products or topics partners search for.").render(problems, "tags"))
+            (Input::new("notificationEmails", "Notification emails (comma separated)", &value("notificationEmails")).max(8000).hint(CONTACTS_HINT).render(problems, "notificationEmails"))
             button.primary type="submit" { "Create department" }
         }
     };
@@ -484,8 +492,12 @@ fn department_input(fields: &Fields) -> DepartmentInput {
         name: fields.get("name").to_owned(),
         description: fields.get("description").to_owned(),
         tags: tags(fields.get("tags")),
+        notification_emails: tags(fields.get("notificationEmails")),
     }
 }
+
+const CONTACTS_HINT: &str =
+    "Who hears of a new request to this department. Leave empty for your admins and managers.";
 
 async fn create_department(State(state): State<AppState>, posted: Posted) -> Response {
     let Posted { web, fields } = posted;

@@ -4,11 +4,13 @@
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use casebridge_jobs::{Dispatcher, MailSettings, Mailer};
 use chrono::Duration;
 use serde_json::json;
 use sqlx::Row;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
 use crate::support::TestApp;
 use crate::webhooks::{
@@ -20,60 +22,78 @@ stories!(
     without_a_mail_server_emails_wait_in_the_outbox,
     copies_go_to_the_bcc_addresses_and_note_emails_can_be_turned_off,
     the_customer_gets_the_authorization_link_by_email,
+    a_request_to_a_department_goes_to_its_contacts,
+    emails_travel_over_tls_with_the_operators_login,
 );
 
 #[derive(Clone, Debug)]
 struct Mail {
     to: Vec<String>,
     data: String,
+    /// Whether the message came over TLS.
+    secure: bool,
+    /// `user:password` from AUTH PLAIN, if the client logged in.
+    login: Option<String>,
 }
 
-/// A minimal SMTP server: enough of RFC 5321 for a client to hand over messages.
+/// How the test mail server offers TLS.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Security {
+    /// Plain SMTP, no login (a local relay).
+    Plain,
+    /// STARTTLS on the plain port, then AUTH PLAIN required.
+    StartTls,
+    /// TLS from the first byte (smtps), then AUTH PLAIN required.
+    Implicit,
+}
+
+const LOGIN: &str = "casebridge:s3cret pass";
+
+/// A plain SMTP server on loopback.
 async fn smtp_sink() -> (Arc<Mutex<Vec<Mail>>>, String) {
+    smtp_server(Security::Plain).await
+}
+
+/// A small SMTP server on loopback: enough of RFC 5321, 3207 (STARTTLS) and 4954 (AUTH)
+/// for a client to hand over messages, with a certificate from `fixtures/smtp-ca.pem`.
+async fn smtp_server(security: Security) -> (Arc<Mutex<Vec<Mail>>>, String) {
     let got: Arc<Mutex<Vec<Mail>>> = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("smtp://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let port = listener.local_addr().unwrap().port();
+    let (user, pass) = LOGIN.split_once(':').unwrap();
+    let login = format!("{user}:{}@", pass.replace(' ', "%20"));
+    let url = match security {
+        Security::Plain => format!("smtp://127.0.0.1:{port}"),
+        Security::StartTls => format!("smtp+starttls://{login}127.0.0.1:{port}"),
+        Security::Implicit => format!("smtps://{login}127.0.0.1:{port}"),
+    };
+    let acceptor = tls_acceptor();
     let store = got.clone();
     tokio::spawn(async move {
         loop {
             let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
-            let store = store.clone();
+            let (store, acceptor) = (store.clone(), acceptor.clone());
             tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.ok();
-                let mut to = Vec::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let upper = line.to_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-sink\r\n250 8BITMIME\r\n"
-                    } else if upper.starts_with("RCPT TO:") {
-                        to.push(line[8..].trim().trim_matches(['<', '>']).to_lowercase());
-                        b"250 OK\r\n"
-                    } else if upper.starts_with("DATA") {
-                        write.write_all(b"354 go ahead\r\n").await.ok();
-                        let mut data = String::new();
-                        while let Ok(Some(line)) = lines.next_line().await {
-                            if line == "." {
-                                break;
-                            }
-                            data.push_str(&line);
-                            data.push('\n');
-                        }
-                        store.lock().unwrap().push(Mail {
-                            to: std::mem::take(&mut to),
-                            data,
-                        });
-                        b"250 queued\r\n"
-                    } else if upper.starts_with("QUIT") {
-                        write.write_all(b"221 bye\r\n").await.ok();
+                let needs_login = security != Security::Plain;
+                if security == Security::Implicit {
+                    let Ok(tls) = acceptor.accept(socket).await else {
                         return;
-                    } else {
-                        b"250 OK\r\n"
                     };
-                    write.write_all(reply).await.ok();
+                    let mut tls = BufReader::new(tls);
+                    tls.write_all(b"220 sink ESMTP\r\n").await.ok();
+                    converse(&mut tls, true, false, needs_login, &store).await;
+                    return;
+                }
+                let mut plain = BufReader::new(socket);
+                plain.write_all(b"220 sink ESMTP\r\n").await.ok();
+                let offer_tls = security == Security::StartTls;
+                if converse(&mut plain, false, offer_tls, needs_login, &store).await {
+                    let Ok(tls) = acceptor.accept(plain.into_inner()).await else {
+                        return;
+                    };
+                    converse(&mut BufReader::new(tls), true, false, needs_login, &store).await;
                 }
             });
         }
@@ -81,16 +101,124 @@ async fn smtp_sink() -> (Arc<Mutex<Vec<Mail>>>, String) {
     (got, url)
 }
 
-fn mailer(url: &str) -> Mailer {
-    Mailer::new(
-        &MailSettings {
-            url: url.to_owned(),
-            from: "Casebridge <casebridge@casebridge.test>".into(),
-            timeout: std::time::Duration::from_secs(5),
-        },
-        "http://casebridge.test",
-    )
+/// One SMTP conversation; true when the client asked to switch to TLS.
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+    secure: bool,
+    offer_tls: bool,
+    needs_login: bool,
+    store: &Mutex<Vec<Mail>>,
+) -> bool {
+    let mut to = Vec::new();
+    let mut login = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return false;
+        }
+        let command = line.trim_end().to_owned();
+        let upper = command.to_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") {
+            match (offer_tls, secure && needs_login) {
+                (true, _) => b"250-sink\r\n250-STARTTLS\r\n250 8BITMIME\r\n",
+                (false, true) => b"250-sink\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n",
+                (false, false) => b"250-sink\r\n250 8BITMIME\r\n",
+            }
+        } else if upper == "STARTTLS" && offer_tls {
+            stream.write_all(b"220 go ahead\r\n").await.ok();
+            return true;
+        } else if let Some(encoded) = upper.strip_prefix("AUTH PLAIN ").map(|_| &command[11..]) {
+            let decoded = BASE64.decode(encoded.trim()).unwrap_or_default();
+            let parts: Vec<&[u8]> = decoded.split(|b| *b == 0).collect();
+            match parts.as_slice() {
+                [_, user, pass] => {
+                    login = Some(format!(
+                        "{}:{}",
+                        String::from_utf8_lossy(user),
+                        String::from_utf8_lossy(pass)
+                    ));
+                    b"235 2.7.0 accepted\r\n"
+                }
+                _ => b"501 malformed\r\n",
+            }
+        } else if upper.starts_with("MAIL FROM:") && needs_login && login.is_none() {
+            b"530 5.7.0 authentication required\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            to.push(command[8..].trim().trim_matches(['<', '>']).to_lowercase());
+            b"250 OK\r\n"
+        } else if upper.starts_with("DATA") {
+            stream.write_all(b"354 go ahead\r\n").await.ok();
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    return false;
+                }
+                let text = line.trim_end_matches(['\r', '\n']);
+                if text == "." {
+                    break;
+                }
+                data.push_str(text);
+                data.push('\n');
+            }
+            store.lock().unwrap().push(Mail {
+                to: std::mem::take(&mut to),
+                data,
+                secure,
+                login: login.clone(),
+            });
+            b"250 queued\r\n"
+        } else if upper.starts_with("QUIT") {
+            stream.write_all(b"221 bye\r\n").await.ok();
+            return false;
+        } else {
+            b"250 OK\r\n"
+        };
+        stream.write_all(reply).await.ok();
+    }
+}
+
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures");
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(format!("{fixtures}/smtp-cert.pem"))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+    let key = PrivateKeyDer::from_pem_file(format!("{fixtures}/smtp-key.pem")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
     .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+fn private_ca() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/api/fixtures/smtp-ca.pem"
+    ))
+    .unwrap()
+}
+
+fn mailer(url: &str) -> Mailer {
+    Mailer::new(&mail_settings(url, None), "http://casebridge.test").unwrap()
+}
+
+fn mail_settings(url: &str, ca_pem: Option<Vec<u8>>) -> MailSettings {
+    MailSettings {
+        url: url.to_owned(),
+        from: "Casebridge <casebridge@casebridge.test>".into(),
+        timeout: std::time::Duration::from_secs(5),
+        ca_pem,
+    }
 }
 
 fn to(mails: &[Mail], address: &str) -> Vec<Mail> {
@@ -447,4 +575,182 @@ async fn the_customer_gets_the_authorization_link_by_email(app: &TestApp) {
     assert!(mails()
         .iter()
         .all(|m| m.to.iter().all(|t| !t.ends_with("@globex.example"))));
+}
+
+async fn a_request_to_a_department_goes_to_its_contacts(app: &TestApp) {
+    let (got, url) = smtp_sink().await;
+    let acme = app.member("Acme", "acme.example").await;
+    let globex = app.member("Globex", "globex.example").await;
+    let company_form = partners(app, &acme, &globex).await;
+    let department = json!({
+        "name": "Storage",
+        "notificationEmails": ["Storage-Duty@globex.example", "not an address"]
+    });
+    let refused = app
+        .post("/v1/departments", &globex.manager, department.clone())
+        .await;
+    refused.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(refused.fields(), ["notificationEmails[1]"]);
+    let too_many: Vec<String> = (0..21).map(|i| format!("p{i}@globex.example")).collect();
+    let refused = app
+        .post(
+            "/v1/departments",
+            &globex.manager,
+            json!({"name": "Storage", "notificationEmails": too_many}),
+        )
+        .await;
+    assert_eq!(refused.fields(), ["notificationEmails"]);
+    let created = app
+        .post(
+            "/v1/departments",
+            &globex.manager,
+            json!({"name": "Storage", "notificationEmails": ["Storage-Duty@globex.example"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(
+        created.body["notificationEmails"],
+        json!(["storage-duty@globex.example"])
+    );
+    let department_id = created.body["id"].as_str().unwrap().to_owned();
+    let form = app
+        .put(
+            &format!("/v1/forms/department/{department_id}"),
+            &globex.manager,
+            json!({
+                "priorities": [{"priority": "HIGH", "responseHours": 4}],
+                "escalationContacts": [{"name": "Storage Lead", "email": "lead@globex.example"}],
+                "customFields": []
+            }),
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::CREATED, "{:?}", form.body);
+    let storage_form = form.body["documentId"].as_str().unwrap().to_owned();
+    let _running = run_dispatcher(
+        Dispatcher::new(Arc::new(app.store.clone()), loopback(), quick_settings())
+            .with_mailer(mailer(&url)),
+    );
+    let mails = || got.lock().unwrap().clone();
+
+    // To the department: its contacts only, not the company's admins and managers.
+    open_case_with(app, &acme, &storage_form, "ACME-S1", "HIGH").await;
+    eventually("the department's email", || {
+        !to(&mails(), "storage-duty@globex.example").is_empty()
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(mails().len(), 1, "{:?}", mails());
+    assert_eq!(
+        subject(&to(&mails(), "storage-duty@globex.example")[0]),
+        "New High request from Acme: ACME-S1"
+    );
+
+    // To the whole company: the admins and managers, as before.
+    open_case_with(app, &acme, &company_form, "ACME-C1", "HIGH").await;
+    eventually("the company's emails", || mails().len() >= 3).await;
+    let company: Vec<Vec<String>> = mails()[1..].iter().map(|m| m.to.clone()).collect();
+    assert!(company.contains(&vec!["admin@globex.example".to_owned()]));
+    assert!(company.contains(&vec!["manager@globex.example".to_owned()]));
+
+    // Emptying the list gives the department's requests back to the admins and managers.
+    let cleared = app
+        .put(
+            &format!("/v1/departments/{department_id}"),
+            &globex.manager,
+            json!({"name": "Storage"}),
+        )
+        .await;
+    assert_eq!(cleared.status, StatusCode::OK, "{:?}", cleared.body);
+    assert_eq!(cleared.body["notificationEmails"], json!([]));
+    open_case_with(app, &acme, &storage_form, "ACME-S2", "HIGH").await;
+    eventually("the fallback emails", || mails().len() >= 5).await;
+    assert_eq!(to(&mails(), "storage-duty@globex.example").len(), 1);
+    assert_eq!(to(&mails(), "admin@globex.example").len(), 2);
+}
+
+async fn emails_travel_over_tls_with_the_operators_login(app: &TestApp) {
+    let acme = app.member("Acme", "acme.example").await;
+    let globex = app.member("Globex", "globex.example").await;
+    let document_id = partners(app, &acme, &globex).await;
+
+    // A CA file is for TLS; with plain smtp:// it is a mistake the operator hears of.
+    let refused = Mailer::new(
+        &mail_settings("smtp://127.0.0.1:2525", Some(private_ca())),
+        "http://casebridge.test",
+    );
+    assert!(refused
+        .err()
+        .unwrap()
+        .contains("smtps:// or smtp+starttls://"));
+    let refused = Mailer::new(
+        &mail_settings("smtps://127.0.0.1:465", Some(b"not a certificate".to_vec())),
+        "http://casebridge.test",
+    );
+    assert!(refused.err().unwrap().contains("CA file is not valid"));
+
+    // A server whose certificate the mailer cannot verify gets nothing: not the login,
+    // not the message. The email waits, with the reason.
+    let (untrusted, url) = smtp_server(Security::StartTls).await;
+    let running = run_dispatcher(
+        Dispatcher::new(Arc::new(app.store.clone()), loopback(), quick_settings()).with_mailer(
+            Mailer::new(&mail_settings(&url, None), "http://casebridge.test").unwrap(),
+        ),
+    );
+    open_case_with(app, &acme, &document_id, "ACME-T0", "HIGH").await;
+    let failure = || async {
+        sqlx::query(
+            "SELECT COALESCE(last_error, '') AS e FROM deliveries \
+             WHERE channel = 'email' AND status = 'PENDING' AND attempts > 0",
+        )
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("e"))
+        .collect::<Vec<_>>()
+    };
+    let mut reasons = Vec::new();
+    for _ in 0..100 {
+        reasons = failure().await;
+        if !reasons.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!reasons.is_empty(), "the untrusted server was not refused");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.to_lowercase().contains("certificate")),
+        "{reasons:?}"
+    );
+    assert!(untrusted.lock().unwrap().is_empty());
+    drop(running);
+
+    // With the operator's CA: STARTTLS, then implicit TLS, each with the login.
+    for (security, number) in [
+        (Security::StartTls, "ACME-T1"),
+        (Security::Implicit, "ACME-T2"),
+    ] {
+        let (got, url) = smtp_server(security).await;
+        let _running = run_dispatcher(
+            Dispatcher::new(Arc::new(app.store.clone()), loopback(), quick_settings()).with_mailer(
+                Mailer::new(
+                    &mail_settings(&url, Some(private_ca())),
+                    "http://casebridge.test",
+                )
+                .unwrap(),
+            ),
+        );
+        open_case_with(app, &acme, &document_id, number, "HIGH").await;
+        let expected = format!("New High request from Acme: {number}");
+        eventually("the email over TLS", || {
+            got.lock().unwrap().iter().any(|m| subject(m) == expected)
+        })
+        .await;
+        for mail in got.lock().unwrap().iter() {
+            assert!(mail.secure, "{url}: a message came in clear");
+            assert_eq!(mail.login.as_deref(), Some(LOGIN), "{url}");
+        }
+    }
 }

@@ -344,6 +344,7 @@ fn department_row(row: &AnyRow) -> StoreResult<Department> {
         name: row.text("name")?,
         description: row.text("description")?,
         tags: row.json("tags")?,
+        notification_emails: row.json("notification_emails")?,
         created_at: row.time("created_at")?,
     })
 }
@@ -1080,17 +1081,19 @@ impl Store for SqlStore {
             name: department.name.clone(),
             description: department.description.clone(),
             tags: department.tags.clone(),
+            notification_emails: department.notification_emails.clone(),
             created_at: now_millis(),
         };
         sqlx::query(
-            "INSERT INTO departments (id, member_id, name, description, tags, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO departments (id, member_id, name, description, tags, \
+             notification_emails, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(record.id.to_string())
         .bind(record.member_id.to_string())
         .bind(&record.name)
         .bind(&record.description)
         .bind(to_json(&record.tags)?)
+        .bind(to_json(&record.notification_emails)?)
         .bind(millis(record.created_at))
         .execute(&mut *tx)
         .await
@@ -1117,12 +1120,13 @@ impl Store for SqlStore {
     ) -> StoreResult<Department> {
         let mut tx = self.write().await?;
         let row = sqlx::query(
-            "UPDATE departments SET name = $1, description = $2, tags = $3 \
-             WHERE id = $4 AND member_id = $5 RETURNING *",
+            "UPDATE departments SET name = $1, description = $2, tags = $3, \
+             notification_emails = $4 WHERE id = $5 AND member_id = $6 RETURNING *",
         )
         .bind(&department.name)
         .bind(&department.description)
         .bind(to_json(&department.tags)?)
+        .bind(to_json(&department.notification_emails)?)
         .bind(id.to_string())
         .bind(tenant.member().to_string())
         .fetch_optional(&mut *tx)

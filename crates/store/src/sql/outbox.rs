@@ -700,7 +700,8 @@ impl OutboxStore for SqlStore {
 }
 
 /// Who at `member` gets an email about an event: a new inbound request goes to the
-/// member's admins and managers, a response to the engineer who submitted the request, a
+/// notification contacts of the department it names, or else the member's admins and
+/// managers, a response to the engineer who submitted the request, a
 /// partner's note to this side's engineer on the case, and reminders and breaches to the
 /// escalation contacts of the receiver's form. Nothing else is emailed.
 async fn email_recipients(
@@ -724,18 +725,35 @@ async fn email_recipients(
     };
     let mut addresses: Vec<String> = match event_type {
         "case.created" if inbound => {
-            let mut admins: Vec<String> = sqlx::query(
-                "SELECT email FROM users WHERE member_id = $1 AND disabled_at IS NULL \
-                 AND role IN ('admin', 'manager') ORDER BY email",
+            // The department's contacts when the request names a department that has
+            // some; otherwise the member's admins and managers.
+            let department = sqlx::query(
+                "SELECT d.notification_emails FROM collaboration_requests c \
+                 JOIN departments d ON d.id = c.receiver_department_id AND d.member_id = $2 \
+                 WHERE c.token = $1",
             )
+            .bind(token)
             .bind(member)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .filter_map(|row| row.text("email").ok())
-            .collect();
-            admins.extend(member_bcc(conn, member, "inbound_bcc").await?);
-            admins
+            .fetch_optional(&mut *conn)
+            .await?;
+            let mut to: Vec<String> = match department {
+                Some(row) => row.json("notification_emails")?,
+                None => Vec::new(),
+            };
+            if to.is_empty() {
+                to = sqlx::query(
+                    "SELECT email FROM users WHERE member_id = $1 AND disabled_at IS NULL \
+                     AND role IN ('admin', 'manager') ORDER BY email",
+                )
+                .bind(member)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .filter_map(|row| row.text("email").ok())
+                .collect();
+            }
+            to.extend(member_bcc(conn, member, "inbound_bcc").await?);
+            to
         }
         "case.response_added" if !inbound => {
             let row = case().fetch_one(&mut *conn).await?;
