@@ -188,7 +188,7 @@ test("an admin sees every administration page", async () => {
     ["departments", "Departments"],
     ["agreement", "Framework agreement"],
     ["api-clients", "API clients"],
-    ["webhooks", "Webhooks"],
+    ["webhooks", "Webhooks and email"],
     ["sla", "SLA report"],
     ["audit", "Audit trail"],
   ]) {

@@ -8,7 +8,9 @@ use std::net::IpAddr;
 use casebridge_domain::events::is_event_type;
 use casebridge_domain::validation::single_line;
 use casebridge_domain::{Action, EmailAddress, ValidationErrors};
-use casebridge_store::{DeliveryRecord, NewWebhook, NotificationSettings, WebhookRecord};
+use casebridge_store::{
+    DeliveryRecord, DeliveryStatus, NewWebhook, NotificationSettings, WebhookRecord,
+};
 use secrecy::{ExposeSecret, SecretString};
 use url::{Host, Url};
 
@@ -277,6 +279,29 @@ impl Services {
     ) -> ServiceResult<Vec<DeliveryRecord>> {
         let tenant = caller.may(Action::ManageApiClients)?;
         Ok(self.store.webhook_deliveries(tenant, id, 200).await?)
+    }
+
+    /// The company's newest notification emails (admins): waiting, sent or failed.
+    pub async fn email_deliveries(
+        &self,
+        caller: &Caller,
+        status: Option<DeliveryStatus>,
+    ) -> ServiceResult<Vec<DeliveryRecord>> {
+        let tenant = caller.may(Action::ManageApiClients)?;
+        Ok(self.store.email_deliveries(tenant, status, 200).await?)
+    }
+
+    /// Sends one of the company's emails again, with a fresh retry window.
+    pub async fn redeliver_email(
+        &self,
+        caller: &Caller,
+        delivery: &str,
+    ) -> ServiceResult<DeliveryRecord> {
+        let tenant = caller.may(Action::ManageApiClients)?;
+        Ok(self
+            .store
+            .redeliver_email(tenant, delivery, self.now())
+            .await?)
     }
 
     pub async fn redeliver(

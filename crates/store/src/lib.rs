@@ -416,6 +416,20 @@ pub trait OutboxStore: Send + Sync {
         delivery: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<DeliveryRecord>;
+    /// The tenant's newest notification emails, only those in `status` if given.
+    async fn email_deliveries(
+        &self,
+        tenant: &Tenant,
+        status: Option<DeliveryStatus>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Sends one of the tenant's emails again from now on, whatever its state.
+    async fn redeliver_email(
+        &self,
+        tenant: &Tenant,
+        delivery: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DeliveryRecord>;
 
     /// Turns up to `limit` new events into deliveries for the subscriptions that want
     /// them; returns how many events it handled. Safe on several nodes at once.

@@ -561,6 +561,8 @@ impl DeliveryStatus {
 pub struct DeliveryRecord {
     pub id: String,
     pub event_id: String,
+    /// The webhook's id, or the email address.
+    pub target: String,
     pub event_type: String,
     pub aggregate: String,
     pub status: DeliveryStatus,

@@ -3,17 +3,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use casebridge_service::store::{DeliveryRecord, WebhookRecord};
+use casebridge_service::store::{DeliveryRecord, DeliveryStatus, WebhookRecord};
 use casebridge_service::webhooks::WebhookInput;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::extract::{ApiJson, ApiPath, Authenticated};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authenticated};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 
@@ -23,6 +23,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_webhook))
         .routes(routes!(list_deliveries))
         .routes(routes!(redeliver))
+        .routes(routes!(list_email_deliveries))
+        .routes(routes!(redeliver_email))
         .routes(routes!(notification_settings, set_notification_settings))
         .routes(routes!(email_preferences, set_email_preferences))
 }
@@ -288,4 +290,81 @@ async fn redeliver(
         .redeliver(&caller, &id.to_string(), &delivery.to_string())
         .await?;
     Ok((StatusCode::ACCEPTED, Json(record.into())))
+}
+
+/// A notification email: a delivery with its recipient.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EmailDeliveryDto {
+    /// The recipient's address.
+    to: String,
+    #[serde(flatten)]
+    delivery: DeliveryDto,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EmailDeliveryParams {
+    /// Only emails in this state: PENDING (waiting or retrying), DELIVERED or FAILED.
+    status: Option<DeliveryStatusParam>,
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "UPPERCASE")]
+pub(crate) enum DeliveryStatusParam {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl From<DeliveryStatusParam> for DeliveryStatus {
+    fn from(status: DeliveryStatusParam) -> Self {
+        match status {
+            DeliveryStatusParam::Pending => DeliveryStatus::Pending,
+            DeliveryStatusParam::Delivered => DeliveryStatus::Delivered,
+            DeliveryStatusParam::Failed => DeliveryStatus::Failed,
+        }
+    }
+}
+
+/// The company's 200 newest notification emails (admins): those waiting for a mail server
+/// or retrying (PENDING with the last error), sent, or failed after the retry window.
+#[utoipa::path(get, path = "/v1/email-deliveries", tag = "webhooks", security(("bearer" = [])),
+    params(EmailDeliveryParams),
+    responses((status = 200, body = Vec<EmailDeliveryDto>), (status = 422, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_email_deliveries(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiQuery(params): ApiQuery<EmailDeliveryParams>,
+) -> ApiResult<Json<Vec<EmailDeliveryDto>>> {
+    let emails = state
+        .services
+        .email_deliveries(&caller, params.status.map(Into::into))
+        .await?;
+    Ok(Json(emails.into_iter().map(email_dto).collect()))
+}
+
+fn email_dto(record: DeliveryRecord) -> EmailDeliveryDto {
+    EmailDeliveryDto {
+        to: record.target.clone(),
+        delivery: record.into(),
+    }
+}
+
+/// Sends an email again (a failed one, or one its recipient lost), with a fresh retry
+/// window.
+#[utoipa::path(post, path = "/v1/email-deliveries/{id}/redeliver", tag = "webhooks",
+    security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 202, body = EmailDeliveryDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn redeliver_email(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<(StatusCode, Json<EmailDeliveryDto>)> {
+    let record = state
+        .services
+        .redeliver_email(&caller, &id.to_string())
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(email_dto(record))))
 }

@@ -115,9 +115,9 @@ const SECTIONS: [(Area, &str, &str, Action, &str); 9] = [
     (
         Area::Webhooks,
         "/admin/webhooks",
-        "Webhooks",
+        "Webhooks and email",
         Action::ManageApiClients,
-        "Events pushed to your CRM, and every delivery.",
+        "Events pushed to your CRM, the emails sent, and every delivery.",
     ),
     (
         Area::Sla,

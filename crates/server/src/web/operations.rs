@@ -8,6 +8,7 @@ use axum::Router;
 use casebridge_domain::events::EVENT_TYPES;
 use casebridge_domain::form::Priority;
 use casebridge_domain::sla::SlaFigures;
+use casebridge_service::store::{DeliveryRecord, DeliveryStatus};
 use casebridge_service::webhooks::WebhookInput;
 use chrono::{Duration, NaiveDate, Utc};
 use maud::{html, Markup};
@@ -28,6 +29,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route(
             "/admin/webhooks/{id}/deliveries/{delivery}/redeliver",
             post(redeliver),
+        )
+        .route(
+            "/admin/webhooks/emails/{delivery}/redeliver",
+            post(redeliver_email),
         )
         .route("/admin/sla", get(sla))
         .route("/admin/webhooks/email-copies", post(email_copies))
@@ -66,6 +71,14 @@ async fn webhooks_page(
         Ok(copies) => copies,
         Err(error) => return error_page(Some(web), error),
     };
+    let emails = match services.email_deliveries(&web.caller, None).await {
+        Ok(emails) => emails,
+        Err(error) => return error_page(Some(web), error),
+    };
+    let waiting = emails
+        .iter()
+        .filter(|e| e.status == DeliveryStatus::Pending && e.attempts == 0)
+        .count();
     let chosen = fields.all("eventTypes");
     let body = html! {
         p.lede { "Casebridge pushes events to your systems as signed CloudEvents, in order per case, and retries for 24 hours. Events carry identifiers and status, never case text." }
@@ -119,6 +132,43 @@ async fn webhooks_page(
                 }
             }
         }
+        h2 #emails { "Notification emails" }
+        section.card {
+            @if emails.is_empty() { p.empty { "No emails yet." } }
+            @else {
+                @if waiting > 0 {
+                    p.hint { (waiting) " waiting to be sent. Emails wait, never dropped, while the server has no mail server configured (the operator's " code { "--smtp-url" } ")." }
+                }
+                div.table-wrap {
+                    table {
+                        caption.visually-hidden { "Notification emails, newest first" }
+                        thead { tr { th scope="col" { "To" } th scope="col" { "About" } th scope="col" { "Status" } th scope="col" { "Attempts" } th scope="col" { "When" } th scope="col" { span.visually-hidden { "Action" } } } }
+                        tbody {
+                            @for e in emails.iter().take(50) {
+                                tr {
+                                    td { (e.target) }
+                                    td { code { (e.event_type) } div.sub { code { (e.aggregate) } } }
+                                    td {
+                                        (email_status(e))
+                                        @if let Some(error) = &e.last_error { div.sub { (error) } }
+                                    }
+                                    td { (e.attempts) }
+                                    td { (when(e.delivered_at.unwrap_or(e.next_attempt_at))) }
+                                    td {
+                                        @if e.status != DeliveryStatus::Pending {
+                                            form method="post" action=(format!("/admin/webhooks/emails/{}/redeliver", e.id)) {
+                                                (csrf_input(web))
+                                                button type="submit" { "Send again" span.visually-hidden { " to " (e.target) } }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Email copies" }
         form.card method="post" action="/admin/webhooks/email-copies" {
             (csrf_input(web))
@@ -156,7 +206,7 @@ async fn webhooks_page(
         web,
         problems.status(),
         Some(Area::Webhooks),
-        "Webhooks",
+        "Webhooks and email",
         body,
     )
 }
@@ -230,6 +280,35 @@ async fn redeliver(
     .await;
     after(&web, "/admin/webhooks", outcome, |d| {
         format!("The {} event will be sent again.", d.event_type)
+    })
+}
+
+/// How an email stands, in words.
+fn email_status(e: &DeliveryRecord) -> &'static str {
+    match (e.status, e.attempts) {
+        (DeliveryStatus::Pending, 0) => "Waiting",
+        (DeliveryStatus::Pending, _) => "Retrying",
+        (DeliveryStatus::Delivered, _) => "Sent",
+        (DeliveryStatus::Failed, _) => "Failed",
+    }
+}
+
+async fn redeliver_email(
+    State(state): State<AppState>,
+    Path(delivery): Path<String>,
+    posted: Posted,
+) -> Response {
+    let web = posted.web;
+    let outcome = async {
+        let delivery: uuid::Uuid = parse_id(&delivery)?;
+        state
+            .services
+            .redeliver_email(&web.caller, &delivery.to_string())
+            .await
+    }
+    .await;
+    after(&web, "/admin/webhooks#emails", outcome, |d| {
+        format!("The email to {} will be sent again.", d.target)
     })
 }
 

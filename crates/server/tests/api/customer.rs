@@ -62,7 +62,12 @@ async fn page(app: &TestApp, path: &str) -> Response {
     app.call(Method::GET, path, None, None).await
 }
 
-async fn answer(app: &TestApp, path: &str, form: &str, origin: Option<&str>) -> Response {
+pub(crate) async fn answer(
+    app: &TestApp,
+    path: &str,
+    form: &str,
+    origin: Option<&str>,
+) -> Response {
     let mut request = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -75,7 +80,7 @@ async fn answer(app: &TestApp, path: &str, form: &str, origin: Option<&str>) -> 
         .await
 }
 
-const SAME_ORIGIN: Option<&str> = Some("http://127.0.0.1:8080");
+pub(crate) const SAME_ORIGIN: Option<&str> = Some("http://127.0.0.1:8080");
 
 /// Verifies a compact JWS with the key the platform publishes; returns its payload.
 async fn verified(app: &TestApp, jws: &str) -> Value {

@@ -387,6 +387,75 @@ async fn without_a_mail_server_emails_wait_in_the_outbox(app: &TestApp) {
     // Nothing tries to send them; a later server with a mail server will.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(pending().await, 2);
+    drop(_running);
+
+    // Globex's admins see them waiting, with whom they are for; nobody else does.
+    let listed = app.get("/v1/email-deliveries", &globex.admin).await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    let mut to: Vec<&str> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to"].as_str().unwrap())
+        .collect();
+    to.sort();
+    assert_eq!(to, ["admin@globex.example", "manager@globex.example"]);
+    for email in listed.body.as_array().unwrap() {
+        assert_eq!(email["status"], "PENDING");
+        assert_eq!(email["attempts"], 0);
+        assert_eq!(email["eventType"], "case.created");
+    }
+    app.get("/v1/email-deliveries", &globex.engineer)
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(
+        app.get("/v1/email-deliveries", &acme.admin).await.body,
+        json!([])
+    );
+    let sent = app
+        .get("/v1/email-deliveries?status=DELIVERED", &globex.admin)
+        .await;
+    assert_eq!(sent.body, json!([]));
+    let bad = app
+        .get("/v1/email-deliveries?status=LOST", &globex.admin)
+        .await;
+    bad.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let mut page = crate::web::Browser::signed_in(app, "admin@globex.example").await;
+    let shown = page.get("/admin/webhooks").await;
+    assert!(
+        shown.text.contains("2 waiting to be sent"),
+        "{}",
+        shown.text
+    );
+    assert!(shown.text.contains("manager@globex.example"));
+
+    // One gave up (its retry window passed); an admin sends it again once mail works.
+    let first = listed.body[0]["id"].as_str().unwrap().to_owned();
+    sqlx::query("UPDATE deliveries SET status = 'FAILED', attempts = 40 WHERE id = $1")
+        .bind(&first)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let again = format!("/v1/email-deliveries/{first}/redeliver");
+    app.call(axum::http::Method::POST, &again, Some(&acme.admin), None)
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    let redriven = app
+        .call(axum::http::Method::POST, &again, Some(&globex.admin), None)
+        .await;
+    assert_eq!(redriven.status, StatusCode::ACCEPTED, "{:?}", redriven.body);
+    assert_eq!(redriven.body["status"], "PENDING");
+    let (got, url) = smtp_sink().await;
+    let _running = run_dispatcher(
+        Dispatcher::new(Arc::new(app.store.clone()), loopback(), quick_settings())
+            .with_mailer(mailer(&url)),
+    );
+    eventually("both emails", || got.lock().unwrap().len() >= 2).await;
+    let sent = app
+        .get("/v1/email-deliveries?status=DELIVERED", &globex.admin)
+        .await;
+    assert_eq!(sent.body.as_array().unwrap().len(), 2, "{:?}", sent.body);
 }
 
 async fn copies_go_to_the_bcc_addresses_and_note_emails_can_be_turned_off(app: &TestApp) {

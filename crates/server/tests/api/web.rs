@@ -26,7 +26,7 @@ stories!(
 );
 
 /// A browser: keeps cookies, reads the anti-forgery token off the last page.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     cookies: HashMap<String, String>,
     csrf: String,
@@ -41,7 +41,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn signed_in(app: &'a TestApp, email: &str) -> Self {
+    pub(crate) async fn signed_in(app: &'a TestApp, email: &str) -> Self {
         let mut browser = Self::new(app);
         let response = browser.sign_in(email, PASSWORD, None).await;
         assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text);
@@ -77,12 +77,12 @@ impl<'a> Browser<'a> {
         response
     }
 
-    async fn get(&mut self, path: &str) -> Response {
+    pub(crate) async fn get(&mut self, path: &str) -> Response {
         self.send(Request::builder().uri(path), Body::empty()).await
     }
 
     /// Posts a form as a page of this site does: same Origin, the page's token.
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
         let mut all: Vec<(&str, &str)> = vec![("_csrf", &self.csrf)];
         all.extend_from_slice(fields);
         let body = serde_urlencoded::to_string(&all).unwrap();

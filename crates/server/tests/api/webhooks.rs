@@ -29,6 +29,7 @@ stories!(
     a_slow_or_huge_response_does_not_hold_up_other_deliveries,
     a_month_later_finished_deliveries_are_pruned_and_pending_ones_stay,
     a_dispatcher_stops_when_told_or_when_its_owner_goes_away,
+    customer_decisions_and_partnership_endings_reach_whom_they_concern,
 );
 
 /// How the receiver answers.
@@ -818,4 +819,176 @@ async fn a_dispatcher_stops_when_told_or_when_its_owner_goes_away(app: &TestApp)
         .await
         .expect("the dispatcher kept running after its owner went away")
         .unwrap();
+}
+
+/// Each aggregate's (case's or partnership's) event types, in the order received.
+fn by_subject(received: &[Received]) -> HashMap<String, Vec<String>> {
+    let mut grouped: HashMap<String, Vec<String>> = HashMap::new();
+    for r in received {
+        let e = event(r);
+        grouped
+            .entry(e["subject"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(
+                e["type"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("com.casebridge.")
+                    .to_owned(),
+            );
+    }
+    grouped
+}
+
+async fn customer_decisions_and_partnership_endings_reach_whom_they_concern(app: &TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let acme = app.member("Acme", "acme.example").await;
+    let globex = app.member("Globex", "globex.example").await;
+    let initech = app.member("Initech", "initech.example").await;
+    for (member, path) in [(&acme, "acme"), (&globex, "globex"), (&initech, "initech")] {
+        subscribe(app, member, &format!("{base}/{path}"), None).await;
+    }
+    app.agree(&[&acme, &globex, &initech]).await;
+    let partnership = app
+        .partner_with(&acme, &globex, crate::support::proposal(&globex.id))
+        .await;
+    let form = app
+        .put(
+            &format!("/v1/forms/company/{}", globex.id),
+            &globex.manager,
+            json!({"priorities": [{"priority": "HIGH", "responseHours": 4}], "customFields": []}),
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::CREATED, "{:?}", form.body);
+
+    // The customer authorizes by link, then withdraws.
+    let created = post_expect(
+        app,
+        "/v1/collaboration-requests",
+        &acme.engineer,
+        json!({
+            "documentId": form.body["documentId"],
+            "internalCaseNumber": "ACME-9",
+            "problemSummary": "Backups fail",
+            "problemDescription": "Fails on db1.corp.acme.example",
+            "priority": "HIGH",
+            "submitterContactDetails": {"name": "Priya Raman", "email": "priya@acme.example"},
+            "customerAuthorization": {
+                "method": "CUSTOMER_LINK",
+                "authorizedBy": {"name": "Jane Customer", "email": "jane@customer.example"},
+                "purpose": "Fix the backups",
+                "dataCategories": ["LOGS"]
+            }
+        }),
+        StatusCode::CREATED,
+    )
+    .await;
+    let token = created.body["token"].as_str().unwrap().to_owned();
+    let link = created.body["authorizationUrl"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://127.0.0.1:8080")
+        .to_owned();
+    use crate::customer::{answer, SAME_ORIGIN};
+    for decision in ["authorize", "revoke"] {
+        let answered = answer(app, &link, &format!("decision={decision}"), SAME_ORIGIN).await;
+        assert!(
+            answered.status.is_success() || answered.status.is_redirection(),
+            "{decision}: {}",
+            answered.status
+        );
+    }
+
+    // Initech declines a proposal; Acme ends its partnership with Globex.
+    let proposed = post_expect(
+        app,
+        "/v1/partnerships",
+        &acme.manager,
+        crate::support::proposal(&initech.id),
+        StatusCode::CREATED,
+    )
+    .await;
+    let declined_id = proposed.body["id"].as_str().unwrap().to_owned();
+    for (id, verb, by) in [
+        (&declined_id, "decline", &initech.manager),
+        (&partnership, "end", &acme.manager),
+    ] {
+        let done = app
+            .call(
+                Method::POST,
+                &format!("/v1/partnerships/{id}/{verb}"),
+                Some(by),
+                None,
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{verb}: {:?}", done.body);
+    }
+
+    let _running = dispatch(app, loopback(), |_| {});
+    eventually("all events", || {
+        receiver.at("/acme").len() >= 8
+            && receiver.at("/globex").len() >= 5
+            && receiver.at("/initech").len() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let acme_got = by_subject(&receiver.at("/acme"));
+    assert_eq!(acme_got.len(), 3, "{acme_got:?}");
+    assert_eq!(
+        acme_got[&token],
+        strings(&[
+            "case.created",
+            "case.authorized",
+            "case.authorization_revoked"
+        ])
+    );
+    assert_eq!(
+        acme_got[&partnership],
+        strings(&[
+            "partnership.proposed",
+            "partnership.accepted",
+            "partnership.ended"
+        ])
+    );
+    assert_eq!(
+        acme_got[&declined_id],
+        strings(&["partnership.proposed", "partnership.declined"])
+    );
+    // Globex learns of the case only once the customer authorized it.
+    let globex_got = by_subject(&receiver.at("/globex"));
+    assert_eq!(globex_got.len(), 2, "{globex_got:?}");
+    assert_eq!(
+        globex_got[&token],
+        strings(&["case.created", "case.authorization_revoked"])
+    );
+    assert_eq!(
+        globex_got[&partnership],
+        strings(&[
+            "partnership.proposed",
+            "partnership.accepted",
+            "partnership.ended"
+        ])
+    );
+    // Initech hears of its own proposal only.
+    let initech_got = by_subject(&receiver.at("/initech"));
+    assert_eq!(initech_got.len(), 1, "{initech_got:?}");
+    assert_eq!(
+        initech_got[&declined_id],
+        strings(&["partnership.proposed", "partnership.declined"])
+    );
+    for path in ["/acme", "/globex", "/initech"] {
+        for r in receiver.at(path) {
+            let text = String::from_utf8_lossy(&r.body);
+            for private in [
+                "Jane Customer",
+                "jane@customer.example",
+                "Backups fail",
+                "db1.corp",
+                "priya@",
+            ] {
+                assert!(!text.contains(private), "{private} leaked into {text}");
+            }
+        }
+    }
 }

@@ -210,7 +210,7 @@ fn webhook_row(row: &AnyRow) -> StoreResult<WebhookRecord> {
     })
 }
 
-const DELIVERY_COLUMNS: &str = "d.id, d.event_id, d.aggregate, d.status, d.attempts, \
+const DELIVERY_COLUMNS: &str = "d.id, d.event_id, d.target, d.aggregate, d.status, d.attempts, \
      d.last_status_code, d.last_error, d.next_attempt_at, d.created_at, d.delivered_at, \
      (SELECT o.event_type FROM outbox_events o WHERE o.id = d.event_id AND o.member_id = d.member_id) AS event_type";
 
@@ -218,6 +218,7 @@ fn delivery_row(row: &AnyRow) -> StoreResult<DeliveryRecord> {
     Ok(DeliveryRecord {
         id: row.text("id")?,
         event_id: row.text("event_id")?,
+        target: row.text("target")?,
         event_type: row.opt_text("event_type")?.unwrap_or_default(),
         aggregate: row.text("aggregate")?,
         status: DeliveryStatus::parse(&row.text("status")?)
@@ -229,6 +230,44 @@ fn delivery_row(row: &AnyRow) -> StoreResult<DeliveryRecord> {
         created_at: row.time("created_at")?,
         delivered_at: row.opt_time("delivered_at")?,
     })
+}
+
+/// Puts one of the tenant's deliveries back in line from `now`, with a fresh retry
+/// window: a webhook's (`webhook` names it) or, without one, an email.
+async fn reschedule(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    delivery: &str,
+    webhook: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<DeliveryRecord> {
+    let (channel, action) = match webhook {
+        Some(_) => ("webhook", AuditAction::WebhookRedelivered),
+        None => ("email", AuditAction::EmailRedelivered),
+    };
+    let updated = sqlx::query(
+        "UPDATE deliveries SET status = 'PENDING', next_attempt_at = $1, window_start = $1, \
+         lease_until = NULL, leased_by = NULL \
+         WHERE id = $2 AND member_id = $3 AND channel = $4 AND ($5 = '' OR target = $5)",
+    )
+    .bind(millis(now))
+    .bind(delivery)
+    .bind(tenant.member().to_string())
+    .bind(channel)
+    .bind(webhook.unwrap_or_default())
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    audit(conn, tenant, action, "delivery", delivery).await?;
+    let row = sqlx::query(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.id = $1"
+    ))
+    .bind(delivery)
+    .fetch_one(&mut *conn)
+    .await?;
+    delivery_row(&row)
 }
 
 fn wants(event_types: Option<&str>, event_type: &str) -> bool {
@@ -428,35 +467,40 @@ impl OutboxStore for SqlStore {
         if live.is_none() {
             return Err(StoreError::NotFound);
         }
-        let updated = sqlx::query(
-            "UPDATE deliveries SET status = 'PENDING', next_attempt_at = $1, window_start = $1, \
-             lease_until = NULL, leased_by = NULL \
-             WHERE id = $2 AND target = $3 AND member_id = $4",
-        )
-        .bind(millis(now))
-        .bind(delivery)
-        .bind(webhook)
-        .bind(tenant.member().to_string())
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        audit(
-            &mut tx,
-            tenant,
-            AuditAction::WebhookRedelivered,
-            "delivery",
-            delivery,
-        )
-        .await?;
-        let row = sqlx::query(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.id = $1"
+        let record = reschedule(&mut tx, tenant, delivery, Some(webhook), now).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn email_deliveries(
+        &self,
+        tenant: &Tenant,
+        status: Option<DeliveryStatus>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        sqlx::query(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries d \
+             WHERE d.member_id = $1 AND d.channel = 'email' AND ($2 = '' OR d.status = $2) \
+             ORDER BY d.created_at DESC, d.aggregate_seq DESC LIMIT $3"
         ))
-        .bind(delivery)
-        .fetch_one(&mut *tx)
-        .await?;
-        let record = delivery_row(&row)?;
+        .bind(tenant.member().to_string())
+        .bind(status.map(|s| s.as_str()).unwrap_or_default())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(delivery_row)
+        .collect()
+    }
+
+    async fn redeliver_email(
+        &self,
+        tenant: &Tenant,
+        delivery: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DeliveryRecord> {
+        let mut tx = self.write().await?;
+        let record = reschedule(&mut tx, tenant, delivery, None, now).await?;
         tx.commit().await?;
         Ok(record)
     }
