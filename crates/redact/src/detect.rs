@@ -550,9 +550,20 @@ impl Detectors {
     /// The host names in `text`, found by the host-name detector alone (the learning pass
     /// needs nothing else).
     pub fn host_names<'t>(&self, text: &'t [u8]) -> impl Iterator<Item = &'t [u8]> + use<'t, '_> {
-        self.hosts.find_iter(text).filter_map(move |m| {
-            confirm(Check::Hostname, text, m.start(), m.end()).map(|(s, e)| &text[s..e])
-        })
+        self.host_names_in(text, 0..text.len())
+    }
+
+    /// The host names within `range` of `text` (the text around it decides boundaries).
+    pub fn host_names_in<'t>(
+        &self,
+        text: &'t [u8],
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = &'t [u8]> + use<'t, '_> {
+        self.hosts
+            .find_iter(Input::new(text).range(range))
+            .filter_map(move |m| {
+                confirm(Check::Hostname, text, m.start(), m.end()).map(|(s, e)| &text[s..e])
+            })
     }
 }
 

@@ -1,9 +1,7 @@
 //! Applying the policy: findings in, rewritten text and a growing pseudonym map out.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
-
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::detect::{Detectors, Finding, Kind, PatternError};
 use crate::map::{MapBook, MapEntry, MapError, PseudonymMap};
@@ -20,11 +18,15 @@ pub struct Redacted {
 /// derived from the key, so forgetting one costs a derivation, never consistency.
 const CACHE_ENTRIES: usize = 100_000;
 
+/// A hash map with a fast, non-cryptographic hasher: its keys come from the input, but
+/// the cache it serves is bounded, so a crafted input can slow it at worst, never grow it.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The pseudonyms issued so far, both ways: the book for the owner's map, and a bounded
 /// cache so that a value met again costs a lookup instead of a derivation.
 struct Issued {
     book: MapBook,
-    by_value: HashMap<Kind, HashMap<Vec<u8>, String>>,
+    by_value: HashMap<Kind, FastMap<Vec<u8>, String>>,
     cached: usize,
     /// The first failure to record a pseudonym (a full disk while spilling the map).
     failure: Option<MapError>,
@@ -38,7 +40,7 @@ pub struct Redactor {
     map: Mutex<Issued>,
     /// Short host names learned from full names seen anywhere in the input (`web01` from
     /// `web01.acme.com`), replaced wherever they stand alone.
-    learned: Option<(AhoCorasick, Vec<String>)>,
+    learned: Option<Learned>,
 }
 
 impl Redactor {
@@ -86,14 +88,7 @@ impl Redactor {
         if names.is_empty() {
             return;
         }
-        let names: Vec<String> = names.into_iter().collect();
-        self.learned = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&names)
-            .ok()
-            .map(|automaton| (automaton, names));
+        self.learned = Some(Learned::new(names));
     }
 
     /// Fails if a pseudonym could not be recorded: the map would be incomplete, and a
@@ -138,7 +133,7 @@ impl Redactor {
                 Action::Mask => out.extend(std::iter::repeat_n(b'*', value.len().min(64))),
                 Action::Pseudonymize => {
                     if let Some(issued) = issued.as_deref_mut() {
-                        out.extend_from_slice(self.issue(issued, finding, value).as_bytes());
+                        self.issue(issued, finding, value, &mut out);
                     }
                 }
             }
@@ -152,64 +147,72 @@ impl Redactor {
         }
     }
 
-    /// The pseudonym of a finding's value, derived once and remembered.
-    fn issue<'a>(&self, issued: &'a mut Issued, finding: &Finding, value: &[u8]) -> &'a str {
+    /// Writes the pseudonym of a finding's value to `out`: derived once, remembered in a
+    /// bounded cache, recorded in the book for the owner's map.
+    fn issue(&self, issued: &mut Issued, finding: &Finding, value: &[u8], out: &mut Vec<u8>) {
         let kind = finding.kind;
-        let cached = issued
-            .by_value
-            .get(&kind)
-            .is_some_and(|values| values.contains_key(value));
-        if !cached {
-            let pseudonym = self.pseudonymizer.pseudonym(finding.kind, value);
-            let entry = MapEntry {
-                original: String::from_utf8_lossy(value).into_owned(),
-                category: finding.category,
-                kind: finding.kind.name().to_owned(),
-            };
-            if let Err(error) = issued.book.insert(pseudonym.clone(), entry) {
-                issued.failure.get_or_insert(error);
-            }
-            if issued.cached >= CACHE_ENTRIES {
-                issued.by_value.clear();
-                issued.cached = 0;
-            }
-            issued.cached += 1;
-            issued
-                .by_value
-                .entry(kind)
-                .or_default()
-                .insert(value.to_vec(), pseudonym);
+        if let Some(pseudonym) = issued.by_value.get(&kind).and_then(|v| v.get(value)) {
+            out.extend_from_slice(pseudonym.as_bytes());
+            return;
         }
-        &issued.by_value[&kind][value]
+        let pseudonym = self.pseudonymizer.pseudonym(kind, value);
+        out.extend_from_slice(pseudonym.as_bytes());
+        let entry = MapEntry {
+            original: String::from_utf8_lossy(value).into_owned(),
+            category: finding.category,
+            kind: kind.name().to_owned(),
+        };
+        if let Err(error) = issued.book.insert(pseudonym.clone(), entry) {
+            issued.failure.get_or_insert(error);
+        }
+        if issued.cached >= CACHE_ENTRIES {
+            issued.by_value.clear();
+            issued.cached = 0;
+        }
+        issued.cached += 1;
+        issued
+            .by_value
+            .entry(kind)
+            .or_default()
+            .insert(value.to_vec(), pseudonym);
     }
 
     fn add_learned(&self, text: &[u8], findings: &mut Vec<Finding>) {
-        let Some((automaton, _)) = &self.learned else {
+        let Some(learned) = &self.learned else {
             return;
         };
         let mut extra = Vec::new();
-        // Findings are in order, and so are the matches: one cursor finds overlaps.
+        // Findings are in order, and so are the runs: one cursor finds overlaps.
         let mut cursor = 0;
-        for m in automaton.find_iter(text) {
-            let before = m.start().checked_sub(1).map(|i| text[i]);
-            let after = text.get(m.end()).copied();
-            let boundary = |b: Option<u8>| {
-                !b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        let mut at = 0;
+        while at < text.len() {
+            // A learned name counts only as a whole run of name characters.
+            let Some(start) = text[at..].iter().position(|b| NAME_BYTE[*b as usize]) else {
+                break;
             };
-            while cursor < findings.len() && findings[cursor].end <= m.start() {
+            let start = at + start;
+            let end = text[start..]
+                .iter()
+                .position(|b| !NAME_BYTE[*b as usize])
+                .map_or(text.len(), |p| start + p);
+            at = end;
+            if !learned.holds(&text[start..end]) {
+                continue;
+            }
+            while cursor < findings.len() && findings[cursor].end <= start {
                 cursor += 1;
             }
-            let inside = findings.get(cursor).is_some_and(|f| f.start < m.end());
-            if boundary(before) && boundary(after) && !inside {
-                extra.push(Finding {
-                    start: m.start(),
-                    end: m.end(),
-                    kind: Kind::Hostname,
-                    category: Category::Hostnames,
-                    confidence: 0.8,
-                    reason: "short name of a host seen elsewhere in the input",
-                });
+            if findings.get(cursor).is_some_and(|f| f.start < end) {
+                continue;
             }
+            extra.push(Finding {
+                start,
+                end,
+                kind: Kind::Hostname,
+                category: Category::Hostnames,
+                confidence: 0.8,
+                reason: "short name of a host seen elsewhere in the input",
+            });
         }
         if !extra.is_empty() {
             findings.append(&mut extra);
@@ -223,20 +226,103 @@ impl Redactor {
     }
 }
 
+/// The bytes a host's short name can stand beside without being a whole word of its own:
+/// `web01` in `web01-backup`, `xweb01`, `web01_old` or `web01.log` is not the host.
+const NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.';
+        b += 1;
+    }
+    table
+};
+
+/// Learned short host names, lower case, with quick filters on length and first byte.
+struct Learned {
+    names: HashSet<Vec<u8>>,
+    /// Bit `n` is set when a name is `n` bytes long (names are at most 63).
+    lengths: u64,
+    first: [bool; 256],
+}
+
+impl Learned {
+    fn new(names: BTreeSet<String>) -> Self {
+        let mut learned = Self {
+            names: HashSet::new(),
+            lengths: 0,
+            first: [false; 256],
+        };
+        for name in names.into_iter().filter(|n| !n.is_empty() && n.len() < 64) {
+            let name = name.to_ascii_lowercase().into_bytes();
+            learned.lengths |= 1 << name.len();
+            learned.first[name[0] as usize] = true;
+            learned.names.insert(name);
+        }
+        learned
+    }
+
+    /// Whether `run` is a learned name, in any letter case.
+    fn holds(&self, run: &[u8]) -> bool {
+        if run.len() >= 64
+            || self.lengths & (1 << run.len()) == 0
+            || !self.first[run[0].to_ascii_lowercase() as usize]
+        {
+            return false;
+        }
+        let mut lower = [0u8; 64];
+        for (to, from) in lower.iter_mut().zip(run) {
+            *to = from.to_ascii_lowercase();
+        }
+        self.names.contains(&lower[..run.len()])
+    }
+}
+
 /// The host part of every host name with three or more labels in `text`.
+///
+/// Only a run of host characters with two dots and a letter can hold such a name, so the
+/// host-name automaton runs on those runs alone (found from their dots), not on the
+/// whole text: the learning pass then costs a fraction of a full scan.
 pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> {
-    detectors
-        .host_names(text)
-        .filter_map(|name| {
-            let host = std::str::from_utf8(name).ok()?;
-            let labels: Vec<&str> = host.split('.').collect();
-            let short = labels[0];
-            (labels.len() >= 3
-                && short.len() >= 3
-                && short.chars().any(|c| c.is_ascii_digit() || c == '-'))
-            .then(|| short.to_ascii_lowercase())
-        })
-        .collect()
+    let host_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
+    let mut names = BTreeSet::new();
+    let mut at = 0;
+    while let Some(found) = memchr::memchr(b'.', &text[at..]) {
+        let dot = at + found;
+        let start = text[..dot]
+            .iter()
+            .rposition(|b| !host_byte(*b))
+            .map_or(0, |p| p + 1);
+        let end = text[dot..]
+            .iter()
+            .position(|b| !host_byte(*b))
+            .map_or(text.len(), |p| dot + p);
+        at = end.max(dot + 1);
+        let run = &text[start..end];
+        let dots = run.iter().filter(|b| **b == b'.').count();
+        if dots < 2 || !run.iter().any(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        names.extend(
+            detectors
+                .host_names_in(text, start..end)
+                .filter_map(short_name),
+        );
+    }
+    names
+}
+
+/// The first label of a host name with three or more labels, if it looks like a host's
+/// own name (three characters or more, with a digit or a hyphen).
+fn short_name(name: &[u8]) -> Option<String> {
+    let host = std::str::from_utf8(name).ok()?;
+    let mut labels = host.split('.');
+    let short = labels.next()?;
+    (labels.count() >= 2
+        && short.len() >= 3
+        && short.chars().any(|c| c.is_ascii_digit() || c == '-'))
+    .then(|| short.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -287,6 +373,23 @@ mod tests {
         let label = r.pseudonymizer().label("web01");
         assert!(text.starts_with(&format!("{label} restarted")), "{text}");
         assert!(text.contains("web01-backup") && text.contains("xweb01"));
+    }
+
+    #[test]
+    fn short_names_are_learned_from_three_labels_and_replaced_as_whole_words() {
+        let mut r = redactor(Policy::default());
+        r.learn([&b"from 10.0.0.1,db-7.corp.acme.com; v1.2.3 app02.io web9x.prod.acme.com"[..]]);
+        let label = r.pseudonymizer().label("db-7");
+        let out = r.redact(b"DB-7 down (db-7): db-7_old db-7.log xdb-7 app02 web9x\ndb-7");
+        let text = String::from_utf8(out.text).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{label} down ({label}): db-7_old db-7.log xdb-7 app02 {}\n{label}",
+                r.pseudonymizer().label("web9x")
+            ),
+            "two labels (app02.io) teach nothing; case does not matter"
+        );
     }
 
     #[test]

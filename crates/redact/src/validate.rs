@@ -313,38 +313,66 @@ const REVERSE_DNS_ROOTS: &[&str] = &[
 /// Whether `text` is a host or domain name: at least two labels, ending in a known public
 /// suffix or an internal one, not a file name or a Java package.
 pub fn hostname(text: &[u8]) -> bool {
-    let Ok(s) = std::str::from_utf8(text) else {
-        return false;
-    };
-    let lower = s.to_ascii_lowercase();
-    let labels: Vec<&str> = lower.split('.').collect();
-    let bad_label = |l: &&str| l.is_empty() || l.len() > 63 || l.ends_with('-');
-    if labels.len() < 2 || lower.len() > 253 || labels.iter().any(bad_label) {
+    // Host names are ASCII; checked without allocating, as this runs on every candidate.
+    if text.len() > 253 || !text.is_ascii() {
         return false;
     }
-    let last = labels[labels.len() - 1];
-    if last.chars().all(|c| c.is_ascii_digit()) || FILE_EXTENSIONS.contains(&last) {
+    let mut buffer = [0u8; 253];
+    let lower = &mut buffer[..text.len()];
+    lower.copy_from_slice(text);
+    lower.make_ascii_lowercase();
+    let lower: &[u8] = lower;
+    let (mut count, mut first, mut last): (usize, &[u8], &[u8]) = (0, b"", b"");
+    for label in lower.split(|b| *b == b'.') {
+        if label.is_empty() || label.len() > 63 || label.ends_with(b"-") {
+            return false;
+        }
+        if count == 0 {
+            first = label;
+        }
+        last = label;
+        count += 1;
+    }
+    if count < 2 {
         return false;
     }
-    if labels.len() >= 3 && REVERSE_DNS_ROOTS.contains(&labels[0]) && !psl_known(&lower) {
+    if last.iter().all(u8::is_ascii_digit) || listed(FILE_EXTENSIONS, &FILE_EXTENSION_SET, last) {
         return false;
     }
-    if labels.len() >= 3
-        && REVERSE_DNS_ROOTS.contains(&labels[0])
-        && REVERSE_DNS_ROOTS.contains(&last)
-    {
+    let package_root = count >= 3 && REVERSE_DNS_ROOTS.iter().any(|r| r.as_bytes() == first);
+    if package_root && !psl_known(lower) {
+        return false;
+    }
+    if package_root && REVERSE_DNS_ROOTS.iter().any(|r| r.as_bytes() == last) {
         // com.acme.app.io reads as a package; acme.app.io would not start with a root.
         return false;
     }
-    if INTERNAL_SUFFIXES.contains(&last) {
+    if INTERNAL_SUFFIXES.iter().any(|s| s.as_bytes() == last) {
         return true;
     }
-    psl_known(&lower)
+    psl_known(lower)
 }
 
-fn psl_known(domain: &str) -> bool {
-    psl::suffix(domain.as_bytes()).is_some_and(|suffix| suffix.is_known())
-        && psl::domain(domain.as_bytes()).is_some()
+static FILE_EXTENSION_SET: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
+
+/// Whether `word` is in `list`, by binary search over a sorted copy made once.
+fn listed(
+    list: &'static [&'static str],
+    sorted: &'static std::sync::OnceLock<Vec<&'static [u8]>>,
+    word: &[u8],
+) -> bool {
+    sorted
+        .get_or_init(|| {
+            let mut words: Vec<&[u8]> = list.iter().map(|w| w.as_bytes()).collect();
+            words.sort_unstable();
+            words
+        })
+        .binary_search(&word)
+        .is_ok()
+}
+
+fn psl_known(domain: &[u8]) -> bool {
+    psl::suffix(domain).is_some_and(|suffix| suffix.is_known()) && psl::domain(domain).is_some()
 }
 
 /// A telephone number: 7 to 15 digits with phone-like separators, not a date, time or
