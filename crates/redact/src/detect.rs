@@ -373,7 +373,12 @@ fn builtin() -> Vec<Detector> {
             Contact,
             0.7,
             "telephone number",
-            r"(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{2,4}(?:[ .-][0-9]{2,5}){1,4}\b",
+            // Only shapes the check can accept, so dates, versions and addresses (most of
+            // a log's numbers) are no candidates at all: with a country code or an area
+            // code in brackets, any separators; otherwise starting a word, with at least
+            // one space or hyphen, and a four-digit first group (a year) not followed by
+            // a two-digit one.
+            r"(?:(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?|\([0-9]{1,4}\)[ .-]?)[0-9]{2,4}(?:[ .-][0-9]{2,5}){1,4}|\b(?:[0-9]{2,3}(?:\.[0-9]{2,5}){0,3}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}\.[0-9]{2,5}(?:\.[0-9]{2,5}){0,2}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}[ -][0-9]{3,5}(?:[ .-][0-9]{2,5}){0,3}))\b",
             false,
             Check::Phone,
         ),
@@ -872,6 +877,14 @@ mod tests {
             Kind::Phone,
             "+44 20 7946 0958",
         );
+        finds("office 020 7946 0958 ext", Kind::Phone, "020 7946 0958");
+        finds("desk: 415-555-0132.", Kind::Phone, "415-555-0132");
+        finds("fax (415) 555.0132", Kind::Phone, "(415) 555.0132");
+        finds("nl +31.20.555.0132", Kind::Phone, "+31.20.555.0132");
+        finds("uk 0161 496 0000 x", Kind::Phone, "0161 496 0000");
+        misses("ts 2026-11-06T01:25:19.736Z up", Kind::Phone);
+        misses("build 4.20.13 of 2026-11", Kind::Phone);
+        misses("id 415.555.0132 only dots", Kind::Phone);
         misses("2024-01-31 10:20:30 started", Kind::Phone);
         misses("version 4.12.1203 installed", Kind::Phone);
         misses("took 1500 ms", Kind::Phone);

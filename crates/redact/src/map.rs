@@ -1,6 +1,7 @@
 //! The owner's private map from pseudonyms back to original values, and its key.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::{Deserialize, Serialize};
@@ -122,7 +123,8 @@ pub const SPILL_BYTES: usize = 24 << 20;
 pub struct MapBook {
     version: u32,
     key: [u8; 32],
-    pending: BTreeMap<String, MapEntry>,
+    /// Entries not spilled yet, unordered (sorted when spilled or written).
+    pending: HashMap<String, MapEntry, foldhash::fast::RandomState>,
     pending_bytes: usize,
     runs: Vec<std::fs::File>,
     limit: usize,
@@ -140,7 +142,7 @@ impl MapBook {
         Self {
             version: 1,
             key,
-            pending: BTreeMap::new(),
+            pending: HashMap::default(),
             pending_bytes: 0,
             runs: Vec::new(),
             limit: SPILL_BYTES,
@@ -187,11 +189,17 @@ impl MapBook {
     /// Records a pseudonym; spills the entries in memory to a sorted run when they grow
     /// past the limit.
     pub fn insert(&mut self, pseudonym: String, entry: MapEntry) -> Result<(), MapError> {
-        if !self.recorded || self.pending.contains_key(&pseudonym) {
+        if !self.recorded {
             return Ok(());
         }
-        self.pending_bytes += entry_cost(&pseudonym, &entry);
-        self.pending.insert(pseudonym, entry);
+        let cost = entry_cost(&pseudonym, &entry);
+        match self.pending.entry(pseudonym) {
+            Entry::Occupied(_) => return Ok(()),
+            Entry::Vacant(vacant) => {
+                vacant.insert(entry);
+            }
+        }
+        self.pending_bytes += cost;
         if self.pending_bytes > self.limit {
             self.spill()?;
         }
@@ -202,7 +210,10 @@ impl MapBook {
         use std::io::Write;
         let file = tempfile::tempfile()?;
         let mut out = std::io::BufWriter::new(file);
-        for line in std::mem::take(&mut self.pending) {
+        let mut lines: Vec<(String, MapEntry)> =
+            std::mem::take(&mut self.pending).into_iter().collect();
+        lines.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for line in lines {
             serde_json::to_writer(&mut out, &line)?;
             out.write_all(b"\n")?;
         }
@@ -231,8 +242,10 @@ impl MapBook {
                     .map(|line| Ok(serde_json::from_str::<(String, MapEntry)>(&line?)?)),
             ));
         }
+        let mut pending: Vec<(&String, &MapEntry)> = self.pending.iter().collect();
+        pending.sort_unstable_by(|a, b| a.0.cmp(b.0));
         sources.push(Box::new(
-            self.pending.iter().map(|(p, e)| Ok((p.clone(), e.clone()))),
+            pending.into_iter().map(|(p, e)| Ok((p.clone(), e.clone()))),
         ));
         // Ties go to the older source: the first entry of a pseudonym wins.
         let mut heads: Vec<Option<MapEntry>> = vec![None; sources.len()];
