@@ -1,7 +1,7 @@
 //! Applying the policy: findings in, rewritten text and a growing pseudonym map out.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::detect::{Detectors, Finding, Kind, PatternError};
 use crate::map::{MapBook, MapEntry, MapError, PseudonymMap};
@@ -22,11 +22,14 @@ const CACHE_ENTRIES: usize = 100_000;
 /// the cache it serves is bounded, so a crafted input can slow it at worst, never grow it.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A pseudonym derived for this chunk, with the category its value is recorded under.
+type Fresh = (Arc<str>, Category);
+
 /// The pseudonyms issued so far, both ways: the book for the owner's map, and a bounded
 /// cache so that a value met again costs a lookup instead of a derivation.
 struct Issued {
     book: MapBook,
-    by_value: HashMap<Kind, FastMap<Vec<u8>, String>>,
+    by_value: HashMap<Kind, FastMap<Vec<u8>, Arc<str>>>,
     cached: usize,
     /// The first failure to record a pseudonym (a full disk while spilling the map).
     failure: Option<MapError>,
@@ -120,11 +123,10 @@ impl Redactor {
     pub fn redact(&self, text: &[u8]) -> Redacted {
         let mut findings = self.detectors.find(text);
         self.add_learned(text, &mut findings);
+        let pseudonyms = self.pseudonyms(text, &findings);
         let mut out = Vec::with_capacity(text.len());
         let mut at = 0;
-        let mut issued =
-            (!findings.is_empty()).then(|| self.map.lock().unwrap_or_else(|e| e.into_inner()));
-        for finding in &findings {
+        for (finding, pseudonym) in findings.iter().zip(&pseudonyms) {
             out.extend_from_slice(&text[at..finding.start]);
             let value = &text[finding.start..finding.end];
             match self.policy.action(finding.category) {
@@ -132,49 +134,84 @@ impl Redactor {
                 Action::Remove => {}
                 Action::Mask => out.extend(std::iter::repeat_n(b'*', value.len().min(64))),
                 Action::Pseudonymize => {
-                    if let Some(issued) = issued.as_deref_mut() {
-                        self.issue(issued, finding, value, &mut out);
+                    if let Some(pseudonym) = pseudonym {
+                        out.extend_from_slice(pseudonym.as_bytes());
                     }
                 }
             }
             at = finding.end;
         }
         out.extend_from_slice(&text[at..]);
-        drop(issued);
         Redacted {
             text: out,
             findings,
         }
     }
 
-    /// Writes the pseudonym of a finding's value to `out`: derived once, remembered in a
-    /// bounded cache, recorded in the book for the owner's map.
-    fn issue(&self, issued: &mut Issued, finding: &Finding, value: &[u8], out: &mut Vec<u8>) {
-        let kind = finding.kind;
-        if let Some(pseudonym) = issued.by_value.get(&kind).and_then(|v| v.get(value)) {
-            out.extend_from_slice(pseudonym.as_bytes());
-            return;
+    fn issued(&self) -> std::sync::MutexGuard<'_, Issued> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pseudonym of each finding the policy pseudonymizes. Those met before are read
+    /// from the cache under the map's lock; new ones are derived outside it (the costly
+    /// part, so workers derive in parallel), each distinct value once, then recorded in
+    /// the book for the owner's map and in the bounded cache.
+    fn pseudonyms(&self, text: &[u8], findings: &[Finding]) -> Vec<Option<Arc<str>>> {
+        let mut pseudonyms: Vec<Option<Arc<str>>> = vec![None; findings.len()];
+        let wanted = |f: &Finding| self.policy.action(f.category) == Action::Pseudonymize;
+        if !findings.iter().any(wanted) {
+            return pseudonyms;
         }
-        let pseudonym = self.pseudonymizer.pseudonym(kind, value);
-        out.extend_from_slice(pseudonym.as_bytes());
-        let entry = MapEntry {
-            original: String::from_utf8_lossy(value).into_owned(),
-            category: finding.category,
-            kind: kind.name().to_owned(),
-        };
-        if let Err(error) = issued.book.insert(pseudonym.clone(), entry) {
-            issued.failure.get_or_insert(error);
+        let mut missing = Vec::new();
+        {
+            let issued = self.issued();
+            for (i, finding) in findings.iter().enumerate().filter(|(_, f)| wanted(f)) {
+                let value = &text[finding.start..finding.end];
+                match issued
+                    .by_value
+                    .get(&finding.kind)
+                    .and_then(|values| values.get(value))
+                {
+                    Some(pseudonym) => pseudonyms[i] = Some(pseudonym.clone()),
+                    None => missing.push(i),
+                }
+            }
         }
-        if issued.cached >= CACHE_ENTRIES {
-            issued.by_value.clear();
-            issued.cached = 0;
+        if missing.is_empty() {
+            return pseudonyms;
         }
-        issued.cached += 1;
-        issued
-            .by_value
-            .entry(kind)
-            .or_default()
-            .insert(value.to_vec(), pseudonym);
+        let mut fresh: FastMap<(Kind, &[u8]), Fresh> = FastMap::default();
+        for i in missing {
+            let finding = &findings[i];
+            let value = &text[finding.start..finding.end];
+            let (pseudonym, _) = fresh.entry((finding.kind, value)).or_insert_with(|| {
+                let pseudonym = self.pseudonymizer.pseudonym(finding.kind, value);
+                (pseudonym.into(), finding.category)
+            });
+            pseudonyms[i] = Some(pseudonym.clone());
+        }
+        let mut issued = self.issued();
+        for ((kind, value), (pseudonym, category)) in fresh {
+            let entry = MapEntry {
+                original: String::from_utf8_lossy(value).into_owned(),
+                category,
+                kind: kind.name().to_owned(),
+            };
+            if let Err(error) = issued.book.insert(pseudonym.to_string(), entry) {
+                issued.failure.get_or_insert(error);
+            }
+            if issued.cached >= CACHE_ENTRIES {
+                issued.by_value.clear();
+                issued.cached = 0;
+            }
+            issued.cached += 1;
+            issued
+                .by_value
+                .entry(kind)
+                .or_default()
+                .insert(value.to_vec(), pseudonym);
+        }
+        pseudonyms
     }
 
     fn add_learned(&self, text: &[u8], findings: &mut Vec<Finding>) {
