@@ -1,5 +1,6 @@
 //! The owner's private map from pseudonyms back to original values, and its key.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +14,8 @@ use crate::Category;
 pub struct MapEntry {
     pub original: String,
     pub category: Category,
-    pub kind: String,
+    /// The detector's kind name (a static name for the built-in ones: no allocation).
+    pub kind: Cow<'static, str>,
 }
 
 /// The key pseudonyms are derived from and every pseudonym issued with it. Kept only by
@@ -210,8 +212,8 @@ impl MapBook {
         use std::io::Write;
         let file = tempfile::tempfile()?;
         let mut out = std::io::BufWriter::new(file);
-        let mut lines: Vec<(String, MapEntry)> =
-            std::mem::take(&mut self.pending).into_iter().collect();
+        // Drained, not dropped: the table keeps its capacity for the next entries.
+        let mut lines: Vec<(String, MapEntry)> = self.pending.drain().collect();
         lines.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for line in lines {
             serde_json::to_writer(&mut out, &line)?;

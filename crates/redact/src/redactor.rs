@@ -1,5 +1,6 @@
 //! Applying the policy: findings in, rewritten text and a growing pseudonym map out.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -195,7 +196,7 @@ impl Redactor {
             let entry = MapEntry {
                 original: String::from_utf8_lossy(value).into_owned(),
                 category,
-                kind: kind.name().to_owned(),
+                kind: Cow::Borrowed(kind.name()),
             };
             if let Err(error) = issued.book.insert(pseudonym.to_string(), entry) {
                 issued.failure.get_or_insert(error);
