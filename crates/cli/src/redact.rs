@@ -173,11 +173,15 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
             },
         });
     }
+    let workers = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     // Pass 1: learn every host name anywhere, so pass 2 replaces its short form everywhere.
-    let mut learned = std::collections::BTreeSet::new();
+    let learned = Mutex::new(std::collections::BTreeSet::new());
     let total = input_bytes(&text_jobs);
     let bar = progress(total, "learning");
-    for job in &text_jobs {
+    on_workers(&text_jobs, workers, |job| {
         let names = match content(job) {
             Content::Archive(format) => {
                 Archives::new(&redactor, Limits::default(), args.keep_binary)
@@ -192,54 +196,39 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
                 learn_stream(&redactor, reader).with_context(|| job_name(job))?
             }
         };
-        learned.extend(names);
-    }
+        learned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(names);
+        Ok(())
+    })?;
     bar.finish_and_clear();
     let bar = progress(total, "redacting");
-    redactor.learn_names(learned);
+    redactor.learn_names(learned.into_inner().unwrap_or_else(|e| e.into_inner()));
 
     // Pass 2: rewrite, files spread over the cores.
     let staging = destination.as_ref().map(|d| staging_path(&d.path));
     let to_stdout = destination.is_none() && !args.dry_run;
     let results = Mutex::new((Vec::new(), Vec::new(), Vec::new()));
-    let next = AtomicUsize::new(0);
-    let workers = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..workers.min(text_jobs.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = text_jobs.get(i) else { break };
-                let single_file = destination.as_ref().is_some_and(|d| d.single_file);
-                let target = Target {
-                    staging: staging.as_deref(),
-                    single_file,
-                    to_stdout,
-                    keep_binary: args.keep_binary,
-                    collect_findings: args.findings.is_some(),
-                    bar: &bar,
-                };
-                match redact_job(&redactor, job, &target) {
-                    Ok(outcome) => {
-                        let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
-                        results.0.extend(outcome.entries);
-                        results.1.extend(outcome.skipped);
-                        results.2.extend(outcome.findings);
-                    }
-                    Err(error) => {
-                        *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
-                        next.store(usize::MAX / 2, Ordering::Relaxed);
-                        break;
-                    }
-                }
-            });
-        }
+    let rewritten = on_workers(&text_jobs, workers, |job| {
+        let single_file = destination.as_ref().is_some_and(|d| d.single_file);
+        let target = Target {
+            staging: staging.as_deref(),
+            single_file,
+            to_stdout,
+            keep_binary: args.keep_binary,
+            collect_findings: args.findings.is_some(),
+            bar: &bar,
+        };
+        let outcome = redact_job(&redactor, job, &target)?;
+        let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
+        results.0.extend(outcome.entries);
+        results.1.extend(outcome.skipped);
+        results.2.extend(outcome.findings);
+        Ok(())
     });
     bar.finish_and_clear();
-    if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    if let Err(error) = rewritten {
         if let Some(staging) = &staging {
             let _ = fs::remove_dir_all(staging).or_else(|_| fs::remove_file(staging));
         }
@@ -730,4 +719,35 @@ fn write_private(
     fs::rename(&staging, path)
         .with_context(|| format!("cannot write the map {}", path.display()))?;
     Ok(())
+}
+
+/// Runs `work` on every item, spread over `workers` threads; stops at the first failure
+/// and returns it.
+fn on_workers<T: Sync>(
+    items: &[T],
+    workers: usize,
+    work: impl Fn(&T) -> anyhow::Result<()> + Sync,
+) -> anyhow::Result<()> {
+    let next = AtomicUsize::new(0);
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(items.len()).max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                if let Err(error) = work(item) {
+                    failure
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(error);
+                    next.store(usize::MAX / 2, Ordering::Relaxed);
+                    break;
+                }
+            });
+        }
+    });
+    match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
