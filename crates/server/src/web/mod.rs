@@ -27,6 +27,7 @@ use casebridge_service::{constant_time_eq, Caller, ServiceError, Services};
 use chrono::{DateTime, Utc};
 use cookie::{Cookie, SameSite};
 use maud::{html, Markup, DOCTYPE};
+use std::borrow::Cow;
 
 use crate::AppState;
 
@@ -536,11 +537,20 @@ impl Problems {
     }
 
     /// The message for a field: its own, or one of a part of it (`contact.email`).
-    pub fn for_field(&self, field: &str) -> Option<&str> {
+    /// The error for `field`; for a list typed into one input (`tags`), the first error of
+    /// one of its items (`tags[2]`), saying which.
+    pub fn for_field(&self, field: &str) -> Option<Cow<'_, str>> {
+        if let Some((_, message)) = self.errors.iter().find(|(f, _)| f == field) {
+            return Some(Cow::Borrowed(message));
+        }
         self.errors
             .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+            .find_map(|(f, message)| match list_item(f) {
+                (base, Some(item)) if base == field => {
+                    Some(Cow::Owned(format!("item {}: {message}", item + 1)))
+                }
+                _ => None,
+            })
     }
 
     pub fn summary(&self) -> Markup {
@@ -554,13 +564,30 @@ impl Problems {
                 @if !self.errors.is_empty() {
                     ul {
                         @for (field, message) in &self.errors {
-                            li { a href=(format!("#f-{}", field_anchor(field))) { (field_label(field)) ": " (message) } }
+                            @let (base, item) = list_item(field);
+                            li {
+                                a href=(format!("#f-{}", field_anchor(base))) {
+                                    (field_label(base))
+                                    @if let Some(item) = item { " (item " (item + 1) ")" }
+                                    ": " (message)
+                                }
+                            }
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// A field name split from a trailing list index: `tags[2]` → (`tags`, Some(2)). Only a
+/// final index counts: `customFields[0].value` names a field of its own.
+fn list_item(field: &str) -> (&str, Option<usize>) {
+    field
+        .strip_suffix(']')
+        .and_then(|rest| rest.rsplit_once('['))
+        .and_then(|(base, index)| Some((base, Some(index.parse().ok()?))))
+        .unwrap_or((field, None))
 }
 
 /// The id of the input for a field name (`submitterContactDetails.email` → usable id).
@@ -640,7 +667,7 @@ impl<'a> Input<'a> {
         let error_id = format!("{id}-error");
         let described = [
             self.hint.map(|_| hint_id.clone()),
-            error.map(|_| error_id.clone()),
+            error.as_ref().map(|_| error_id.clone()),
         ]
         .into_iter()
         .flatten()
@@ -651,16 +678,16 @@ impl<'a> Input<'a> {
             div.field.invalid[error.is_some()] {
                 label for=(id) { (self.label) @if self.required { span.req aria-hidden="true" { " *" } } }
                 @if let Some(hint) = self.hint { p.hint id=(hint_id) { (hint) } }
-                @if let Some(error) = error { p.error id=(error_id) { (error) } }
+                @if let Some(error) = &error { p.error id=(error_id) { (error) } }
                 @if self.kind == "textarea" {
                     textarea id=(id) name=(self.name) rows="6" required[self.required]
                         maxlength=[self.max] aria-describedby=[described.as_deref()]
-                        aria-invalid=[error.map(|_| "true")] { (self.value) }
+                        aria-invalid=[error.as_ref().map(|_| "true")] { (self.value) }
                 } @else {
                     input id=(id) name=(self.name) type=(self.kind) value=(self.value)
                         required[self.required] maxlength=[self.max]
                         aria-describedby=[described.as_deref()]
-                        aria-invalid=[error.map(|_| "true")];
+                        aria-invalid=[error.as_ref().map(|_| "true")];
                 }
             }
         }

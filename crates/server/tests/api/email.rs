@@ -695,6 +695,45 @@ async fn a_request_to_a_department_goes_to_its_contacts(app: &TestApp) {
         json!(["storage-duty@globex.example"])
     );
     let department_id = created.body["id"].as_str().unwrap().to_owned();
+    // The same on the Departments page: the bad item is named beside the field.
+    let mut page = crate::web::Browser::signed_in(app, "manager@globex.example").await;
+    page.get("/admin/departments").await;
+    let refused = page
+        .post(
+            "/admin/departments",
+            &[
+                ("name", "Network"),
+                ("notificationEmails", "net@globex.example, nope"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("item 2: must be an email address"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("net@globex.example, nope"),
+        "what was typed is kept"
+    );
+    let saved = page
+        .post(
+            "/admin/departments",
+            &[
+                ("name", "Network"),
+                ("notificationEmails", "Net@Globex.example"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let listed = page.get("/admin/departments").await;
+    assert!(listed
+        .text
+        .contains("New requests are emailed to net@globex.example."));
+    assert!(listed
+        .text
+        .contains("New requests are emailed to storage-duty@globex.example."));
     let form = app
         .put(
             &format!("/v1/forms/department/{department_id}"),
