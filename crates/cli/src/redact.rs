@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use casebridge_redact::{
-    learn_stream, redact_stream_with, sniff, Archives, Category, Format, Limits, MapBook, Policy,
+    learn_stream, redact_stream_on, sniff, Archives, Category, Format, Limits, MapBook, Policy,
     PseudonymMap, Redactor, StreamStats, SPILL_BYTES,
 };
 use clap::Args;
@@ -44,7 +44,8 @@ pub struct RedactArgs {
     /// An extra sensitive word or phrase; repeat for several.
     #[arg(long = "keyword")]
     keywords: Vec<String>,
-    /// Files processed at once [default: the number of cores].
+    /// Threads to use: files are spread over them, and a file gets the ones fewer files
+    /// leave idle [default: the number of cores].
     #[arg(long)]
     jobs: Option<usize>,
     /// Report what would be replaced without writing anything.
@@ -210,6 +211,8 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
     let staging = destination.as_ref().map(|d| staging_path(&d.path));
     let to_stdout = destination.is_none() && !args.dry_run;
     let results = Mutex::new((Vec::new(), Vec::new(), Vec::new()));
+    // Fewer files than workers: each file's chunks are spread over the spare ones.
+    let chunk_workers = (workers / text_jobs.len().clamp(1, workers)).max(1);
     let rewritten = on_workers(&text_jobs, workers, |job| {
         let single_file = destination.as_ref().is_some_and(|d| d.single_file);
         let target = Target {
@@ -219,6 +222,7 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
             keep_binary: args.keep_binary,
             collect_findings: args.findings.is_some(),
             bar: &bar,
+            chunk_workers,
         };
         let outcome = redact_job(&redactor, job, &target)?;
         let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
@@ -405,7 +409,7 @@ fn walk(
     Ok(())
 }
 
-fn open(source: &Source) -> anyhow::Result<Box<dyn Read + '_>> {
+fn open(source: &Source) -> anyhow::Result<Box<dyn Read + Send + '_>> {
     Ok(match source {
         Source::Stdin(bytes) => Box::new(&bytes[..]),
         Source::File(path) => Box::new(io::BufReader::new(
@@ -489,6 +493,8 @@ struct Target<'a> {
     /// Whether `--findings` asked for every finding's position.
     collect_findings: bool,
     bar: &'a indicatif::ProgressBar,
+    /// Threads for one file's chunks: the cores that files alone would leave idle.
+    chunk_workers: usize,
 }
 
 fn redact_job(redactor: &Redactor, job: &Job, target: &Target) -> anyhow::Result<JobOutcome> {
@@ -534,6 +540,7 @@ fn redact_job(redactor: &Redactor, job: &Job, target: &Target) -> anyhow::Result
         bar: target.bar.clone(),
     };
     let path = job.relative.display().to_string();
+    let workers = target.chunk_workers;
     let mut found = Vec::new();
     let mut record = |offset: u64, f: &casebridge_redact::Finding| {
         if !target.collect_findings {
@@ -551,9 +558,9 @@ fn redact_job(redactor: &Redactor, job: &Job, target: &Target) -> anyhow::Result
     };
     let stats = match target.staging {
         None if target.to_stdout => {
-            redact_stream_with(redactor, reader, io::stdout().lock(), &mut record)
+            redact_stream_on(redactor, reader, io::stdout().lock(), workers, &mut record)
         }
-        None => redact_stream_with(redactor, reader, io::sink(), &mut record),
+        None => redact_stream_on(redactor, reader, io::sink(), workers, &mut record),
         Some(staging) => {
             let path = staged_target(staging, redactor, &job.relative, target.single_file);
             if let Some(parent) = path.parent() {
@@ -561,7 +568,13 @@ fn redact_job(redactor: &Redactor, job: &Job, target: &Target) -> anyhow::Result
             }
             let file = fs::File::create(&path)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            redact_stream_with(redactor, reader, io::BufWriter::new(file), &mut record)
+            redact_stream_on(
+                redactor,
+                reader,
+                io::BufWriter::new(file),
+                workers,
+                &mut record,
+            )
         }
     };
     let stats = stats.with_context(|| job_name(job))?;

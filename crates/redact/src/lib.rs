@@ -34,5 +34,6 @@ pub use policy::{Action, CustomPattern, Policy, PolicyError};
 pub use pseudonym::Pseudonymizer;
 pub use redactor::{short_host_names, Redacted, Redactor};
 pub use stream::{
-    for_each_chunk, learn_stream, redact_stream, redact_stream_with, StreamStats, CHUNK_BYTES,
+    for_each_chunk, learn_stream, redact_stream, redact_stream_on, redact_stream_with, StreamStats,
+    CHUNK_BYTES,
 };

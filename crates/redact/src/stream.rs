@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
 use crate::redactor::short_host_names;
-use crate::{Category, Finding, Redactor};
+use crate::{Category, Finding, Redacted, Redactor};
 
 /// The size a chunk grows to before it is cut at its last line break.
 pub const CHUNK_BYTES: usize = 1 << 20;
@@ -131,6 +131,104 @@ pub fn redact_stream_with(
     Ok(stats)
 }
 
+/// Redacts `reader` into `writer` with `workers` threads: chunks are read ahead, redacted
+/// in parallel and written in order, so one large file uses every core. At most a few
+/// chunks per worker are in memory at once, however slow one of them is.
+pub fn redact_stream_on(
+    redactor: &Redactor,
+    reader: impl Read + Send,
+    mut writer: impl Write,
+    workers: usize,
+    mut on_finding: impl FnMut(u64, &Finding),
+) -> io::Result<StreamStats> {
+    use std::collections::BTreeMap;
+    use std::sync::{mpsc, Mutex};
+    if workers <= 1 {
+        return redact_stream_with(redactor, reader, writer, on_finding);
+    }
+    // The reader may run this many chunks ahead of the writer.
+    let ahead = workers * 2;
+    let (permit_tx, permit_rx) = mpsc::sync_channel::<()>(ahead);
+    for _ in 0..ahead {
+        let _ = permit_tx.send(());
+    }
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(workers);
+    let chunk_rx = Mutex::new(chunk_rx);
+    type Done = (usize, usize, Option<Redacted>);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Done>(workers);
+    let mut stats = StreamStats::default();
+    let mut written: io::Result<()> = Ok(());
+    let read = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let chunk_rx = &chunk_rx;
+            scope.spawn(move || loop {
+                let next = chunk_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok((seq, chunk)) = next else { break };
+                // A chunk that could not be redacted fails the stream; the others go on so
+                // that nothing waits for it forever.
+                let redacted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    redactor.redact(&chunk)
+                }))
+                .ok();
+                if done_tx.send((seq, chunk.len(), redacted)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done_tx);
+        let reading = scope.spawn(move || {
+            let mut seq = 0;
+            for_each_chunk(reader, |chunk| {
+                // Waits while the writer is too far behind; stops if it has gone.
+                permit_rx
+                    .recv()
+                    .and_then(|()| {
+                        chunk_tx
+                            .send((seq, chunk.to_vec()))
+                            .map_err(|_| mpsc::RecvError)
+                    })
+                    .map_err(|_| io::Error::other("the writer stopped"))?;
+                seq += 1;
+                Ok(())
+            })
+        });
+        // Results come in any order; they are written in the order they were read.
+        let mut waiting: BTreeMap<usize, (usize, Option<Redacted>)> = BTreeMap::new();
+        let (mut next, mut offset) = (0, 0u64);
+        for (seq, len, redacted) in done_rx {
+            waiting.insert(seq, (len, redacted));
+            while let Some((len, redacted)) = waiting.remove(&next) {
+                match (&written, redacted) {
+                    (Ok(()), Some(redacted)) => {
+                        for finding in &redacted.findings {
+                            stats.count(finding.category);
+                            on_finding(offset, finding);
+                        }
+                        written = writer.write_all(&redacted.text);
+                    }
+                    (Ok(()), None) => {
+                        written = Err(io::Error::other(
+                            "a part of the input could not be redacted",
+                        ));
+                    }
+                    (Err(_), _) => {}
+                }
+                offset += len as u64;
+                next += 1;
+                let _ = permit_tx.send(());
+            }
+        }
+        reading
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the reader failed")))
+    });
+    written?;
+    stats.bytes = read?;
+    writer.flush()?;
+    Ok(stats)
+}
+
 /// The first pass: the short host names `reader` teaches.
 pub fn learn_stream(redactor: &Redactor, reader: impl Read) -> io::Result<BTreeSet<String>> {
     let mut names = BTreeSet::new();
@@ -176,6 +274,83 @@ mod tests {
         assert!(chunks.iter().any(
             |c| find_last(c, b"-----BEGIN ").is_some() && find_last(c, b"-----END ").is_some()
         ));
+    }
+
+    fn big_log() -> Vec<u8> {
+        let mut text = Vec::new();
+        for i in 0..120_000 {
+            text.extend_from_slice(
+                format!(
+                    "{i} user u{} from 10.{}.{}.7 host db{}.corp.acme.com\n",
+                    i % 97,
+                    i % 200,
+                    i % 250,
+                    i % 31
+                )
+                .as_bytes(),
+            );
+        }
+        text
+    }
+
+    #[test]
+    fn workers_write_what_one_thread_writes() {
+        let text = big_log();
+        assert!(text.len() > 4 * CHUNK_BYTES);
+        let redactor = Redactor::new(Policy::default(), PseudonymMap::new([7; 32])).unwrap();
+        let (mut one, mut many) = (Vec::new(), Vec::new());
+        let (mut at_one, mut at_many) = (Vec::new(), Vec::new());
+        let alone = redact_stream_with(&redactor, &text[..], &mut one, |o, f| {
+            at_one.push((o + f.start as u64, f.kind))
+        })
+        .unwrap();
+        let together = redact_stream_on(&redactor, &text[..], &mut many, 3, |o, f| {
+            at_many.push((o + f.start as u64, f.kind))
+        })
+        .unwrap();
+        assert_eq!(one, many);
+        assert_eq!(at_one, at_many);
+        assert_eq!(alone, together);
+        assert_eq!(together.bytes as usize, text.len());
+    }
+
+    struct Failing<R>(R, usize);
+
+    impl<R: Read> Read for Failing<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.1 == 0 {
+                return Err(io::Error::other("disk gone"));
+            }
+            let most = buf.len().min(self.1);
+            let n = self.0.read(&mut buf[..most])?;
+            self.1 -= n;
+            Ok(n)
+        }
+    }
+
+    impl<W: Write> Write for Failing<W> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.1 < buf.len() {
+                return Err(io::Error::other("disk full"));
+            }
+            self.1 -= buf.len();
+            self.0.write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.0.flush()
+        }
+    }
+
+    #[test]
+    fn a_failing_reader_or_writer_fails_the_parallel_stream_without_hanging() {
+        let text = big_log();
+        let redactor = Redactor::new(Policy::default(), PseudonymMap::new([7; 32])).unwrap();
+        let reader = Failing(&text[..], 3 * CHUNK_BYTES);
+        let error = redact_stream_on(&redactor, reader, io::sink(), 2, |_, _| {}).unwrap_err();
+        assert_eq!(error.to_string(), "disk gone");
+        let writer = Failing(Vec::new(), CHUNK_BYTES);
+        let error = redact_stream_on(&redactor, &text[..], writer, 2, |_, _| {}).unwrap_err();
+        assert_eq!(error.to_string(), "disk full");
     }
 
     #[test]
