@@ -24,6 +24,7 @@ stories!(
     the_customer_gets_the_authorization_link_by_email,
     a_request_to_a_department_goes_to_its_contacts,
     emails_travel_over_tls_with_the_operators_login,
+    an_aiosmtpd_server_gets_them_over_starttls_and_smtps,
 );
 
 #[derive(Clone, Debug)]
@@ -872,6 +873,174 @@ async fn emails_travel_over_tls_with_the_operators_login(app: &TestApp) {
         for mail in got.lock().unwrap().iter() {
             assert!(mail.secure, "{url}: a message came in clear");
             assert_eq!(mail.login.as_deref(), Some(LOGIN), "{url}");
+        }
+    }
+}
+
+/// A Python with aiosmtpd (the reference SMTP server for Python), named by
+/// `CASEBRIDGE_TEST_AIOSMTPD_PYTHON`; `.ci/run` installs one. Without it the story is
+/// skipped on a developer's machine, and fails under CI, where it must run.
+fn aiosmtpd_python() -> Option<String> {
+    match std::env::var("CASEBRIDGE_TEST_AIOSMTPD_PYTHON") {
+        Ok(python) if !python.is_empty() => Some(python),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI must set CASEBRIDGE_TEST_AIOSMTPD_PYTHON to a Python with aiosmtpd")
+        }
+        _ => {
+            eprintln!("skipped: set CASEBRIDGE_TEST_AIOSMTPD_PYTHON to a Python with aiosmtpd");
+            None
+        }
+    }
+}
+
+/// aiosmtpd on a free loopback port with `tls` options, recording what it receives
+/// (`fixtures/smtp_record.py`); stopped when dropped.
+struct Aiosmtpd {
+    child: std::process::Child,
+    port: u16,
+    got: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Drop for Aiosmtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn aiosmtpd(python: &str, tls: &[&str]) -> Aiosmtpd {
+    use std::io::BufRead;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tls: Vec<String> = tls
+        .iter()
+        .map(|a| a.replace("{fixtures}", fixtures))
+        .collect();
+    let mut child = std::process::Command::new(python)
+        .args([
+            "-u",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-c",
+            "smtp_record.Record",
+            "-l",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(&tls)
+        .env("PYTHONPATH", fixtures)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("aiosmtpd starts");
+    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let stdout = child.stdout.take().unwrap();
+    let store = got.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(message) = serde_json::from_str(&line) {
+                store.lock().unwrap().push(message);
+            }
+        }
+    });
+    let server = Aiosmtpd { child, port, got };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return server;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("aiosmtpd did not start on port {port}");
+}
+
+async fn an_aiosmtpd_server_gets_them_over_starttls_and_smtps(app: &TestApp) {
+    let Some(python) = aiosmtpd_python() else {
+        return;
+    };
+    let acme = app.member("Acme", "acme.example").await;
+    let globex = app.member("Globex", "globex.example").await;
+    let document_id = partners(app, &acme, &globex).await;
+    let starttls = [
+        "--tlscert",
+        "{fixtures}/smtp-cert.pem",
+        "--tlskey",
+        "{fixtures}/smtp-key.pem",
+    ];
+    let smtps = [
+        "--smtpscert",
+        "{fixtures}/smtp-cert.pem",
+        "--smtpskey",
+        "{fixtures}/smtp-key.pem",
+    ];
+    for (scheme, tls, number) in [
+        ("smtp+starttls", &starttls, "ACME-A1"),
+        ("smtps", &smtps, "ACME-A2"),
+    ] {
+        // aiosmtpd refuses MAIL before STARTTLS, and speaks only TLS on the smtps port:
+        // a message that arrives came encrypted.
+        let server = aiosmtpd(&python, tls).await;
+        let url = format!("{scheme}://127.0.0.1:{}", server.port);
+        let running = run_dispatcher(
+            Dispatcher::new(Arc::new(app.store.clone()), loopback(), quick_settings()).with_mailer(
+                Mailer::new(
+                    &mail_settings(&url, Some(private_ca())),
+                    "http://casebridge.test",
+                )
+                .unwrap(),
+            ),
+        );
+        let token = open_case_with(app, &acme, &document_id, number, "HIGH").await;
+        let expected = format!("Subject: New High request from Acme: {number}");
+        eventually("the emails at aiosmtpd", || {
+            server
+                .got
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| m["data"].as_str().unwrap_or_default().contains(&expected))
+                .count()
+                >= 2
+        })
+        .await;
+        drop(running);
+        let got = server.got.lock().unwrap().clone();
+        let mut to: Vec<&str> = got
+            .iter()
+            .filter(|m| m["data"].as_str().unwrap().contains(&expected))
+            .flat_map(|m| {
+                m["to"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap())
+            })
+            .collect();
+        to.sort();
+        assert_eq!(
+            to,
+            ["admin@globex.example", "manager@globex.example"],
+            "{scheme}"
+        );
+        for message in &got {
+            assert_eq!(message["tls"], true, "{scheme}: {message}");
+            let data = message["data"].as_str().unwrap();
+            if data.contains(&expected) {
+                assert!(data.contains(&format!("http://casebridge.test/cases/{token}")));
+            }
+            assert!(
+                !data.contains("jane@customer.example"),
+                "no customer data: {data}"
+            );
         }
     }
 }
