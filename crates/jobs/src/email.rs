@@ -69,14 +69,10 @@ impl Mailer {
 
     /// Sends one delivery's email to `address`.
     pub async fn send(&self, delivery: &ClaimedDelivery, address: &str) -> Result<(), Failure> {
-        let data: Value = serde_json::from_str(&delivery.data).unwrap_or(Value::Null);
-        let written = delivery
-            .payload
-            .as_deref()
-            .and_then(|p| serde_json::from_str::<Value>(p).ok())
-            .map(|p| written_out(&p));
-        let Some(email) = written.or_else(|| render(&delivery.event_type, &data, &self.source))
-        else {
+        // An email whose content was sealed at creation reads it instead of the event's.
+        let data = delivery.payload.as_deref().unwrap_or(&delivery.data);
+        let data: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+        let Some(email) = render(&delivery.event_type, &data, &self.source) else {
             return Err(Failure::refused(format!(
                 "no email is written for {}",
                 delivery.event_type
@@ -140,28 +136,6 @@ fn private_ca_tls(url: &str, pem: &[u8]) -> Result<Tls, String> {
     }
 }
 
-/// An email written in full when it was queued (`{subject, text, link}`).
-fn written_out(payload: &Value) -> Email {
-    let text = field(payload, "text").to_owned();
-    let link = field(payload, "link").to_owned();
-    let html = html! {
-        (maud::DOCTYPE)
-        html {
-            body style="font-family: system-ui, sans-serif; color: #1b1f24; line-height: 1.5" {
-                @for paragraph in text.split("\n\n") {
-                    @if paragraph.trim() == link { p { a href=(link) style="background: #0b57d0; color: #fff; padding: 8px 14px; border-radius: 6px; text-decoration: none" { "Review and decide" } } }
-                    @else { p { (paragraph) } }
-                }
-            }
-        }
-    };
-    Email {
-        subject: field(payload, "subject").to_owned(),
-        text,
-        html,
-    }
-}
-
 fn field<'a>(data: &'a Value, name: &str) -> &'a str {
     data[name].as_str().unwrap_or_default()
 }
@@ -184,6 +158,9 @@ fn label(code: &str) -> String {
 /// The email for an event as its recipient's company sees it; `None` for events that are
 /// not emailed.
 pub fn render(event_type: &str, data: &Value, source: &str) -> Option<Email> {
+    if event_type == "case.authorization_requested" {
+        return customer_link(data);
+    }
     let partner = field(data, "partnerName");
     let inbound = field(data, "direction") == "INBOUND";
     let submitter_number = field(data, "submitterCaseNumber");
@@ -256,6 +233,52 @@ pub fn render(event_type: &str, data: &Value, source: &str) -> Option<Email> {
     })
 }
 
+/// The email that asks a customer to decide on sharing their case: who asks, with whom,
+/// why, until when, and the link to the decision page. Written for someone who has never
+/// heard of Casebridge.
+fn customer_link(data: &Value) -> Option<Email> {
+    let link = field(data, "link");
+    if link.is_empty() {
+        return None;
+    }
+    let customer = field(data, "customerName");
+    let submitter = field(data, "submitterName");
+    let receiver = field(data, "receiverName");
+    let number = field(data, "caseNumber");
+    let purpose = field(data, "purpose");
+    let until = when(field(data, "expiresAt"));
+    let subject =
+        format!("{submitter} asks your permission to work on your support request with {receiver}");
+    let asks = format!(
+        "{submitter} would like to work on your support request ({number}) together with \
+         {receiver}, and share some information about it with them for that purpose: {purpose}."
+    );
+    let decide = format!(
+        "Please read what would be shared and decide — authorize or decline — on this page, until {until}:"
+    );
+    let after = format!(
+        "Nothing is shared with {receiver} until you authorize, and you can withdraw later on the same page."
+    );
+    let text = format!("Hello {customer},\n\n{asks}\n\n{decide}\n\n{link}\n\n{after}\n");
+    let html = html! {
+        (maud::DOCTYPE)
+        html {
+            body style="font-family: system-ui, sans-serif; color: #1b1f24; line-height: 1.5" {
+                p { "Hello " (customer) "," }
+                p { (asks) }
+                p { (decide) }
+                p { a href=(link) style="background: #0b57d0; color: #fff; padding: 8px 14px; border-radius: 6px; text-decoration: none" { "Review and decide" } }
+                p { (after) }
+            }
+        }
+    };
+    Some(Email {
+        subject,
+        text,
+        html,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +303,34 @@ mod tests {
         let outbound = json!({"direction": "OUTBOUND"});
         assert!(render("case.created", &outbound, "https://cb.example").is_none());
         assert!(render("partnership.proposed", &data, "https://cb.example").is_none());
+    }
+
+    #[test]
+    fn a_customer_is_asked_in_plain_words_with_the_link_and_the_deadline() {
+        let data = json!({
+            "customerName": "Jane <b>Customer</b>", "submitterName": "Acme",
+            "receiverName": "Globex", "caseNumber": "ACME-77", "purpose": "Fix the lag",
+            "expiresAt": "2026-12-08T10:00:00Z", "link": "https://cb.example/authorize/cb_al_x"
+        });
+        let email = render("case.authorization_requested", &data, "https://cb.example").unwrap();
+        assert_eq!(
+            email.subject,
+            "Acme asks your permission to work on your support request with Globex"
+        );
+        assert!(email.text.starts_with("Hello Jane <b>Customer</b>,"));
+        assert!(email.text.contains("until 8 December 2026, 10:00 UTC"));
+        assert!(email
+            .text
+            .contains("\nhttps://cb.example/authorize/cb_al_x\n"));
+        let html = email.html.into_string();
+        assert!(html.contains("Jane &lt;b&gt;Customer&lt;/b&gt;") && !html.contains("<b>"));
+        assert!(html.contains("href=\"https://cb.example/authorize/cb_al_x\""));
+        // Without its sealed content (the link) there is nothing to send.
+        assert!(render(
+            "case.authorization_requested",
+            &json!({}),
+            "https://cb.example"
+        )
+        .is_none());
     }
 }

@@ -152,7 +152,8 @@ impl Services {
         Ok(view)
     }
 
-    /// The email that asks the customer to decide: who asks, with whom, and the link.
+    /// What the email that asks the customer to decide says: who asks, with whom, why,
+    /// until when, and the link (the mailer writes it out).
     async fn link_email(
         &self,
         submitter: MemberId,
@@ -169,19 +170,15 @@ impl Services {
                     .unwrap_or_default(),
             )
         };
-        let submitter = name(submitter).await?;
-        let receiver = name(case.receiver).await?;
         let auth = &case.authorization;
         Ok(casebridge_store::LinkEmail {
             to: auth.authorized_by_email.as_str().to_owned(),
-            subject: format!("{submitter} asks your permission to work on your support request with {receiver}"),
-            text: format!(
-                "Hello {},\n\n{submitter} would like to work on your support request ({}) together with {receiver}, and share some information about it with them for that purpose: {}.\n\nPlease read what would be shared and decide — authorize or decline — on this page, until {}:\n\n{url}\n\nNothing is shared with {receiver} until you authorize, and you can withdraw later on the same page.\n",
-                auth.authorized_by_name,
-                case.internal_case_number,
-                auth.purpose,
-                expires_at.format("%-d %B %Y, %H:%M UTC"),
-            ),
+            customer_name: auth.authorized_by_name.clone(),
+            submitter_name: name(submitter).await?,
+            receiver_name: name(case.receiver).await?,
+            case_number: case.internal_case_number.clone(),
+            purpose: auth.purpose.clone(),
+            expires_at,
             link: url.to_owned(),
         })
     }

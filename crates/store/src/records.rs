@@ -329,13 +329,20 @@ pub struct NewLink {
     pub email: Option<LinkEmail>,
 }
 
-/// An email written in full when the case is created: the only place the link's secret
-/// is kept, sealed, until it is sent.
-#[derive(Debug, Clone)]
+/// What the customer's link email says, fixed when the case is created and sealed on the
+/// delivery: the only place the link's secret is kept until it is sent. The mailer writes
+/// the message from it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LinkEmail {
+    #[serde(skip)]
     pub to: String,
-    pub subject: String,
-    pub text: String,
+    pub customer_name: String,
+    pub submitter_name: String,
+    pub receiver_name: String,
+    pub case_number: String,
+    pub purpose: String,
+    pub expires_at: DateTime<Utc>,
     pub link: String,
 }
 
@@ -587,7 +594,8 @@ pub struct ClaimedDelivery {
     /// When the retry window opened (the first attempt, or the last redelivery).
     pub created_at: DateTime<Utc>,
     pub target: DeliveryTarget,
-    /// An email written in full at creation (`{subject, text, link}` JSON), if any.
+    /// The content of an email fixed at creation (a [`LinkEmail`] as JSON), opened; the
+    /// mailer reads it instead of the event's data.
     pub payload: Option<String>,
 }
 

@@ -140,7 +140,7 @@ async fn next_seq(conn: &mut AnyConnection, aggregate: &str) -> StoreResult<i64>
 
 /// Queues the email that takes a customer their authorization link: an event for the
 /// submitter (already fanned out: it goes to no webhook) and one email delivery whose
-/// whole message is sealed, because the link exists nowhere else.
+/// content is sealed, because the link exists nowhere else.
 pub(super) async fn queue_link_email(
     keyring: &Keyring,
     conn: &mut AnyConnection,
@@ -165,7 +165,7 @@ pub(super) async fn queue_link_email(
     .await?;
     let key = webhook_key(keyring, conn).await?;
     let id = Uuid::now_v7().to_string();
-    let payload = json!({"subject": email.subject, "text": email.text, "link": email.link});
+    let payload = super::to_json(email)?;
     sqlx::query(
         "INSERT INTO deliveries (id, event_id, member_id, channel, target, aggregate, \
          aggregate_seq, status, attempts, next_attempt_at, created_at, window_start, payload) \
@@ -178,7 +178,7 @@ pub(super) async fn queue_link_email(
     .bind(token)
     .bind(seq)
     .bind(millis(at))
-    .bind(key.seal(&format!("delivery/{id}/payload"), &payload.to_string()))
+    .bind(key.seal(&format!("delivery/{id}/payload"), &payload))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -603,6 +603,8 @@ impl OutboxStore for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         let mut claimed = Vec::new();
+        // Fetched once, when a webhook's secret or an email's sealed content needs it.
+        let mut key: Option<DataKey> = None;
         for row in due {
             let id = row.text("id")?;
             let leased = sqlx::query(
@@ -630,31 +632,36 @@ impl OutboxStore for SqlStore {
             .bind(&id)
             .fetch_one(&self.pool)
             .await?;
-            let target = if row.text("channel")? == "email" {
+            let email = row.text("channel")? == "email";
+            let sealed_payload = row.opt_text("payload")?;
+            if key.is_none() && (!email || sealed_payload.is_some()) {
+                let mut conn = self.pool.acquire().await?;
+                key = Some(webhook_key(&self.keyring, &mut conn).await?);
+            }
+            let open = |aad: String, sealed: &str| -> StoreResult<String> {
+                let key = key
+                    .as_ref()
+                    .ok_or_else(|| StoreError::Corrupt("no key to open a sealed value".into()))?;
+                key.open(&aad, sealed)
+            };
+            let target = if email {
                 DeliveryTarget::Email {
                     address: row.text("target")?,
                 }
             } else {
-                let mut conn = self.pool.acquire().await?;
-                let key = webhook_key(&self.keyring, &mut conn).await?;
                 let webhook = row.text("target")?;
                 DeliveryTarget::Webhook {
                     callback_url: row.text("callback_url")?,
-                    secret: key.open(&format!("webhook/{webhook}/secret"), &row.text("secret")?)?,
+                    secret: open(format!("webhook/{webhook}/secret"), &row.text("secret")?)?,
                     callback_auth: row
                         .opt_text("callback_auth")?
-                        .map(|auth| key.open(&format!("webhook/{webhook}/auth"), &auth))
+                        .map(|auth| open(format!("webhook/{webhook}/auth"), &auth))
                         .transpose()?,
                 }
             };
-            let payload = match row.opt_text("payload")? {
-                Some(sealed) => {
-                    let mut conn = self.pool.acquire().await?;
-                    let key = webhook_key(&self.keyring, &mut conn).await?;
-                    Some(key.open(&format!("delivery/{id}/payload"), &sealed)?)
-                }
-                None => None,
-            };
+            let payload = sealed_payload
+                .map(|sealed| open(format!("delivery/{id}/payload"), &sealed))
+                .transpose()?;
             claimed.push(ClaimedDelivery {
                 payload,
                 id,
