@@ -122,6 +122,8 @@ fn protected_routes() -> Vec<(Method, String)> {
             Method::POST,
             format!("/v1/webhooks/{id}/deliveries/{id}/redeliver"),
         ),
+        (Method::GET, "/v1/email-deliveries".into()),
+        (Method::POST, format!("/v1/email-deliveries/{id}/redeliver")),
     ]
 }
 

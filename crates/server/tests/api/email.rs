@@ -439,6 +439,34 @@ async fn without_a_mail_server_emails_wait_in_the_outbox(app: &TestApp) {
         .await
         .unwrap();
     let again = format!("/v1/email-deliveries/{first}/redeliver");
+    for (path, by, status, code) in [
+        (
+            again.as_str(),
+            &globex.engineer,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            "/v1/email-deliveries/not-a-uuid/redeliver",
+            &globex.admin,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ] {
+        app.call(axum::http::Method::POST, path, Some(by), None)
+            .await
+            .problem(status, code);
+    }
+    let mut engineer = crate::web::Browser::signed_in(app, "engineer@globex.example").await;
+    assert_eq!(
+        engineer.get("/admin/webhooks").await.status,
+        StatusCode::FORBIDDEN
+    );
+    engineer.get("/").await;
+    let refused = engineer
+        .post(&format!("/admin/webhooks/emails/{first}/redeliver"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
     app.call(axum::http::Method::POST, &again, Some(&acme.admin), None)
         .await
         .problem(StatusCode::NOT_FOUND, "not_found");
