@@ -11,6 +11,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use maud::{html, Markup};
+use rustls::pki_types::{pem::PemObject, CertificateDer};
 use serde_json::Value;
 
 use crate::webhook::Failure;
@@ -114,7 +115,6 @@ fn private_ca_tls(url: &str, pem: &[u8]) -> Result<Tls, String> {
         .host_str()
         .ok_or("the SMTP URL names no host")?
         .trim_matches(['[', ']']);
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
     let certificates = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("the SMTP CA file is not valid: {e}"))?;

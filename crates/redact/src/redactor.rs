@@ -98,13 +98,13 @@ impl Redactor {
     /// Fails if a pseudonym could not be recorded: the map would be incomplete, and a
     /// partner's reply could not be revealed. Check before presenting output as complete.
     pub fn check_map(&self) -> Result<(), MapError> {
-        let mut issued = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut issued = self.issued();
         issued.failure.take().map_or(Ok(()), Err)
     }
 
     /// Writes the map as JSON, streamed from memory and spilled runs.
     pub fn write_map(&self, writer: impl std::io::Write) -> Result<(), MapError> {
-        let mut issued = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut issued = self.issued();
         if let Some(failure) = issued.failure.take() {
             return Err(failure);
         }
@@ -113,11 +113,7 @@ impl Redactor {
 
     /// The map as it stands, in memory: every pseudonym issued so far.
     pub fn map(&self) -> Result<PseudonymMap, MapError> {
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .book
-            .to_map()
+        self.issued().book.to_map()
     }
 
     /// Finds, then rewrites `text` according to the policy.
@@ -149,6 +145,8 @@ impl Redactor {
         }
     }
 
+    /// The issued pseudonyms; a worker that panicked holding them left them consistent
+    /// (every change is one insert), so a poisoned lock is taken over.
     fn issued(&self) -> std::sync::MutexGuard<'_, Issued> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
