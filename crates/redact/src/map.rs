@@ -1,8 +1,7 @@
 //! The owner's private map from pseudonyms back to original values, and its key.
 
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::{Deserialize, Serialize};
@@ -122,21 +121,126 @@ pub const SPILL_BYTES: usize = 24 << 20;
 /// and are merged, in pseudonym order and without duplicates, when the map is written. A
 /// value met twice is written once; the first entry of a pseudonym wins (an existing map's
 /// entries come first).
+///
+/// Recording an entry costs no allocation: its bytes are appended to one buffer, and a
+/// spilled run is a compact binary file read back into reused buffers, so a run with
+/// millions of new values spends its time finding them, not filing them.
 pub struct MapBook {
     version: u32,
     key: [u8; 32],
-    /// Entries not spilled yet, unordered (sorted when spilled or written).
-    pending: HashMap<String, MapEntry, foldhash::fast::RandomState>,
-    pending_bytes: usize,
+    /// The bytes of the entries not spilled yet: pseudonym, original and kind, one after
+    /// the other.
+    arena: Vec<u8>,
+    /// Where each of those entries lies in `arena`, in the order they were recorded.
+    pending: Vec<Pending>,
     runs: Vec<std::fs::File>,
     limit: usize,
     /// False when nobody will read the map: pseudonyms are derived, nothing is kept.
     recorded: bool,
 }
 
-/// Rough heap cost of one entry: three strings, their headers and the tree's node share.
-fn entry_cost(pseudonym: &str, entry: &MapEntry) -> usize {
-    128 + pseudonym.len() + entry.original.len() + entry.kind.len()
+/// One recorded entry in [`MapBook::arena`].
+#[derive(Clone, Copy)]
+struct Pending {
+    at: usize,
+    pseudonym: u32,
+    original: u32,
+    kind: u8,
+    category: u8,
+}
+
+impl Pending {
+    fn pseudonym<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        &arena[self.at..self.at + self.pseudonym as usize]
+    }
+
+    fn parts<'a>(&self, arena: &'a [u8]) -> (&'a [u8], &'a [u8], &'a [u8]) {
+        let (p, rest) = arena[self.at..].split_at(self.pseudonym as usize);
+        let (o, rest) = rest.split_at(self.original as usize);
+        (p, o, &rest[..self.kind as usize])
+    }
+}
+
+/// One entry read back, in buffers reused from entry to entry.
+#[derive(Default)]
+struct Record {
+    pseudonym: Vec<u8>,
+    original: Vec<u8>,
+    kind: Vec<u8>,
+    category: u8,
+}
+
+/// A sorted source of entries while merging: a spilled run or the entries in memory.
+enum Source<'a> {
+    Run(std::io::BufReader<std::fs::File>),
+    Memory(std::vec::IntoIter<Pending>, &'a [u8]),
+}
+
+impl Source<'_> {
+    /// Reads the next entry into `record`; false at the end.
+    fn next_into(&mut self, record: &mut Record) -> Result<bool, MapError> {
+        match self {
+            Source::Memory(entries, arena) => {
+                let Some(entry) = entries.next() else {
+                    return Ok(false);
+                };
+                let (p, o, k) = entry.parts(arena);
+                for (to, from) in [
+                    (&mut record.pseudonym, p),
+                    (&mut record.original, o),
+                    (&mut record.kind, k),
+                ] {
+                    to.clear();
+                    to.extend_from_slice(from);
+                }
+                record.category = entry.category;
+                Ok(true)
+            }
+            Source::Run(reader) => {
+                use std::io::Read;
+                let mut head = [0u8; 10];
+                match reader.read_exact(&mut head[..1]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
+                    other => other?,
+                }
+                reader.read_exact(&mut head[1..])?;
+                let pseudonym = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes"));
+                let original = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
+                record.kind.resize(usize::from(head[8]), 0);
+                record.category = head[9];
+                record.pseudonym.resize(pseudonym as usize, 0);
+                record.original.resize(original as usize, 0);
+                reader.read_exact(&mut record.pseudonym)?;
+                reader.read_exact(&mut record.original)?;
+                reader.read_exact(&mut record.kind)?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// One entry of the map as the book hands it out, borrowed.
+pub struct EntryRef<'a> {
+    pub pseudonym: &'a str,
+    pub original: &'a str,
+    pub category: Category,
+    pub kind: &'a str,
+}
+
+fn category_index(category: Category) -> u8 {
+    Category::ALL
+        .iter()
+        .position(|c| *c == category)
+        .expect("every category is in ALL") as u8
+}
+
+fn spilled_text(bytes: &[u8]) -> Result<&str, MapError> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        MapError::Spill(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a spilled map entry is not UTF-8",
+        ))
+    })
 }
 
 impl MapBook {
@@ -144,8 +248,8 @@ impl MapBook {
         Self {
             version: 1,
             key,
-            pending: HashMap::default(),
-            pending_bytes: 0,
+            arena: Vec::new(),
+            pending: Vec::new(),
             runs: Vec::new(),
             limit: SPILL_BYTES,
             recorded: true,
@@ -191,87 +295,142 @@ impl MapBook {
     /// Records a pseudonym; spills the entries in memory to a sorted run when they grow
     /// past the limit.
     pub fn insert(&mut self, pseudonym: String, entry: MapEntry) -> Result<(), MapError> {
+        self.record(&pseudonym, &entry.original, entry.category, &entry.kind)
+    }
+
+    /// Records a pseudonym from borrowed parts (no allocation but the buffer's growth).
+    pub fn record(
+        &mut self,
+        pseudonym: &str,
+        original: &str,
+        category: Category,
+        kind: &str,
+    ) -> Result<(), MapError> {
         if !self.recorded {
             return Ok(());
         }
-        let cost = entry_cost(&pseudonym, &entry);
-        match self.pending.entry(pseudonym) {
-            Entry::Occupied(_) => return Ok(()),
-            Entry::Vacant(vacant) => {
-                vacant.insert(entry);
-            }
-        }
-        self.pending_bytes += cost;
-        if self.pending_bytes > self.limit {
+        // Lengths are stored in four bytes (a kind's in one); values are far smaller.
+        let (Ok(p), Ok(o), Ok(k)) = (
+            u32::try_from(pseudonym.len()),
+            u32::try_from(original.len()),
+            u8::try_from(kind.len()),
+        ) else {
+            return Err(MapError::Spill(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a map entry is too long",
+            )));
+        };
+        self.pending.push(Pending {
+            at: self.arena.len(),
+            pseudonym: p,
+            original: o,
+            kind: k,
+            category: category_index(category),
+        });
+        self.arena.extend_from_slice(pseudonym.as_bytes());
+        self.arena.extend_from_slice(original.as_bytes());
+        self.arena.extend_from_slice(kind.as_bytes());
+        if self.arena.len() + self.pending.len() * std::mem::size_of::<Pending>() > self.limit {
             self.spill()?;
         }
         Ok(())
     }
 
+    /// The entries in memory in pseudonym order, the first of each pseudonym only.
+    fn sorted_pending(&self) -> Vec<Pending> {
+        let arena = &self.arena;
+        let mut sorted = self.pending.clone();
+        // Stable: of entries with one pseudonym, the first recorded stays first.
+        sorted.sort_by(|a, b| a.pseudonym(arena).cmp(b.pseudonym(arena)));
+        sorted.dedup_by(|b, a| a.pseudonym(arena) == b.pseudonym(arena));
+        sorted
+    }
+
     fn spill(&mut self) -> Result<(), MapError> {
         use std::io::Write;
         let file = tempfile::tempfile()?;
-        let mut out = std::io::BufWriter::new(file);
-        // Drained, not dropped: the table keeps its capacity for the next entries.
-        let mut lines: Vec<(String, MapEntry)> = self.pending.drain().collect();
-        lines.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for line in lines {
-            serde_json::to_writer(&mut out, &line)?;
-            out.write_all(b"\n")?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        for entry in self.sorted_pending() {
+            let (p, o, k) = entry.parts(&self.arena);
+            let mut head = [0u8; 10];
+            head[0..4].copy_from_slice(&entry.pseudonym.to_le_bytes());
+            head[4..8].copy_from_slice(&entry.original.to_le_bytes());
+            head[8] = entry.kind;
+            head[9] = entry.category;
+            out.write_all(&head)?;
+            out.write_all(p)?;
+            out.write_all(o)?;
+            out.write_all(k)?;
         }
         let file = out.into_inner().map_err(|e| e.into_error())?;
         self.runs.push(file);
-        self.pending_bytes = 0;
+        // Cleared, not dropped: the buffers keep their capacity for the next entries.
+        self.arena.clear();
+        self.pending.clear();
         Ok(())
     }
 
     /// Calls `each` with every entry once, in pseudonym order.
     pub fn for_each(
         &self,
-        mut each: impl FnMut(&str, &MapEntry) -> Result<(), MapError>,
+        mut each: impl FnMut(EntryRef<'_>) -> Result<(), MapError>,
     ) -> Result<(), MapError> {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
-        use std::io::{BufRead, Seek};
-        type Source<'a> = Box<dyn Iterator<Item = Result<(String, MapEntry), MapError>> + 'a>;
+        use std::io::Seek;
         let mut sources: Vec<Source<'_>> = Vec::with_capacity(self.runs.len() + 1);
         for run in &self.runs {
             let mut file = run.try_clone()?;
             file.rewind()?;
-            sources.push(Box::new(
-                std::io::BufReader::new(file)
-                    .lines()
-                    .map(|line| Ok(serde_json::from_str::<(String, MapEntry)>(&line?)?)),
-            ));
+            sources.push(Source::Run(std::io::BufReader::with_capacity(
+                1 << 16,
+                file,
+            )));
         }
-        let mut pending: Vec<(&String, &MapEntry)> = self.pending.iter().collect();
-        pending.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        sources.push(Box::new(
-            pending.into_iter().map(|(p, e)| Ok((p.clone(), e.clone()))),
+        sources.push(Source::Memory(
+            self.sorted_pending().into_iter(),
+            &self.arena,
         ));
-        // Ties go to the older source: the first entry of a pseudonym wins.
-        let mut heads: Vec<Option<MapEntry>> = vec![None; sources.len()];
+        // The heap holds each source's next pseudonym; its record waits in `heads`. Ties
+        // go to the older source: the first entry of a pseudonym wins.
+        let mut heads: Vec<Record> = Vec::with_capacity(sources.len());
         let mut heap = BinaryHeap::new();
         for (i, source) in sources.iter_mut().enumerate() {
-            if let Some(next) = source.next() {
-                let (pseudonym, entry) = next?;
-                heads[i] = Some(entry);
-                heap.push(Reverse((pseudonym, i)));
+            let mut record = Record::default();
+            if source.next_into(&mut record)? {
+                heap.push(Reverse((std::mem::take(&mut record.pseudonym), i)));
             }
+            heads.push(record);
         }
-        let mut last: Option<String> = None;
+        let mut last: Vec<u8> = Vec::new();
+        let mut first = true;
         while let Some(Reverse((pseudonym, i))) = heap.pop() {
-            let entry = heads[i]
-                .take()
-                .expect("every source in the heap has a head");
-            if let Some(next) = sources[i].next() {
-                let (next_pseudonym, next_entry) = next?;
-                heads[i] = Some(next_entry);
-                heap.push(Reverse((next_pseudonym, i)));
+            if first || last != pseudonym {
+                let head = &heads[i];
+                let category = Category::ALL
+                    .get(usize::from(head.category))
+                    .copied()
+                    .ok_or_else(|| {
+                        MapError::Spill(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "a spilled map entry has no category",
+                        ))
+                    })?;
+                each(EntryRef {
+                    pseudonym: spilled_text(&pseudonym)?,
+                    original: spilled_text(&head.original)?,
+                    category,
+                    kind: spilled_text(&head.kind)?,
+                })?;
+                first = false;
             }
-            if last.as_deref() != Some(pseudonym.as_str()) {
-                each(&pseudonym, &entry)?;
-                last = Some(pseudonym);
+            // The popped pseudonym's buffer becomes `last`; the old `last` is reused for
+            // this source's next entry.
+            let mut spare = std::mem::replace(&mut last, pseudonym);
+            let head = &mut heads[i];
+            std::mem::swap(&mut head.pseudonym, &mut spare);
+            if sources[i].next_into(head)? {
+                heap.push(Reverse((std::mem::take(&mut head.pseudonym), i)));
             }
         }
         Ok(())
@@ -286,12 +445,17 @@ impl MapBook {
             hex::encode(self.key)
         )?;
         let mut first = true;
-        self.for_each(|pseudonym, entry| {
+        self.for_each(|entry| {
             out.write_all(if first { b"\n    " } else { b",\n    " })?;
             first = false;
-            serde_json::to_writer(&mut out, pseudonym)?;
-            out.write_all(b": ")?;
-            serde_json::to_writer(&mut out, entry)?;
+            serde_json::to_writer(&mut out, entry.pseudonym)?;
+            out.write_all(b": {\"original\":")?;
+            serde_json::to_writer(&mut out, entry.original)?;
+            out.write_all(b",\"category\":\"")?;
+            out.write_all(entry.category.as_str().as_bytes())?;
+            out.write_all(b"\",\"kind\":")?;
+            serde_json::to_writer(&mut out, entry.kind)?;
+            out.write_all(b"}")?;
             Ok(())
         })?;
         out.write_all(if first { b"}\n}\n" } else { b"\n  }\n}\n" })?;
@@ -302,8 +466,15 @@ impl MapBook {
     pub fn to_map(&self) -> Result<PseudonymMap, MapError> {
         let mut map = PseudonymMap::new(self.key);
         map.version = self.version;
-        self.for_each(|pseudonym, entry| {
-            map.entries.insert(pseudonym.to_owned(), entry.clone());
+        self.for_each(|entry| {
+            map.entries.insert(
+                entry.pseudonym.to_owned(),
+                MapEntry {
+                    original: entry.original.to_owned(),
+                    category: entry.category,
+                    kind: Cow::Owned(entry.kind.to_owned()),
+                },
+            );
             Ok(())
         })?;
         Ok(map)
@@ -398,7 +569,7 @@ mod tests {
 
     /// A book that spills after every few entries, filled in an order unlike the final one.
     fn spilling_book(count: usize) -> MapBook {
-        let mut book = MapBook::new([7; 32]).with_limit(600);
+        let mut book = MapBook::new([7; 32]).with_limit(300);
         for i in (0..count).rev() {
             book.insert(format!("p{i:05}"), entry(&format!("v{i}")))
                 .unwrap();
@@ -428,6 +599,36 @@ mod tests {
         let map = book.to_map().unwrap();
         assert_eq!(map.entries.len(), 2);
         assert_eq!(map.entries["same"].original, "first");
+    }
+
+    #[test]
+    fn spilled_entries_come_back_byte_for_byte() {
+        let mut book = MapBook::new([7; 32]).with_limit(1);
+        let original = "Zoë \"O'Brien\" \\ 東京\n";
+        book.record("p1", original, Category::Contact, "person_name")
+            .unwrap();
+        book.record("p0", "", Category::GovernmentId, "custom")
+            .unwrap();
+        assert_eq!(book.runs.len(), 2);
+        let map = book.to_map().unwrap();
+        assert_eq!(map.entries["p1"].original, original);
+        assert_eq!(map.entries["p1"].category, Category::Contact);
+        assert_eq!(map.entries["p1"].kind, "person_name");
+        assert_eq!(map.entries["p0"].category, Category::GovernmentId);
+        let mut json = Vec::new();
+        book.write_json(&mut json).unwrap();
+        assert_eq!(
+            PseudonymMap::parse(std::str::from_utf8(&json).unwrap()).unwrap(),
+            map
+        );
+    }
+
+    #[test]
+    fn an_entry_too_long_to_file_is_refused() {
+        let mut book = MapBook::new([7; 32]);
+        let kind = "k".repeat(300);
+        assert!(book.record("p", "v", Category::Contact, &kind).is_err());
+        assert!(book.to_map().unwrap().entries.is_empty());
     }
 
     #[test]

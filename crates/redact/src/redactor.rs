@@ -1,11 +1,10 @@
 //! Applying the policy: findings in, rewritten text and a growing pseudonym map out.
 
-use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use crate::detect::{Detectors, Finding, Kind, PatternError};
-use crate::map::{MapBook, MapEntry, MapError, PseudonymMap};
+use crate::map::{MapBook, MapError, PseudonymMap};
 use crate::{Action, Category, Policy, Pseudonymizer};
 
 /// A text after redaction.
@@ -191,12 +190,11 @@ impl Redactor {
         }
         let mut issued = self.issued();
         for ((kind, value), (pseudonym, category)) in fresh {
-            let entry = MapEntry {
-                original: String::from_utf8_lossy(value).into_owned(),
-                category,
-                kind: Cow::Borrowed(kind.name()),
-            };
-            if let Err(error) = issued.book.insert(pseudonym.to_string(), entry) {
+            let original = String::from_utf8_lossy(value);
+            if let Err(error) = issued
+                .book
+                .record(&pseudonym, &original, category, kind.name())
+            {
                 issued.failure.get_or_insert(error);
             }
             if issued.cached >= CACHE_ENTRIES {
