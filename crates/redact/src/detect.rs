@@ -113,6 +113,9 @@ enum Check {
     Hostname,
 }
 
+/// How far a PEM block's END line may lie from its BEGIN line.
+pub const PEM_BLOCK_BYTES: usize = 16 * 1024;
+
 struct Detector {
     kind: Kind,
     category: Category,
@@ -708,7 +711,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
     let ok = match check {
         Check::None => true,
         Check::PemBlock => {
-            let window = &text[end..text.len().min(end + 16 * 1024)];
+            let window = &text[end..text.len().min(end + PEM_BLOCK_BYTES)];
             let marker = b"PRIVATE KEY-----";
             let end_at = find(window, b"-----END ")?;
             let close = find(&window[end_at..], marker)?;

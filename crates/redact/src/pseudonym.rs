@@ -16,12 +16,32 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Pseudonymizer {
     /// HMAC with the key already absorbed: each derivation clones it.
     keyed: HmacSha256,
+    /// Tells this pseudonymizer's cached address prefixes from another's.
+    id: u64,
+}
+
+/// How many address-prefix tables each thread keeps before it starts over.
+const PREFIX_TABLES: usize = 1 << 14;
+
+/// The key of one cached prefix table: pseudonymizer, address family, whole bytes, prefix.
+type PrefixKey = (u64, u8, u8, u128);
+
+thread_local! {
+    /// Prefix-preserving addresses derive one table per byte, and addresses share their
+    /// leading bytes (`10.`, `10.1.`, a site's /48): each thread remembers the tables of
+    /// the first half of the addresses it met, so only the host half costs derivations.
+    /// Bounded; a forgotten table is derived again, identically.
+    static PREFIXES: std::cell::RefCell<
+        std::collections::HashMap<PrefixKey, [u8; 32], foldhash::fast::RandomState>,
+    > = std::cell::RefCell::default();
 }
 
 impl Pseudonymizer {
     pub fn new(key: [u8; 32]) -> Self {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let keyed = <HmacSha256 as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
-        Self { keyed }
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self { keyed, id }
     }
 
     fn prf(&self, domain: &str, value: &[u8]) -> [u8; 32] {
@@ -33,9 +53,20 @@ impl Pseudonymizer {
     }
 
     fn tag(&self, domain: &str, value: &[u8], chars: usize) -> String {
-        let mut hex = hex::encode(self.prf(domain, value));
-        hex.truncate(chars);
-        hex
+        let mut out = String::with_capacity(chars);
+        self.push_tag(&mut out, domain, value, chars);
+        out
+    }
+
+    /// Appends the first `chars` hex digits of the value's keyed hash.
+    fn push_tag(&self, out: &mut String, domain: &str, value: &[u8], chars: usize) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digest = self.prf(domain, value);
+        for i in 0..chars.min(64) {
+            let byte = digest[i / 2];
+            let nibble = if i % 2 == 0 { byte >> 4 } else { byte & 0xf };
+            out.push(char::from(HEX[usize::from(nibble)]));
+        }
     }
 
     /// The pseudonym of `value`, found as `kind`.
@@ -76,43 +107,51 @@ impl Pseudonymizer {
     /// Local part replaced, domain mapped like a host name.
     fn email(&self, email: &str) -> String {
         let (local, domain) = email.rsplit_once('@').unwrap_or((email, "example.com"));
-        format!(
-            "user-{}@{}",
-            self.tag("user", local.to_ascii_lowercase().as_bytes(), 6),
-            self.hostname(domain)
-        )
+        let mut out = String::with_capacity(email.len() + 16);
+        out.push_str("user-");
+        self.push_tag(&mut out, "user", local.to_ascii_lowercase().as_bytes(), 6);
+        out.push('@');
+        self.push_hostname(&mut out, domain);
+        out
     }
 
     /// Label by label, so that hosts in one domain stay in one domain; a public suffix
     /// becomes `.example` (reserved, never a real host), an internal one stays.
     pub fn hostname(&self, host: &str) -> String {
+        let mut out = String::with_capacity(host.len() + 16);
+        self.push_hostname(&mut out, host);
+        out
+    }
+
+    fn push_hostname(&self, out: &mut String, host: &str) {
         let lower = host.to_ascii_lowercase();
-        let suffix_len = match psl::suffix(lower.as_bytes()) {
-            Some(suffix) if suffix.is_known() => suffix.as_bytes().len(),
-            _ => lower.rsplit('.').next().map_or(0, str::len),
-        };
+        let known = psl::suffix(lower.as_bytes())
+            .filter(|s| s.is_known())
+            .map(|s| s.as_bytes().len());
+        let suffix_len = known.unwrap_or_else(|| lower.rsplit('.').next().map_or(0, str::len));
         let (labels, suffix) = lower.split_at(lower.len().saturating_sub(suffix_len));
-        let public = psl::suffix(lower.as_bytes()).is_some_and(|s| s.is_known());
-        let mapped: Vec<String> = labels
-            .trim_end_matches('.')
-            .split('.')
-            .filter(|l| !l.is_empty())
-            .map(|label| self.label(label))
-            .collect();
-        let suffix = if public { "example" } else { suffix };
-        if mapped.is_empty() {
-            suffix.to_owned()
-        } else {
-            format!("{}.{suffix}", mapped.join("."))
+        let suffix = if known.is_some() { "example" } else { suffix };
+        for label in labels.split('.').filter(|l| !l.is_empty()) {
+            self.push_label(out, label.as_bytes());
+            out.push('.');
         }
+        out.push_str(suffix);
     }
 
     /// One host name label; a bare short name seen alone maps the same way.
     pub fn label(&self, label: &str) -> String {
-        format!(
-            "h{}",
-            self.tag("label", label.to_ascii_lowercase().as_bytes(), 6)
-        )
+        let mut out = String::with_capacity(7);
+        self.push_label(&mut out, label.as_bytes());
+        out
+    }
+
+    fn push_label(&self, out: &mut String, label: &[u8]) {
+        out.push('h');
+        if label.iter().any(u8::is_ascii_uppercase) {
+            self.push_tag(out, "label", &label.to_ascii_lowercase(), 6);
+        } else {
+            self.push_tag(out, "label", label, 6);
+        }
     }
 
     /// Prefix-preserving: two addresses sharing their first n bits still do. Private,
@@ -170,10 +209,7 @@ impl Pseudonymizer {
                 } else {
                     value >> (width - whole_bytes)
                 };
-                let mut input = [0u8; 17];
-                input[..16].copy_from_slice(&prefix.to_be_bytes());
-                input[16] = whole_bytes as u8;
-                table = self.prf(domain, &input);
+                table = self.prefix_table(domain, prefix, whole_bytes as u8);
             }
             let partial = ((value >> (width - i)) & ((1 << within) - 1)) as usize;
             let index = (1usize << within) - 1 + partial;
@@ -181,6 +217,36 @@ impl Pseudonymizer {
             out ^= flip << (width - 1 - i);
         }
         out
+    }
+
+    /// The table that flips the bits of the byte after `whole_bytes` bytes of `prefix`.
+    fn prefix_table(&self, domain: &str, prefix: u128, whole_bytes: u8) -> [u8; 32] {
+        let derive = || {
+            let mut input = [0u8; 17];
+            input[..16].copy_from_slice(&prefix.to_be_bytes());
+            input[16] = whole_bytes;
+            self.prf(domain, &input)
+        };
+        let family = u8::from(domain == "ipv6");
+        // The network half of an address is shared by its neighbours; the host half is
+        // mostly unique, and caching it would only push the shared tables out.
+        let width_bytes = if family == 1 { 16 } else { 4 };
+        if whole_bytes * 2 > width_bytes {
+            return derive();
+        }
+        let key = (self.id, family, whole_bytes, prefix);
+        PREFIXES.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(table) = cache.get(&key) {
+                return *table;
+            }
+            let table = derive();
+            if cache.len() >= PREFIX_TABLES {
+                cache.clear();
+            }
+            cache.insert(key, table);
+            table
+        })
     }
 
     /// The manufacturer prefix (OUI) stays; the device part is replaced.
@@ -294,6 +360,37 @@ mod tests {
         let public = p().ipv4("203.0.113.7".parse().unwrap());
         let neighbour = p().ipv4("203.0.113.9".parse().unwrap());
         assert_eq!(public.octets()[..3], neighbour.octets()[..3]);
+    }
+
+    #[test]
+    fn cached_address_prefixes_give_what_a_fresh_derivation_gives() {
+        let warm = p();
+        let other_key = Pseudonymizer::new([8; 32]);
+        for ip in ["10.1.2.3", "203.0.113.7", "2001:db8:1:2::10"] {
+            let _ = warm.pseudonym(Kind::Ipv4, ip.as_bytes());
+            let _ = warm.pseudonym(Kind::Ipv6, ip.as_bytes());
+        }
+        // Same prefixes, now served from this thread's cache...
+        let cached = [
+            warm.ipv4("10.1.2.4".parse().unwrap()).to_string(),
+            warm.ipv4("203.0.113.9".parse().unwrap()).to_string(),
+            warm.ipv6("2001:db8:1:2::11".parse().unwrap()).to_string(),
+        ];
+        // ...and derived from nothing by a new pseudonymizer with the same key.
+        let fresh = p();
+        assert_eq!(
+            cached,
+            [
+                fresh.ipv4("10.1.2.4".parse().unwrap()).to_string(),
+                fresh.ipv4("203.0.113.9".parse().unwrap()).to_string(),
+                fresh.ipv6("2001:db8:1:2::11".parse().unwrap()).to_string(),
+            ]
+        );
+        // Another key never reads the first key's tables.
+        assert_ne!(
+            other_key.ipv4("10.1.2.4".parse().unwrap()).to_string(),
+            cached[0]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
+use crate::detect::PEM_BLOCK_BYTES;
 use crate::redactor::short_host_names;
 use crate::{Category, Finding, Redacted, Redactor};
 
@@ -83,7 +84,11 @@ fn safe_cut(buffer: &[u8]) -> usize {
         return 0;
     };
     let mut cut = newline + 1;
-    if let Some(begin) = find_last(&buffer[..cut], b"-----BEGIN ") {
+    // A block that began further back than a block may be long is no key to keep whole:
+    // only the buffer's tail is searched, not the whole megabyte on every cut.
+    let tail = cut.saturating_sub(PEM_BLOCK_BYTES + 64);
+    if let Some(begin) = find_last(&buffer[tail..cut], b"-----BEGIN ") {
+        let begin = tail + begin;
         if find_last(&buffer[begin..cut], b"-----END ").is_none() {
             cut = begin;
         }
