@@ -142,6 +142,9 @@ pub struct MapBook {
 /// One recorded entry in [`MapBook::arena`].
 #[derive(Clone, Copy)]
 struct Pending {
+    /// The pseudonym's first eight bytes, big-endian and zero-padded: sorting compares
+    /// these first and reads the arena only on a tie.
+    head: u64,
     at: usize,
     pseudonym: u32,
     original: u32,
@@ -320,7 +323,11 @@ impl MapBook {
                 "a map entry is too long",
             )));
         };
+        let mut head = [0u8; 8];
+        let lead = pseudonym.len().min(8);
+        head[..lead].copy_from_slice(&pseudonym.as_bytes()[..lead]);
         self.pending.push(Pending {
+            head: u64::from_be_bytes(head),
             at: self.arena.len(),
             pseudonym: p,
             original: o,
@@ -341,7 +348,11 @@ impl MapBook {
         let arena = &self.arena;
         let mut sorted = self.pending.clone();
         // Stable: of entries with one pseudonym, the first recorded stays first.
-        sorted.sort_by(|a, b| a.pseudonym(arena).cmp(b.pseudonym(arena)));
+        sorted.sort_by(|a, b| {
+            a.head
+                .cmp(&b.head)
+                .then_with(|| a.pseudonym(arena).cmp(b.pseudonym(arena)))
+        });
         sorted.dedup_by(|b, a| a.pseudonym(arena) == b.pseudonym(arena));
         sorted
     }
@@ -629,6 +640,37 @@ mod tests {
         let kind = "k".repeat(300);
         assert!(book.record("p", "v", Category::Contact, &kind).is_err());
         assert!(book.to_map().unwrap().entries.is_empty());
+    }
+
+    #[test]
+    fn entries_come_out_in_byte_order_however_long_their_common_prefix() {
+        let names = [
+            "user-abcdef@h1.example",
+            "user-abcdef",
+            "user-abcdeg",
+            "user-abcdef@h0.example",
+            "u",
+            "user-abc",
+            "10.200.3.4",
+            "10.20.3.4",
+            "user-abcdef",
+        ];
+        for limit in [1, 1 << 20] {
+            let mut book = MapBook::new([7; 32]).with_limit(limit);
+            for name in names {
+                book.record(name, "v", Category::Contact, "email").unwrap();
+            }
+            let mut seen = Vec::new();
+            book.for_each(|entry| {
+                seen.push(entry.pseudonym.to_owned());
+                Ok(())
+            })
+            .unwrap();
+            let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            expected.sort();
+            expected.dedup();
+            assert_eq!(seen, expected, "spilling after {limit} bytes");
+        }
     }
 
     #[test]
