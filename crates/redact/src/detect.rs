@@ -2,7 +2,8 @@
 
 use regex_automata::meta::Regex as MultiRegex;
 use regex_automata::util::syntax;
-use regex_automata::Input;
+use regex_automata::util::captures::Captures;
+use regex_automata::{Anchored, Input};
 
 use crate::validate;
 use crate::{Category, CustomPattern};
@@ -430,7 +431,13 @@ pub struct Detectors {
     all: MultiRegex,
     /// The host-name pattern alone, for the learning pass.
     hosts: MultiRegex,
-    values: Vec<Option<regex::bytes::Regex>>,
+    values: Vec<Option<ValueRegex>>,
+}
+
+/// A detector's own pattern, to pick its value (the group named `v`) out of a match.
+struct ValueRegex {
+    regex: MultiRegex,
+    group: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -495,15 +502,22 @@ impl Detectors {
         let values = detectors
             .iter()
             .map(|d| {
+                let error = |message: String| PatternError {
+                    name: d.kind.name().into(),
+                    message,
+                };
                 d.value_group
                     .then(|| {
-                        regex::bytes::RegexBuilder::new(&d.pattern)
-                            .unicode(false)
-                            .build()
-                            .map_err(|e| PatternError {
-                                name: d.kind.name().into(),
-                                message: e.to_string(),
-                            })
+                        let regex = MultiRegex::builder()
+                            .syntax(syntax::Config::new().unicode(false).utf8(false))
+                            .configure(MultiRegex::config().utf8_empty(false))
+                            .build(&d.pattern)
+                            .map_err(|e| error(e.to_string()))?;
+                        let group = regex
+                            .group_info()
+                            .to_index(regex_automata::PatternID::ZERO, "v")
+                            .ok_or_else(|| error("no group named v".into()))?;
+                        Ok(ValueRegex { regex, group })
                     })
                     .transpose()
             })
@@ -519,6 +533,8 @@ impl Detectors {
     /// Every finding in `text`, in order, not overlapping.
     pub fn find(&self, text: &[u8]) -> Vec<Finding> {
         let mut findings = Vec::new();
+        // Capture slots per value pattern, made on first use and reused for every match.
+        let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
         let mut at = 0;
         while at < text.len() {
             let Some(m) = self.all.search(&Input::new(text).range(at..)) else {
@@ -529,13 +545,17 @@ impl Detectors {
             at = m.end().max(m.start() + 1);
             let detector = &self.detectors[m.pattern().as_usize()];
             let (start, end) = match &self.values[m.pattern().as_usize()] {
-                Some(value) => match value
-                    .captures(&text[m.start()..m.end()])
-                    .and_then(|c| c.name("v"))
-                {
-                    Some(v) => (m.start() + v.start(), m.start() + v.end()),
-                    None => continue,
-                },
+                Some(value) => {
+                    // The match is known: one anchored pass over it picks the value out.
+                    let caps = slots[m.pattern().as_usize()]
+                        .get_or_insert_with(|| value.regex.create_captures());
+                    let input = Input::new(&text[m.start()..m.end()]).anchored(Anchored::Yes);
+                    value.regex.search_captures(&input, caps);
+                    match caps.get_group(value.group) {
+                        Some(v) => (m.start() + v.start, m.start() + v.end),
+                        None => continue,
+                    }
+                }
                 None => (m.start(), m.end()),
             };
             if let Some((start, end)) = confirm(detector.check, text, start, end) {
