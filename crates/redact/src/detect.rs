@@ -1,8 +1,8 @@
 //! Detectors: one multi-pattern automaton finds candidates; exact validators confirm them.
 
 use regex_automata::meta::Regex as MultiRegex;
-use regex_automata::util::syntax;
 use regex_automata::util::captures::Captures;
+use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
 use crate::validate;

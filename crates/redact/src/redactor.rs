@@ -1,7 +1,8 @@
 //! Applying the policy: findings in, rewritten text and a growing pseudonym map out.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::hash::BuildHasher;
+use std::sync::Mutex;
 
 use crate::detect::{Detectors, Finding, Kind, PatternError};
 use crate::map::{MapBook, MapError, PseudonymMap};
@@ -14,25 +15,94 @@ pub struct Redacted {
     pub findings: Vec<Finding>,
 }
 
-/// How many values the pseudonym cache remembers before it starts over. Pseudonyms are
-/// derived from the key, so forgetting one costs a derivation, never consistency.
+/// How many values the pseudonym cache remembers, and how many bytes of values and
+/// pseudonyms, before it starts over. Pseudonyms are derived from the key, so forgetting
+/// one costs a derivation, never consistency.
 const CACHE_ENTRIES: usize = 100_000;
+const CACHE_BYTES: usize = 16 << 20;
 
 /// A hash map with a fast, non-cryptographic hasher: its keys come from the input, but
 /// the cache it serves is bounded, so a crafted input can slow it at worst, never grow it.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A pseudonym derived for this chunk, with the category its value is recorded under.
-type Fresh = (Arc<str>, Category);
-
 /// The pseudonyms issued so far, both ways: the book for the owner's map, and a bounded
 /// cache so that a value met again costs a lookup instead of a derivation.
 struct Issued {
     book: MapBook,
-    by_value: HashMap<Kind, FastMap<Vec<u8>, Arc<str>>>,
-    cached: usize,
+    cache: Cache,
     /// The first failure to record a pseudonym (a full disk while spilling the map).
     failure: Option<MapError>,
+}
+
+/// Values met before and their pseudonyms, all in one buffer: a lookup hashes the value
+/// once, a new entry allocates nothing but the buffer's growth, and starting over frees
+/// nothing entry by entry.
+#[derive(Default)]
+struct Cache {
+    hasher: foldhash::fast::RandomState,
+    /// Entry by the hash of kind and value; a rare collision is only a miss, as entries
+    /// are compared byte for byte.
+    slots: FastMap<u64, u32>,
+    entries: Vec<CacheEntry>,
+    bytes: Vec<u8>,
+}
+
+/// Where one value and then its pseudonym lie in [`Cache::bytes`].
+struct CacheEntry {
+    kind: Kind,
+    at: usize,
+    value: usize,
+    pseudonym: usize,
+}
+
+impl Cache {
+    fn get(&self, kind: Kind, value: &[u8]) -> Option<&[u8]> {
+        let slot = *self.slots.get(&self.hasher.hash_one((kind, value)))?;
+        let entry = &self.entries[slot as usize];
+        let value_end = entry.at + entry.value;
+        (entry.kind == kind && &self.bytes[entry.at..value_end] == value)
+            .then(|| &self.bytes[value_end..value_end + entry.pseudonym])
+    }
+
+    fn insert(&mut self, kind: Kind, value: &[u8], pseudonym: &[u8]) {
+        let size = value.len() + pseudonym.len();
+        if size > CACHE_BYTES {
+            return;
+        }
+        if self.entries.len() >= CACHE_ENTRIES || self.bytes.len() + size > CACHE_BYTES {
+            self.slots.clear();
+            self.entries.clear();
+            self.bytes.clear();
+        }
+        let slot = self.entries.len() as u32;
+        self.entries.push(CacheEntry {
+            kind,
+            at: self.bytes.len(),
+            value: value.len(),
+            pseudonym: pseudonym.len(),
+        });
+        self.bytes.extend_from_slice(value);
+        self.bytes.extend_from_slice(pseudonym);
+        self.slots.insert(self.hasher.hash_one((kind, value)), slot);
+    }
+}
+
+/// The pseudonyms of one chunk's findings, as spans of one buffer.
+struct Replacements {
+    bytes: Vec<u8>,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl Replacements {
+    fn set(&mut self, finding: usize, pseudonym: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(pseudonym);
+        self.spans[finding] = Some((start, self.bytes.len()));
+    }
+
+    fn get(&self, finding: usize) -> Option<&[u8]> {
+        self.spans[finding].map(|(start, end)| &self.bytes[start..end])
+    }
 }
 
 /// Detectors, policy and pseudonymizer together; shareable between threads.
@@ -64,8 +134,7 @@ impl Redactor {
             pseudonymizer: Pseudonymizer::new(book.key()),
             map: Mutex::new(Issued {
                 book,
-                by_value: HashMap::new(),
-                cached: 0,
+                cache: Cache::default(),
                 failure: None,
             }),
             learned: None,
@@ -122,7 +191,7 @@ impl Redactor {
         let pseudonyms = self.pseudonyms(text, &findings);
         let mut out = Vec::with_capacity(text.len());
         let mut at = 0;
-        for (finding, pseudonym) in findings.iter().zip(&pseudonyms) {
+        for (i, finding) in findings.iter().enumerate() {
             out.extend_from_slice(&text[at..finding.start]);
             let value = &text[finding.start..finding.end];
             match self.policy.action(finding.category) {
@@ -130,8 +199,8 @@ impl Redactor {
                 Action::Remove => {}
                 Action::Mask => out.extend(std::iter::repeat_n(b'*', value.len().min(64))),
                 Action::Pseudonymize => {
-                    if let Some(pseudonym) = pseudonym {
-                        out.extend_from_slice(pseudonym.as_bytes());
+                    if let Some(pseudonym) = pseudonyms.get(i) {
+                        out.extend_from_slice(pseudonym);
                     }
                 }
             }
@@ -154,8 +223,11 @@ impl Redactor {
     /// from the cache under the map's lock; new ones are derived outside it (the costly
     /// part, so workers derive in parallel), each distinct value once, then recorded in
     /// the book for the owner's map and in the bounded cache.
-    fn pseudonyms(&self, text: &[u8], findings: &[Finding]) -> Vec<Option<Arc<str>>> {
-        let mut pseudonyms: Vec<Option<Arc<str>>> = vec![None; findings.len()];
+    fn pseudonyms(&self, text: &[u8], findings: &[Finding]) -> Replacements {
+        let mut pseudonyms = Replacements {
+            bytes: Vec::new(),
+            spans: vec![None; findings.len()],
+        };
         let wanted = |f: &Finding| self.policy.action(f.category) == Action::Pseudonymize;
         if !findings.iter().any(wanted) {
             return pseudonyms;
@@ -165,12 +237,8 @@ impl Redactor {
             let issued = self.issued();
             for (i, finding) in findings.iter().enumerate().filter(|(_, f)| wanted(f)) {
                 let value = &text[finding.start..finding.end];
-                match issued
-                    .by_value
-                    .get(&finding.kind)
-                    .and_then(|values| values.get(value))
-                {
-                    Some(pseudonym) => pseudonyms[i] = Some(pseudonym.clone()),
+                match issued.cache.get(finding.kind, value) {
+                    Some(pseudonym) => pseudonyms.set(i, pseudonym),
                     None => missing.push(i),
                 }
             }
@@ -178,15 +246,16 @@ impl Redactor {
         if missing.is_empty() {
             return pseudonyms;
         }
-        let mut fresh: FastMap<(Kind, &[u8]), Fresh> = FastMap::default();
+        // Each distinct new value derived once, with the category it is recorded under.
+        let mut fresh: FastMap<(Kind, &[u8]), (String, Category)> = FastMap::default();
         for i in missing {
             let finding = &findings[i];
             let value = &text[finding.start..finding.end];
             let (pseudonym, _) = fresh.entry((finding.kind, value)).or_insert_with(|| {
                 let pseudonym = self.pseudonymizer.pseudonym(finding.kind, value);
-                (pseudonym.into(), finding.category)
+                (pseudonym, finding.category)
             });
-            pseudonyms[i] = Some(pseudonym.clone());
+            pseudonyms.set(i, pseudonym.as_bytes());
         }
         let mut issued = self.issued();
         for ((kind, value), (pseudonym, category)) in fresh {
@@ -197,16 +266,7 @@ impl Redactor {
             {
                 issued.failure.get_or_insert(error);
             }
-            if issued.cached >= CACHE_ENTRIES {
-                issued.by_value.clear();
-                issued.cached = 0;
-            }
-            issued.cached += 1;
-            issued
-                .by_value
-                .entry(kind)
-                .or_default()
-                .insert(value.to_vec(), pseudonym);
+            issued.cache.insert(kind, value, pseudonym.as_bytes());
         }
         pseudonyms
     }
@@ -424,6 +484,31 @@ mod tests {
             ),
             "two labels (app02.io) teach nothing; case does not matter"
         );
+    }
+
+    #[test]
+    fn the_cache_answers_by_kind_and_value_and_starts_over_when_full() {
+        let mut cache = Cache::default();
+        cache.insert(Kind::Hostname, b"web01", b"h123456");
+        cache.insert(Kind::Username, b"web01", b"user-abcdef");
+        assert_eq!(cache.get(Kind::Hostname, b"web01"), Some(&b"h123456"[..]));
+        assert_eq!(
+            cache.get(Kind::Username, b"web01"),
+            Some(&b"user-abcdef"[..])
+        );
+        assert_eq!(cache.get(Kind::Hostname, b"web02"), None);
+        assert_eq!(cache.get(Kind::Email, b"web01"), None);
+        for i in 0..CACHE_ENTRIES {
+            cache.insert(
+                Kind::Ipv4,
+                format!("10.0.{}.{}", i / 256, i % 256).as_bytes(),
+                b"x",
+            );
+        }
+        assert_eq!(cache.get(Kind::Hostname, b"web01"), None, "started over");
+        assert!(cache.entries.len() <= CACHE_ENTRIES);
+        cache.insert(Kind::Email, &vec![b'a'; CACHE_BYTES], b"too big to keep");
+        assert_eq!(cache.get(Kind::Email, &vec![b'a'; CACHE_BYTES]), None);
     }
 
     #[test]
