@@ -582,16 +582,71 @@ impl Detectors {
     }
 
     /// The host names within `range` of `text` (the text around it decides boundaries).
+    ///
+    /// A run of host characters the pattern would match as a whole (the learning pass
+    /// hands over runs around dots, and most are so) is checked without the automaton.
     pub fn host_names_in<'t>(
         &self,
         text: &'t [u8],
         range: std::ops::Range<usize>,
     ) -> impl Iterator<Item = &'t [u8]> + use<'t, '_> {
-        self.hosts
-            .find_iter(Input::new(text).range(range))
-            .filter_map(move |m| {
-                confirm(Check::Hostname, text, m.start(), m.end()).map(|(s, e)| &text[s..e])
-            })
+        let (whole, search) = match run_shape(text, range.clone()) {
+            RunShape::None => (None, None),
+            RunShape::Whole => (confirm(Check::Hostname, text, range.start, range.end), None),
+            RunShape::Search => (
+                None,
+                Some(self.hosts.find_iter(Input::new(text).range(range))),
+            ),
+        };
+        let searched = search
+            .into_iter()
+            .flatten()
+            .filter_map(move |m| confirm(Check::Hostname, text, m.start(), m.end()));
+        whole
+            .into_iter()
+            .chain(searched)
+            .map(move |(s, e)| &text[s..e])
+    }
+}
+
+/// What the host-name pattern can make of a range of text.
+enum RunShape {
+    /// No host name: no dot followed by a letter.
+    None,
+    /// Its leftmost match is the whole range: host characters only, word boundaries at
+    /// both ends, labels that start with a letter or digit, the last with a letter.
+    Whole,
+    /// Anything else (a space, a leading hyphen, two dots in a row): ask the pattern.
+    Search,
+}
+
+fn run_shape(text: &[u8], range: std::ops::Range<usize>) -> RunShape {
+    let bytes = &text[range.clone()];
+    if !bytes
+        .windows(2)
+        .any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic())
+    {
+        return RunShape::None;
+    }
+    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let boundaries =
+        !word(range.start.checked_sub(1).and_then(|i| text.get(i))) && !word(text.get(range.end));
+    let host_bytes = bytes
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-');
+    let labels_start_well = bytes
+        .split(|b| *b == b'.')
+        .all(|label| label.first().is_some_and(u8::is_ascii_alphanumeric));
+    let ends_well = bytes.last().is_some_and(u8::is_ascii_alphanumeric);
+    let last_label_letter = bytes
+        .rsplit(|b| *b == b'.')
+        .next()
+        .and_then(|label| label.first())
+        .is_some_and(u8::is_ascii_alphabetic);
+    if boundaries && host_bytes && labels_start_well && ends_well && last_label_letter {
+        RunShape::Whole
+    } else {
+        RunShape::Search
     }
 }
 
@@ -958,6 +1013,52 @@ mod tests {
         );
         misses("logger.info(msg)", Kind::Hostname);
         misses("see readme.md", Kind::Hostname);
+    }
+
+    #[test]
+    fn host_names_in_a_run_are_what_the_pattern_finds() {
+        let detectors = Detectors::new(&[], &[]).unwrap();
+        for (text, expected) in [
+            ("at db1.corp.acme.com:5432", &["db1.corp.acme.com"][..]),
+            ("ping web01.acme.com.log now", &["web01.acme.com"]),
+            ("-x.acme.com-", &["x.acme.com"]),
+            ("a..acme.com", &["acme.com"]),
+            ("_db1.acme.com", &["acme.com"]),
+            ("db1.acme.com_x", &[]),
+            ("com.acme.billing.InvoiceService", &[]),
+            ("worker-4.service", &[]),
+            ("v1.2.3", &[]),
+            ("10.1.2.3.nip.io", &["10.1.2.3.nip.io"]),
+        ] {
+            let bytes = text.as_bytes();
+            let whole: Vec<&[u8]> = detectors.host_names(bytes).collect();
+            let by_pattern: Vec<&[u8]> = detectors
+                .hosts
+                .find_iter(bytes)
+                .filter_map(|m| confirm(Check::Hostname, bytes, m.start(), m.end()))
+                .map(|(s, e)| &bytes[s..e])
+                .collect();
+            let expected: Vec<&[u8]> = expected.iter().map(|e| e.as_bytes()).collect();
+            assert_eq!(whole, expected, "{text}");
+            assert_eq!(by_pattern, expected, "{text}");
+            // Each run handed over alone, as the learning pass does.
+            let mut runs = Vec::new();
+            let mut at = 0;
+            while let Some(dot) = bytes[at..].iter().position(|b| *b == b'.').map(|p| at + p) {
+                let host = |b: &u8| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-';
+                let start = bytes[..dot]
+                    .iter()
+                    .rposition(|b| !host(b))
+                    .map_or(0, |p| p + 1);
+                let end = bytes[dot..]
+                    .iter()
+                    .position(|b| !host(b))
+                    .map_or(bytes.len(), |p| dot + p);
+                runs.extend(detectors.host_names_in(bytes, start..end));
+                at = end.max(dot + 1);
+            }
+            assert_eq!(runs, expected, "{text}, run by run");
+        }
     }
 
     #[test]

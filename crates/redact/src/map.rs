@@ -347,11 +347,12 @@ impl MapBook {
     fn sorted_pending(&self) -> Vec<Pending> {
         let arena = &self.arena;
         let mut sorted = self.pending.clone();
-        // Stable: of entries with one pseudonym, the first recorded stays first.
-        sorted.sort_by(|a, b| {
+        // Of entries with one pseudonym, the first recorded (lowest in the arena) first.
+        sorted.sort_unstable_by(|a, b| {
             a.head
                 .cmp(&b.head)
                 .then_with(|| a.pseudonym(arena).cmp(b.pseudonym(arena)))
+                .then(a.at.cmp(&b.at))
         });
         sorted.dedup_by(|b, a| a.pseudonym(arena) == b.pseudonym(arena));
         sorted
