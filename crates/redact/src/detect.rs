@@ -654,6 +654,9 @@ fn regex_syntax_escape(text: &str) -> String {
     regex::escape(text)
 }
 
+static NOT_NAME_SET: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
+static NOT_USERNAME_SET: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
+
 /// Words that follow "Hi", "Name:" and the like without being anyone's name.
 const NOT_NAMES: &[&str] = &[
     "Team",
@@ -798,9 +801,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             validate::hostname(&value[at + 1..])
         }
         Check::Name => {
-            let name = std::str::from_utf8(value).ok()?;
-            let first = name.split_whitespace().next()?;
-            !NOT_NAMES.contains(&first)
+            let first = value.split(|b| b.is_ascii_whitespace()).next()?;
+            !validate::listed(NOT_NAMES, &NOT_NAME_SET, first)
         }
         Check::Mac => value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic()),
         Check::Ipv6 => {
@@ -827,11 +829,15 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !glued_before && !glued_after && !continues && validate::phone(value)
         }
         Check::Username => {
-            if value.len() > 64 {
+            if value.len() > 64 || std::str::from_utf8(value).is_err() {
                 return None;
             }
-            let name = std::str::from_utf8(value).ok()?.to_ascii_lowercase();
-            !NOT_USERNAMES.contains(&name.as_str()) && !name.chars().all(|c| c.is_ascii_digit())
+            let mut lower = [0u8; 64];
+            let lower = &mut lower[..value.len()];
+            lower.copy_from_slice(value);
+            lower.make_ascii_lowercase();
+            !validate::listed(NOT_USERNAMES, &NOT_USERNAME_SET, lower)
+                && !value.iter().all(u8::is_ascii_digit)
         }
         Check::Hostname => {
             let camel_case = value.split(|b| *b == b'.').any(|label| {

@@ -356,7 +356,7 @@ pub fn hostname(text: &[u8]) -> bool {
 static FILE_EXTENSION_SET: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
 
 /// Whether `word` is in `list`, by binary search over a sorted copy made once.
-fn listed(
+pub(crate) fn listed(
     list: &'static [&'static str],
     sorted: &'static std::sync::OnceLock<Vec<&'static [u8]>>,
     word: &[u8],
