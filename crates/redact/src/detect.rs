@@ -5,7 +5,7 @@ use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
-use crate::validate;
+use crate::validate::{self, WordList};
 use crate::{Category, CustomPattern};
 
 /// What a finding is.
@@ -654,11 +654,8 @@ fn regex_syntax_escape(text: &str) -> String {
     regex::escape(text)
 }
 
-static NOT_NAME_SET: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
-static NOT_USERNAME_SET: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
-
 /// Words that follow "Hi", "Name:" and the like without being anyone's name.
-const NOT_NAMES: &[&str] = &[
+static NOT_NAMES: WordList = WordList::new(&[
     "Team",
     "All",
     "Everyone",
@@ -698,10 +695,10 @@ const NOT_NAMES: &[&str] = &[
     "Type",
     "Default",
     "Note",
-];
+]);
 
 /// Words that follow "user" and the like without being a user name.
-const NOT_USERNAMES: &[&str] = &[
+static NOT_USERNAMES: WordList = WordList::new(&[
     "name",
     "id",
     "is",
@@ -780,7 +777,7 @@ const NOT_USERNAMES: &[&str] = &[
     "count",
     "list",
     "lookup",
-];
+]);
 
 fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     let value = &text[start..end];
@@ -802,7 +799,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         }
         Check::Name => {
             let first = value.split(|b| b.is_ascii_whitespace()).next()?;
-            !validate::listed(NOT_NAMES, &NOT_NAME_SET, first)
+            !NOT_NAMES.contains(first)
         }
         Check::Mac => value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic()),
         Check::Ipv6 => {
@@ -836,8 +833,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let lower = &mut lower[..value.len()];
             lower.copy_from_slice(value);
             lower.make_ascii_lowercase();
-            !validate::listed(NOT_USERNAMES, &NOT_USERNAME_SET, lower)
-                && !value.iter().all(u8::is_ascii_digit)
+            !NOT_USERNAMES.contains(lower) && !value.iter().all(u8::is_ascii_digit)
         }
         Check::Hostname => {
             let camel_case = value.split(|b| *b == b'.').any(|label| {
@@ -921,6 +917,16 @@ mod tests {
             !found.iter().any(|(k, _)| *k == kind),
             "{kind:?} wrongly found in {text:?}: {found:?}"
         );
+    }
+
+    #[test]
+    fn stop_word_lists_fit_their_packing() {
+        for list in [&NOT_NAMES, &NOT_USERNAMES] {
+            for word in list.words() {
+                assert!(word.len() <= WordList::MAX_LEN, "{word}");
+                assert!(list.contains(word.as_bytes()), "{word}");
+            }
+        }
     }
 
     #[test]

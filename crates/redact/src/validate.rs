@@ -201,7 +201,7 @@ pub fn entropy(text: &[u8]) -> f64 {
 }
 
 /// File extensions that look like top-level domains in `name.ext` but are files.
-const FILE_EXTENSIONS: &[&str] = &[
+static FILE_EXTENSIONS: WordList = WordList::new(&[
     "yaml",
     "yml",
     "json",
@@ -289,11 +289,11 @@ const FILE_EXTENSIONS: &[&str] = &[
     "ovf",
     "vhd",
     "qcow2",
-];
+]);
 
 /// Suffixes used for internal networks, not in the public suffix list but host names all
 /// the same.
-const INTERNAL_SUFFIXES: &[&str] = &[
+static INTERNAL_SUFFIXES: WordList = WordList::new(&[
     "local",
     "lan",
     "internal",
@@ -303,12 +303,12 @@ const INTERNAL_SUFFIXES: &[&str] = &[
     "localdomain",
     "private",
     "int",
-];
+]);
 
 /// First labels of reverse-DNS identifiers (Java packages, bundle ids).
-const REVERSE_DNS_ROOTS: &[&str] = &[
+static REVERSE_DNS_ROOTS: WordList = WordList::new(&[
     "com", "org", "net", "io", "java", "javax", "edu", "gov", "de", "uk",
-];
+]);
 
 /// Whether `text` is a host or domain name: at least two labels, ending in a known public
 /// suffix or an internal one, not a file name or a Java package.
@@ -336,43 +336,80 @@ pub fn hostname(text: &[u8]) -> bool {
     if count < 2 {
         return false;
     }
-    if last.iter().all(u8::is_ascii_digit) || listed(FILE_EXTENSIONS, &FILE_EXTENSION_SET, last) {
+    if last.iter().all(u8::is_ascii_digit) || FILE_EXTENSIONS.contains(last) {
         return false;
     }
-    let package_root = count >= 3 && REVERSE_DNS_ROOTS.iter().any(|r| r.as_bytes() == first);
+    let package_root = count >= 3 && REVERSE_DNS_ROOTS.contains(first);
     if package_root && !psl_known(lower) {
         return false;
     }
-    if package_root && REVERSE_DNS_ROOTS.iter().any(|r| r.as_bytes() == last) {
+    if package_root && REVERSE_DNS_ROOTS.contains(last) {
         // com.acme.app.io reads as a package; acme.app.io would not start with a root.
         return false;
     }
-    if INTERNAL_SUFFIXES.iter().any(|s| s.as_bytes() == last) {
+    if INTERNAL_SUFFIXES.contains(last) {
         return true;
     }
     psl_known(lower)
 }
 
-static FILE_EXTENSION_SET: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
-
-/// Whether `word` is in `list`, by binary search over a sorted copy made once.
-pub(crate) fn listed(
-    list: &'static [&'static str],
-    sorted: &'static std::sync::OnceLock<Vec<&'static [u8]>>,
-    word: &[u8],
-) -> bool {
-    sorted
-        .get_or_init(|| {
-            let mut words: Vec<&[u8]> = list.iter().map(|w| w.as_bytes()).collect();
-            words.sort_unstable();
-            words
-        })
-        .binary_search(&word)
-        .is_ok()
+/// A fixed list of short ASCII words, each compared as one integer: a candidate checked
+/// against it costs a binary search over numbers, no byte-by-byte comparison.
+pub(crate) struct WordList {
+    words: &'static [&'static str],
+    packed: std::sync::OnceLock<Vec<u128>>,
 }
 
+impl WordList {
+    /// The longest word a list may hold.
+    pub(crate) const MAX_LEN: usize = 15;
+
+    pub(crate) const fn new(words: &'static [&'static str]) -> Self {
+        Self {
+            words,
+            packed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A word of at most [`Self::MAX_LEN`] bytes as one number (its length in the top byte,
+    /// so no two words share one).
+    fn pack(word: &[u8]) -> Option<u128> {
+        if word.len() > Self::MAX_LEN {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        bytes[..word.len()].copy_from_slice(word);
+        bytes[15] = word.len() as u8;
+        Some(u128::from_le_bytes(bytes))
+    }
+
+    pub(crate) fn contains(&self, word: &[u8]) -> bool {
+        let Some(key) = Self::pack(word) else {
+            return false;
+        };
+        self.packed
+            .get_or_init(|| {
+                let mut packed: Vec<u128> = self
+                    .words
+                    .iter()
+                    .filter_map(|w| Self::pack(w.as_bytes()))
+                    .collect();
+                packed.sort_unstable();
+                packed
+            })
+            .binary_search(&key)
+            .is_ok()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn words(&self) -> &'static [&'static str] {
+        self.words
+    }
+}
+
+/// Whether `domain` ends in a known public suffix with a label before it.
 fn psl_known(domain: &[u8]) -> bool {
-    psl::suffix(domain).is_some_and(|suffix| suffix.is_known()) && psl::domain(domain).is_some()
+    psl::domain(domain).is_some_and(|d| d.suffix().is_known())
 }
 
 /// A telephone number: 7 to 15 digits with phone-like separators, not a date, time or
@@ -406,6 +443,18 @@ pub fn phone(text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_lists_hold_only_words_they_can_find() {
+        for list in [&FILE_EXTENSIONS, &INTERNAL_SUFFIXES, &REVERSE_DNS_ROOTS] {
+            for word in list.words() {
+                assert!(word.len() <= WordList::MAX_LEN, "{word}");
+                assert!(list.contains(word.as_bytes()), "{word}");
+                assert!(!list.contains(format!("{word}~").as_bytes()), "{word}~");
+            }
+        }
+        assert!(!FILE_EXTENSIONS.contains(b"a-word-longer-than-fifteen"));
+    }
 
     #[test]
     fn cards_pass_luhn_and_issuer_checks() {
