@@ -111,6 +111,9 @@ pub fn reveal<'a>(
     (out, count)
 }
 
+/// How many bytes of the map file are formatted before they are written.
+const BLOCK_BYTES: usize = 64 * 1024;
+
 /// How many bytes of entries a [`MapBook`] keeps in memory before it spills them to disk.
 pub const SPILL_BYTES: usize = 24 << 20;
 
@@ -457,20 +460,28 @@ impl MapBook {
             hex::encode(self.key)
         )?;
         let mut first = true;
+        // Entries are formatted into a block in memory and written a block at a time:
+        // a million entries would otherwise be ten million small writes.
+        let mut block: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + 1024);
         self.for_each(|entry| {
-            out.write_all(if first { b"\n    " } else { b",\n    " })?;
+            block.extend_from_slice(if first { b"\n    " } else { b",\n    " });
             first = false;
-            serde_json::to_writer(&mut out, entry.pseudonym)?;
-            out.write_all(b": {\"original\":")?;
-            serde_json::to_writer(&mut out, entry.original)?;
-            out.write_all(b",\"category\":\"")?;
-            out.write_all(entry.category.as_str().as_bytes())?;
-            out.write_all(b"\",\"kind\":")?;
-            serde_json::to_writer(&mut out, entry.kind)?;
-            out.write_all(b"}")?;
+            serde_json::to_writer(&mut block, entry.pseudonym)?;
+            block.extend_from_slice(b": {\"original\":");
+            serde_json::to_writer(&mut block, entry.original)?;
+            block.extend_from_slice(b",\"category\":\"");
+            block.extend_from_slice(entry.category.as_str().as_bytes());
+            block.extend_from_slice(b"\",\"kind\":");
+            serde_json::to_writer(&mut block, entry.kind)?;
+            block.push(b'}');
+            if block.len() >= BLOCK_BYTES {
+                out.write_all(&block)?;
+                block.clear();
+            }
             Ok(())
         })?;
-        out.write_all(if first { b"}\n}\n" } else { b"\n  }\n}\n" })?;
+        block.extend_from_slice(if first { b"}\n}\n" } else { b"\n  }\n}\n" });
+        out.write_all(&block)?;
         Ok(())
     }
 
