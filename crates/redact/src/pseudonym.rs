@@ -52,12 +52,6 @@ impl Pseudonymizer {
         mac.finalize().into_bytes().into()
     }
 
-    fn tag(&self, domain: &str, value: &[u8], chars: usize) -> String {
-        let mut out = String::with_capacity(chars);
-        self.push_tag(&mut out, domain, value, chars);
-        out
-    }
-
     /// Appends the first `chars` hex digits of the value's keyed hash.
     fn push_tag(&self, out: &mut String, domain: &str, value: &[u8], chars: usize) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -71,20 +65,33 @@ impl Pseudonymizer {
 
     /// The pseudonym of `value`, found as `kind`.
     pub fn pseudonym(&self, kind: Kind, value: &[u8]) -> String {
+        let mut out = String::with_capacity(value.len() + 16);
+        self.pseudonym_into(kind, value, &mut out);
+        out
+    }
+
+    /// Appends the pseudonym of `value`, found as `kind`, to `out` (no allocation of its
+    /// own for values of ordinary length).
+    pub fn pseudonym_into(&self, kind: Kind, value: &[u8], out: &mut String) {
+        use std::fmt::Write;
         let text = String::from_utf8_lossy(value);
         match kind {
-            Kind::Email => self.email(&text),
-            Kind::Hostname if !text.contains('.') => self.label(&text),
-            Kind::Hostname => self.hostname(&text),
-            Kind::Ipv4 => text
-                .parse()
-                .map(|ip| self.ipv4(ip).to_string())
-                .unwrap_or_else(|_| self.opaque("ip", value)),
-            Kind::Ipv6 => text
-                .parse()
-                .map(|ip| self.ipv6(ip).to_string())
-                .unwrap_or_else(|_| self.opaque("ip", value)),
-            Kind::MacAddress => self.mac(value),
+            Kind::Email => self.push_email(out, &text),
+            Kind::Hostname if !text.contains('.') => self.push_label(out, text.as_bytes()),
+            Kind::Hostname => self.push_hostname(out, &text),
+            Kind::Ipv4 => match text.parse() {
+                Ok(ip) => {
+                    let _ = write!(out, "{}", self.ipv4(ip));
+                }
+                Err(_) => self.push_opaque(out, "ip", value),
+            },
+            Kind::Ipv6 => match text.parse() {
+                Ok(ip) => {
+                    let _ = write!(out, "{}", self.ipv6(ip));
+                }
+                Err(_) => self.push_opaque(out, "ip", value),
+            },
+            Kind::MacAddress => self.push_mac(out, value),
             Kind::PaymentCard
             | Kind::Iban
             | Kind::UsSsn
@@ -92,27 +99,41 @@ impl Pseudonymizer {
             | Kind::NlBsn
             | Kind::CaSin
             | Kind::InAadhaar
-            | Kind::Phone => self.same_shape(kind.name(), value),
-            Kind::PersonName => format!("Person-{}", self.tag("name", value, 6)),
-            Kind::Username => format!("user-{}", self.tag("user", value, 6)),
-            Kind::Custom(i) => format!("REDACTED-{i}-{}", self.tag("custom", value, 8)),
-            _ => format!("SECRET-{}", self.tag("secret", value, 10)),
+            | Kind::Phone => self.push_same_shape(out, kind.name(), value),
+            Kind::PersonName => {
+                out.push_str("Person-");
+                self.push_tag(out, "name", value, 6);
+            }
+            Kind::Username => {
+                out.push_str("user-");
+                self.push_tag(out, "user", value, 6);
+            }
+            Kind::Custom(i) => {
+                let _ = write!(out, "REDACTED-{i}-");
+                self.push_tag(out, "custom", value, 8);
+            }
+            _ => {
+                out.push_str("SECRET-");
+                self.push_tag(out, "secret", value, 10);
+            }
         }
     }
 
-    fn opaque(&self, domain: &str, value: &[u8]) -> String {
-        format!("{domain}-{}", self.tag(domain, value, 8))
+    fn push_opaque(&self, out: &mut String, domain: &str, value: &[u8]) {
+        out.push_str(domain);
+        out.push('-');
+        self.push_tag(out, domain, value, 8);
     }
 
     /// Local part replaced, domain mapped like a host name.
-    fn email(&self, email: &str) -> String {
+    fn push_email(&self, out: &mut String, email: &str) {
         let (local, domain) = email.rsplit_once('@').unwrap_or((email, "example.com"));
-        let mut out = String::with_capacity(email.len() + 16);
         out.push_str("user-");
-        self.push_tag(&mut out, "user", local.to_ascii_lowercase().as_bytes(), 6);
+        with_lower(local.as_bytes(), |local| {
+            self.push_tag(out, "user", local, 6)
+        });
         out.push('@');
-        self.push_hostname(&mut out, domain);
-        out
+        self.push_hostname(out, domain);
     }
 
     /// Label by label, so that hosts in one domain stay in one domain; a public suffix
@@ -124,18 +145,24 @@ impl Pseudonymizer {
     }
 
     fn push_hostname(&self, out: &mut String, host: &str) {
-        let lower = host.to_ascii_lowercase();
-        let known = psl::suffix(lower.as_bytes())
-            .filter(|s| s.is_known())
-            .map(|s| s.as_bytes().len());
-        let suffix_len = known.unwrap_or_else(|| lower.rsplit('.').next().map_or(0, str::len));
-        let (labels, suffix) = lower.split_at(lower.len().saturating_sub(suffix_len));
-        let suffix = if known.is_some() { "example" } else { suffix };
-        for label in labels.split('.').filter(|l| !l.is_empty()) {
-            self.push_label(out, label.as_bytes());
-            out.push('.');
-        }
-        out.push_str(suffix);
+        with_lower(host.as_bytes(), |lower| {
+            let known = psl::suffix(lower)
+                .filter(|s| s.is_known())
+                .map(|s| s.as_bytes().len());
+            let suffix_len =
+                known.unwrap_or_else(|| lower.rsplit(|b| *b == b'.').next().map_or(0, <[u8]>::len));
+            let (labels, suffix) = lower.split_at(lower.len().saturating_sub(suffix_len));
+            for label in labels.split(|b| *b == b'.').filter(|l| !l.is_empty()) {
+                self.push_label(out, label);
+                out.push('.');
+            }
+            if known.is_some() {
+                out.push_str("example");
+            } else {
+                // Lower-casing ASCII and cutting at a dot keep the text UTF-8.
+                out.push_str(&String::from_utf8_lossy(suffix));
+            }
+        });
     }
 
     /// One host name label; a bare short name seen alone maps the same way.
@@ -147,11 +174,7 @@ impl Pseudonymizer {
 
     fn push_label(&self, out: &mut String, label: &[u8]) {
         out.push('h');
-        if label.iter().any(u8::is_ascii_uppercase) {
-            self.push_tag(out, "label", &label.to_ascii_lowercase(), 6);
-        } else {
-            self.push_tag(out, "label", label, 6);
-        }
+        with_lower(label, |label| self.push_tag(out, "label", label, 6));
     }
 
     /// Prefix-preserving: two addresses sharing their first n bits still do. Private,
@@ -250,36 +273,33 @@ impl Pseudonymizer {
     }
 
     /// The manufacturer prefix (OUI) stays; the device part is replaced.
-    fn mac(&self, value: &[u8]) -> String {
-        let digest = self.prf("mac", &value.to_ascii_lowercase());
+    fn push_mac(&self, out: &mut String, value: &[u8]) {
+        let digest = with_lower(value, |lower| self.prf("mac", lower));
         let mut nibbles = digest.iter().flat_map(|b| [b >> 4, b & 0xf]);
         let hex_digits = value.iter().filter(|b| b.is_ascii_hexdigit()).count();
         let upper = value.iter().any(u8::is_ascii_uppercase);
         let mut seen = 0;
-        value
-            .iter()
-            .map(|&b| {
-                if !b.is_ascii_hexdigit() {
-                    return b as char;
-                }
-                seen += 1;
-                if seen <= hex_digits / 2 {
-                    return b as char;
-                }
-                let n = nibbles.next().unwrap_or(0);
-                let c = char::from_digit(u32::from(n), 16).unwrap_or('0');
-                if upper {
-                    c.to_ascii_uppercase()
-                } else {
-                    c
-                }
-            })
-            .collect()
+        out.extend(value.iter().map(|&b| {
+            if !b.is_ascii_hexdigit() {
+                return b as char;
+            }
+            seen += 1;
+            if seen <= hex_digits / 2 {
+                return b as char;
+            }
+            let n = nibbles.next().unwrap_or(0);
+            let c = char::from_digit(u32::from(n), 16).unwrap_or('0');
+            if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        }));
     }
 
     /// Same length and separators; digits replaced by digits, letters by letters (an
     /// IBAN's country code stays).
-    fn same_shape(&self, domain: &str, value: &[u8]) -> String {
+    fn push_same_shape(&self, out: &mut String, domain: &str, value: &[u8]) {
         let digest = self.prf(domain, value);
         let mut stream = digest.iter().cycle();
         // An IBAN keeps its country; an international number its country code.
@@ -290,25 +310,35 @@ impl Pseudonymizer {
         } else {
             0
         };
-        value
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                let r = *stream.next().unwrap_or(&0);
-                if i < keep_prefix {
-                    b as char
-                } else if b.is_ascii_digit() {
-                    (b'0' + r % 10) as char
-                } else if b.is_ascii_uppercase() {
-                    (b'A' + r % 26) as char
-                } else if b.is_ascii_lowercase() {
-                    (b'a' + r % 26) as char
-                } else {
-                    b as char
-                }
-            })
-            .collect()
+        out.extend(value.iter().enumerate().map(|(i, &b)| {
+            let r = *stream.next().unwrap_or(&0);
+            if i < keep_prefix {
+                b as char
+            } else if b.is_ascii_digit() {
+                (b'0' + r % 10) as char
+            } else if b.is_ascii_uppercase() {
+                (b'A' + r % 26) as char
+            } else if b.is_ascii_lowercase() {
+                (b'a' + r % 26) as char
+            } else {
+                b as char
+            }
+        }));
     }
+}
+
+/// Calls `f` with `bytes` in ASCII lower case, on the stack for ordinary lengths.
+fn with_lower<R>(bytes: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    if !bytes.iter().any(u8::is_ascii_uppercase) {
+        return f(bytes);
+    }
+    let mut stack = [0u8; 256];
+    if let Some(lower) = stack.get_mut(..bytes.len()) {
+        lower.copy_from_slice(bytes);
+        lower.make_ascii_lowercase();
+        return f(lower);
+    }
+    f(&bytes.to_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -246,23 +246,28 @@ impl Redactor {
         if missing.is_empty() {
             return pseudonyms;
         }
-        // Each distinct new value derived once, with the category it is recorded under.
-        let mut fresh: FastMap<(Kind, &[u8]), (String, Category)> = FastMap::default();
+        // Each distinct new value derived once, into one buffer, with the category it is
+        // recorded under.
+        let mut derived = String::new();
+        let mut fresh: FastMap<(Kind, &[u8]), (usize, usize, Category)> = FastMap::default();
         for i in missing {
             let finding = &findings[i];
             let value = &text[finding.start..finding.end];
-            let (pseudonym, _) = fresh.entry((finding.kind, value)).or_insert_with(|| {
-                let pseudonym = self.pseudonymizer.pseudonym(finding.kind, value);
-                (pseudonym, finding.category)
+            let &mut (start, end, _) = fresh.entry((finding.kind, value)).or_insert_with(|| {
+                let start = derived.len();
+                self.pseudonymizer
+                    .pseudonym_into(finding.kind, value, &mut derived);
+                (start, derived.len(), finding.category)
             });
-            pseudonyms.set(i, pseudonym.as_bytes());
+            pseudonyms.set(i, &derived.as_bytes()[start..end]);
         }
         let mut issued = self.issued();
-        for ((kind, value), (pseudonym, category)) in fresh {
+        for ((kind, value), (start, end, category)) in fresh {
+            let pseudonym = &derived[start..end];
             let original = String::from_utf8_lossy(value);
             if let Err(error) = issued
                 .book
-                .record(&pseudonym, &original, category, kind.name())
+                .record(pseudonym, &original, category, kind.name())
             {
                 issued.failure.get_or_insert(error);
             }
