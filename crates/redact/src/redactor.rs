@@ -339,8 +339,10 @@ const NAME_BYTE: [bool; 256] = {
 };
 
 /// Learned short host names, lower case, with quick filters on length and first byte.
+/// Looked up for every word of the right length and first letter, so with a fast hasher:
+/// the names come from the input, but a crafted one can only slow the lookups down.
 struct Learned {
-    names: HashSet<Vec<u8>>,
+    names: HashSet<Vec<u8>, foldhash::fast::RandomState>,
     /// Bit `n` is set when a name is `n` bytes long (names are at most 63).
     lengths: u64,
     first: [bool; 256],
@@ -349,7 +351,7 @@ struct Learned {
 impl Learned {
     fn new(names: BTreeSet<String>) -> Self {
         let mut learned = Self {
-            names: HashSet::new(),
+            names: HashSet::default(),
             lengths: 0,
             first: [false; 256],
         };
