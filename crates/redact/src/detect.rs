@@ -381,8 +381,9 @@ fn builtin() -> Vec<Detector> {
             // a log's numbers) are no candidates at all: with a country code or an area
             // code in brackets, any separators; otherwise starting a word, with at least
             // one space or hyphen, and a four-digit first group (a year) not followed by
-            // a two-digit one.
-            r"(?:(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?|\([0-9]{1,4}\)[ .-]?)[0-9]{2,4}(?:[ .-][0-9]{2,5}){1,4}|\b(?:[0-9]{2,3}(?:\.[0-9]{2,5}){0,3}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}\.[0-9]{2,5}(?:\.[0-9]{2,5}){0,2}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}[ -][0-9]{3,5}(?:[ .-][0-9]{2,5}){0,3}))\b",
+            // a two-digit one; or a national number with its trunk zero and long groups
+            // (`06-82237745`, `07700 900 123`, `0380 7558505`).
+            r"(?:(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,5}\)[ .-]?)?|\([0-9]{1,5}\)[ .-]?)(?:[0-9]{2,4}(?:[ .-][0-9]{2,5}){1,4}|[0-9]{5,8})|\b(?:[0-9]{2,3}(?:\.[0-9]{2,5}){0,3}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}\.[0-9]{2,5}(?:\.[0-9]{2,5}){0,2}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}[ -][0-9]{3,5}(?:[ .-][0-9]{2,5}){0,3}|0[0-9]{1,4}(?:[ -][0-9]{3,8}){1,2}))(?:(?:x|ext\.?)[0-9]{1,5})?\b",
             false,
             Check::Phone,
         ),
@@ -815,15 +816,25 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         Check::Sin => validate::ca_sin(value),
         Check::Aadhaar => validate::in_aadhaar(value),
         Check::Phone => {
+            // An extension (`x549`, `ext.12`) is matched with the number but not part of it.
+            let end = start
+                + value
+                    .iter()
+                    .position(u8::is_ascii_alphabetic)
+                    .unwrap_or(value.len());
+            let (value, after, extension) = (&text[start..end], &text[end..], end < text.len());
+            let extension = extension && text[end].is_ascii_alphabetic();
             let glued_before =
                 before.is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b));
-            let glued_after = after
-                .first()
-                .is_some_and(|b| b.is_ascii_alphanumeric() || b"_:/".contains(b));
+            let glued_after = !extension
+                && after
+                    .first()
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || b"_:/".contains(b));
             // A sentence may end right after a number; a version or an address goes on.
             let continues =
                 after.first() == Some(&b'.') && after.get(1).is_some_and(u8::is_ascii_alphanumeric);
-            !glued_before && !glued_after && !continues && validate::phone(value)
+            let ok = !glued_before && !glued_after && !continues && validate::phone(value);
+            return ok.then_some((start, end));
         }
         Check::Username => {
             if value.len() > 64 || std::str::from_utf8(value).is_err() {
@@ -836,11 +847,22 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !NOT_USERNAMES.contains(lower) && !value.iter().all(u8::is_ascii_digit)
         }
         Check::Hostname => {
+            // Mixed case reads as code (`InvoiceService.java`), except in a URL, where
+            // a site's name often is (`https://www.OpportunityDebt.at/`).
+            let in_url = text[..start].ends_with(b"://");
             let camel_case = value.split(|b| *b == b'.').any(|label| {
                 label.iter().skip(1).any(u8::is_ascii_uppercase)
                     && label.iter().any(u8::is_ascii_lowercase)
             });
-            if camel_case || before == Some(b'$') || after.first() == Some(&b'(') {
+            if (camel_case && !in_url) || before == Some(b'$') || after.first() == Some(&b'(') {
+                return None;
+            }
+            // `ACME Co.Ltd.` names a company, not a host in the .ltd domain.
+            let company = value.len() >= 6
+                && [&b"co.ltd"[..], b"pty.ltd"].iter().any(|s| {
+                    value[value.len() - s.len().min(value.len())..].eq_ignore_ascii_case(s)
+                });
+            if company {
                 return None;
             }
             if validate::hostname(value) {
@@ -978,6 +1000,16 @@ mod tests {
         misses("2024-01-31 10:20:30 started", Kind::Phone);
         misses("version 4.12.1203 installed", Kind::Phone);
         misses("took 1500 ms", Kind::Phone);
+        // National numbers with their trunk zero, five-digit area codes, extensions.
+        finds("call me on 06-82237745?", Kind::Phone, "06-82237745");
+        finds("Desk: 07700 316 475 or", Kind::Phone, "07700 316 475");
+        finds("office 0380 7558505 x", Kind::Phone, "0380 7558505");
+        finds("Fax: (07700)553419 now", Kind::Phone, "(07700)553419");
+        finds("tel 650-752-7354x549 mobile", Kind::Phone, "650-752-7354");
+        misses("order 0.5 1234567", Kind::Phone);
+        misses("id 05-123", Kind::Phone);
+        misses("build 0.12345678", Kind::Phone);
+        misses("call 650-752-7354xyz", Kind::Phone);
     }
 
     #[test]
@@ -1024,6 +1056,14 @@ mod tests {
             Kind::Hostname,
         );
         misses("logger.info(msg)", Kind::Hostname);
+        finds(
+            "photo https://www.OpportunityDebt.at/ now",
+            Kind::Hostname,
+            "www.OpportunityDebt.at",
+        );
+        misses("see InvoiceService.at for it", Kind::Hostname);
+        misses("the ACME Co.Ltd. office", Kind::Hostname);
+        misses("THK CO.LTD., and", Kind::Hostname);
         misses("see readme.md", Kind::Hostname);
     }
 

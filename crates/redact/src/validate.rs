@@ -23,12 +23,24 @@ fn luhn_digits(digits: &[u32]) -> bool {
 /// A payment card: Luhn-valid with a known issuer prefix, not all one digit.
 pub fn payment_card(text: &[u8]) -> bool {
     let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
+    let starts = |prefix: &[u8]| digits.starts_with(prefix);
     let issuer = match digits.first() {
-        Some(b'4') => true,
-        Some(b'5') => matches!(digits.get(1), Some(b'1'..=b'5')),
-        Some(b'2') => matches!(digits.get(1), Some(b'2'..=b'7')),
-        Some(b'3') => matches!(digits.get(1), Some(b'4' | b'7' | b'6' | b'8')),
-        Some(b'6') => true,
+        // Visa; Mastercard 51-55 and 2221-2720; Maestro 50 and 56-58; Discover, UnionPay,
+        // Maestro and others under 6.
+        Some(b'4' | b'6') => true,
+        Some(b'5') => matches!(digits.get(1), Some(b'0'..=b'8')),
+        Some(b'2') => matches!(digits.get(1), Some(b'2'..=b'7')) || starts(b"2131"),
+        // Amex 34 and 37, Diners 300-305, 309, 36, 38-39, JCB 3528-3589.
+        Some(b'3') => match digits.get(1) {
+            Some(b'4' | b'6' | b'7' | b'8' | b'9') => true,
+            Some(b'0') => matches!(digits.get(2), Some(b'0'..=b'5' | b'9')),
+            Some(b'5') => {
+                digits.len() >= 4 && (b"28"[..] <= digits[2..4] && digits[2..4] <= b"89"[..])
+            }
+            _ => false,
+        },
+        // JCB's fifteen-digit numbers.
+        Some(b'1') => starts(b"1800"),
         _ => false,
     };
     issuer && digits.iter().any(|d| *d != digits[0]) && luhn(text)
@@ -461,6 +473,13 @@ mod tests {
         assert!(payment_card(b"4111 1111 1111 1111"));
         assert!(payment_card(b"5500-0000-0000-0004"));
         assert!(payment_card(b"378282246310005"));
+        // Diners, JCB (sixteen and fifteen digits), Maestro.
+        assert!(payment_card(b"30569309025904"));
+        assert!(payment_card(b"3530111333300000"));
+        assert!(payment_card(b"180092617964050"));
+        assert!(payment_card(b"5893804115457289"));
+        assert!(!payment_card(b"3071111111111111"), "no issuer starts 307");
+        assert!(!payment_card(b"3512111111111118"), "JCB starts at 3528");
         assert!(!payment_card(b"4111 1111 1111 1112"), "Luhn");
         assert!(!payment_card(b"1234567812345670"), "issuer");
         assert!(!payment_card(b"0000000000000000"));
