@@ -32,23 +32,36 @@ SCRUBADUB_TYPES = {
 
 
 def load(corpus_dir):
-    files = {os.path.basename(p): open(p).read() for p in sorted(glob.glob(os.path.join(corpus_dir, "corpus", "*")))}
+    files = {os.path.basename(p): open(p, encoding="utf-8").read()
+             for p in sorted(glob.glob(os.path.join(corpus_dir, "corpus", "*")))}
     labels = [json.loads(line) for line in open(os.path.join(corpus_dir, "labels.jsonl"))]
     return files, labels
 
 
-def run_casebridge(binary, corpus_dir):
+def char_offsets(text):
+    """For each UTF-8 byte offset of `text` (and its end), the character offset it falls in:
+    casebridge reports bytes, the labels and the Python tools characters."""
+    table = []
+    for i, c in enumerate(text):
+        table.extend([i] * len(c.encode("utf-8")))
+    table.append(len(text))
+    return table
+
+
+def run_casebridge(binary, corpus_dir, files):
     findings_path = os.path.join(corpus_dir, "casebridge-findings.jsonl")
     started = time.perf_counter()
     subprocess.run([binary, "redact", os.path.join(corpus_dir, "corpus"), "--dry-run", "--jobs", "1", "--findings", findings_path],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started
     predictions = []
+    offsets = {name: char_offsets(text) for name, text in files.items()}
     for line in open(findings_path):
         f = json.loads(line)
         entity = "CREDENTIAL" if f["category"] == "CREDENTIALS" else CASEBRIDGE_KINDS.get(f["kind"])
         if entity:
-            predictions.append((os.path.basename(f["path"]), f["start"], f["end"], entity))
+            name = os.path.basename(f["path"])
+            predictions.append((name, offsets[name][f["start"]], offsets[name][f["end"]], entity))
     return predictions, elapsed
 
 
@@ -111,7 +124,7 @@ def main():
     files, labels = load(corpus_dir)
     megabytes = sum(len(t) for t in files.values()) / 1e6
     runs = {}
-    for tool, run in [("casebridge", lambda: run_casebridge(binary, corpus_dir)),
+    for tool, run in [("casebridge", lambda: run_casebridge(binary, corpus_dir, files)),
                       ("presidio", lambda: run_presidio(files, model_path)),
                       ("scrubadub", lambda: run_scrubadub(files))]:
         predictions, elapsed = run()
