@@ -392,7 +392,9 @@ fn builtin() -> Vec<Detector> {
             AccountIdentifiers,
             0.75,
             "user name in context",
-            r#"(?i:\b(?:for user|username|user|login|uid|account|logon)\b)[ \t]*(?:[=:][ \t]*)?["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
+            // "account" names a user only as a field (`account=jdoe`, Windows' `Account
+            // Name: jdoe`); in prose ("my account stays active") it does not.
+            r#"(?:(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:[=:][ \t]*)?|(?i:\baccount(?:[ _]?name)?\b)[ \t]*[=:][ \t]*)["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
             true,
             Check::Username,
         ),
@@ -1232,6 +1234,9 @@ mod tests {
         finds("uid=dave42 gid=100", Kind::Username, "dave42");
         misses("user is not allowed", Kind::Username);
         misses("user root logged in", Kind::Username);
+        finds("Account Name:\t\tjdoe", Kind::Username, "jdoe");
+        finds("account=svc_backup;", Kind::Username, "svc_backup");
+        misses("Will my account stay active?", Kind::Username);
     }
 
     #[test]
