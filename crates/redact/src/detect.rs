@@ -310,6 +310,17 @@ fn builtin() -> Vec<Detector> {
             Check::Ipv4,
         ),
         d(
+            Kind::Ipv4,
+            NetworkIdentifiers,
+            0.9,
+            "IPv4 address (parsed) after an escaped line break",
+            // In a JSON string a line may start right after `\n`; the letter of the
+            // escape leaves no word boundary for the pattern above.
+            r"\\[ntr](?P<v>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})\b",
+            true,
+            Check::Ipv4,
+        ),
+        d(
             Kind::PaymentCard,
             Financial,
             0.95,
@@ -782,7 +793,25 @@ static NOT_USERNAMES: WordList = WordList::new(&[
     "lookup",
 ]);
 
+/// Whether `text[at]` is the letter of an escape (`\n`, `\r`, `\t`: a backslash that is not
+/// itself escaped, then the letter), as JSON strings and C-like logs write line breaks.
+pub(crate) fn escape_letter(text: &[u8], at: usize) -> bool {
+    let backslashes = text[..at].iter().rev().take_while(|b| **b == b'\\').count();
+    backslashes % 2 == 1 && matches!(text.get(at), Some(b'n' | b'r' | b't'))
+}
+
 fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    // An address or host right after an escape starts after the escape's letter: taking
+    // the letter with it would leak nothing but break the escape (`\njane@…` must not
+    // become `\user-…`, which is no JSON).
+    let start = if matches!(check, Check::Email | Check::Hostname) && escape_letter(text, start) {
+        start + 1
+    } else {
+        start
+    };
+    if start >= end {
+        return None;
+    }
     let value = &text[start..end];
     let before = start.checked_sub(1).map(|i| text[i]);
     let after = &text[end..];
@@ -826,8 +855,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                     .unwrap_or(value.len());
             let (value, after, extension) = (&text[start..end], &text[end..], end < text.len());
             let extension = extension && text[end].is_ascii_alphabetic();
-            let glued_before =
-                before.is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b));
+            let glued_before = before
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b))
+                && !escape_letter(text, start - 1);
             let glued_after = !extension
                 && after
                     .first()
@@ -1259,6 +1289,23 @@ mod tests {
             }]
         )
         .is_err());
+    }
+
+    #[test]
+    fn values_after_an_escaped_line_break_are_found_without_the_escape() {
+        let text = r#"{"msg":"failed\n10.1.2.3 refused\ndb1.corp.acme.com down\njane@acme.com\n+1 555 010 0199"}"#;
+        finds(text, Kind::Ipv4, "10.1.2.3");
+        finds(text, Kind::Hostname, "db1.corp.acme.com");
+        finds(text, Kind::Email, "jane@acme.com");
+        finds(text, Kind::Phone, "+1 555 010 0199");
+        // A path's backslash is no escape when itself escaped, nor is its user's initial.
+        finds(r"C:\Users\nancy\AppData", Kind::Username, "nancy");
+        finds(r#""C:\\Users\\nancy""#, Kind::Username, "nancy");
+        finds(
+            r"\\ndb1.corp.acme.com",
+            Kind::Hostname,
+            "ndb1.corp.acme.com",
+        );
     }
 
     #[test]

@@ -295,9 +295,17 @@ impl Redactor {
                 .position(|b| !NAME_BYTE[*b as usize])
                 .map_or(text.len(), |p| start + p);
             at = end;
-            if !learned.holds(&text[start..end]) {
+            // A name right after an escape (`\\nweb01` in a JSON string) starts after it.
+            let start = if !learned.holds(&text[start..end])
+                && crate::detect::escape_letter(text, start)
+                && learned.holds(&text[start + 1..end])
+            {
+                start + 1
+            } else if learned.holds(&text[start..end]) {
+                start
+            } else {
                 continue;
-            }
+            };
             while cursor < findings.len() && findings[cursor].end <= start {
                 cursor += 1;
             }
@@ -516,6 +524,24 @@ mod tests {
         assert!(cache.entries.len() <= CACHE_ENTRIES);
         cache.insert(Kind::Email, &vec![b'a'; CACHE_BYTES], b"too big to keep");
         assert_eq!(cache.get(Kind::Email, &vec![b'a'; CACHE_BYTES]), None);
+    }
+
+    #[test]
+    fn redacted_json_stays_json_when_values_follow_escaped_line_breaks() {
+        let mut r = redactor(Policy::default());
+        r.learn([&b"ping web01.corp.acme.com"[..]]);
+        let json = br#"{"msg":"failed\n10.1.2.3 refused\ndb1.corp.acme.com down\nweb01 up\njane@acme.com"}"#;
+        let out = String::from_utf8(r.redact(json).text).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&out).expect(&out);
+        let msg = value["msg"].as_str().unwrap();
+        for original in ["10.1.2.3", "db1", "acme.com", "web01", "jane"] {
+            assert!(!msg.contains(original), "{original} left in {msg}");
+        }
+        assert_eq!(
+            msg.lines().count(),
+            5,
+            "the escaped line breaks are kept: {msg}"
+        );
     }
 
     #[test]
