@@ -23,8 +23,8 @@ pub struct Pseudonymizer {
 /// How many address-prefix tables each thread keeps before it starts over.
 const PREFIX_TABLES: usize = 1 << 14;
 
-/// The key of one cached prefix table: pseudonymizer, address family, whole bytes, prefix.
-type PrefixKey = (u64, u8, u8, u128);
+/// The key of one cached prefix table: pseudonymizer, address width, prefix bits, prefix.
+type PrefixKey = (u64, u32, u32, u128);
 
 thread_local! {
     /// Prefix-preserving addresses derive one table per byte, and addresses share their
@@ -226,13 +226,14 @@ impl Pseudonymizer {
         for i in keep..width {
             let within = i % 8;
             if within == 0 || i == keep {
-                let whole_bytes = i - within;
-                let prefix = if whole_bytes == 0 {
+                // The bits of the whole bytes before bit i.
+                let prefix_bits = i - within;
+                let prefix = if prefix_bits == 0 {
                     0
                 } else {
-                    value >> (width - whole_bytes)
+                    value >> (width - prefix_bits)
                 };
-                table = self.prefix_table(domain, prefix, whole_bytes as u8);
+                table = self.prefix_table(domain, width, prefix, prefix_bits);
             }
             let partial = ((value >> (width - i)) & ((1 << within) - 1)) as usize;
             let index = (1usize << within) - 1 + partial;
@@ -242,22 +243,21 @@ impl Pseudonymizer {
         out
     }
 
-    /// The table that flips the bits of the byte after `whole_bytes` bytes of `prefix`.
-    fn prefix_table(&self, domain: &str, prefix: u128, whole_bytes: u8) -> [u8; 32] {
+    /// The table that flips the bits of the byte after the first `prefix_bits` bits
+    /// (`prefix`) of an address `width` bits wide.
+    fn prefix_table(&self, domain: &str, width: u32, prefix: u128, prefix_bits: u32) -> [u8; 32] {
         let derive = || {
             let mut input = [0u8; 17];
             input[..16].copy_from_slice(&prefix.to_be_bytes());
-            input[16] = whole_bytes;
+            input[16] = prefix_bits as u8;
             self.prf(domain, &input)
         };
-        let family = u8::from(domain == "ipv6");
         // The network half of an address is shared by its neighbours; the host half is
         // mostly unique, and caching it would only push the shared tables out.
-        let width_bytes = if family == 1 { 16 } else { 4 };
-        if whole_bytes * 2 > width_bytes {
+        if prefix_bits * 2 > width {
             return derive();
         }
-        let key = (self.id, family, whole_bytes, prefix);
+        let key = (self.id, width, prefix_bits, prefix);
         PREFIXES.with(|cache| {
             let mut cache = cache.borrow_mut();
             if let Some(table) = cache.get(&key) {
@@ -416,6 +416,15 @@ mod tests {
                 fresh.ipv6("2001:db8:1:2::11".parse().unwrap()).to_string(),
             ]
         );
+        // The network half is what is kept: three tables for an IPv4 address (before its
+        // first, second and third byte), five for 2001:db8::/32 (bytes five to eight).
+        let tables = || PREFIXES.with(|c| c.borrow().len());
+        let fresh = p();
+        let before = tables();
+        fresh.ipv4("198.51.100.7".parse().unwrap());
+        assert_eq!(tables() - before, 3);
+        fresh.ipv6("2001:db8:7:8::1".parse().unwrap());
+        assert_eq!(tables() - before, 8);
         // Another key never reads the first key's tables.
         assert_ne!(
             other_key.ipv4("10.1.2.4".parse().unwrap()).to_string(),
