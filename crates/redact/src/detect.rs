@@ -853,8 +853,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                     .iter()
                     .position(u8::is_ascii_alphabetic)
                     .unwrap_or(value.len());
-            let (value, after, extension) = (&text[start..end], &text[end..], end < text.len());
-            let extension = extension && text[end].is_ascii_alphabetic();
+            let (value, after) = (&text[start..end], &text[end..]);
+            let extension = after.first().is_some_and(u8::is_ascii_alphabetic);
             let glued_before = before
                 .is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b))
                 && !escape_letter(text, start - 1);
@@ -890,9 +890,12 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 return None;
             }
             // `ACME Co.Ltd.` names a company, not a host in the .ltd domain.
-            let company = value.len() >= 6
-                && [&b"co.ltd"[..], b"pty.ltd"].iter().any(|s| {
-                    value[value.len() - s.len().min(value.len())..].eq_ignore_ascii_case(s)
+            let mut labels = value.rsplit(|b| *b == b'.');
+            let company = labels
+                .next()
+                .is_some_and(|l| l.eq_ignore_ascii_case(b"ltd"))
+                && labels.next().is_some_and(|l| {
+                    l.eq_ignore_ascii_case(b"co") || l.eq_ignore_ascii_case(b"pty")
                 });
             if company {
                 return None;
@@ -1096,6 +1099,7 @@ mod tests {
         misses("see InvoiceService.at for it", Kind::Hostname);
         misses("the ACME Co.Ltd. office", Kind::Hostname);
         misses("THK CO.LTD., and", Kind::Hostname);
+        finds("see disco.ltd now", Kind::Hostname, "disco.ltd");
         misses("see readme.md", Kind::Hostname);
     }
 

@@ -296,13 +296,12 @@ impl Redactor {
                 .map_or(text.len(), |p| start + p);
             at = end;
             // A name right after an escape (`\\nweb01` in a JSON string) starts after it.
-            let start = if !learned.holds(&text[start..end])
-                && crate::detect::escape_letter(text, start)
+            let start = if learned.holds(&text[start..end]) {
+                start
+            } else if crate::detect::escape_letter(text, start)
                 && learned.holds(&text[start + 1..end])
             {
                 start + 1
-            } else if learned.holds(&text[start..end]) {
-                start
             } else {
                 continue;
             };
