@@ -131,16 +131,15 @@ impl Services {
         let tenant = caller.may(Action::WorkCases)?;
         let (mut case, _) = self.plan_case(caller, input).await?;
         // A customer link: the case waits, unseen by the receiver, for the customer.
-        let link = case.authorization.awaits_customer().then(|| {
+        let url = case.authorization.awaits_customer().then(|| {
             let (link, stored) = customer::new_link(self.now() + self.cases.link_ttl);
             case.link = Some(stored);
-            link
+            self.link_url(&link)
         });
         // The customer gets the link by email, through the outbox.
-        if let (Some(link), Some(expires_at)) = (&link, case.link.as_ref().map(|l| l.expires_at)) {
-            let url = self.link_url(link);
+        if let (Some(url), Some(expires_at)) = (&url, case.link.as_ref().map(|l| l.expires_at)) {
             let email = self
-                .link_email(caller.member(), &case, &url, expires_at)
+                .link_email(caller.member(), &case, url, expires_at)
                 .await?;
             if let Some(stored) = case.link.as_mut() {
                 stored.email = Some(email);
@@ -148,7 +147,7 @@ impl Services {
         }
         let record = self.store.create_case(tenant, &case).await?;
         let mut view = self.case_view(caller, record).await?;
-        view.authorization_url = link.map(|link| self.link_url(&link));
+        view.authorization_url = url;
         Ok(view)
     }
 
