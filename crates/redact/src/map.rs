@@ -269,6 +269,11 @@ impl MapBook {
         self
     }
 
+    /// Whether new entries are kept (see [`MapBook::unrecorded`]).
+    pub fn records(&self) -> bool {
+        self.recorded
+    }
+
     /// Spills to disk once the entries in memory cost more than `bytes`.
     pub fn with_limit(mut self, bytes: usize) -> Self {
         self.limit = bytes.max(1);

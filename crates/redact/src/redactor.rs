@@ -186,10 +186,21 @@ impl Redactor {
 
     /// Finds, then rewrites `text` according to the policy.
     pub fn redact(&self, text: &[u8]) -> Redacted {
+        let mut out = Vec::with_capacity(text.len());
+        let findings = self.redact_into(text, &mut out);
+        Redacted {
+            text: out,
+            findings,
+        }
+    }
+
+    /// Finds, then appends `text` rewritten according to the policy to `out` (a stream
+    /// reuses one buffer for all its chunks); returns the findings.
+    pub fn redact_into(&self, text: &[u8], out: &mut Vec<u8>) -> Vec<Finding> {
         let mut findings = self.detectors.find(text);
         self.add_learned(text, &mut findings);
         let pseudonyms = self.pseudonyms(text, &findings);
-        let mut out = Vec::with_capacity(text.len());
+        out.reserve(text.len());
         let mut at = 0;
         for (i, finding) in findings.iter().enumerate() {
             out.extend_from_slice(&text[at..finding.start]);
@@ -207,10 +218,7 @@ impl Redactor {
             at = finding.end;
         }
         out.extend_from_slice(&text[at..]);
-        Redacted {
-            text: out,
-            findings,
-        }
+        findings
     }
 
     /// The issued pseudonyms; a worker that panicked holding them left them consistent
@@ -249,7 +257,8 @@ impl Redactor {
         // Each distinct new value derived once, into one buffer, with the category it is
         // recorded under.
         let mut derived = String::new();
-        let mut fresh: FastMap<(Kind, &[u8]), (usize, usize, Category)> = FastMap::default();
+        let mut fresh: FastMap<(Kind, &[u8]), (usize, usize, Category)> =
+            FastMap::with_capacity_and_hasher(missing.len(), Default::default());
         for i in missing {
             let finding = &findings[i];
             let value = &text[finding.start..finding.end];
@@ -262,14 +271,17 @@ impl Redactor {
             pseudonyms.set(i, &derived.as_bytes()[start..end]);
         }
         let mut issued = self.issued();
+        let records = issued.book.records();
         for ((kind, value), (start, end, category)) in fresh {
             let pseudonym = &derived[start..end];
-            let original = String::from_utf8_lossy(value);
-            if let Err(error) = issued
-                .book
-                .record(pseudonym, &original, category, kind.name())
-            {
-                issued.failure.get_or_insert(error);
+            if records {
+                let original = String::from_utf8_lossy(value);
+                if let Err(error) = issued
+                    .book
+                    .record(pseudonym, &original, category, kind.name())
+                {
+                    issued.failure.get_or_insert(error);
+                }
             }
             issued.cache.insert(kind, value, pseudonym.as_bytes());
         }

@@ -123,14 +123,16 @@ pub fn redact_stream_with(
 ) -> io::Result<StreamStats> {
     let mut stats = StreamStats::default();
     let mut offset = 0u64;
+    let mut out = Vec::new();
     stats.bytes = for_each_chunk(reader, |chunk| {
-        let redacted = redactor.redact(chunk);
-        for finding in &redacted.findings {
+        out.clear();
+        let findings = redactor.redact_into(chunk, &mut out);
+        for finding in &findings {
             stats.count(finding.category);
             on_finding(offset, finding);
         }
         offset += chunk.len() as u64;
-        writer.write_all(&redacted.text)
+        writer.write_all(&out)
     })?;
     writer.flush()?;
     Ok(stats)
