@@ -277,7 +277,7 @@ fn builtin() -> Vec<Detector> {
             0.7,
             "name in a greeting, signature or Name: field",
             &format!(
-                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:best regards|kind regards|regards|thanks|cheers|sincerely))[,!]?[ \t]*\r?\n[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?)(?P<v>{NAME})"
+                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:best regards|kind regards|regards|thanks|cheers|sincerely))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?)(?P<v>{NAME})"
             ),
             true,
             Check::Name,
@@ -307,17 +307,6 @@ fn builtin() -> Vec<Detector> {
             "IPv4 address (parsed)",
             r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
             false,
-            Check::Ipv4,
-        ),
-        d(
-            Kind::Ipv4,
-            NetworkIdentifiers,
-            0.9,
-            "IPv4 address (parsed) after an escaped line break",
-            // In a JSON string a line may start right after `\n`; the letter of the
-            // escape leaves no word boundary for the pattern above.
-            r"\\[ntr](?P<v>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})\b",
-            true,
             Check::Ipv4,
         ),
         d(
@@ -549,9 +538,22 @@ impl Detectors {
         let mut findings = Vec::new();
         // Capture slots per value pattern, made on first use and reused for every match.
         let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
+        let mut escapes = LineEscapes::new(text);
         let mut at = 0;
         while at < text.len() {
-            let Some(m) = self.all.search(&Input::new(text).range(at..)) else {
+            let found = self.all.search(&Input::new(text).range(at..));
+            // In a JSON string or a C-like log a line starts right after an escaped line
+            // break (`\n`), where the escape's letter leaves no word boundary: a value
+            // there (`\npassword=…`, `\nAKIA…`, `\nHi Priya`) is looked for as if the
+            // text began there, before any later match.
+            let limit = found.as_ref().map_or(text.len(), |m| m.start());
+            let at_line = escapes.within(at, limit).find_map(|line| {
+                let input = Input::new(&text[line..]).anchored(Anchored::Yes);
+                self.all.search(&input).map(|m| {
+                    regex_automata::Match::new(m.pattern(), line + m.start()..line + m.end())
+                })
+            });
+            let Some(m) = at_line.or(found) else {
                 break;
             };
             // Context around a value (a name's "<email", a key's "password=") may hold
@@ -793,6 +795,55 @@ static NOT_USERNAMES: WordList = WordList::new(&[
     "lookup",
 ]);
 
+/// The positions right after each escaped line break or tab in a text, met in order.
+struct LineEscapes<'t> {
+    text: &'t [u8],
+    /// Where to look for the next backslash.
+    from: usize,
+    next: Option<usize>,
+}
+
+impl<'t> LineEscapes<'t> {
+    fn new(text: &'t [u8]) -> Self {
+        let mut escapes = Self {
+            text,
+            from: 0,
+            next: None,
+        };
+        escapes.advance();
+        escapes
+    }
+
+    fn advance(&mut self) {
+        self.next = None;
+        while let Some(found) = memchr::memchr(b'\\', &self.text[self.from..]) {
+            let backslash = self.from + found;
+            self.from = backslash + 1;
+            if escape_letter(self.text, backslash + 1) {
+                self.next = Some(backslash + 2);
+                self.from = backslash + 2;
+                return;
+            }
+        }
+        self.from = self.text.len();
+    }
+
+    /// The line starts from `start` up to and including `end`; those before `start` are
+    /// passed for good.
+    fn within(&mut self, start: usize, end: usize) -> impl Iterator<Item = usize> + use<'_, 't> {
+        std::iter::from_fn(move || {
+            while self.next.is_some_and(|line| line < start) {
+                self.advance();
+            }
+            let line = self
+                .next
+                .filter(|line| *line <= end && *line < self.text.len())?;
+            self.advance();
+            Some(line)
+        })
+    }
+}
+
 /// Whether `text[at]` is the letter of an escape (`\n`, `\r`, `\t`: a backslash that is not
 /// itself escaped, then the letter), as JSON strings and C-like logs write line breaks.
 pub(crate) fn escape_letter(text: &[u8], at: usize) -> bool {
@@ -835,8 +886,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         }
         Check::Mac => value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic()),
         Check::Ipv6 => {
-            !before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.')
-                && validate::ipv6(value).is_some()
+            let glued = before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.')
+                && !escape_letter(text, start - 1);
+            !glued && validate::ipv6(value).is_some()
         }
         Check::Ipv4 => validate::ipv4(value, before, after).is_some(),
         Check::Card => validate::payment_card(value),
@@ -1302,6 +1354,31 @@ mod tests {
         finds(text, Kind::Hostname, "db1.corp.acme.com");
         finds(text, Kind::Email, "jane@acme.com");
         finds(text, Kind::Phone, "+1 555 010 0199");
+        // National numbers, greetings, signatures, fields and user names start lines too.
+        let ticket = r#"{"body":"Hi Priya,\nplease call\n020 7946 0958 or\r\n(555) 010-0199.\nThanks,\nOlga Berg\nName: Ken Watanabe\nuser jdoe locked"}"#;
+        finds(ticket, Kind::Phone, "020 7946 0958");
+        finds(ticket, Kind::Phone, "(555) 010-0199");
+        finds(ticket, Kind::PersonName, "Olga Berg");
+        finds(ticket, Kind::PersonName, "Ken Watanabe");
+        finds(ticket, Kind::Username, "jdoe");
+        finds(
+            r#""text":"\nHi Priya, the array""#,
+            Kind::PersonName,
+            "Priya",
+        );
+        let dump = r#"{"request":"GET / HTTP/1.1\r\nAuthorization: Bearer abcdef0123456789\nAKIAIOSFODNN7EXAMPLE\n2001:db8::7\n\tpassword=hunter2xyz"}"#;
+        finds(dump, Kind::BearerToken, "abcdef0123456789");
+        finds(dump, Kind::Password, "hunter2xyz");
+        finds(dump, Kind::AwsAccessKey, "AKIAIOSFODNN7EXAMPLE");
+        finds(dump, Kind::Ipv6, "2001:db8::7");
+        // The letter of an escaped backslash's `n` is text: no line starts there.
+        let glued = kinds(r"path \\n020 7946 0958");
+        assert!(
+            !glued.iter().any(|(_, v)| v.starts_with("020")),
+            "{glued:?}"
+        );
+        misses(r"\\nHi Priya", Kind::PersonName);
+        misses(r"\\nAKIAIOSFODNN7EXAMPLE", Kind::AwsAccessKey);
         // A path's backslash is no escape when itself escaped, nor is its user's initial.
         finds(r"C:\Users\nancy\AppData", Kind::Username, "nancy");
         finds(r#""C:\\Users\\nancy""#, Kind::Username, "nancy");
