@@ -129,9 +129,20 @@ struct Detector {
 }
 
 const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token";
-const NAME: &str = r"[A-Z][a-z]+(?:[ \t][A-Z][a-z'-]+){0,2}";
+/// A capital letter: ASCII, Latin-1 (`À`–`Þ` but `×`), Latin Extended-A (`Ł`, `Š`, `Ż`;
+/// its capitals and small letters alternate, so both pass), or their `\u00XX`/`\u01XX`
+/// JSON escapes.
+const CAPITAL: &str = r"(?:[A-Z]|\xC3[\x80-\x96\x98-\x9E]|[\xC4\xC5][\x80-\xBF]|\\u00[cC][0-9a-fA-F]|\\u00[dD][0-689a-eA-E]|\\u01[0-7][0-9a-fA-F])";
+/// A small letter, likewise (`ß`–`ÿ` but `÷`).
+const SMALL: &str = r"(?:[a-z]|\xC3[\x9F-\xB6\xB8-\xBF]|[\xC4\xC5][\x80-\xBF]|\\u00[eE][0-9a-fA-F]|\\u00[fF][0-689a-fA-F]|\\u00[dD][fF]|\\u01[0-7][0-9a-fA-F])";
+
+/// A person's name: one to three capitalised words (`Jürgen Müller`, `Mary O'Neil`).
+fn name_pattern() -> String {
+    format!(r"{CAPITAL}{SMALL}+(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{0,2}}")
+}
 
 fn builtin() -> Vec<Detector> {
+    let name = name_pattern();
     use Category::*;
     let d = |kind, category, confidence, reason, pattern: &str, value_group, check| Detector {
         kind,
@@ -267,7 +278,9 @@ fn builtin() -> Vec<Detector> {
             Contact,
             0.7,
             "name beside an email address",
-            &format!(r#"(?P<v>{NAME})[ \t]*<[A-Za-z0-9._%+-]+@"#),
+            &format!(
+                r#"(?P<v>{name})[ \t]*<(?:[A-Za-z0-9._%+-]|[\x80-\xFF]|\\u[0-9a-fA-F]{{4}})+@"#
+            ),
             true,
             Check::Name,
         ),
@@ -277,7 +290,7 @@ fn builtin() -> Vec<Detector> {
             0.7,
             "name in a greeting, signature or Name: field",
             &format!(
-                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:best regards|kind regards|regards|thanks|cheers|sincerely))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?)(?P<v>{NAME})"
+                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:best regards|kind regards|regards|thanks|cheers|sincerely))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?)(?P<v>{name})"
             ),
             true,
             Check::Name,
@@ -851,10 +864,52 @@ pub(crate) fn escape_letter(text: &[u8], at: usize) -> bool {
     backslashes % 2 == 1 && matches!(text.get(at), Some(b'n' | b'r' | b't'))
 }
 
+/// How far back a local part or host label is followed (a local part is at most 64
+/// characters, each at most six bytes as a JSON escape).
+const WIDEN_BYTES: usize = 400;
+
+/// Where an email's local part or a host's first label really starts when letters beyond
+/// ASCII come before the pattern's (ASCII) start: raw UTF-8 (`tomás@`) or JSON escapes
+/// (`tom\u00e1s@`, which the pattern meets at its `u`). Replacing from the pattern's start
+/// would leave the name's beginning in clear and, in JSON, break the escape.
+fn widen_start(text: &[u8], start: usize, punctuation: &[u8]) -> usize {
+    // A `\uXXXX` escape starting at `at`, its backslash not itself escaped.
+    let unicode_escape = |at: usize| {
+        text.get(at..at + 6).is_some_and(|e| {
+            e[0] == b'\\' && e[1] == b'u' && e[2..].iter().all(u8::is_ascii_hexdigit)
+        }) && text[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    };
+    let mut at = start;
+    if at > 0 && unicode_escape(at - 1) {
+        at -= 1;
+    } else if !(at > 0 && text[at - 1] >= 0x80) {
+        return start;
+    }
+    let floor = start.saturating_sub(WIDEN_BYTES);
+    while at > floor {
+        if at >= 6 && unicode_escape(at - 6) {
+            at -= 6;
+            continue;
+        }
+        let b = text[at - 1];
+        if b >= 0x80 || b.is_ascii_alphanumeric() || punctuation.contains(&b) {
+            at -= 1;
+        } else {
+            break;
+        }
+    }
+    at
+}
+
 fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     // An address or host right after an escape starts after the escape's letter: taking
     // the letter with it would leak nothing but break the escape (`\njane@…` must not
     // become `\user-…`, which is no JSON).
+    let start = match check {
+        Check::Email => widen_start(text, start, b"._%+-"),
+        Check::Hostname => widen_start(text, start, b"-"),
+        _ => start,
+    };
     let start = if matches!(check, Check::Email | Check::Hostname) && escape_letter(text, start) {
         start + 1
     } else {
@@ -1065,6 +1120,33 @@ mod tests {
         finds("Name: Olga Berg", Kind::PersonName, "Olga Berg");
         misses("Hi Team, the build is green", Kind::PersonName);
         misses("Hello World", Kind::PersonName);
+    }
+
+    #[test]
+    fn names_and_addresses_with_letters_beyond_ascii() {
+        finds(
+            "Best regards,\nJürgen Müller",
+            Kind::PersonName,
+            "Jürgen Müller",
+        );
+        finds("Hi José, the array", Kind::PersonName, "José");
+        finds("Name: Łukasz Żółć", Kind::PersonName, "Łukasz Żółć");
+        finds(
+            "Søren Ødegård <soren@acme.com>",
+            Kind::PersonName,
+            "Søren Ødegård",
+        );
+        finds("mail tomás@acme.com now", Kind::Email, "tomás@acme.com");
+        // As JSON writes them when it escapes everything beyond ASCII.
+        let json = r#"{"from":"Tom\u00e1s Herrera <tom\u00e1s@acme.com>","body":"Hi Jos\u00e9,\nsee caf\u00e9.acme.com"}"#;
+        finds(json, Kind::PersonName, r"Tom\u00e1s Herrera");
+        finds(json, Kind::Email, r"tom\u00e1s@acme.com");
+        finds(json, Kind::PersonName, r"Jos\u00e9");
+        finds(json, Kind::Hostname, r"caf\u00e9.acme.com");
+        // A small letter does not start a name; an escaped backslash's `u` is text.
+        misses("Hi été, merci", Kind::PersonName);
+        misses(r#"Hi \u00e9t\u00e9"#, Kind::PersonName);
+        finds(r"C:\\u00e1s@acme.com", Kind::Email, "u00e1s@acme.com");
     }
 
     #[test]

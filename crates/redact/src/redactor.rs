@@ -541,7 +541,7 @@ mod tests {
     fn redacted_json_stays_json_when_values_follow_escaped_line_breaks() {
         let mut r = redactor(Policy::default());
         r.learn([&b"ping web01.corp.acme.com"[..]]);
-        let json = br#"{"msg":"failed\n10.1.2.3 refused\ndb1.corp.acme.com down\nweb01 up\njane@acme.com"}"#;
+        let json = br#"{"msg":"failed\n10.1.2.3 refused\ndb1.corp.acme.com down\nweb01 up\njane@acme.com","from":"tom\u00e1s@acme.com at caf\u00e9.acme.com"}"#;
         let out = String::from_utf8(r.redact(json).text).unwrap();
         let value: serde_json::Value = serde_json::from_str(&out).expect(&out);
         let msg = value["msg"].as_str().unwrap();
@@ -553,6 +553,10 @@ mod tests {
             5,
             "the escaped line breaks are kept: {msg}"
         );
+        let from = value["from"].as_str().unwrap();
+        for original in ["tom", "caf", "acme"] {
+            assert!(!from.contains(original), "{original} left in {from}");
+        }
     }
 
     #[test]
