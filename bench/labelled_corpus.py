@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A labelled corpus for detector quality: realistic support text with every expected
-finding marked by entity type and character offsets (the text is ASCII, so characters and
-bytes coincide).
+finding marked by entity type and character offsets (UTF-8 text: names carry letters
+beyond ASCII; tickets also come exported as JSON lines, where a line break is `\\n` and
+such letters are `\\uXXXX` escapes).
 
 Usage: labelled_corpus.py OUT_DIR KILOBYTES
 Writes OUT_DIR/corpus/*.txt and OUT_DIR/labels.jsonl ({"file", "start", "end", "entity"}).
@@ -12,11 +13,14 @@ import json
 import os
 import random
 import sys
+import unicodedata
 
 rng = random.Random(7)
 
-FIRST = ["Alice", "Bob", "Carol", "David", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Priya", "Ken", "Olga", "Tomas"]
-LAST = ["Johnson", "Miller", "Garcia", "Nguyen", "Okafor", "Watanabe", "Raman", "Berg", "Herrera", "Fischer"]
+FIRST = ["Alice", "Bob", "Carol", "David", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Priya", "Ken", "Olga", "Tomas",
+         "José", "Jürgen", "Søren", "Zoë"]
+LAST = ["Johnson", "Miller", "Garcia", "Nguyen", "Okafor", "Watanabe", "Raman", "Berg", "Herrera", "Fischer",
+        "Müller", "Ødegård", "Łukasiewicz"]
 USERS = ["alice", "bsmith", "carol.d", "dave42", "erin_k", "fmiller", "gokafor", "hwatanabe"]
 DOMAINS = ["acme.com", "globex.co.uk", "initech.io", "umbrella.org", "contoso.com"]
 SUBS = ["db1.corp", "web01.prod", "mail", "api.eu", "k8s-node-7.int"]
@@ -66,8 +70,14 @@ def host():
     return f"{rng.choice(SUBS)}.{rng.choice(DOMAINS)}"
 
 
+def ascii_fold(name):
+    """How a mail system spells a name in an address: `Jürgen Ødegård` as `jurgen.odegard`."""
+    name = name.lower().replace("ø", "o").replace("ł", "l")
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if c.isascii())
+
+
 def email():
-    return f"{rng.choice(FIRST).lower()}.{rng.choice(LAST).lower()}@{rng.choice(DOMAINS)}"
+    return f"{ascii_fold(rng.choice(FIRST))}.{ascii_fold(rng.choice(LAST))}@{rng.choice(DOMAINS)}"
 
 
 def phone():
@@ -91,6 +101,25 @@ def ticket(d):
     d.text(",\n\nthe controller at "); d.value(ip(), "IP_ADDRESS"); d.text(" stopped answering after firmware 7.4.2 was applied. ")
     d.text("You can reach me on "); d.value(phone(), "PHONE"); d.text(".\nThe customer paid with card "); d.value(luhn_card("4", 16), "CREDIT_CARD")
     d.text(" and refunds go to "); d.value(iban(), "IBAN"); d.text(".\n\nBest regards,\n"); d.value(name, "PERSON"); d.text("\n\n")
+
+
+def ticket_export(d):
+    """A ticket as a CRM exports it: one JSON object per line, the body a JSON string."""
+    inner = Doc()
+    ticket(inner)
+    d.text(json.dumps({"id": rng.randint(10000, 99999), "status": "open"})[:-1] + ', "body": "')
+    labels = iter(sorted(inner.labels))
+    label = next(labels, None)
+    at = 0
+    for part in inner.parts:
+        encoded = json.dumps(part)[1:-1]
+        if label and label[0] == at:
+            d.value(encoded, label[2])
+            label = next(labels, None)
+        else:
+            d.text(encoded)
+        at += len(part)
+    d.text('"}\n')
 
 
 def auth_log(d):
@@ -134,16 +163,17 @@ NOISE = [
 def main():
     out, kilobytes = sys.argv[1], int(sys.argv[2])
     os.makedirs(os.path.join(out, "corpus"), exist_ok=True)
-    makers = {"tickets.txt": ticket, "auth.log": auth_log, "app.conf": app_config, "app.log": app_log, "hr.txt": hr_note}
+    makers = {"tickets.txt": ticket, "tickets.jsonl": ticket_export, "auth.log": auth_log, "app.conf": app_config, "app.log": app_log, "hr.txt": hr_note}
     docs = {name: Doc() for name in makers}
     budget = kilobytes * 1000
     while sum(d.pos for d in docs.values()) < budget:
         name = rng.choice(list(makers))
         makers[name](docs[name])
-        docs[name].text(rng.choice(NOISE))
+        if name != "tickets.jsonl":
+            docs[name].text(rng.choice(NOISE))
     with open(os.path.join(out, "labels.jsonl"), "w") as labels:
         for name, doc in docs.items():
-            with open(os.path.join(out, "corpus", name), "w") as f:
+            with open(os.path.join(out, "corpus", name), "w", encoding="utf-8") as f:
                 f.write("".join(doc.parts))
             for start, end, entity in doc.labels:
                 labels.write(json.dumps({"file": name, "start": start, "end": end, "entity": entity}) + "\n")
