@@ -78,12 +78,17 @@ pub fn for_each_chunk(
     Ok(total)
 }
 
-/// The end of the last complete line, moved before an unterminated PEM block.
+/// The end of the last complete line, moved before an unterminated PEM block, and before
+/// a signature's closing line (`Best regards,`), which names the person on the next one.
 fn safe_cut(buffer: &[u8]) -> usize {
     let Some(newline) = memrchr(b'\n', buffer) else {
         return 0;
     };
     let mut cut = newline + 1;
+    let line_start = memrchr(b'\n', &buffer[..newline]).map_or(0, |n| n + 1);
+    if line_start > 0 && signature_close(&buffer[line_start..newline]) {
+        cut = line_start;
+    }
     // A block that began further back than a block may be long is no key to keep whole:
     // only the buffer's tail is searched, not the whole megabyte on every cut.
     let tail = cut.saturating_sub(PEM_BLOCK_BYTES + 64);
@@ -94,6 +99,22 @@ fn safe_cut(buffer: &[u8]) -> usize {
         }
     }
     cut
+}
+
+/// Whether `line` closes a letter and the sender's name follows on the next line.
+fn signature_close(line: &[u8]) -> bool {
+    let line = line.trim_ascii_end();
+    let line = line
+        .strip_suffix(b",")
+        .or_else(|| line.strip_suffix(b"!"))
+        .unwrap_or(line);
+    line.len() <= 40
+        && ["regards", "thanks", "thank you", "cheers", "sincerely"]
+            .iter()
+            .any(|close| {
+                line.len() >= close.len()
+                    && line[line.len() - close.len()..].eq_ignore_ascii_case(close.as_bytes())
+            })
 }
 
 fn memrchr(needle: u8, haystack: &[u8]) -> Option<usize> {
@@ -358,6 +379,30 @@ mod tests {
         let writer = Failing(Vec::new(), CHUNK_BYTES);
         let error = redact_stream_on(&redactor, &text[..], writer, 2, |_, _| {}).unwrap_err();
         assert_eq!(error.to_string(), "disk full");
+    }
+
+    #[test]
+    fn a_signature_is_not_cut_from_the_name_under_it() {
+        // The first chunk would end right after "Best regards," and the name start the next.
+        let name_at = CHUNK_BYTES - 4;
+        let mut text = Vec::new();
+        while text.len() + 100 <= name_at - 14 {
+            text.extend(std::iter::repeat_n(b'x', 99));
+            text.push(b'\n');
+        }
+        text.extend(std::iter::repeat_n(b'y', name_at - 14 - text.len() - 1));
+        text.extend_from_slice(b"\nBest regards,\nPriya Raman\nmore\n");
+        assert_eq!(&text[name_at..name_at + 5], b"Priya");
+        let redactor = Redactor::new(Policy::default(), PseudonymMap::new([1; 32])).unwrap();
+        let mut out = Vec::new();
+        redact_stream(&redactor, &text[..], &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("Priya"), "{}", &out[out.len() - 60..]);
+        assert!(out.ends_with("\nmore\n"));
+        assert!(signature_close(b"Kind Regards!\r"));
+        assert!(!signature_close(
+            b"no regards given to the parser of this very long line"
+        ));
     }
 
     #[test]
