@@ -99,6 +99,8 @@ enum Check {
     Secret,
     Email,
     Name,
+    /// A run of capitalised words kept from a common first name on.
+    KnownName,
     Mac,
     Ipv6,
     Ipv4,
@@ -290,8 +292,17 @@ fn builtin() -> Vec<Detector> {
             0.7,
             "name in a greeting, signature or Name: field",
             &format!(
-                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:best regards|kind regards|regards|thanks|cheers|sincerely))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?)(?P<v>{name})"
+                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:best regards|kind regards|regards|thanks|cheers|sincerely))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?|(?i:\b(?:my|maiden|full|his|her)[ \t]+name[ \t]+is)[ \t]+)(?P<v>{name})"
             ),
+            true,
+            Check::Name,
+        ),
+        d(
+            Kind::PersonName,
+            Contact,
+            0.7,
+            "name after a title",
+            &format!(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+(?P<v>{name})"),
             true,
             Check::Name,
         ),
@@ -437,6 +448,18 @@ fn builtin() -> Vec<Detector> {
             r"\b[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*\.[A-Za-z][A-Za-z0-9-]*\b",
             false,
             Check::Hostname,
+        ),
+        d(
+            Kind::PersonName,
+            Contact,
+            0.6,
+            "common first name followed by a surname",
+            // A capitalised word and one or two more; the check keeps it only from a
+            // common first name on, and not when a street's or company's word follows.
+            // Last, so that any other detector starting at the same word wins.
+            &format!(r"\b[A-Z][a-z]+(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{1,2}}"),
+            false,
+            Check::KnownName,
         ),
     ]
 }
@@ -597,6 +620,13 @@ impl Detectors {
                     confidence: detector.confidence,
                     reason: detector.reason,
                 });
+            } else if matches!(detector.check, Check::KnownName) {
+                // A run of capitalised words that names nobody may still hold a name, a
+                // host or a key further on: the search goes on at its second word.
+                at = text[m.start()..m.end()]
+                    .iter()
+                    .position(|b| *b == b' ' || *b == b'\t')
+                    .map_or(m.end(), |space| m.start() + space + 1);
             }
         }
         findings
@@ -864,6 +894,131 @@ pub(crate) fn escape_letter(text: &[u8], at: usize) -> bool {
     backslashes % 2 == 1 && matches!(text.get(at), Some(b'n' | b'r' | b't'))
 }
 
+/// Common first names, lower case.
+static FIRST_NAMES: WordList = WordList::from_lines(include_str!("first_names.txt"));
+
+/// Words that make a capitalised run a place or a company, not a person (`Nelson Street`,
+/// `James River Group`), lower case.
+static NOT_SURNAMES: WordList = WordList::new(&[
+    "street",
+    "st",
+    "road",
+    "rd",
+    "drive",
+    "lane",
+    "ln",
+    "avenue",
+    "ave",
+    "boulevard",
+    "blvd",
+    "way",
+    "court",
+    "courts",
+    "ct",
+    "place",
+    "terrace",
+    "square",
+    "valley",
+    "river",
+    "hill",
+    "hills",
+    "park",
+    "bridge",
+    "run",
+    "trail",
+    "crossing",
+    "heights",
+    "gardens",
+    "station",
+    "airport",
+    "county",
+    "city",
+    "island",
+    "beach",
+    "shoal",
+    "shoals",
+    "neck",
+    "radial",
+    "group",
+    "inc",
+    "ltd",
+    "limited",
+    "corp",
+    "corporation",
+    "company",
+    "co",
+    "fund",
+    "bank",
+    "energy",
+    "financial",
+    "services",
+    "holdings",
+    "international",
+    "university",
+    "college",
+    "school",
+    "hospital",
+    "tech",
+    "biotech",
+    "capital",
+    "partners",
+    "systems",
+    "software",
+    "labs",
+    "technologies",
+    "solutions",
+    "foundation",
+    "institute",
+    "center",
+    "centre",
+    "hotel",
+    "suite",
+    "investment",
+    "investments",
+    "preferred",
+    "acquisition",
+    "growth",
+    "trust",
+    "motors",
+    "airlines",
+    "pharmaceuticals",
+    "resources",
+    "industries",
+    "media",
+]);
+
+/// The part of a run of capitalised words (`Yesterday Jennifer Lengyel`) that names a
+/// person: from its first common first name, up to a place's or company's word, with a
+/// surname after the first name.
+fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let lower = |word: &[u8]| {
+        let mut buffer = [0u8; WordList::MAX_LEN];
+        let buffer = buffer.get_mut(..word.len())?;
+        buffer.copy_from_slice(word);
+        buffer.make_ascii_lowercase();
+        Some(buffer.to_owned())
+    };
+    let is = |list: &WordList, word: &[u8]| lower(word).is_some_and(|w| list.contains(&w));
+    let words = || {
+        text[start..end]
+            .split(|b| *b == b' ' || *b == b'\t')
+            .scan(start, |at, word| {
+                let word_start = *at;
+                *at += word.len() + 1;
+                Some((word_start, word))
+            })
+    };
+    let (first_start, _) = words().find(|(_, word)| is(&FIRST_NAMES, word))?;
+    let mut last_end = None;
+    for (word_start, word) in words().filter(|(at, _)| *at > first_start) {
+        if is(&NOT_SURNAMES, word) {
+            break;
+        }
+        last_end = Some(word_start + word.len());
+    }
+    last_end.map(|end| (first_start, end))
+}
+
 /// How far back a local part or host label is followed (a local part is at most 64
 /// characters, each at most six bytes as a JSON escape).
 const WIDEN_BYTES: usize = 400;
@@ -939,6 +1094,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let first = value.split(|b| b.is_ascii_whitespace()).next()?;
             !NOT_NAMES.contains(first)
         }
+        Check::KnownName => return known_name(text, start, end),
         Check::Mac => value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic()),
         Check::Ipv6 => {
             let glued = before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.')
@@ -1147,6 +1303,42 @@ mod tests {
         misses("Hi été, merci", Kind::PersonName);
         misses(r#"Hi \u00e9t\u00e9"#, Kind::PersonName);
         finds(r"C:\\u00e1s@acme.com", Kind::Email, "u00e1s@acme.com");
+    }
+
+    #[test]
+    fn names_in_prose_from_titles_and_common_first_names() {
+        finds(
+            "please correct it to Mrs. Marisa Ribeiro",
+            Kind::PersonName,
+            "Marisa Ribeiro",
+        );
+        finds(
+            "Yesterday Jennifer Lengyel called",
+            Kind::PersonName,
+            "Jennifer Lengyel",
+        );
+        finds(
+            "I want to add Dorothy Faria to the case",
+            Kind::PersonName,
+            "Dorothy Faria",
+        );
+        finds("My name is Sofia and", Kind::PersonName, "Sofia");
+        finds(
+            "Her maiden name is Kristensen",
+            Kind::PersonName,
+            "Kristensen",
+        );
+        finds("ask Paul Müller", Kind::PersonName, "Paul Müller");
+        // Places, companies and capitalised words that are no first name.
+        misses("ships from Nelson Street today", Kind::PersonName);
+        misses("Shares of James River Group rose", Kind::PersonName);
+        misses("Started Session Manager on Linux", Kind::PersonName);
+        misses("Will Microsoft ship it", Kind::PersonName);
+        misses("the host name is web01", Kind::PersonName);
+        misses("John", Kind::PersonName);
+        misses("at Walter Road 12", Kind::PersonName);
+        finds("Contact Acme.com today", Kind::Hostname, "Acme.com");
+        finds("Account Name: jdoe", Kind::Username, "jdoe");
     }
 
     #[test]
