@@ -985,6 +985,23 @@ static NOT_SURNAMES: WordList = WordList::new(&[
     "resources",
     "industries",
     "media",
+    // Products named like people (`Rocky Linux`, `Julia Language`).
+    "linux",
+    "server",
+    "enterprise",
+    "edition",
+    "cloud",
+    "language",
+    "platform",
+    "studio",
+    "client",
+    "framework",
+    "engine",
+    "database",
+    "manager",
+    "service",
+    "network",
+    "browser",
 ]);
 
 /// The part of a run of capitalised words (`Yesterday Jennifer Lengyel`) that names a
@@ -1334,6 +1351,7 @@ mod tests {
         misses("Shares of James River Group rose", Kind::PersonName);
         misses("Started Session Manager on Linux", Kind::PersonName);
         misses("Will Microsoft ship it", Kind::PersonName);
+        misses("upgraded to Rocky Linux 9.3", Kind::PersonName);
         misses("the host name is web01", Kind::PersonName);
         misses("John", Kind::PersonName);
         misses("at Walter Road 12", Kind::PersonName);
