@@ -130,6 +130,10 @@ struct Detector {
     check: Check,
 }
 
+/// A character of a secret-named key's value: up to a space, quote or delimiter, or an
+/// escaped line break (`\n` in a JSON string ends the line, and the value with it; an
+/// escaped backslash is a pair, so `\\n` is not one).
+const SECRET_CHAR: &str = r#"(?:[^\s"'<>;,&)}\]\\]|\\[^nrt\s])"#;
 const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token";
 /// A capital letter: ASCII, Latin-1 (`À`–`Þ`), Latin Extended-A (`Ł`, `Š`, `Ż`; its
 /// capitals and small letters alternate, so both pass), or their `\u00XX`/`\u01XX` JSON
@@ -262,7 +266,7 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "value of a secret-named key",
             &format!(
-                r#"(?i:\b(?:{SECRET_KEYS}))["']?\s*(?:=|:|=>)\s*["']?(?P<v>[^\s"'<>;,&)}}\]]{{4}}[^\s"'<>;,&)}}\]]*)"#
+                r#"(?i:\b(?:{SECRET_KEYS}))["']?\s*(?:=|:|=>)\s*["']?(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
             true,
             Check::Secret,
@@ -576,22 +580,39 @@ impl Detectors {
         // Capture slots per value pattern, made on first use and reused for every match.
         let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
         let mut escapes = LineEscapes::new(text);
+        // The main search's last answer while a line start's match came first: still the
+        // leftmost match from any later position up to its start (or none at all), so the
+        // text up to it is not scanned again for every line start before it.
+        let mut ahead: Option<Option<regex_automata::Match>> = None;
         let mut at = 0;
         while at < text.len() {
-            let found = self.all.search(&Input::new(text).range(at..));
+            let found = match ahead.take() {
+                Some(found) if found.as_ref().is_none_or(|m| m.start() >= at) => found,
+                _ => self.all.search(&Input::new(text).range(at..)),
+            };
             // In a JSON string or a C-like log a line starts right after an escaped line
             // break (`\n`), where the escape's letter leaves no word boundary: a value
             // there (`\npassword=…`, `\nAKIA…`, `\nHi Priya`) is looked for as if the
             // text began there, before any later match.
             let limit = found.as_ref().map_or(text.len(), |m| m.start());
             let at_line = escapes.within(at, limit).find_map(|line| {
-                let input = Input::new(&text[line..]).anchored(Anchored::Yes);
+                // A window, so that however many line starts a text holds, none is
+                // searched further than a value can reach.
+                let window = &text[line..text.len().min(line + PEM_BLOCK_BYTES)];
+                let input = Input::new(window).anchored(Anchored::Yes);
                 self.all.search(&input).map(|m| {
                     regex_automata::Match::new(m.pattern(), line + m.start()..line + m.end())
                 })
             });
-            let Some(m) = at_line.or(found) else {
-                break;
+            let m = match at_line {
+                Some(m) => {
+                    ahead = Some(found);
+                    m
+                }
+                None => match found {
+                    Some(m) => m,
+                    None => break,
+                },
             };
             // Context around a value (a name's "<email", a key's "password=") may hold
             // another finding: the search goes on after the value, not after the context.
@@ -1009,14 +1030,6 @@ static NOT_SURNAMES: WordList = WordList::new(&[
 /// person: from its first common first name, up to a place's or company's word, with a
 /// surname after the first name.
 fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
-    let lower = |word: &[u8]| {
-        let mut buffer = [0u8; WordList::MAX_LEN];
-        let buffer = buffer.get_mut(..word.len())?;
-        buffer.copy_from_slice(word);
-        buffer.make_ascii_lowercase();
-        Some(buffer.to_owned())
-    };
-    let is = |list: &WordList, word: &[u8]| lower(word).is_some_and(|w| list.contains(&w));
     let words = || {
         text[start..end]
             .split(|b| *b == b' ' || *b == b'\t')
@@ -1026,10 +1039,10 @@ fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
                 Some((word_start, word))
             })
     };
-    let (first_start, _) = words().find(|(_, word)| is(&FIRST_NAMES, word))?;
+    let (first_start, _) = words().find(|(_, word)| FIRST_NAMES.contains_lowered(word))?;
     let mut last_end = None;
     for (word_start, word) in words().filter(|(at, _)| *at > first_start) {
-        if is(&NOT_SURNAMES, word) {
+        if NOT_SURNAMES.contains_lowered(word) {
             break;
         }
         last_end = Some(word_start + word.len());
@@ -1103,7 +1116,19 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let close = find(&window[end_at..], marker)?;
             return Some((start, end + end_at + close + marker.len()));
         }
-        Check::Secret => value.len() <= 512 && secret_value(value),
+        Check::Secret => {
+            // A value ends at an escaped line break (JSON strings, C-like logs): the next
+            // line is no part of it, and a run of such lines would pass the length limit
+            // and be refused whole.
+            let end = value
+                .iter()
+                .enumerate()
+                .position(|(i, b)| *b == b'\\' && escape_letter(text, start + i + 1))
+                .map_or(end, |i| start + i);
+            let value = &text[start..end];
+            let ok = !value.is_empty() && value.len() <= 512 && secret_value(value);
+            return ok.then_some((start, end));
+        }
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
             validate::hostname(&value[at + 1..])
@@ -1153,11 +1178,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if value.len() > 64 || std::str::from_utf8(value).is_err() {
                 return None;
             }
-            let mut lower = [0u8; 64];
-            let lower = &mut lower[..value.len()];
-            lower.copy_from_slice(value);
-            lower.make_ascii_lowercase();
-            !NOT_USERNAMES.contains(lower) && !value.iter().all(u8::is_ascii_digit)
+            !NOT_USERNAMES.contains_lowered(value) && !value.iter().all(u8::is_ascii_digit)
         }
         Check::Hostname => {
             // Mixed case reads as code (`InvoiceService.java`), except in a URL, where
@@ -1664,6 +1685,17 @@ mod tests {
         finds(dump, Kind::Password, "hunter2xyz");
         finds(dump, Kind::AwsAccessKey, "AKIAIOSFODNN7EXAMPLE");
         finds(dump, Kind::Ipv6, "2001:db8::7");
+        // A value ends at the escaped break: the next line is searched on its own.
+        let config = r#"{"log":"loaded\npassword=hunter2xyz\nuser bob\nsecret=s3cr3t-value"}"#;
+        finds(config, Kind::Password, "hunter2xyz");
+        finds(config, Kind::Username, "bob");
+        finds(config, Kind::Password, "s3cr3t-value");
+        // However many lines follow.
+        let many: String = (0..200)
+            .map(|i| format!(r"\npassword=abcdefgh{i}x"))
+            .collect();
+        let found = kinds(&many);
+        assert_eq!(found.len(), 200, "{:?}", &found[..3.min(found.len())]);
         // The letter of an escaped backslash's `n` is text: no line starts there.
         let glued = kinds(r"path \\n020 7946 0958");
         assert!(

@@ -413,6 +413,17 @@ impl WordList {
         Some(u128::from_le_bytes(bytes))
     }
 
+    /// Whether the list holds `word` in ASCII lower case (the lists are lower case).
+    pub(crate) fn contains_lowered(&self, word: &[u8]) -> bool {
+        let mut lower = [0u8; Self::MAX_LEN];
+        let Some(lower) = lower.get_mut(..word.len()) else {
+            return false;
+        };
+        lower.copy_from_slice(word);
+        lower.make_ascii_lowercase();
+        self.contains(lower)
+    }
+
     pub(crate) fn contains(&self, word: &[u8]) -> bool {
         let Some(key) = Self::pack(word) else {
             return false;
