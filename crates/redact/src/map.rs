@@ -269,11 +269,6 @@ impl MapBook {
         self
     }
 
-    /// Whether new entries are kept (see [`MapBook::unrecorded`]).
-    pub fn records(&self) -> bool {
-        self.recorded
-    }
-
     /// Spills to disk once the entries in memory cost more than `bytes`.
     pub fn with_limit(mut self, bytes: usize) -> Self {
         self.limit = bytes.max(1);
@@ -306,20 +301,27 @@ impl MapBook {
     /// Records a pseudonym; spills the entries in memory to a sorted run when they grow
     /// past the limit.
     pub fn insert(&mut self, pseudonym: String, entry: MapEntry) -> Result<(), MapError> {
-        self.record(&pseudonym, &entry.original, entry.category, &entry.kind)
+        self.record(
+            &pseudonym,
+            entry.original.as_bytes(),
+            entry.category,
+            &entry.kind,
+        )
     }
 
-    /// Records a pseudonym from borrowed parts (no allocation but the buffer's growth).
+    /// Records a pseudonym from borrowed parts (no allocation but the buffer's growth);
+    /// an original that is not UTF-8 is kept with replacement characters, as JSON needs.
     pub fn record(
         &mut self,
         pseudonym: &str,
-        original: &str,
+        original: &[u8],
         category: Category,
         kind: &str,
     ) -> Result<(), MapError> {
         if !self.recorded {
             return Ok(());
         }
+        let original = String::from_utf8_lossy(original);
         // Lengths are stored in four bytes (a kind's in one); values are far smaller.
         let (Ok(p), Ok(o), Ok(k)) = (
             u32::try_from(pseudonym.len()),
@@ -633,9 +635,9 @@ mod tests {
     fn spilled_entries_come_back_byte_for_byte() {
         let mut book = MapBook::new([7; 32]).with_limit(1);
         let original = "Zoë \"O'Brien\" \\ 東京\n";
-        book.record("p1", original, Category::Contact, "person_name")
+        book.record("p1", original.as_bytes(), Category::Contact, "person_name")
             .unwrap();
-        book.record("p0", "", Category::GovernmentId, "custom")
+        book.record("p0", b"", Category::GovernmentId, "custom")
             .unwrap();
         assert_eq!(book.runs.len(), 2);
         let map = book.to_map().unwrap();
@@ -655,7 +657,7 @@ mod tests {
     fn an_entry_too_long_to_file_is_refused() {
         let mut book = MapBook::new([7; 32]);
         let kind = "k".repeat(300);
-        assert!(book.record("p", "v", Category::Contact, &kind).is_err());
+        assert!(book.record("p", b"v", Category::Contact, &kind).is_err());
         assert!(book.to_map().unwrap().entries.is_empty());
     }
 
@@ -675,7 +677,7 @@ mod tests {
         for limit in [1, 1 << 20] {
             let mut book = MapBook::new([7; 32]).with_limit(limit);
             for name in names {
-                book.record(name, "v", Category::Contact, "email").unwrap();
+                book.record(name, b"v", Category::Contact, "email").unwrap();
             }
             let mut seen = Vec::new();
             book.for_each(|entry| {

@@ -271,17 +271,10 @@ impl Redactor {
             pseudonyms.set(i, &derived.as_bytes()[start..end]);
         }
         let mut issued = self.issued();
-        let records = issued.book.records();
         for ((kind, value), (start, end, category)) in fresh {
             let pseudonym = &derived[start..end];
-            if records {
-                let original = String::from_utf8_lossy(value);
-                if let Err(error) = issued
-                    .book
-                    .record(pseudonym, &original, category, kind.name())
-                {
-                    issued.failure.get_or_insert(error);
-                }
+            if let Err(error) = issued.book.record(pseudonym, value, category, kind.name()) {
+                issued.failure.get_or_insert(error);
             }
             issued.cache.insert(kind, value, pseudonym.as_bytes());
         }
