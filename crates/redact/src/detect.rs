@@ -148,8 +148,12 @@ fn name_pattern() -> String {
     format!(r"{CAPITAL}{SMALL}+(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{0,2}}")
 }
 
+/// The words that close a letter, the sender's name on the next line (`Best regards,`).
+pub(crate) const SIGNATURE_CLOSES: [&str; 4] = ["regards", "thanks", "cheers", "sincerely"];
+
 fn builtin() -> Vec<Detector> {
     let name = name_pattern();
+    let closes = SIGNATURE_CLOSES.join("|");
     use Category::*;
     let d = |kind, category, confidence, reason, pattern: &str, value_group, check| Detector {
         kind,
@@ -297,7 +301,7 @@ fn builtin() -> Vec<Detector> {
             0.7,
             "name in a greeting, signature or Name: field",
             &format!(
-                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:best regards|kind regards|regards|thanks|cheers|sincerely))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?|(?i:\b(?:my|maiden|full|his|her)[ \t]+name[ \t]+is)[ \t]+)(?P<v>{name})"
+                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:{closes}))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?|(?i:\b(?:my|maiden|full|his|her)[ \t]+name[ \t]+is)[ \t]+)(?P<v>{name})"
             ),
             true,
             Check::Name,
@@ -912,8 +916,12 @@ impl<'t> LineEscapes<'t> {
 /// Whether `text[at]` is the letter of an escape (`\n`, `\r`, `\t`: a backslash that is not
 /// itself escaped, then the letter), as JSON strings and C-like logs write line breaks.
 pub(crate) fn escape_letter(text: &[u8], at: usize) -> bool {
-    let backslashes = text[..at].iter().rev().take_while(|b| **b == b'\\').count();
-    backslashes % 2 == 1 && matches!(text.get(at), Some(b'n' | b'r' | b't'))
+    escaped(text, at) && matches!(text.get(at), Some(b'n' | b'r' | b't'))
+}
+
+/// Whether `text[at]` follows a backslash that is not itself escaped (an odd run).
+fn escaped(text: &[u8], at: usize) -> bool {
+    text[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1
 }
 
 /// Common first names, lower case.
@@ -1063,7 +1071,7 @@ fn widen_start(text: &[u8], start: usize, punctuation: &[u8]) -> usize {
     let unicode_escape = |at: usize| {
         text.get(at..at + 6).is_some_and(|e| {
             e[0] == b'\\' && e[1] == b'u' && e[2..].iter().all(u8::is_ascii_hexdigit)
-        }) && text[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+        }) && escaped(text, at + 1)
     };
     let mut at = start;
     if at > 0 && unicode_escape(at - 1) {
@@ -1116,19 +1124,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let close = find(&window[end_at..], marker)?;
             return Some((start, end + end_at + close + marker.len()));
         }
-        Check::Secret => {
-            // A value ends at an escaped line break (JSON strings, C-like logs): the next
-            // line is no part of it, and a run of such lines would pass the length limit
-            // and be refused whole.
-            let end = value
-                .iter()
-                .enumerate()
-                .position(|(i, b)| *b == b'\\' && escape_letter(text, start + i + 1))
-                .map_or(end, |i| start + i);
-            let value = &text[start..end];
-            let ok = !value.is_empty() && value.len() <= 512 && secret_value(value);
-            return ok.then_some((start, end));
-        }
+        // A key's value already ends at an escaped line break (`SECRET_CHAR`).
+        Check::Secret => value.len() <= 512 && secret_value(value),
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
             validate::hostname(&value[at + 1..])

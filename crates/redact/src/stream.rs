@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
-use crate::detect::PEM_BLOCK_BYTES;
+use crate::detect::{PEM_BLOCK_BYTES, SIGNATURE_CLOSES};
 use crate::redactor::short_host_names;
 use crate::{Category, Finding, Redacted, Redactor};
 
@@ -109,12 +109,10 @@ fn signature_close(line: &[u8]) -> bool {
         .or_else(|| line.strip_suffix(b"!"))
         .unwrap_or(line);
     line.len() <= 40
-        && ["regards", "thanks", "thank you", "cheers", "sincerely"]
-            .iter()
-            .any(|close| {
-                line.len() >= close.len()
-                    && line[line.len() - close.len()..].eq_ignore_ascii_case(close.as_bytes())
-            })
+        && SIGNATURE_CLOSES.iter().any(|close| {
+            line.len() >= close.len()
+                && line[line.len() - close.len()..].eq_ignore_ascii_case(close.as_bytes())
+        })
 }
 
 fn memrchr(needle: u8, haystack: &[u8]) -> Option<usize> {
