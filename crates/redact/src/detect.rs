@@ -99,7 +99,7 @@ enum Check {
     Secret,
     Email,
     Name,
-    /// A run of capitalised words kept from a common first name on.
+    /// A common first name, alone or followed by a surname.
     KnownName,
     Mac,
     Ipv6,
@@ -153,6 +153,7 @@ pub(crate) const SIGNATURE_CLOSES: [&str; 4] = ["regards", "thanks", "cheers", "
 
 fn builtin() -> Vec<Detector> {
     let name = name_pattern();
+    let first_names = FIRST_NAMES.capitalised_alternation();
     let closes = SIGNATURE_CLOSES.join("|");
     use Category::*;
     let d = |kind, category, confidence, reason, pattern: &str, value_group, check| Detector {
@@ -462,11 +463,14 @@ fn builtin() -> Vec<Detector> {
             Kind::PersonName,
             Contact,
             0.6,
-            "common first name followed by a surname",
-            // A capitalised word and one or two more; the check keeps it only from a
-            // common first name on, and not when a street's or company's word follows.
-            // Last, so that any other detector starting at the same word wins.
-            &format!(r"\b[A-Z][a-z]+(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{1,2}}"),
+            "common first name, alone or with a surname",
+            // A common first name, a middle initial, and up to two capitalised words; the
+            // check cuts it at a street's or company's word and keeps a first name alone
+            // only where it is a word of its own and not an everyday one. Last, so that
+            // any other detector starting at the same word wins.
+            &format!(
+                r"\b(?:{first_names})(?:(?:[ \t][A-Z]\.?)?(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{1,2}})?\b"
+            ),
             false,
             Check::KnownName,
         ),
@@ -1034,28 +1038,129 @@ static NOT_SURNAMES: WordList = WordList::new(&[
     "browser",
 ]);
 
-/// The part of a run of capitalised words (`Yesterday Jennifer Lengyel`) that names a
-/// person: from its first common first name, up to a place's or company's word, with a
-/// surname after the first name.
+/// First names that are also everyday, technical or place words (`Max`, `Grace`, `Rex`,
+/// `Travis`, `Denver`): a person's name with a surname after them, never alone.
+static NOT_LONE_NAMES: WordList = WordList::new(&[
+    "ada",
+    "ariel",
+    "berry",
+    "bud",
+    "buddy",
+    "carol",
+    "chi",
+    "chuck",
+    "cleveland",
+    "cole",
+    "coy",
+    "cruz",
+    "dean",
+    "denver",
+    "dewey",
+    "drew",
+    "dusty",
+    "ebony",
+    "fern",
+    "forrest",
+    "foster",
+    "gay",
+    "gene",
+    "grace",
+    "hal",
+    "hazel",
+    "heath",
+    "hung",
+    "israel",
+    "ivory",
+    "jasper",
+    "julia",
+    "junior",
+    "kelvin",
+    "kenya",
+    "kip",
+    "lacy",
+    "lance",
+    "laurel",
+    "les",
+    "mac",
+    "marlin",
+    "max",
+    "mercedes",
+    "merlin",
+    "mickey",
+    "newton",
+    "olive",
+    "opal",
+    "prince",
+    "queen",
+    "reed",
+    "rex",
+    "reyes",
+    "rocky",
+    "royce",
+    "sang",
+    "son",
+    "sonny",
+    "tad",
+    "travis",
+    "trinidad",
+    "van",
+    "victoria",
+    "walker",
+    "ward",
+]);
+
+/// Words before a first name that make it part of a place's name (`Via Miguel de
+/// Cervantes`, `Santa Rosa`, `Rue du Pont Simon`, `North Nicolas`).
+static PLACE_PREFIXES: WordList = WordList::new(&[
+    "av", "ave", "avenida", "avenue", "calle", "east", "fort", "lake", "mount", "mt", "north",
+    "piazza", "plaza", "pont", "port", "rua", "rue", "saint", "san", "santa", "santo", "sao",
+    "south", "st", "via", "west",
+]);
+
+/// The part of a run of capitalised words from a common first name (`Jennifer Lengyel`,
+/// `John K. Carpenter`) that names a person: up to a place's or company's word (`Nelson
+/// Street` names nobody). A first name alone (`Susan`, `Sandra's`) counts where it stands
+/// as a word of its own: not inside a hyphenated or non-ASCII word (`Saint-Antoine`), an
+/// address or a dotted name.
 fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
-    let words = || {
+    let mut words =
         text[start..end]
             .split(|b| *b == b' ' || *b == b'\t')
             .scan(start, |at, word| {
                 let word_start = *at;
                 *at += word.len() + 1;
                 Some((word_start, word))
-            })
-    };
-    let (first_start, _) = words().find(|(_, word)| FIRST_NAMES.contains_lowered(word))?;
+            });
+    let (_, first) = words.next()?;
+    let previous_word = text[..start]
+        .trim_ascii_end()
+        .rsplit(|b| !b.is_ascii_alphabetic())
+        .next();
+    if previous_word.is_some_and(|word| PLACE_PREFIXES.contains_lowered(word)) {
+        return None;
+    }
+    let first_end = start + first.len();
     let mut last_end = None;
-    for (word_start, word) in words().filter(|(at, _)| *at > first_start) {
+    let mut alone = true;
+    for (word_start, word) in words {
+        alone = false;
         if NOT_SURNAMES.contains_lowered(word) {
             break;
         }
         last_end = Some(word_start + word.len());
     }
-    last_end.map(|end| (first_start, end))
+    if let Some(end) = last_end {
+        return Some((start, end));
+    }
+    let before = start.checked_sub(1).map(|i| text[i]);
+    let after = text.get(first_end).copied();
+    let glued = |b: Option<u8>| b.is_some_and(|b| b >= 0x80 || b"-@/\\".contains(&b));
+    let dotted = after == Some(b'.')
+        && text
+            .get(first_end + 1)
+            .is_some_and(u8::is_ascii_alphanumeric);
+    (alone && !glued(before) && !glued(after) && !dotted && !NOT_LONE_NAMES.contains_lowered(first))
+        .then_some((start, first_end))
 }
 
 /// How far back a local part or host label is followed (a local part is at most 64
@@ -1372,10 +1477,61 @@ mod tests {
         misses("Will Microsoft ship it", Kind::PersonName);
         misses("upgraded to Rocky Linux 9.3", Kind::PersonName);
         misses("the host name is web01", Kind::PersonName);
-        misses("John", Kind::PersonName);
         misses("at Walter Road 12", Kind::PersonName);
         finds("Contact Acme.com today", Kind::Hostname, "Acme.com");
         finds("Account Name: jdoe", Kind::Username, "jdoe");
+        finds(
+            "sung by John K Carpenter in 1983",
+            Kind::PersonName,
+            "John K Carpenter",
+        );
+        finds(
+            "as the assistant to Nancy J. Okafor, and",
+            Kind::PersonName,
+            "Nancy J. Okafor",
+        );
+    }
+
+    #[test]
+    fn a_common_first_name_alone_where_it_stands_as_a_word() {
+        finds(
+            "Stephen had given Angel his address",
+            Kind::PersonName,
+            "Stephen",
+        );
+        finds("They had 6: Sulimat, Brian, and", Kind::PersonName, "Brian");
+        finds(
+            "As promised, here's Sandra's address",
+            Kind::PersonName,
+            "Sandra",
+        );
+        finds("Don't go to town, Daniel!", Kind::PersonName, "Daniel");
+        finds("John", Kind::PersonName, "John");
+        assert_eq!(
+            kinds("Thanks Susan, Karen will call you"),
+            vec![
+                (Kind::PersonName, "Susan".to_owned()),
+                (Kind::PersonName, "Karen".to_owned())
+            ]
+        );
+        // Everyday and technical words that are also first names.
+        misses("Max retries exceeded for job 7", Kind::PersonName);
+        misses("Grace period ends in 3 days", Kind::PersonName);
+        misses("Travis build 4711 passed", Kind::PersonName);
+        misses("Julia 1.10 is installed", Kind::PersonName);
+        // Inside another word, an address or a file name.
+        misses("14 rue Saint-Antoine", Kind::PersonName);
+        misses("60733 Paul-Nevermann-Platz 47", Kind::PersonName);
+        misses("9102 Ellenö 58", Kind::PersonName);
+        misses("see Daniel.java line 4", Kind::PersonName);
+        // Part of a place's name.
+        misses("1085 Via Santa Teresa degli Scalzi", Kind::PersonName);
+        misses("in Santa Rosa today", Kind::PersonName);
+        misses("to North Nicolas to share", Kind::PersonName);
+        misses("Mariatal 2 Megan Road", Kind::PersonName);
+        // Not a word of its own: a longer name, a lower-case word.
+        misses("Johnson & Johnson", Kind::PersonName);
+        misses("the john account", Kind::PersonName);
     }
 
     #[test]

@@ -395,6 +395,20 @@ impl WordList {
         }
     }
 
+    /// The words capitalised, as one regex alternation (`Aaron|Abby|…`).
+    pub(crate) fn capitalised_alternation(&self) -> String {
+        let mut out = String::new();
+        for word in self.all() {
+            if !out.is_empty() {
+                out.push('|');
+            }
+            let mut chars = word.chars();
+            out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+            out.push_str(chars.as_str());
+        }
+        out
+    }
+
     fn all(&self) -> impl Iterator<Item = &'static str> {
         let lines = self.lines.lines().map(str::trim);
         let lines = lines.filter(|l| !l.is_empty() && !l.starts_with('#'));
