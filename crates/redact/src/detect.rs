@@ -153,7 +153,7 @@ pub(crate) const SIGNATURE_CLOSES: [&str; 4] = ["regards", "thanks", "cheers", "
 
 fn builtin() -> Vec<Detector> {
     let name = name_pattern();
-    let first_names = FIRST_NAMES.capitalised_alternation();
+    let first_names = first_names_pattern();
     let closes = SIGNATURE_CLOSES.join("|");
     use Category::*;
     let d = |kind, category, confidence, reason, pattern: &str, value_group, check| Detector {
@@ -928,8 +928,20 @@ fn escaped(text: &[u8], at: usize) -> bool {
     text[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1
 }
 
-/// Common first names, lower case.
-static FIRST_NAMES: WordList = WordList::from_lines(include_str!("first_names.txt"));
+/// Common first names, lower case, one per line (`#` starts a comment line).
+const FIRST_NAMES: &str = include_str!("first_names.txt");
+
+/// The first names capitalised, as one alternation (`Aaron|Abby|…`): part of the automaton,
+/// so only a run that starts with one is ever a match.
+fn first_names_pattern() -> String {
+    let names = FIRST_NAMES.lines().map(str::trim);
+    let names = names.filter(|name| !name.is_empty() && !name.starts_with('#'));
+    let capitalised = names.map(|name| {
+        let (first, rest) = name.split_at(name.chars().next().map_or(0, char::len_utf8));
+        regex_syntax_escape(&(first.to_uppercase() + rest))
+    });
+    capitalised.collect::<Vec<_>>().join("|")
+}
 
 /// Words that make a capitalised run a place or a company, not a person (`Nelson Street`,
 /// `James River Group`), lower case.
@@ -1119,10 +1131,15 @@ static PLACE_PREFIXES: WordList = WordList::new(&[
 
 /// The part of a run of capitalised words from a common first name (`Jennifer Lengyel`,
 /// `John K. Carpenter`) that names a person: up to a place's or company's word (`Nelson
-/// Street` names nobody). A first name alone (`Susan`, `Sandra's`) counts where it stands
-/// as a word of its own: not inside a hyphenated or non-ASCII word (`Saint-Antoine`), an
-/// address or a dotted name.
+/// Street` names nobody), or the first name alone where it stands as a name.
 fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let previous_word = text[..start]
+        .trim_ascii_end()
+        .rsplit(|b| !b.is_ascii_alphabetic())
+        .next();
+    if previous_word.is_some_and(|word| PLACE_PREFIXES.contains_lowered(word)) {
+        return None;
+    }
     let mut words =
         text[start..end]
             .split(|b| *b == b' ' || *b == b'\t')
@@ -1132,35 +1149,31 @@ fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
                 Some((word_start, word))
             });
     let (_, first) = words.next()?;
-    let previous_word = text[..start]
-        .trim_ascii_end()
-        .rsplit(|b| !b.is_ascii_alphabetic())
-        .next();
-    if previous_word.is_some_and(|word| PLACE_PREFIXES.contains_lowered(word)) {
-        return None;
+    if start + first.len() == end {
+        return stands_alone(text, start, end).then_some((start, end));
     }
-    let first_end = start + first.len();
     let mut last_end = None;
-    let mut alone = true;
     for (word_start, word) in words {
-        alone = false;
         if NOT_SURNAMES.contains_lowered(word) {
             break;
         }
         last_end = Some(word_start + word.len());
     }
-    if let Some(end) = last_end {
-        return Some((start, end));
-    }
-    let before = start.checked_sub(1).map(|i| text[i]);
-    let after = text.get(first_end).copied();
-    let glued = |b: Option<u8>| b.is_some_and(|b| b >= 0x80 || b"-@/\\".contains(&b));
-    let dotted = after == Some(b'.')
-        && text
-            .get(first_end + 1)
-            .is_some_and(u8::is_ascii_alphanumeric);
-    (alone && !glued(before) && !glued(after) && !dotted && !NOT_LONE_NAMES.contains_lowered(first))
-        .then_some((start, first_end))
+    last_end.map(|end| (start, end))
+}
+
+/// Whether a first name with no surname (`Susan`, `Sandra's`) is a name: a word of its own,
+/// not inside a hyphenated or non-ASCII word (`Saint-Antoine`), an address or a dotted name
+/// (`Daniel.java`), and not also an everyday word (`Max`).
+fn stands_alone(text: &[u8], start: usize, end: usize) -> bool {
+    let glued = |b: Option<&u8>| b.is_some_and(|b| *b >= 0x80 || b"-@/\\".contains(b));
+    let before = start.checked_sub(1).and_then(|i| text.get(i));
+    let after = text.get(end);
+    let dotted = after == Some(&b'.') && text.get(end + 1).is_some_and(u8::is_ascii_alphanumeric);
+    !glued(before)
+        && !glued(after)
+        && !dotted
+        && !NOT_LONE_NAMES.contains_lowered(&text[start..end])
 }
 
 /// How far back a local part or host label is followed (a local part is at most 64
@@ -1382,7 +1395,13 @@ mod tests {
 
     #[test]
     fn stop_word_lists_fit_their_packing() {
-        for list in [&NOT_NAMES, &NOT_USERNAMES] {
+        for list in [
+            &NOT_NAMES,
+            &NOT_USERNAMES,
+            &NOT_SURNAMES,
+            &NOT_LONE_NAMES,
+            &PLACE_PREFIXES,
+        ] {
             for word in list.words() {
                 assert!(word.len() <= WordList::MAX_LEN, "{word}");
                 assert!(list.contains(word.as_bytes()), "{word}");
@@ -1519,11 +1538,16 @@ mod tests {
         misses("Grace period ends in 3 days", Kind::PersonName);
         misses("Travis build 4711 passed", Kind::PersonName);
         misses("Julia 1.10 is installed", Kind::PersonName);
+        // With a surname they are names.
+        finds("Grace Hopper wrote it", Kind::PersonName, "Grace Hopper");
+        finds("ask Max Mustermann", Kind::PersonName, "Max Mustermann");
         // Inside another word, an address or a file name.
         misses("14 rue Saint-Antoine", Kind::PersonName);
         misses("60733 Paul-Nevermann-Platz 47", Kind::PersonName);
         misses("9102 Ellenö 58", Kind::PersonName);
         misses("see Daniel.java line 4", Kind::PersonName);
+        misses("ssh Daniel@localhost", Kind::PersonName);
+        misses("open docs/Daniel/notes.txt", Kind::PersonName);
         // Part of a place's name.
         misses("1085 Via Santa Teresa degli Scalzi", Kind::PersonName);
         misses("in Santa Rosa today", Kind::PersonName);

@@ -369,8 +369,6 @@ pub fn hostname(text: &[u8]) -> bool {
 /// against it costs a binary search over numbers, no byte-by-byte comparison.
 pub(crate) struct WordList {
     words: &'static [&'static str],
-    /// More words, one per line (`#` starts a comment line), for lists kept in a file.
-    lines: &'static str,
     packed: std::sync::OnceLock<Vec<u128>>,
 }
 
@@ -381,38 +379,8 @@ impl WordList {
     pub(crate) const fn new(words: &'static [&'static str]) -> Self {
         Self {
             words,
-            lines: "",
             packed: std::sync::OnceLock::new(),
         }
-    }
-
-    /// A list kept in a file: one word per line, `#` starting a comment line.
-    pub(crate) const fn from_lines(lines: &'static str) -> Self {
-        Self {
-            words: &[],
-            lines,
-            packed: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// The words capitalised, as one regex alternation (`Aaron|Abby|…`).
-    pub(crate) fn capitalised_alternation(&self) -> String {
-        let mut out = String::new();
-        for word in self.all() {
-            if !out.is_empty() {
-                out.push('|');
-            }
-            let mut chars = word.chars();
-            out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
-            out.push_str(chars.as_str());
-        }
-        out
-    }
-
-    fn all(&self) -> impl Iterator<Item = &'static str> {
-        let lines = self.lines.lines().map(str::trim);
-        let lines = lines.filter(|l| !l.is_empty() && !l.starts_with('#'));
-        self.words.iter().copied().chain(lines)
     }
 
     /// A word of at most [`Self::MAX_LEN`] bytes as one number (its length in the top byte,
@@ -445,7 +413,8 @@ impl WordList {
         self.packed
             .get_or_init(|| {
                 let mut packed: Vec<u128> = self
-                    .all()
+                    .words
+                    .iter()
                     .filter_map(|w| Self::pack(w.as_bytes()))
                     .collect();
                 packed.sort_unstable();
@@ -456,8 +425,8 @@ impl WordList {
     }
 
     #[cfg(test)]
-    pub(crate) fn words(&self) -> Vec<&'static str> {
-        self.all().collect()
+    pub(crate) fn words(&self) -> &'static [&'static str] {
+        self.words
     }
 }
 
