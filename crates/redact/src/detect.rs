@@ -486,6 +486,23 @@ pub struct Detectors {
     values: Vec<Option<ValueRegex>>,
 }
 
+/// Patterns compiled byte-wise (any byte, not only UTF-8), with room for the lazy DFA's
+/// states: prose and source code (a capitalised or dotted word every few bytes, each a
+/// possible name or host) need more of them than the default 2 MiB holds, and a cache
+/// that keeps filling makes the search start over, then give up for a far slower engine.
+/// The cache grows only as far as a text needs it.
+fn compile(patterns: &[&str]) -> Result<MultiRegex, String> {
+    MultiRegex::builder()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .configure(
+            MultiRegex::config()
+                .utf8_empty(false)
+                .hybrid_cache_capacity(16 << 20),
+        )
+        .build_many(patterns)
+        .map_err(|e| e.to_string())
+}
+
 /// A detector's own pattern, to pick its value (the group named `v`) out of a match.
 struct ValueRegex {
     regex: MultiRegex,
@@ -530,27 +547,19 @@ impl Detectors {
         own.append(&mut detectors);
         let detectors = own;
         let patterns: Vec<&str> = detectors.iter().map(|d| d.pattern.as_str()).collect();
-        let all = MultiRegex::builder()
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .configure(MultiRegex::config().utf8_empty(false))
-            .build_many(&patterns)
-            .map_err(|e| PatternError {
-                name: "(all)".into(),
-                message: e.to_string(),
-            })?;
+        let all = compile(&patterns).map_err(|message| PatternError {
+            name: "(all)".into(),
+            message,
+        })?;
         let host_pattern = detectors
             .iter()
             .find(|d| d.kind == Kind::Hostname)
             .map(|d| d.pattern.clone())
             .unwrap_or_default();
-        let hosts = MultiRegex::builder()
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .configure(MultiRegex::config().utf8_empty(false))
-            .build(&host_pattern)
-            .map_err(|e| PatternError {
-                name: "hostname".into(),
-                message: e.to_string(),
-            })?;
+        let hosts = compile(&[&host_pattern]).map_err(|message| PatternError {
+            name: "hostname".into(),
+            message,
+        })?;
         let values = detectors
             .iter()
             .map(|d| {
@@ -560,11 +569,7 @@ impl Detectors {
                 };
                 d.value_group
                     .then(|| {
-                        let regex = MultiRegex::builder()
-                            .syntax(syntax::Config::new().unicode(false).utf8(false))
-                            .configure(MultiRegex::config().utf8_empty(false))
-                            .build(&d.pattern)
-                            .map_err(|e| error(e.to_string()))?;
+                        let regex = compile(&[&d.pattern]).map_err(error)?;
                         let group = regex
                             .group_info()
                             .to_index(regex_automata::PatternID::ZERO, "v")
