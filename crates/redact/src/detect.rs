@@ -925,7 +925,7 @@ impl<'t> LineEscapes<'t> {
 /// Whether `text[at]` is the letter of an escape (`\n`, `\r`, `\t`: a backslash that is not
 /// itself escaped, then the letter), as JSON strings and C-like logs write line breaks.
 pub(crate) fn escape_letter(text: &[u8], at: usize) -> bool {
-    escaped(text, at) && matches!(text.get(at), Some(b'n' | b'r' | b't'))
+    matches!(text.get(at), Some(b'n' | b'r' | b't')) && escaped(text, at)
 }
 
 /// Whether `text[at]` follows a backslash that is not itself escaped (an odd run).

@@ -20,6 +20,11 @@ pub struct Pseudonymizer {
     id: u64,
 }
 
+/// Hex digits of a name's, user's or host label's tag: 40 bits, so that two of even a
+/// hundred thousand distinct values share one with a chance under 1 % (six digits, 24
+/// bits, gave two of five thousand users one pseudonym as likely as not).
+const TAG_CHARS: usize = 10;
+
 /// How many address-prefix tables each thread keeps before it starts over.
 const PREFIX_TABLES: usize = 1 << 14;
 
@@ -102,11 +107,11 @@ impl Pseudonymizer {
             | Kind::Phone => self.push_same_shape(out, kind.name(), value),
             Kind::PersonName => {
                 out.push_str("Person-");
-                self.push_tag(out, "name", value, 6);
+                self.push_tag(out, "name", value, TAG_CHARS);
             }
             Kind::Username => {
                 out.push_str("user-");
-                self.push_tag(out, "user", value, 6);
+                self.push_tag(out, "user", value, TAG_CHARS);
             }
             Kind::Custom(i) => {
                 let _ = write!(out, "REDACTED-{i}-");
@@ -130,7 +135,7 @@ impl Pseudonymizer {
         let (local, domain) = email.rsplit_once('@').unwrap_or((email, "example.com"));
         out.push_str("user-");
         with_lower(local.as_bytes(), |local| {
-            self.push_tag(out, "user", local, 6)
+            self.push_tag(out, "user", local, TAG_CHARS)
         });
         out.push('@');
         self.push_hostname(out, domain);
@@ -174,7 +179,7 @@ impl Pseudonymizer {
 
     fn push_label(&self, out: &mut String, label: &[u8]) {
         out.push('h');
-        with_lower(label, |label| self.push_tag(out, "label", label, 6));
+        with_lower(label, |label| self.push_tag(out, "label", label, TAG_CHARS));
     }
 
     /// Prefix-preserving: two addresses sharing their first n bits still do. Private,
@@ -272,23 +277,28 @@ impl Pseudonymizer {
         })
     }
 
-    /// The manufacturer prefix (OUI) stays; the device part is replaced.
+    /// The manufacturer prefix (OUI) stays; the device part is permuted under the key,
+    /// prefix-preserving like an address: two devices never share a pseudonym (a hash of
+    /// 24 bits would give two of a few thousand cards of one vendor the same one, and the
+    /// map could reveal only one of them). Separators and letter case stay.
     fn push_mac(&self, out: &mut String, value: &[u8]) {
-        let digest = with_lower(value, |lower| self.prf("mac", lower));
-        let mut nibbles = digest.iter().flat_map(|b| [b >> 4, b & 0xf]);
-        let hex_digits = value.iter().filter(|b| b.is_ascii_hexdigit()).count();
+        let digits = || value.iter().filter_map(|b| char::from(*b).to_digit(16));
+        let count = digits().count().min(32) as u32;
+        let bits = digits()
+            .take(32)
+            .fold(0u128, |acc, d| (acc << 4) | u128::from(d));
+        let width = count * 4;
+        // The OUI: the first half of a 48-bit address (all the pattern finds).
+        let permuted = self.permute_prefix("mac", bits, width, width / 2);
         let upper = value.iter().any(u8::is_ascii_uppercase);
-        let mut seen = 0;
+        let mut nibble = count;
         out.extend(value.iter().map(|&b| {
-            if !b.is_ascii_hexdigit() {
-                return b as char;
+            if !b.is_ascii_hexdigit() || nibble == 0 {
+                return char::from(b);
             }
-            seen += 1;
-            if seen <= hex_digits / 2 {
-                return b as char;
-            }
-            let n = nibbles.next().unwrap_or(0);
-            let c = char::from_digit(u32::from(n), 16).unwrap_or('0');
+            nibble -= 1;
+            let digit = ((permuted >> (4 * nibble)) & 0xf) as u32;
+            let c = char::from_digit(digit, 16).unwrap_or('0');
             if upper {
                 c.to_ascii_uppercase()
             } else {
@@ -440,6 +450,42 @@ mod tests {
         assert_eq!(a.segments()[0], 0x2001);
         let link = p().ipv6("fe80::1".parse().unwrap());
         assert_eq!(link.segments()[0] & 0xffc0, 0xfe80);
+    }
+
+    #[test]
+    fn devices_of_one_vendor_never_share_a_pseudonym() {
+        let p = p();
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..20_000u32 {
+            let [_, a, b, c] = (i * 7919).to_be_bytes();
+            let mac = format!("00:1a:2b:{a:02x}:{b:02x}:{c:02x}");
+            let pseudonym = p.pseudonym(Kind::MacAddress, mac.as_bytes());
+            assert!(pseudonym.starts_with("00:1a:2b:"), "{pseudonym}");
+            assert_eq!(pseudonym.len(), mac.len());
+            assert!(seen.insert(pseudonym), "{mac}");
+        }
+        let cisco = p.pseudonym(Kind::MacAddress, b"001a.2b3c.4d5e");
+        assert!(cisco.starts_with("001a.2b") && cisco.len() == 14, "{cisco}");
+        assert_eq!(
+            p.pseudonym(Kind::MacAddress, b"00-1A-2B-3C-4D-5E"),
+            p.pseudonym(Kind::MacAddress, b"00:1a:2b:3c:4d:5e")
+                .to_ascii_uppercase()
+                .replace(':', "-")
+        );
+    }
+
+    #[test]
+    fn tags_are_long_enough_that_distinct_values_keep_apart() {
+        let p = p();
+        let name = p.pseudonym(Kind::PersonName, b"Jane Doe");
+        assert_eq!(name.len(), "Person-".len() + 10, "{name}");
+        let user = p.pseudonym(Kind::Username, b"jdoe");
+        assert_eq!(user.len(), "user-".len() + 10, "{user}");
+        assert_eq!(p.label("web01").len(), 11);
+        let users: std::collections::HashSet<String> = (0..50_000)
+            .map(|i| p.pseudonym(Kind::Username, format!("u{i}").as_bytes()))
+            .collect();
+        assert_eq!(users.len(), 50_000);
     }
 
     #[test]
