@@ -122,6 +122,9 @@ struct Report {
     seconds: f64,
     megabytes_per_second: f64,
     dry_run: bool,
+    /// Values the map could not keep because another value had the same pseudonym: the
+    /// map reveals the first of each, so a reply quoting it reads as that value.
+    pseudonym_collisions: usize,
 }
 
 #[derive(Serialize)]
@@ -250,10 +253,11 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
         }
     }
     // The map goes first: output whose pseudonyms could not all be recorded is not complete.
+    let mut collisions = 0;
     if let (Some(path), false) = (&args.map, args.dry_run) {
         let written = write_private(path, |file| {
             let mut buffered = io::BufWriter::new(file);
-            redactor.write_map(&mut buffered)?;
+            collisions = redactor.write_map(&mut buffered)?;
             buffered.flush()?;
             Ok(())
         });
@@ -278,7 +282,8 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
         results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by(|a, b| a.0.cmp(&b.0));
     skipped.extend(archive_skipped);
-    let report = build_report(results, skipped, elapsed, args.dry_run);
+    let mut report = build_report(results, skipped, elapsed, args.dry_run);
+    report.pseudonym_collisions = collisions;
     if let Some(path) = &args.findings {
         findings.sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
         let mut lines = String::new();
@@ -663,6 +668,14 @@ fn print_summary(report: &Report) {
     );
     for skipped in &report.skipped {
         let _ = writeln!(err, "skipped {}: {}", skipped.path, skipped.reason);
+    }
+    if report.pseudonym_collisions > 0 {
+        let _ = writeln!(
+            err,
+            "warning: {} value(s) share a pseudonym with another value; the map reveals \
+             the first value of each such pseudonym",
+            report.pseudonym_collisions
+        );
     }
 }
 

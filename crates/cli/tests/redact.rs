@@ -163,6 +163,8 @@ fn a_bundle_is_redacted_into_a_mirror_with_names_rewritten() {
         serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
     assert!(report["totals"]["CREDENTIALS"].as_u64().unwrap() >= 2);
     assert_eq!(report["skipped"].as_array().unwrap().len(), 2);
+    assert_eq!(report["pseudonym_collisions"], 0);
+    assert!(!stderr.contains("share a pseudonym"), "{stderr}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -137,6 +137,9 @@ pub struct MapBook {
     /// Where each of those entries lies in `arena`, in the order they were recorded.
     pending: Vec<Pending>,
     runs: Vec<std::fs::File>,
+    /// Entries left out of spilled runs because their pseudonym was already taken by
+    /// another original.
+    spilled_collisions: usize,
     limit: usize,
     /// False when nobody will read the map: pseudonyms are derived, nothing is kept.
     recorded: bool,
@@ -257,6 +260,7 @@ impl MapBook {
             arena: Vec::new(),
             pending: Vec::new(),
             runs: Vec::new(),
+            spilled_collisions: 0,
             limit: SPILL_BYTES,
             recorded: true,
         }
@@ -353,8 +357,9 @@ impl MapBook {
         Ok(())
     }
 
-    /// The entries in memory in pseudonym order, the first of each pseudonym only.
-    fn sorted_pending(&self) -> Vec<Pending> {
+    /// The entries in memory in pseudonym order, the first of each pseudonym only, and how
+    /// many of those left out stood for another original than the one kept.
+    fn sorted_pending(&self) -> (Vec<Pending>, usize) {
         let arena = &self.arena;
         let mut sorted = self.pending.clone();
         // Of entries with one pseudonym, the first recorded (lowest in the arena) first.
@@ -364,15 +369,24 @@ impl MapBook {
                 .then_with(|| a.pseudonym(arena).cmp(b.pseudonym(arena)))
                 .then(a.at.cmp(&b.at))
         });
-        sorted.dedup_by(|b, a| a.pseudonym(arena) == b.pseudonym(arena));
-        sorted
+        let mut collisions = 0;
+        sorted.dedup_by(|b, a| {
+            let (pa, oa, _) = a.parts(arena);
+            let (pb, ob, _) = b.parts(arena);
+            let same = pa == pb;
+            collisions += usize::from(same && oa != ob);
+            same
+        });
+        (sorted, collisions)
     }
 
     fn spill(&mut self) -> Result<(), MapError> {
         use std::io::Write;
         let file = tempfile::tempfile()?;
         let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-        for entry in self.sorted_pending() {
+        let (sorted, collisions) = self.sorted_pending();
+        self.spilled_collisions += collisions;
+        for entry in sorted {
             let (p, o, k) = entry.parts(&self.arena);
             let mut head = [0u8; 10];
             head[0..4].copy_from_slice(&entry.pseudonym.to_le_bytes());
@@ -392,11 +406,13 @@ impl MapBook {
         Ok(())
     }
 
-    /// Calls `each` with every entry once, in pseudonym order.
+    /// Calls `each` with every entry once, in pseudonym order. Returns how many recorded
+    /// entries were left out because their pseudonym already stood for another original
+    /// (a collision: the map reveals the first original of each pseudonym).
     pub fn for_each(
         &self,
         mut each: impl FnMut(EntryRef<'_>) -> Result<(), MapError>,
-    ) -> Result<(), MapError> {
+    ) -> Result<usize, MapError> {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
         use std::io::Seek;
@@ -409,10 +425,9 @@ impl MapBook {
                 file,
             )));
         }
-        sources.push(Source::Memory(
-            self.sorted_pending().into_iter(),
-            &self.arena,
-        ));
+        let (pending, mut collisions) = self.sorted_pending();
+        collisions += self.spilled_collisions;
+        sources.push(Source::Memory(pending.into_iter(), &self.arena));
         // The heap holds each source's next pseudonym; its record waits in `heads`. Ties
         // go to the older source: the first entry of a pseudonym wins.
         let mut heads: Vec<Record> = Vec::with_capacity(sources.len());
@@ -425,9 +440,12 @@ impl MapBook {
             heads.push(record);
         }
         let mut last: Vec<u8> = Vec::new();
+        let mut last_original: Vec<u8> = Vec::new();
         let mut first = true;
         while let Some(Reverse((pseudonym, i))) = heap.pop() {
-            if first || last != pseudonym {
+            if !first && last == pseudonym {
+                collisions += usize::from(heads[i].original != last_original);
+            } else {
                 let head = &heads[i];
                 let category = Category::ALL
                     .get(usize::from(head.category))
@@ -444,6 +462,8 @@ impl MapBook {
                     category,
                     kind: spilled_text(&head.kind)?,
                 })?;
+                last_original.clear();
+                last_original.extend_from_slice(&head.original);
                 first = false;
             }
             // The popped pseudonym's buffer becomes `last`; the old `last` is reused for
@@ -455,11 +475,12 @@ impl MapBook {
                 heap.push(Reverse((std::mem::take(&mut head.pseudonym), i)));
             }
         }
-        Ok(())
+        Ok(collisions)
     }
 
-    /// Writes the map file: the same JSON as [`PseudonymMap`], streamed.
-    pub fn write_json(&self, mut out: impl std::io::Write) -> Result<(), MapError> {
+    /// Writes the map file: the same JSON as [`PseudonymMap`], streamed. Returns the number
+    /// of collisions (see [`MapBook::for_each`]).
+    pub fn write_json(&self, mut out: impl std::io::Write) -> Result<usize, MapError> {
         write!(
             out,
             "{{\n  \"version\": {},\n  \"key\": \"{}\",\n  \"entries\": {{",
@@ -470,7 +491,7 @@ impl MapBook {
         // Entries are formatted into a block in memory and written a block at a time:
         // a million entries would otherwise be ten million small writes.
         let mut block: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + 1024);
-        self.for_each(|entry| {
+        let collisions = self.for_each(|entry| {
             block.extend_from_slice(if first { b"\n    " } else { b",\n    " });
             first = false;
             serde_json::to_writer(&mut block, entry.pseudonym)?;
@@ -489,7 +510,7 @@ impl MapBook {
         })?;
         block.extend_from_slice(if first { b"}\n}\n" } else { b"\n  }\n}\n" });
         out.write_all(&block)?;
-        Ok(())
+        Ok(collisions)
     }
 
     /// Everything in memory at once, for small maps (a case's vault, tests).
@@ -629,6 +650,36 @@ mod tests {
         let map = book.to_map().unwrap();
         assert_eq!(map.entries.len(), 2);
         assert_eq!(map.entries["same"].original, "first");
+    }
+
+    #[test]
+    fn a_pseudonym_that_stands_for_two_values_is_counted() {
+        // In memory, across spilled runs, and spilled within one run.
+        for limit in [1 << 20, 1, 60] {
+            let mut book = MapBook::new([7; 32]).with_limit(limit);
+            for (pseudonym, original) in [
+                ("p1", "a"),
+                ("p2", "b"),
+                ("p1", "a"),
+                ("p1", "c"),
+                ("p2", "b"),
+                ("p3", "d"),
+                ("p1", "e"),
+            ] {
+                book.insert(pseudonym.into(), entry(original)).unwrap();
+            }
+            let mut json = Vec::new();
+            assert_eq!(book.write_json(&mut json).unwrap(), 2, "limit {limit}");
+            let map = PseudonymMap::parse(std::str::from_utf8(&json).unwrap()).unwrap();
+            assert_eq!(map.entries["p1"].original, "a", "limit {limit}");
+            assert_eq!(map.entries.len(), 3);
+        }
+        // The same value met again (another worker, a forgotten cache entry) is no
+        // collision.
+        let mut book = MapBook::new([7; 32]).with_limit(1);
+        book.insert("p1".into(), entry("a")).unwrap();
+        book.insert("p1".into(), entry("a")).unwrap();
+        assert_eq!(book.write_json(Vec::new()).unwrap(), 0);
     }
 
     #[test]

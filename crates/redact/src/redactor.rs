@@ -170,8 +170,10 @@ impl Redactor {
         issued.failure.take().map_or(Ok(()), Err)
     }
 
-    /// Writes the map as JSON, streamed from memory and spilled runs.
-    pub fn write_map(&self, writer: impl std::io::Write) -> Result<(), MapError> {
+    /// Writes the map as JSON, streamed from memory and spilled runs; returns how many
+    /// values were left out because another value had the same pseudonym (the map reveals
+    /// the first of each; see [`MapBook::for_each`]).
+    pub fn write_map(&self, writer: impl std::io::Write) -> Result<usize, MapError> {
         let mut issued = self.issued();
         if let Some(failure) = issued.failure.take() {
             return Err(failure);
