@@ -16,6 +16,9 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Pseudonymizer {
     /// HMAC with the key already absorbed: each derivation clones it.
     keyed: HmacSha256,
+    /// SHA-256 that has absorbed one block holding a subkey: the round function of the
+    /// numbers' permutation, one compression per round on an input of fixed length.
+    rounds: Sha256,
     /// Tells this pseudonymizer's cached address prefixes from another's.
     id: u64,
 }
@@ -46,7 +49,12 @@ impl Pseudonymizer {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let keyed = <HmacSha256 as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Self { keyed, id }
+        let mut mac = keyed.clone();
+        mac.update(b"shape rounds");
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(&mac.finalize().into_bytes());
+        let rounds = <Sha256 as sha2::Digest>::new_with_prefix(block);
+        Self { keyed, rounds, id }
     }
 
     fn prf(&self, domain: &str, value: &[u8]) -> [u8; 32] {
@@ -383,22 +391,24 @@ impl Pseudonymizer {
     }
 
     /// A keyed permutation of the pairs (a, b) with a < `a.1`, b < `b.1`: eight rounds of
-    /// a Feistel network with modular addition (as FF1 does for decimal strings), each
-    /// round's function a keyed hash of the other half and the tweak.
+    /// a Feistel network with modular addition (as FF1 does for decimal strings). Each
+    /// round's function is SHA-256 over the subkey's block, then the tweak's digest, the
+    /// round and the other half: 41 bytes, always one compression (a fixed length, so no
+    /// input extends another).
     fn permute_pair(&self, tweak: &[u8], a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
+        use sha2::Digest;
         let ((mut a, a_size), (mut b, b_size)) = (a, b);
-        let mut input = Vec::with_capacity(tweak.len() + 9);
+        let mut input = [0u8; 41];
+        input[..32].copy_from_slice(&Sha256::digest(tweak));
         for round in 0..8u8 {
             let (other, size) = if round % 2 == 0 {
                 (b, a_size)
             } else {
                 (a, b_size)
             };
-            input.clear();
-            input.push(round);
-            input.extend_from_slice(&other.to_be_bytes());
-            input.extend_from_slice(tweak);
-            let digest = self.prf("shape", &input);
+            input[32] = round;
+            input[33..].copy_from_slice(&other.to_be_bytes());
+            let digest = self.rounds.clone().chain_update(input).finalize();
             let f = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % size;
             if round % 2 == 0 {
                 a = (a + f) % a_size;
