@@ -409,3 +409,58 @@ fn an_archived_bundle_comes_out_as_an_archive() {
         "{skipped}"
     );
 }
+
+#[test]
+fn a_map_of_an_earlier_format_still_reveals_but_is_not_extended() {
+    let dir = Dir::new();
+    let key = "07".repeat(32);
+    let map = dir.path("old.json");
+    let old = format!(
+        r#"{{"version":1,"key":"{key}","entries":{{"Person-1a2b3c":{{"original":"Jane Doe","category":"CONTACT","kind":"person_name"}}}}}}"#
+    );
+    fs::write(&map, &old).unwrap();
+    let reply = dir.path("reply.txt");
+    fs::write(&reply, "Person-1a2b3c says hi").unwrap();
+    let revealed = redact(
+        &[&reply, Path::new("--reveal"), Path::new("--map"), &map],
+        &[],
+        None,
+    );
+    assert!(revealed.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&revealed.stdout),
+        "Jane Doe says hi"
+    );
+
+    let out = dir.path("out");
+    let input = dir.path("in.txt");
+    fs::write(&input, "Regards,\nJane Doe\n").unwrap();
+    let refused = redact(
+        &[&input, Path::new("-o"), &out, Path::new("--map"), &map],
+        &[],
+        None,
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("earlier casebridge (map format 1)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("new --map"), "{stderr}");
+    assert!(!out.exists(), "nothing is written");
+    assert_eq!(
+        fs::read_to_string(&map).unwrap(),
+        old,
+        "the old map is untouched"
+    );
+
+    let newer = dir.path("newer.json");
+    fs::write(&newer, old.replace(r#""version":1"#, r#""version":9"#)).unwrap();
+    let refused = redact(
+        &[&input, Path::new("-o"), &out, Path::new("--map"), &newer],
+        &[],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("newer casebridge (map format 9)"));
+}

@@ -29,7 +29,7 @@ pub use category::Category;
 pub use detect::PatternError;
 pub use detect::{Detectors, Finding, Kind};
 pub use map::MapError;
-pub use map::{reveal, EntryRef, MapBook, MapEntry, PseudonymMap, SPILL_BYTES};
+pub use map::{reveal, EntryRef, MapBook, MapEntry, PseudonymMap, MAP_VERSION, SPILL_BYTES};
 pub use policy::{Action, CustomPattern, Policy, PolicyError};
 pub use pseudonym::Pseudonymizer;
 pub use redactor::{short_host_names, Redacted, Redactor};

@@ -17,6 +17,13 @@ pub struct MapEntry {
     pub kind: Cow<'static, str>,
 }
 
+/// The map format this version writes. Format 2 (2026-12-03): names, users and host labels
+/// have 40-bit tags, and MAC addresses and same-shape numbers are permuted under the key,
+/// where format 1 hashed them; address tables are derived another way. A format-1 map
+/// still reveals, but its key gives those values other pseudonyms now, so a run must not
+/// extend it.
+pub const MAP_VERSION: u32 = 2;
+
 /// The key pseudonyms are derived from and every pseudonym issued with it. Kept only by
 /// the owner of the data (`--map`): with it, later runs reuse the same pseudonyms and
 /// `--reveal` restores a partner's reply.
@@ -41,7 +48,7 @@ pub enum MapError {
 impl PseudonymMap {
     pub fn new(key: [u8; 32]) -> Self {
         Self {
-            version: 1,
+            version: MAP_VERSION,
             key: hex::encode(key),
             entries: BTreeMap::new(),
         }
@@ -255,7 +262,7 @@ fn spilled_text(bytes: &[u8]) -> Result<&str, MapError> {
 impl MapBook {
     pub fn new(key: [u8; 32]) -> Self {
         Self {
-            version: 1,
+            version: MAP_VERSION,
             key,
             arena: Vec::new(),
             pending: Vec::new(),
@@ -300,6 +307,11 @@ impl MapBook {
 
     pub fn key(&self) -> [u8; 32] {
         self.key
+    }
+
+    /// The map format the book was read in ([`MAP_VERSION`] for a new one).
+    pub fn version(&self) -> u32 {
+        self.version
     }
 
     /// Records a pseudonym; spills the entries in memory to a sorted run when they grow

@@ -16,9 +16,12 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Pseudonymizer {
     /// HMAC with the key already absorbed: each derivation clones it.
     keyed: HmacSha256,
-    /// SHA-256 that has absorbed one block holding a subkey: the round function of the
-    /// numbers' permutation, one compression per round on an input of fixed length.
-    rounds: Sha256,
+    /// SHA-256 that has absorbed one 64-byte block holding a subkey derived from the key:
+    /// a keyed function of short inputs, one compression each where HMAC takes two, for
+    /// the per-byte tables of addresses and the rounds of the numbers' permutation. Each
+    /// input starts with its purpose and has that purpose's one length, so none is the
+    /// start of another.
+    keyed_block: Sha256,
     /// Tells this pseudonymizer's cached address prefixes from another's.
     id: u64,
 }
@@ -50,11 +53,25 @@ impl Pseudonymizer {
         let keyed = <HmacSha256 as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut mac = keyed.clone();
-        mac.update(b"shape rounds");
+        mac.update(b"keyed block");
         let mut block = [0u8; 64];
         block[..32].copy_from_slice(&mac.finalize().into_bytes());
-        let rounds = <Sha256 as sha2::Digest>::new_with_prefix(block);
-        Self { keyed, rounds, id }
+        let keyed_block = <Sha256 as sha2::Digest>::new_with_prefix(block);
+        Self {
+            keyed,
+            keyed_block,
+            id,
+        }
+    }
+
+    /// The keyed function of a fixed-length input (see [`Pseudonymizer::keyed_block`]).
+    fn keyed_block(&self, input: &[u8]) -> [u8; 32] {
+        use sha2::Digest;
+        self.keyed_block
+            .clone()
+            .chain_update(input)
+            .finalize()
+            .into()
     }
 
     fn prf(&self, domain: &str, value: &[u8]) -> [u8; 32] {
@@ -260,10 +277,14 @@ impl Pseudonymizer {
     /// (`prefix`) of an address `width` bits wide.
     fn prefix_table(&self, domain: &str, width: u32, prefix: u128, prefix_bits: u32) -> [u8; 32] {
         let derive = || {
-            let mut input = [0u8; 17];
-            input[..16].copy_from_slice(&prefix.to_be_bytes());
-            input[16] = prefix_bits as u8;
-            self.prf(domain, &input)
+            // Purpose 1: an address table. The domain is a short name (`ipv4`, `mac`).
+            let mut input = [0u8; 26];
+            input[0] = 1;
+            let name = &domain.as_bytes()[..domain.len().min(8)];
+            input[1..1 + name.len()].copy_from_slice(name);
+            input[9..25].copy_from_slice(&prefix.to_be_bytes());
+            input[25] = prefix_bits as u8;
+            self.keyed_block(&input)
         };
         // The network half of an address is shared by its neighbours; the host half is
         // mostly unique, and caching it would only push the shared tables out.
@@ -391,24 +412,24 @@ impl Pseudonymizer {
     }
 
     /// A keyed permutation of the pairs (a, b) with a < `a.1`, b < `b.1`: eight rounds of
-    /// a Feistel network with modular addition (as FF1 does for decimal strings). Each
-    /// round's function is SHA-256 over the subkey's block, then the tweak's digest, the
-    /// round and the other half: 41 bytes, always one compression (a fixed length, so no
-    /// input extends another).
+    /// a Feistel network with modular addition (as FF1 does for decimal strings), each
+    /// round's function the keyed block of the tweak's digest, the round and the other
+    /// half.
     fn permute_pair(&self, tweak: &[u8], a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
         use sha2::Digest;
         let ((mut a, a_size), (mut b, b_size)) = (a, b);
-        let mut input = [0u8; 41];
-        input[..32].copy_from_slice(&Sha256::digest(tweak));
+        // Purpose 0: a round.
+        let mut input = [0u8; 42];
+        input[1..33].copy_from_slice(&Sha256::digest(tweak));
         for round in 0..8u8 {
             let (other, size) = if round % 2 == 0 {
                 (b, a_size)
             } else {
                 (a, b_size)
             };
-            input[32] = round;
-            input[33..].copy_from_slice(&other.to_be_bytes());
-            let digest = self.rounds.clone().chain_update(input).finalize();
+            input[33] = round;
+            input[34..].copy_from_slice(&other.to_be_bytes());
+            let digest = self.keyed_block(&input);
             let f = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % size;
             if round % 2 == 0 {
                 a = (a + f) % a_size;
