@@ -350,9 +350,11 @@ impl Pseudonymizer {
         } else {
             0
         };
+        // A phone's letters mark an extension (`x549`, `ext.`): they stay.
+        let letters = if domain == "phone" { 1 } else { 26 };
         let radix = |b: u8| match b {
             b'0'..=b'9' => 10u64,
-            b'A'..=b'Z' | b'a'..=b'z' => 26,
+            b'A'..=b'Z' | b'a'..=b'z' => letters,
             _ => 1,
         };
         let place = |b: u8| match b {
@@ -673,6 +675,9 @@ mod tests {
             assert!(pseudonym.starts_with(code), "{value} -> {pseudonym}");
             assert_ne!(pseudonym[code.len()..], value[code.len()..], "{value}");
         }
+        let extension = p.pseudonym(Kind::Phone, b"650-752-7354x549");
+        assert_eq!(&extension[12..13], "x", "{extension}");
+        assert_ne!(&extension[13..], "549");
         let iban = p.pseudonym(Kind::Iban, b"GB82 WEST 1234 5698 7654 32");
         assert!(iban.starts_with("GB") && iban.len() == 27, "{iban}");
         assert_ne!(iban, "GB82 WEST 1234 5698 7654 32");
