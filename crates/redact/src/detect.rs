@@ -1325,8 +1325,14 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if validate::hostname(value) {
                 return Some((start, end));
             }
-            // A file named after a host (`web01.acme.com.log`): the host without the extension.
+            // A file named after a host (`web01.acme.com.log`, a rotated `….com.1`): the
+            // host without the extension. Any other last label makes no file name: in
+            // `com.google.common` there is no host `com.google`.
             let dot = value.iter().rposition(|b| *b == b'.')?;
+            let extension = &value[dot + 1..];
+            if !validate::file_extension(extension) && !extension.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
             return validate::hostname(&value[..dot]).then_some((start, start + dot));
         }
     };
@@ -1654,6 +1660,24 @@ mod tests {
         misses("THK CO.LTD., and", Kind::Hostname);
         finds("see disco.ltd now", Kind::Hostname, "disco.ltd");
         misses("see readme.md", Kind::Hostname);
+        // A host name inside a longer dotted name is no host unless the rest is a file's
+        // extension.
+        misses("import com.google.common;", Kind::Hostname);
+        misses("assert_eq!(loc.id.language, lang)", Kind::Hostname);
+        misses(
+            "/etc/systemd/system/multi-user.target.wants/x",
+            Kind::Hostname,
+        );
+        finds(
+            "rotated web01.acme.com.1 kept",
+            Kind::Hostname,
+            "web01.acme.com",
+        );
+        finds(
+            "see web01.acme.com.LOG too",
+            Kind::Hostname,
+            "web01.acme.com",
+        );
     }
 
     #[test]

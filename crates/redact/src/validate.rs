@@ -322,6 +322,11 @@ static REVERSE_DNS_ROOTS: WordList = WordList::new(&[
     "com", "org", "net", "io", "java", "javax", "edu", "gov", "de", "uk",
 ]);
 
+/// Whether `label` is a file's extension (`log`, `gz`, `yaml`), in any letter case.
+pub(crate) fn file_extension(label: &[u8]) -> bool {
+    FILE_EXTENSIONS.contains_lowered(label)
+}
+
 /// Whether `text` is a host or domain name: at least two labels, ending in a known public
 /// suffix or an internal one, not a file name or a Java package.
 pub fn hostname(text: &[u8]) -> bool {
