@@ -1308,7 +1308,22 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 label.iter().skip(1).any(u8::is_ascii_uppercase)
                     && label.iter().any(u8::is_ascii_lowercase)
             });
-            if (camel_case && !in_url) || before == Some(b'$') || after.first() == Some(&b'(') {
+            // A dotted name goes on after it (`this.read.as_mut()`: a label with `_` ended
+            // the match): a field or method path, not a host. A rotation number after it
+            // (`web01.acme.com.1`) is no such name.
+            let next_label = after.get(1..).unwrap_or_default();
+            let next_label = &next_label[..next_label
+                .iter()
+                .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
+                .unwrap_or(next_label.len())];
+            let continued = after.first() == Some(&b'.')
+                && !next_label.is_empty()
+                && !next_label.iter().all(u8::is_ascii_digit);
+            if (camel_case && !in_url)
+                || before == Some(b'$')
+                || after.first() == Some(&b'(')
+                || continued
+            {
                 return None;
             }
             // `ACME Co.Ltd.` names a company, not a host in the .ltd domain.
@@ -1663,6 +1678,7 @@ mod tests {
         // A host name inside a longer dotted name is no host unless the rest is a file's
         // extension.
         misses("import com.google.common;", Kind::Hostname);
+        misses("poll_read_buf(this.read.as_mut(), cx)", Kind::Hostname);
         misses("assert_eq!(loc.id.language, lang)", Kind::Hostname);
         misses(
             "/etc/systemd/system/multi-user.target.wants/x",
