@@ -27,8 +27,9 @@ pub struct RedactArgs {
     /// for several inputs or a directory. Must not exist yet.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// The private pseudonym map: read if it exists (same key, same pseudonyms as before),
-    /// then written back with this run's pseudonyms. Keep it; never share it.
+    /// The private pseudonym map: read if it exists (same key, same pseudonyms as before;
+    /// a map of an earlier format only reveals), then written back with this run's
+    /// pseudonyms. Keep it; never share it.
     #[arg(long)]
     map: Option<PathBuf>,
     /// A TOML policy: per-category actions, keywords, patterns.
