@@ -1374,6 +1374,9 @@ fn secret_value(value: &[u8]) -> bool {
         || lower.starts_with("$(")
         || lower.starts_with("redacted")
         || lower.starts_with("secret-")
+        // Code, not a value: a path (`Token::I32(9`, `RsaPrivateKey::new(`).
+        || lower.starts_with(':')
+        || lower.contains("::")
         || [
             "null",
             "none",
@@ -1619,6 +1622,10 @@ mod tests {
         misses("id 05-123", Kind::Phone);
         misses("build 0.12345678", Kind::Phone);
         misses("call 650-752-7354xyz", Kind::Phone);
+        // Years: a range, an ordinal date.
+        misses("Copyright (C) 1996-2019 Julian Seward", Kind::Phone);
+        misses("assert!(date!(2022-049).is_ok())", Kind::Phone);
+        finds("call 2012-3456 now", Kind::Phone, "2012-3456");
     }
 
     #[test]
@@ -1763,6 +1770,12 @@ mod tests {
         );
         misses("password=${DB_PASSWORD}", Kind::Password);
         misses("password: ********", Kind::Password);
+        misses("        Token::I32(9999),", Kind::Password);
+        misses(
+            "let private_key = RsaPrivateKey::new(&mut rng)",
+            Kind::Password,
+        );
+        finds("password=ab:cd9!", Kind::Password, "ab:cd9!");
     }
 
     #[test]

@@ -465,6 +465,17 @@ pub fn phone(text: &[u8]) -> bool {
     if groups.len() >= 3 && groups[0].len() == 4 && groups[1].len() == 2 && groups[2].len() == 2 {
         return false;
     }
+    // A range of years (`1996-2019`) or an ordinal date (`2022-049`).
+    let year = |g: &str| g.len() == 4 && (g.starts_with("19") || g.starts_with("20"));
+    if let [first, second] = groups[..] {
+        let day = second.len() == 3 && second.parse::<u32>().is_ok_and(|d| (1..=366).contains(&d));
+        if s == format!("{first}-{second}")
+            && year(first)
+            && ((year(second) && second >= first) || day)
+        {
+            return false;
+        }
+    }
     international || separators >= 1 || s.starts_with('(')
 }
 
