@@ -130,6 +130,34 @@ struct Detector {
     check: Check,
 }
 
+/// Whether the text before a user name's value is prose about a user (`when the user
+/// specifies`, `a user wanted`): a log names its user `user alice` or `for user alice`,
+/// never with an article before `user`.
+fn prose_user(before: &[u8]) -> bool {
+    let head = before.trim_ascii_end();
+    let Some(head) = head
+        .len()
+        .checked_sub(4)
+        .filter(|&at| head[at..].eq_ignore_ascii_case(b"user"))
+        .map(|at| &head[..at])
+    else {
+        return false;
+    };
+    if !head.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
+        return false;
+    }
+    let head = head.trim_ascii_end();
+    let word = &head[head
+        .iter()
+        .rposition(|b| !b.is_ascii_alphabetic())
+        .map_or(0, |p| p + 1)..];
+    [
+        "the", "a", "an", "this", "that", "each", "every", "any", "which", "whose", "no",
+    ]
+    .iter()
+    .any(|article| word.eq_ignore_ascii_case(article.as_bytes()))
+}
+
 /// A character of a secret-named key's value: up to a space, quote or delimiter, or an
 /// escaped line break (`\n` in a JSON string ends the line, and the value with it; an
 /// escaped backslash is a pair, so `\\n` is not one).
@@ -1298,7 +1326,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if value.len() > 64 || std::str::from_utf8(value).is_err() {
                 return None;
             }
-            !NOT_USERNAMES.contains_lowered(value) && !value.iter().all(u8::is_ascii_digit)
+            !NOT_USERNAMES.contains_lowered(value)
+                && !value.iter().all(u8::is_ascii_digit)
+                && !prose_user(&text[..start])
         }
         Check::Hostname => {
             // Mixed case reads as code (`InvoiceService.java`), except in a URL, where
@@ -1877,6 +1907,14 @@ mod tests {
         finds("Account Name:\t\tjdoe", Kind::Username, "jdoe");
         finds("account=svc_backup;", Kind::Username, "svc_backup");
         misses("Will my account stay active?", Kind::Username);
+        // Prose about a user, not a user's name.
+        misses(
+            "warn when the user specifies a ForwardAgent",
+            Kind::Username,
+        );
+        misses("probably not what a user wanted.", Kind::Username);
+        misses("The user lacks permissions", Kind::Username);
+        finds("session opened for user alice by", Kind::Username, "alice");
     }
 
     #[test]
