@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use casebridge_redact::{
-    learn_stream, redact_stream_on, sniff, Archives, Category, Format, Limits, MapBook, Policy,
-    PseudonymMap, Redactor, StreamStats, MAP_VERSION, SPILL_BYTES,
+    learn_stream, redact_stream_on, sniff, Archives, Category, Format, Limits, MapBook, MapError,
+    Policy, PseudonymMap, Redactor, StreamStats, MAP_VERSION, SPILL_BYTES,
 };
 use clap::Args;
 use rand::RngCore;
@@ -686,24 +686,23 @@ fn load_map(path: Option<&Path>) -> anyhow::Result<MapBook> {
         Some(path) if path.exists() => {
             let file = fs::File::open(path)
                 .with_context(|| format!("cannot read the map {}", path.display()))?;
-            let book = MapBook::read(file, SPILL_BYTES)
-                .with_context(|| format!("the map {} is not valid", path.display()))?;
-            match book.version() {
-                MAP_VERSION => Ok(book),
-                older if older < MAP_VERSION => bail!(
-                    "the map {} was written by an earlier casebridge (map format {older}), \
+            MapBook::read(file, SPILL_BYTES).map_err(|error| match error {
+                MapError::EarlierFormat(earlier) => anyhow!(
+                    "the map {} was written by an earlier casebridge (map format {earlier}), \
                      whose pseudonyms for names, users, hosts, MAC addresses and numbers \
                      differ from this one's: extending it would give those values a second \
                      pseudonym. Keep it for --reveal, which still reads it, and give this \
                      run a new --map",
                     path.display()
                 ),
-                newer => bail!(
+                MapError::NewerFormat(newer) => anyhow!(
                     "the map {} was written by a newer casebridge (map format {newer}); \
                      this one writes format {MAP_VERSION}",
                     path.display()
                 ),
-            }
+                other => anyhow::Error::new(other)
+                    .context(format!("the map {} is not valid", path.display())),
+            })
         }
         _ => {
             let mut key = [0u8; 32];

@@ -43,6 +43,12 @@ pub enum MapError {
     Key,
     #[error("cannot spill the map to a temporary file: {0}")]
     Spill(#[from] std::io::Error),
+    /// A map of an earlier format: it still reveals ([`PseudonymMap`]), but its key now
+    /// gives some values other pseudonyms, so no run may add to it.
+    #[error("the map was written in the earlier format {0}; this version writes format {MAP_VERSION}, whose pseudonyms differ")]
+    EarlierFormat(u32),
+    #[error("the map was written in format {0} by a newer version; this one writes format {MAP_VERSION}")]
+    NewerFormat(u32),
 }
 
 impl PseudonymMap {
@@ -136,7 +142,6 @@ pub const SPILL_BYTES: usize = 24 << 20;
 /// spilled run is a compact binary file read back into reused buffers, so a run with
 /// millions of new values spends its time finding them, not filing them.
 pub struct MapBook {
-    version: u32,
     key: [u8; 32],
     /// The bytes of the entries not spilled yet: pseudonym, original and kind, one after
     /// the other.
@@ -243,6 +248,15 @@ pub struct EntryRef<'a> {
     pub kind: &'a str,
 }
 
+/// Whether a map of `version` may be extended: only one of [`MAP_VERSION`].
+fn same_format(version: u32) -> Result<(), MapError> {
+    match version {
+        MAP_VERSION => Ok(()),
+        earlier if earlier < MAP_VERSION => Err(MapError::EarlierFormat(earlier)),
+        newer => Err(MapError::NewerFormat(newer)),
+    }
+}
+
 fn category_index(category: Category) -> u8 {
     Category::ALL
         .iter()
@@ -262,7 +276,6 @@ fn spilled_text(bytes: &[u8]) -> Result<&str, MapError> {
 impl MapBook {
     pub fn new(key: [u8; 32]) -> Self {
         Self {
-            version: MAP_VERSION,
             key,
             arena: Vec::new(),
             pending: Vec::new(),
@@ -287,9 +300,10 @@ impl MapBook {
     }
 
     /// A book that starts with every entry of an in-memory map.
+    /// Refused for a map of another format (see [`MAP_VERSION`]).
     pub fn from_map(map: PseudonymMap) -> Result<Self, MapError> {
+        same_format(map.version)?;
         let mut book = Self::new(map.key_bytes()?);
-        book.version = map.version;
         for (pseudonym, entry) in map.entries {
             book.insert(pseudonym, entry)?;
         }
@@ -300,18 +314,14 @@ impl MapBook {
     pub fn read(reader: impl std::io::Read, limit: usize) -> Result<Self, MapError> {
         use serde::de::DeserializeSeed;
         let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
-        let book = BookSeed { limit }.deserialize(&mut de)?;
+        let (book, version) = BookSeed { limit }.deserialize(&mut de)?;
         de.end()?;
+        same_format(version)?;
         Ok(book)
     }
 
     pub fn key(&self) -> [u8; 32] {
         self.key
-    }
-
-    /// The map format the book was read in ([`MAP_VERSION`] for a new one).
-    pub fn version(&self) -> u32 {
-        self.version
     }
 
     /// Records a pseudonym; spills the entries in memory to a sorted run when they grow
@@ -496,7 +506,7 @@ impl MapBook {
         write!(
             out,
             "{{\n  \"version\": {},\n  \"key\": \"{}\",\n  \"entries\": {{",
-            self.version,
+            MAP_VERSION,
             hex::encode(self.key)
         )?;
         let mut first = true;
@@ -528,7 +538,6 @@ impl MapBook {
     /// Everything in memory at once, for small maps (a case's vault, tests).
     pub fn to_map(&self) -> Result<PseudonymMap, MapError> {
         let mut map = PseudonymMap::new(self.key);
-        map.version = self.version;
         self.for_each(|entry| {
             map.entries.insert(
                 entry.pseudonym.to_owned(),
@@ -548,21 +557,25 @@ struct BookSeed {
     limit: usize,
 }
 
+/// A book and the format its file says it is in.
 impl<'de> serde::de::DeserializeSeed<'de> for BookSeed {
-    type Value = MapBook;
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<MapBook, D::Error> {
+    type Value = (MapBook, u32);
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         de.deserialize_map(self)
     }
 }
 
 impl<'de> serde::de::Visitor<'de> for BookSeed {
-    type Value = MapBook;
+    type Value = (MapBook, u32);
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a Casebridge pseudonym map")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<MapBook, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut access: A,
+    ) -> Result<Self::Value, A::Error> {
         use serde::de::Error;
         let mut book = MapBook::new([0; 32]).with_limit(self.limit);
         let (mut version, mut key, mut entries) = (None, None, false);
@@ -579,7 +592,7 @@ impl<'de> serde::de::Visitor<'de> for BookSeed {
                 }
             }
         }
-        book.version = version.ok_or_else(|| A::Error::missing_field("version"))?;
+        let version = version.ok_or_else(|| A::Error::missing_field("version"))?;
         let key = key.ok_or_else(|| A::Error::missing_field("key"))?;
         book.key = hex::decode(&key)
             .ok()
@@ -588,7 +601,7 @@ impl<'de> serde::de::Visitor<'de> for BookSeed {
         if !entries {
             return Err(A::Error::missing_field("entries"));
         }
-        Ok(book)
+        Ok((book, version))
     }
 }
 
@@ -782,16 +795,40 @@ mod tests {
         for text in [
             "",
             "[]",
-            r#"{"version":1,"entries":{}}"#,
-            r#"{"version":1,"key":"abcd","entries":{}}"#,
-            r#"{"version":1,"key":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
-            r#"{"version":1,"key":"0000000000000000000000000000000000000000000000000000000000000000","entries":{"p":{"original":1}}}"#,
-            r#"{"version":1,"key":"0000000000000000000000000000000000000000000000000000000000000000","entries":{}} trailing"#,
+            r#"{"version":2,"entries":{}}"#,
+            r#"{"version":2,"key":"abcd","entries":{}}"#,
+            r#"{"version":2,"key":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+            r#"{"version":2,"key":"0000000000000000000000000000000000000000000000000000000000000000","entries":{"p":{"original":1}}}"#,
+            r#"{"version":2,"key":"0000000000000000000000000000000000000000000000000000000000000000","entries":{}} trailing"#,
         ] {
             assert!(
                 MapBook::read(text.as_bytes(), SPILL_BYTES).is_err(),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn a_map_of_another_format_reveals_but_is_not_extended() {
+        let key = "07".repeat(32);
+        let text = |version: u32| {
+            format!(
+                r#"{{"version":{version},"key":"{key}","entries":{{"p":{{"original":"v","category":"CONTACT","kind":"k"}}}}}}"#
+            )
+        };
+        assert!(MapBook::read(text(MAP_VERSION).as_bytes(), SPILL_BYTES).is_ok());
+        for (version, earlier) in [(1, true), (MAP_VERSION + 1, false)] {
+            let read = MapBook::read(text(version).as_bytes(), SPILL_BYTES);
+            let map = PseudonymMap::parse(&text(version)).unwrap();
+            assert_eq!(map.reveal(b"p!"), (b"v!".to_vec(), 1));
+            let from_map = MapBook::from_map(map);
+            for error in [read.err(), from_map.err()] {
+                match error {
+                    Some(MapError::EarlierFormat(v)) if earlier => assert_eq!(v, version),
+                    Some(MapError::NewerFormat(v)) if !earlier => assert_eq!(v, version),
+                    other => panic!("format {version}: {other:?}"),
+                }
+            }
         }
     }
 
