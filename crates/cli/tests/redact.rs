@@ -464,3 +464,58 @@ fn a_map_of_an_earlier_format_still_reveals_but_is_not_extended() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("newer casebridge (map format 9)"));
 }
+
+#[test]
+fn a_value_that_loses_its_pseudonym_to_another_is_reported() {
+    let dir = Dir::new();
+    let input = dir.path("in.log");
+    fs::write(&input, "Failed password for user alice from 10.20.30.40\n").unwrap();
+    let map = dir.path("map.json");
+    let first = redact(
+        &[
+            &input,
+            Path::new("-o"),
+            &dir.path("out1"),
+            Path::new("--map"),
+            &map,
+        ],
+        &[],
+        None,
+    );
+    assert!(first.status.success());
+    // The map now says alice's pseudonym stands for somebody else: the next run meets
+    // alice again, gives her that pseudonym, and cannot record her.
+    let mut json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&map).unwrap()).unwrap();
+    let entries = json["entries"].as_object_mut().unwrap();
+    let (_, entry) = entries
+        .iter_mut()
+        .find(|(_, e)| e["original"] == "alice")
+        .unwrap();
+    entry["original"] = "bob".into();
+    fs::write(&map, json.to_string()).unwrap();
+    let report = dir.path("report.json");
+    let second = redact(
+        &[
+            &input,
+            Path::new("-o"),
+            &dir.path("out2"),
+            Path::new("--map"),
+            &map,
+            Path::new("--report"),
+            &report,
+        ],
+        &[],
+        None,
+    );
+    assert!(second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("warning: 1 value(s) share a pseudonym with another value"),
+        "{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["pseudonym_collisions"], 1);
+    assert!(!fs::read_to_string(&map).unwrap().contains("\"alice\""));
+}
