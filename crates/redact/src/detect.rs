@@ -130,34 +130,6 @@ struct Detector {
     check: Check,
 }
 
-/// Whether the text before a user name's value is prose about a user (`when the user
-/// specifies`, `a user wanted`): a log names its user `user alice` or `for user alice`,
-/// never with an article before `user`.
-fn prose_user(before: &[u8]) -> bool {
-    let head = before.trim_ascii_end();
-    let Some(head) = head
-        .len()
-        .checked_sub(4)
-        .filter(|&at| head[at..].eq_ignore_ascii_case(b"user"))
-        .map(|at| &head[..at])
-    else {
-        return false;
-    };
-    if !head.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
-        return false;
-    }
-    let head = head.trim_ascii_end();
-    let word = &head[head
-        .iter()
-        .rposition(|b| !b.is_ascii_alphabetic())
-        .map_or(0, |p| p + 1)..];
-    [
-        "the", "a", "an", "this", "that", "each", "every", "any", "which", "whose", "no",
-    ]
-    .iter()
-    .any(|article| word.eq_ignore_ascii_case(article.as_bytes()))
-}
-
 /// A character of a secret-named key's value: up to a space, quote or delimiter, or an
 /// escaped line break (`\n` in a JSON string ends the line, and the value with it; an
 /// escaped backslash is a pair, so `\\n` is not one).
@@ -1341,14 +1313,12 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             // A dotted name goes on after it (`this.read.as_mut()`: a label with `_` ended
             // the match): a field or method path, not a host. A rotation number after it
             // (`web01.acme.com.1`) is no such name.
-            let next_label = after.get(1..).unwrap_or_default();
-            let next_label = &next_label[..next_label
-                .iter()
-                .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
-                .unwrap_or(next_label.len())];
-            let continued = after.first() == Some(&b'.')
-                && !next_label.is_empty()
-                && !next_label.iter().all(u8::is_ascii_digit);
+            let next_label = after.strip_prefix(b".").and_then(|rest| {
+                rest.split(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
+                    .next()
+            });
+            let continued = next_label
+                .is_some_and(|label| !label.is_empty() && !label.iter().all(u8::is_ascii_digit));
             if (camel_case && !in_url)
                 || before == Some(b'$')
                 || after.first() == Some(&b'(')
@@ -1389,6 +1359,35 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// A secret's value: not a placeholder, a variable reference or an obvious non-secret.
+/// Words that make the noun after them prose (`the user`, `a user`), lower case.
+static ARTICLES: WordList = WordList::new(&[
+    "the", "a", "an", "this", "that", "each", "every", "any", "which", "whose", "no",
+]);
+
+/// Whether the text before a user name's value is prose about a user (`when the user
+/// specifies`, `a user wanted`): a log names its user `user alice` or `for user alice`,
+/// never with an article before `user`.
+fn prose_user(before: &[u8]) -> bool {
+    let head = before.trim_ascii_end();
+    let Some(head) = head
+        .len()
+        .checked_sub(4)
+        .filter(|&at| head[at..].eq_ignore_ascii_case(b"user"))
+        .map(|at| &head[..at])
+    else {
+        return false;
+    };
+    if !head.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
+        return false;
+    }
+    let head = head.trim_ascii_end();
+    let word = &head[head
+        .iter()
+        .rposition(|b| !b.is_ascii_alphabetic())
+        .map_or(0, |p| p + 1)..];
+    ARTICLES.contains_lowered(word)
+}
+
 fn secret_value(value: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(value) else {
         return true;
@@ -1460,6 +1459,7 @@ mod tests {
             &NOT_SURNAMES,
             &NOT_LONE_NAMES,
             &PLACE_PREFIXES,
+            &ARTICLES,
         ] {
             for word in list.words() {
                 assert!(word.len() <= WordList::MAX_LEN, "{word}");

@@ -350,18 +350,18 @@ impl Pseudonymizer {
         } else {
             0
         };
-        // A phone's letters mark an extension (`x549`, `ext.`): they stay.
-        let letters = if domain == "phone" { 1 } else { 26 };
-        let radix = |b: u8| match b {
-            b'0'..=b'9' => 10u64,
-            b'A'..=b'Z' | b'a'..=b'z' => letters,
-            _ => 1,
+        // A digit or letter's class, as the first character of its range; a phone's
+        // letters mark an extension (`x549`, `ext.`) and stay, like separators.
+        let base = |b: u8| match b {
+            b'0'..=b'9' => Some(b'0'),
+            b'A'..=b'Z' if domain != "phone" => Some(b'A'),
+            b'a'..=b'z' if domain != "phone" => Some(b'a'),
+            _ => None,
         };
-        let place = |b: u8| match b {
-            b'0'..=b'9' => u64::from(b - b'0'),
-            b'A'..=b'Z' => u64::from(b - b'A'),
-            b'a'..=b'z' => u64::from(b - b'a'),
-            _ => 0,
+        let radix = |b: u8| match base(b) {
+            Some(b'0') => 10u64,
+            Some(_) => 26,
+            None => 1,
         };
         let (kept, rest) = value.split_at(keep);
         let positions: Vec<usize> = (0..rest.len()).filter(|&i| radix(rest[i]) > 1).collect();
@@ -377,8 +377,9 @@ impl Pseudonymizer {
             return self.push_hashed_shape(out, domain, value, keep);
         };
         let number = |part: &[usize]| {
-            part.iter()
-                .fold(0u64, |n, &i| n * radix(rest[i]) + place(rest[i]))
+            part.iter().fold(0u64, |n, &i| {
+                n * radix(rest[i]) + u64::from(rest[i] - base(rest[i]).unwrap_or(rest[i]))
+            })
         };
         // The shape (which positions are digits, capitals or small letters, the kept
         // prefix, the kind) selects the permutation.
@@ -386,29 +387,16 @@ impl Pseudonymizer {
         tweak.extend_from_slice(domain.as_bytes());
         tweak.push(0);
         tweak.extend_from_slice(kept);
-        tweak.extend(rest.iter().map(|&b| match b {
-            b'0'..=b'9' => b'0',
-            b'A'..=b'Z' => b'A',
-            b'a'..=b'z' => b'a',
-            other => other,
-        }));
+        tweak.extend(rest.iter().map(|&b| base(b).unwrap_or(b)));
         let (high_value, low_value) =
             self.permute_pair(&tweak, (number(high), high_size), (number(low), low_size));
-        let mut digits = Vec::with_capacity(positions.len());
+        let mut replaced = rest.to_vec();
         for (part, mut n) in [(low, low_value), (high, high_value)] {
             for &i in part.iter().rev() {
-                digits.push((i, n % radix(rest[i])));
+                let digit = (n % radix(rest[i])) as u8;
                 n /= radix(rest[i]);
+                replaced[i] = base(rest[i]).unwrap_or(b'0') + digit;
             }
-        }
-        let mut replaced = rest.to_vec();
-        for (i, d) in digits {
-            let base = match rest[i] {
-                b'0'..=b'9' => b'0',
-                b'A'..=b'Z' => b'A',
-                _ => b'a',
-            };
-            replaced[i] = base + d as u8;
         }
         out.push_str(&String::from_utf8_lossy(&replaced));
     }

@@ -469,10 +469,10 @@ pub fn phone(text: &[u8]) -> bool {
     let year = |g: &str| g.len() == 4 && (g.starts_with("19") || g.starts_with("20"));
     if let [first, second] = groups[..] {
         let day = second.len() == 3 && second.parse::<u32>().is_ok_and(|d| (1..=366).contains(&d));
-        if s == format!("{first}-{second}")
-            && year(first)
-            && ((year(second) && second >= first) || day)
-        {
+        // Only the two groups and a hyphen between them.
+        let hyphen_only =
+            s.len() == first.len() + 1 + second.len() && s.as_bytes()[first.len()] == b'-';
+        if hyphen_only && year(first) && ((year(second) && second >= first) || day) {
             return false;
         }
     }
