@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
 use casebridge_redact::{
-    learn_stream, redact_stream_on, sniff, Archives, Category, Format, Limits, MapBook, MapError,
-    Policy, PseudonymMap, Redactor, StreamStats, MAP_VERSION, SPILL_BYTES,
+    learn_stream, redact_stream_on, sniff, Archives, Category, Format, Lessons, Limits, MapBook,
+    MapError, Policy, PseudonymMap, Redactor, StreamStats, MAP_VERSION, SPILL_BYTES,
 };
 use clap::Args;
 use rand::RngCore;
@@ -182,12 +182,13 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    // Pass 1: learn every host name anywhere, so pass 2 replaces its short form everywhere.
-    let learned = Mutex::new(std::collections::BTreeSet::new());
+    // Pass 1: learn every host name and user name anywhere, so pass 2 replaces a host's
+    // short form and a user's bare name everywhere.
+    let learned = Mutex::new(Lessons::default());
     let total = input_bytes(&text_jobs);
     let bar = progress(total, "learning");
     on_workers(&text_jobs, workers, |job| {
-        let names = match content(job) {
+        let lessons = match content(job) {
             Content::Archive(format) => {
                 Archives::new(&redactor, Limits::default(), args.keep_binary)
                     .learn(format, &read_all(&job.source)?)
@@ -204,12 +205,12 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
         learned
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .extend(names);
+            .append(lessons);
         Ok(())
     })?;
     bar.finish_and_clear();
     let bar = progress(total, "redacting");
-    redactor.learn_names(learned.into_inner().unwrap_or_else(|e| e.into_inner()));
+    redactor.learn_lessons(learned.into_inner().unwrap_or_else(|e| e.into_inner()));
 
     // Pass 2: rewrite, files spread over the cores.
     let staging = destination.as_ref().map(|d| staging_path(&d.path));

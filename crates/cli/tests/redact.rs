@@ -90,6 +90,14 @@ fn redact(args: &[&Path], extra: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+fn assert_succeeded(output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).unwrap() {
@@ -124,11 +132,7 @@ fn a_bundle_is_redacted_into_a_mirror_with_names_rewritten() {
         &[],
         None,
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     let files = all_files(&out);
     assert_eq!(
         files.len(),
@@ -226,11 +230,7 @@ fn standard_input_goes_to_standard_output_with_keywords_and_policy() {
         &["--keyword", "Project Falcon"],
         Some("project falcon: password=Hunter2Hunter2 on db1.corp.acme.com\n"),
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.starts_with("REDACTED-0-"), "{text}");
     assert!(text.contains("password=**************"), "{text}");
@@ -374,11 +374,7 @@ fn an_archived_bundle_comes_out_as_an_archive() {
         &[],
         None,
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     let unpacked = dir.path("unpacked");
     fs::create_dir_all(&unpacked).unwrap();
     let status = Command::new("tar")
@@ -518,4 +514,61 @@ fn a_value_that_loses_its_pseudonym_to_another_is_reported() {
         serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(report["pseudonym_collisions"], 1);
     assert!(!fs::read_to_string(&map).unwrap().contains("\"alice\""));
+}
+
+#[test]
+fn a_user_named_in_one_file_is_replaced_in_every_file() {
+    let dir = Dir::new();
+    let bundle = dir.path("bundle");
+    fs::create_dir_all(&bundle).unwrap();
+    // The user is named as one only in the first file (and comes after the second in
+    // the walk): the first pass learns the name, the second replaces it everywhere.
+    fs::write(
+        bundle.join("b-secure.log"),
+        "sshd[9]: pam_unix(sshd:session): session opened for user priyar by (uid=0)\n\
+         sudo: pam_unix(sudo:session): session opened for user postgres\n",
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("a-messages.log"),
+        "sshd[9]: Accepted publickey for priyar from 10.0.0.5 port 50022\n\
+         sudo:   priyar : TTY=pts/0 ; PWD=/srv ; USER=root ; COMMAND=/bin/systemctl restart postgres\n",
+    )
+    .unwrap();
+    let out = dir.path("out");
+    let report = dir.path("report.json");
+    let output = redact(
+        &[
+            &bundle,
+            Path::new("-o"),
+            &out,
+            Path::new("--report"),
+            &report,
+        ],
+        &[],
+        None,
+    );
+    assert_succeeded(&output);
+    let messages = fs::read_to_string(out.join("a-messages.log")).unwrap();
+    let secure = fs::read_to_string(out.join("b-secure.log")).unwrap();
+    assert!(
+        !messages.contains("priyar") && !secure.contains("priyar"),
+        "{messages}{secure}"
+    );
+    let pseudonym = secure
+        .split_whitespace()
+        .find(|word| word.starts_with("user-"))
+        .unwrap();
+    assert_eq!(
+        messages.matches(pseudonym).count(),
+        2,
+        "the same pseudonym in both files: {messages}"
+    );
+    assert!(
+        messages.contains("systemctl restart postgres"),
+        "an account every system has stays where it stands alone: {messages}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["totals"]["ACCOUNT_IDENTIFIERS"], 4, "{report}");
 }

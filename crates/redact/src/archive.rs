@@ -6,8 +6,8 @@
 //! paths), links, devices and decompression bombs are refused or left out and listed;
 //! invalid UTF-8 is handled byte-wise.
 
+use crate::redactor::Lessons;
 use std::cell::Cell;
-use std::collections::BTreeSet;
 use std::io::{self, Cursor, Read, Write};
 use std::path::{Component, Path};
 use std::rc::Rc;
@@ -148,17 +148,18 @@ impl<'r> Archives<'r> {
         }
     }
 
-    /// The first pass over an archive: the short host names its text entries teach.
-    pub fn learn(&self, format: Format, bytes: &[u8]) -> Result<BTreeSet<String>, ArchiveError> {
-        let mut names = BTreeSet::new();
+    /// The first pass over an archive: the short host names and user names its text
+    /// entries teach.
+    pub fn learn(&self, format: Format, bytes: &[u8]) -> Result<Lessons, ArchiveError> {
+        let mut lessons = Lessons::default();
         let budget = self.budget(bytes.len() as u64);
         self.walk(format, bytes, 1, &budget, &mut |_, content| {
             if let Ok(found) = learn_stream(self.redactor, content) {
-                names.extend(found);
+                lessons.append(found);
             }
         })
         .map_err(|e| self.bomb_or(e, &budget))?;
-        Ok(names)
+        Ok(lessons)
     }
 
     fn bomb_or(&self, error: ArchiveError, budget: &Budget) -> ArchiveError {
@@ -742,9 +743,9 @@ mod tests {
     fn learning_sees_into_archives() {
         let r = redactor();
         let bundle = tar_of(&[("a.log", LOG)], true);
-        let names = Archives::new(&r, Limits::default(), false)
+        let lessons = Archives::new(&r, Limits::default(), false)
             .learn(Format::TarGz, &bundle)
             .unwrap();
-        assert!(names.contains("web01"));
+        assert!(lessons.hosts.contains("web01"));
     }
 }

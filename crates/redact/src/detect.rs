@@ -125,9 +125,22 @@ struct Detector {
     confidence: f32,
     reason: &'static str,
     pattern: String,
-    /// Whether the pattern marks the sensitive value with a group named `v`.
-    value_group: bool,
+    /// Where the sensitive value is in a match.
+    value: Value,
     check: Check,
+}
+
+/// Where a detector's value is in its match.
+#[derive(Clone, Copy, PartialEq)]
+enum Value {
+    /// The whole match.
+    Whole,
+    /// The group named `v`, picked out by a second, anchored pass over the match.
+    Group,
+    /// The group named `v`, which ends the match and holds none of these bytes, while
+    /// the context before it (`user=`, `/home/`) ends with one: the value is the match
+    /// after the last of them, and no second pass is needed.
+    After(&'static [u8]),
 }
 
 /// A character of a secret-named key's value: up to a space, quote or delimiter, or an
@@ -156,13 +169,13 @@ fn builtin() -> Vec<Detector> {
     let first_names = first_names_pattern();
     let closes = SIGNATURE_CLOSES.join("|");
     use Category::*;
-    let d = |kind, category, confidence, reason, pattern: &str, value_group, check| Detector {
+    let d = |kind, category, confidence, reason, pattern: &str, value, check| Detector {
         kind,
         category,
         confidence,
         reason,
         pattern: pattern.to_owned(),
-        value_group,
+        value,
         check,
     };
     vec![
@@ -172,7 +185,7 @@ fn builtin() -> Vec<Detector> {
             0.99,
             "PEM private key block",
             r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----",
-            false,
+            Value::Whole,
             Check::PemBlock,
         ),
         d(
@@ -181,7 +194,7 @@ fn builtin() -> Vec<Detector> {
             0.95,
             "JSON Web Token (three base64url parts, JSON header)",
             r"\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
-            false,
+            Value::Whole,
             Check::None,
         ),
         d(
@@ -190,7 +203,7 @@ fn builtin() -> Vec<Detector> {
             0.95,
             "AWS access key id prefix",
             r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b",
-            false,
+            Value::Whole,
             Check::None,
         ),
         d(
@@ -199,7 +212,7 @@ fn builtin() -> Vec<Detector> {
             0.97,
             "GitHub token prefix",
             r"\b(?:gh[pousr]_[A-Za-z0-9]{36}[A-Za-z0-9]*|github_pat_[A-Za-z0-9_]{60}[A-Za-z0-9_]*)\b",
-            false,
+            Value::Whole,
             Check::None,
         ),
         d(
@@ -208,7 +221,7 @@ fn builtin() -> Vec<Detector> {
             0.97,
             "GitLab personal access token prefix",
             r"\bglpat-[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*",
-            false,
+            Value::Whole,
             Check::None,
         ),
         d(
@@ -217,7 +230,7 @@ fn builtin() -> Vec<Detector> {
             0.95,
             "Slack token prefix",
             r"\bxox[abposr]-[A-Za-z0-9-]{10}[A-Za-z0-9-]*",
-            false,
+            Value::Whole,
             Check::None,
         ),
         d(
@@ -226,7 +239,7 @@ fn builtin() -> Vec<Detector> {
             0.95,
             "Stripe secret or restricted key prefix",
             r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16}[A-Za-z0-9]*",
-            false,
+            Value::Whole,
             Check::None,
         ),
         d(
@@ -235,7 +248,7 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "Google API key prefix",
             r"\bAIza[0-9A-Za-z_-]{35}\b",
-            false,
+            Value::Whole,
             Check::None,
         ),
         d(
@@ -244,7 +257,7 @@ fn builtin() -> Vec<Detector> {
             0.95,
             "Azure storage connection string AccountKey",
             r"(?i:AccountKey)=(?P<v>[A-Za-z0-9+/]{40}[A-Za-z0-9+/]*={0,2})",
-            true,
+            Value::Group,
             Check::None,
         ),
         d(
@@ -253,7 +266,7 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "bearer token in an Authorization header",
             r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer)\s+(?P<v>[A-Za-z0-9._~+/-]{8}[A-Za-z0-9._~+/-]*=*)",
-            true,
+            Value::Group,
             Check::None,
         ),
         d(
@@ -262,7 +275,7 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "password in a URL's userinfo",
             r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\x22']+:(?P<v>[^\s/@\x22']+)@",
-            true,
+            Value::Group,
             Check::Secret,
         ),
         d(
@@ -273,7 +286,7 @@ fn builtin() -> Vec<Detector> {
             &format!(
                 r#"(?i:\b(?:{SECRET_KEYS}))["']?\s*(?:=|:|=>)\s*["']?(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
-            true,
+            Value::Group,
             Check::Secret,
         ),
         d(
@@ -282,7 +295,7 @@ fn builtin() -> Vec<Detector> {
             0.95,
             "email address with a real domain",
             r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)+\b",
-            false,
+            Value::Whole,
             Check::Email,
         ),
         d(
@@ -293,7 +306,7 @@ fn builtin() -> Vec<Detector> {
             &format!(
                 r#"(?P<v>{name})[ \t]*<(?:[A-Za-z0-9._%+-]|[\x80-\xFF]|\\u[0-9a-fA-F]{{4}})+@"#
             ),
-            true,
+            Value::Group,
             Check::Name,
         ),
         d(
@@ -304,7 +317,7 @@ fn builtin() -> Vec<Detector> {
             &format!(
                 r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:{closes}))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?|(?i:\b(?:my|maiden|full|his|her)[ \t]+name[ \t]+is)[ \t]+)(?P<v>{name})"
             ),
-            true,
+            Value::Group,
             Check::Name,
         ),
         d(
@@ -313,7 +326,7 @@ fn builtin() -> Vec<Detector> {
             0.7,
             "name after a title",
             &format!(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+(?P<v>{name})"),
-            true,
+            Value::Group,
             Check::Name,
         ),
         d(
@@ -322,7 +335,7 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "MAC address",
             r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b|\b[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\b",
-            false,
+            Value::Whole,
             Check::Mac,
         ),
         d(
@@ -331,7 +344,7 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "IPv6 address (parsed)",
             r"(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?(?:(?:\.[0-9]{1,3}){3})?",
-            false,
+            Value::Whole,
             Check::Ipv6,
         ),
         d(
@@ -340,7 +353,7 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "IPv4 address (parsed)",
             r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
-            false,
+            Value::Whole,
             Check::Ipv4,
         ),
         d(
@@ -349,7 +362,7 @@ fn builtin() -> Vec<Detector> {
             0.95,
             "payment card number (issuer prefix, Luhn)",
             r"\b[0-9](?:[ -]?[0-9]){12,18}\b",
-            false,
+            Value::Whole,
             Check::Card,
         ),
         d(
@@ -358,7 +371,7 @@ fn builtin() -> Vec<Detector> {
             0.95,
             "IBAN (mod-97)",
             r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
-            false,
+            Value::Whole,
             Check::Iban,
         ),
         d(
@@ -367,7 +380,7 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "US social security number (issued ranges)",
             r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b",
-            false,
+            Value::Whole,
             Check::Ssn,
         ),
         d(
@@ -376,7 +389,7 @@ fn builtin() -> Vec<Detector> {
             0.8,
             "UK national insurance number",
             r"\b[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
-            false,
+            Value::Whole,
             Check::Nino,
         ),
         d(
@@ -385,7 +398,7 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "Dutch citizen service number after its name (11-proof)",
             r"(?i:\b(?:bsn|burgerservicenummer)\b)[\s:#=.]*(?P<v>[0-9]{9})\b",
-            true,
+            Value::Group,
             Check::Bsn,
         ),
         d(
@@ -394,7 +407,7 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "Canadian social insurance number after its name (Luhn)",
             r"(?i:\b(?:sin|social insurance(?: number)?)\b)[\s:#=.]*(?P<v>[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{3})\b",
-            true,
+            Value::Group,
             Check::Sin,
         ),
         d(
@@ -403,7 +416,7 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "Aadhaar number after its name (Verhoeff)",
             r"(?i:\baadhaar(?: (?:no|number))?\b)[\s:#=.]*(?P<v>[2-9][0-9]{3} ?[0-9]{4} ?[0-9]{4})\b",
-            true,
+            Value::Group,
             Check::Aadhaar,
         ),
         d(
@@ -418,7 +431,7 @@ fn builtin() -> Vec<Detector> {
             // a two-digit one; or a national number with its trunk zero and long groups
             // (`06-82237745`, `07700 900 123`, `0380 7558505`).
             r"(?:(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,5}\)[ .-]?)?|\([0-9]{1,5}\)[ .-]?)(?:[0-9]{2,4}(?:[ .-][0-9]{2,5}){1,4}|[0-9]{5,12})|\b(?:[0-9]{2,3}(?:\.[0-9]{2,5}){0,3}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}\.[0-9]{2,5}(?:\.[0-9]{2,5}){0,2}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}[ -][0-9]{3,5}(?:[ .-][0-9]{2,5}){0,3}|0[0-9]{1,4}(?:[ -][0-9]{3,8}){1,2}))(?:(?:x|ext\.?)[0-9]{1,5})?\b",
-            false,
+            Value::Whole,
             Check::Phone,
         ),
         d(
@@ -428,8 +441,8 @@ fn builtin() -> Vec<Detector> {
             "user name in context",
             // "account" names a user only as a field (`account=jdoe`, Windows' `Account
             // Name: jdoe`); in prose ("my account stays active") it does not.
-            r#"(?:(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:[=:][ \t]*)?|(?i:\baccount(?:[ _]?name)?\b)[ \t]*[=:][ \t]*)["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
-            true,
+            r#"(?:(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:["']?[ \t]*[=:][ \t]*)?|(?i:\baccount(?:[ _]?name)?\b)["']?[ \t]*[=:][ \t]*)["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
+            Value::After(b" \t=:\"'"),
             Check::Username,
         ),
         d(
@@ -438,7 +451,7 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "home directory",
             r"/(?:home|Users)/(?P<v>[A-Za-z_][A-Za-z0-9._-]*)\b",
-            true,
+            Value::After(b"/"),
             Check::Username,
         ),
         d(
@@ -447,7 +460,7 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "Windows profile directory",
             r"(?i:[A-Z]:\\+Users\\+)(?P<v>[^\\\s\x22'/:*?<>|]+)",
-            true,
+            Value::After(b"\\"),
             Check::Username,
         ),
         d(
@@ -456,7 +469,7 @@ fn builtin() -> Vec<Detector> {
             0.8,
             "host or domain name (public-suffix aware)",
             r"\b[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*\.[A-Za-z][A-Za-z0-9-]*\b",
-            false,
+            Value::Whole,
             Check::Hostname,
         ),
         d(
@@ -471,7 +484,7 @@ fn builtin() -> Vec<Detector> {
             &format!(
                 r"\b(?:{first_names})(?:(?:[ \t][A-Z]\.?)?(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{1,2}})?\b"
             ),
-            false,
+            Value::Whole,
             Check::KnownName,
         ),
     ]
@@ -483,6 +496,13 @@ pub struct Detectors {
     all: MultiRegex,
     /// The host-name pattern alone, for the learning pass.
     hosts: MultiRegex,
+    /// The user-name patterns alone, for the learning pass, and the index of each one's
+    /// detector.
+    users: MultiRegex,
+    user_detectors: Vec<usize>,
+    /// The words every user-name pattern holds, in their usual letter cases: the learning
+    /// pass looks for them (many bytes at a time) and runs `users` only where they are.
+    user_words: aho_corasick::AhoCorasick,
     values: Vec<Option<ValueRegex>>,
 }
 
@@ -529,7 +549,7 @@ impl Detectors {
                 confidence: 1.0,
                 reason: "keyword from the policy",
                 pattern: format!(r"(?i:\b{}\b)", regex_syntax_escape(keyword)),
-                value_group: false,
+                value: Value::Whole,
                 check: Check::None,
             });
         }
@@ -540,7 +560,11 @@ impl Detectors {
                 confidence: 1.0,
                 reason: "pattern from the policy",
                 pattern: pattern.regex.clone(),
-                value_group: pattern.regex.contains("(?P<v>"),
+                value: if pattern.regex.contains("(?P<v>") {
+                    Value::Group
+                } else {
+                    Value::Whole
+                },
                 check: Check::None,
             });
         }
@@ -560,6 +584,24 @@ impl Detectors {
             name: "hostname".into(),
             message,
         })?;
+        let user_detectors: Vec<usize> = (0..detectors.len())
+            .filter(|&i| detectors[i].kind == Kind::Username)
+            .collect();
+        let user_patterns: Vec<&str> = user_detectors
+            .iter()
+            .map(|&i| detectors[i].pattern.as_str())
+            .collect();
+        let users = compile(&user_patterns).map_err(|message| PatternError {
+            name: "username".into(),
+            message,
+        })?;
+        let user_words = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(USER_WORDS)
+            .map_err(|e| PatternError {
+                name: "username".into(),
+                message: e.to_string(),
+            })?;
         let values = detectors
             .iter()
             .map(|d| {
@@ -567,7 +609,7 @@ impl Detectors {
                     name: d.kind.name().into(),
                     message,
                 };
-                d.value_group
+                (d.value == Value::Group)
                     .then(|| {
                         let regex = compile(&[&d.pattern]).map_err(error)?;
                         let group = regex
@@ -583,6 +625,9 @@ impl Detectors {
             detectors,
             all,
             hosts,
+            users,
+            user_detectors,
+            user_words,
             values,
         })
     }
@@ -631,19 +676,8 @@ impl Detectors {
             // another finding: the search goes on after the value, not after the context.
             at = m.end().max(m.start() + 1);
             let detector = &self.detectors[m.pattern().as_usize()];
-            let (start, end) = match &self.values[m.pattern().as_usize()] {
-                Some(value) => {
-                    // The match is known: one anchored pass over it picks the value out.
-                    let caps = slots[m.pattern().as_usize()]
-                        .get_or_insert_with(|| value.regex.create_captures());
-                    let input = Input::new(&text[m.start()..m.end()]).anchored(Anchored::Yes);
-                    value.regex.search_captures(&input, caps);
-                    match caps.get_group(value.group) {
-                        Some(v) => (m.start() + v.start, m.start() + v.end),
-                        None => continue,
-                    }
-                }
-                None => (m.start(), m.end()),
+            let Some((start, end)) = self.value_of(m, text, &mut slots) else {
+                continue;
             };
             if let Some((start, end)) = confirm(detector.check, text, start, end) {
                 at = end.max(start + 1);
@@ -655,6 +689,10 @@ impl Detectors {
                     confidence: detector.confidence,
                     reason: detector.reason,
                 });
+            } else if matches!(detector.check, Check::Username) && local_part(&text[end..]) {
+                // `"user": "judy@acme.com"`: the name is an email's local part, and the
+                // email is found from there.
+                at = start;
             } else if matches!(detector.check, Check::KnownName) {
                 // A run of capitalised words that names nobody may still hold a name, a
                 // host or a key further on: the search goes on at its second word.
@@ -665,6 +703,38 @@ impl Detectors {
             }
         }
         findings
+    }
+}
+
+impl Detectors {
+    /// The sensitive value of match `m` (its pattern ID a detector's index), with capture
+    /// slots per detector made on first use and reused.
+    fn value_of(
+        &self,
+        m: regex_automata::Match,
+        text: &[u8],
+        slots: &mut [Option<Captures>],
+    ) -> Option<(usize, usize)> {
+        let i = m.pattern().as_usize();
+        match self.detectors[i].value {
+            Value::Whole => Some((m.start(), m.end())),
+            Value::After(separators) => {
+                let start = text[m.range()]
+                    .iter()
+                    .rposition(|b| separators.contains(b))
+                    .map_or(m.start(), |p| m.start() + p + 1);
+                Some((start, m.end()))
+            }
+            Value::Group => {
+                // The match is known: one anchored pass over it picks the value out.
+                let value = self.values[i].as_ref()?;
+                let caps = slots[i].get_or_insert_with(|| value.regex.create_captures());
+                let input = Input::new(&text[m.start()..m.end()]).anchored(Anchored::Yes);
+                value.regex.search_captures(&input, caps);
+                let v = caps.get_group(value.group)?;
+                Some((m.start() + v.start, m.start() + v.end))
+            }
+        }
     }
 }
 
@@ -702,6 +772,71 @@ impl Detectors {
             .map(move |(s, e)| &text[s..e])
     }
 }
+
+impl Detectors {
+    /// The user names in `text` that the user-name detectors find in context (`user
+    /// alice`, `/home/alice`, `C:\\Users\\alice`), for the learning pass: each as the
+    /// range of its match's context (`user=`) and the range of the name.
+    ///
+    /// The patterns run only where one of their words is: anchored at it, or, after a
+    /// path's separator (`C:\\Users\\`), from a few bytes before it.
+    pub fn user_names<'t>(
+        &self,
+        text: &'t [u8],
+    ) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + use<'t, '_> {
+        // Capture slots per value pattern, made on first use (as in `find`).
+        let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            while let Some(word) = self.user_words.find(&text[at..]) {
+                let start = at + word.start();
+                at = start + 1;
+                let window = text.len().min(start + USER_WINDOW);
+                let anchored = Input::new(text)
+                    .range(start..window)
+                    .anchored(Anchored::Yes);
+                // The automaton alone says whether and where; the captures, which cost
+                // more, run on a match only.
+                let found = self.users.search(&anchored).or_else(|| {
+                    let after_separator = start > 0 && b"/\\".contains(&text[start - 1]);
+                    after_separator
+                        .then(|| {
+                            let from = start.saturating_sub(8);
+                            self.users.search(&Input::new(text).range(from..window))
+                        })
+                        .flatten()
+                });
+                let Some(found) = found else {
+                    continue;
+                };
+                let detector = self.user_detectors[found.pattern().as_usize()];
+                let found = regex_automata::Match::new(
+                    regex_automata::PatternID::new_unchecked(detector),
+                    found.range(),
+                );
+                let Some((start, end)) = self.value_of(found, text, &mut slots) else {
+                    continue;
+                };
+                at = end;
+                if let Some((s, e)) = confirm(Check::Username, text, start, end) {
+                    return Some((found.start(), s..e));
+                }
+            }
+            None
+        })
+    }
+}
+
+/// The words the user-name patterns start with or hold (`for user`, `username`, `/home/`,
+/// `C:\\Users\\`, `account name`), as they are usually written.
+const USER_WORDS: &[&str] = &[
+    "user", "User", "USER", "login", "Login", "LOGIN", "logon", "Logon", "LOGON", "uid", "Uid",
+    "UID", "account", "Account", "ACCOUNT", "/home/",
+];
+
+/// How far after its word a user name is looked for: the longest keyword and separators,
+/// and a name of at most 64 bytes.
+const USER_WINDOW: usize = 160;
 
 /// What the host-name pattern can make of a range of text.
 enum RunShape {
@@ -871,6 +1006,79 @@ static NOT_USERNAMES: WordList = WordList::new(&[
     "count",
     "list",
     "lookup",
+]);
+
+/// Accounts every system or service has, and words of everyday logs, that the learning
+/// pass does not replace wherever they stand alone (they name no person); in context
+/// (`user postgres`) they are still found. Lower case.
+pub(crate) static SHARED_ACCOUNTS: WordList = WordList::new(&[
+    "adm",
+    "apache",
+    "backup",
+    "bin",
+    "centos",
+    "chrony",
+    "core",
+    "daemon",
+    "dbus",
+    "debian",
+    "demo",
+    "deploy",
+    "dev",
+    "docker",
+    "ec2-user",
+    "ftp",
+    "games",
+    "gid",
+    "git",
+    "grafana",
+    "halt",
+    "httpd",
+    "jenkins",
+    "lp",
+    "mail",
+    "man",
+    "messagebus",
+    "monitor",
+    "monitoring",
+    "mysql",
+    "news",
+    "nfsnobody",
+    "nginx",
+    "ntp",
+    "operator",
+    "ops",
+    "oracle",
+    "passwd",
+    "polkitd",
+    "postfix",
+    "postgres",
+    "prometheus",
+    "proxy",
+    "rabbitmq",
+    "redis",
+    "reboot",
+    "rpc",
+    "rpcuser",
+    "shutdown",
+    "sshd",
+    "sync",
+    "sys",
+    "syslog",
+    "systemd-network",
+    "systemd-resolve",
+    "tcpdump",
+    "test",
+    "tester",
+    "tomcat",
+    "ubuntu",
+    "user",
+    "uid",
+    "uucp",
+    "uuidd",
+    "vagrant",
+    "www",
+    "www-data",
 ]);
 
 /// The positions right after each escaped line break or tab in a text, met in order.
@@ -1301,6 +1509,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !NOT_USERNAMES.contains_lowered(value)
                 && !value.iter().all(u8::is_ascii_digit)
                 && !prose_user(&text[..start])
+                && !local_part(after)
         }
         Check::Hostname => {
             // Mixed case reads as code (`InvoiceService.java`), except in a URL, where
@@ -1358,7 +1567,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(haystack, needle)
 }
 
-/// A secret's value: not a placeholder, a variable reference or an obvious non-secret.
+/// Whether a user name is the local part of an email address (the text after it).
+fn local_part(after: &[u8]) -> bool {
+    after.first() == Some(&b'@')
+}
+
 /// Words that make the noun after them prose (`the user`, `a user`), lower case.
 static ARTICLES: WordList = WordList::new(&[
     "the", "a", "an", "this", "that", "each", "every", "any", "which", "whose", "no",
@@ -1388,6 +1601,7 @@ fn prose_user(before: &[u8]) -> bool {
     ARTICLES.contains_lowered(word)
 }
 
+/// A secret's value: not a placeholder, a variable reference or an obvious non-secret.
 fn secret_value(value: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(value) else {
         return true;
@@ -1452,6 +1666,93 @@ mod tests {
     }
 
     #[test]
+    fn a_value_after_its_context_is_the_group_its_pattern_marks() {
+        // `Value::After` skips the capture pass: it must pick out what the group would.
+        let samples = [
+            "user alice",
+            "for user bob from",
+            "username: carol.smith",
+            "login=dave42",
+            "uid = erin",
+            "Account Name:\t\tfrank",
+            "\"username\": \"grace\"",
+            "'accountName': 'heidi'",
+            "USER='ivan'",
+            "cd /home/judy/x",
+            "/Users/karl",
+            "C:\\Users\\lena.m\\x",
+            "c:\\\\users\\\\Mallory O=x\\",
+            "C:\\Users\\o=p",
+        ];
+        let detectors = Detectors::new(&[], &[]).unwrap();
+        let mut checked = 0;
+        for (i, detector) in detectors.detectors.iter().enumerate() {
+            if !matches!(detector.value, Value::After(_)) {
+                continue;
+            }
+            let regex = compile(&[&detector.pattern]).unwrap();
+            let group = regex
+                .group_info()
+                .to_index(regex_automata::PatternID::ZERO, "v")
+                .unwrap();
+            let mut caps = regex.create_captures();
+            let mut slots: Vec<Option<Captures>> = detectors.values.iter().map(|_| None).collect();
+            for sample in samples {
+                let text = sample.as_bytes();
+                regex.search_captures(&Input::new(text), &mut caps);
+                let Some(m) = caps.get_match() else {
+                    continue;
+                };
+                let m = regex_automata::Match::new(
+                    regex_automata::PatternID::new_unchecked(i),
+                    m.range(),
+                );
+                let v = caps.get_group(group).unwrap();
+                assert_eq!(
+                    detectors.value_of(m, text, &mut slots),
+                    Some((v.start, v.end)),
+                    "{sample:?} by {}",
+                    detector.reason
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 12, "{checked}");
+    }
+
+    #[test]
+    fn the_learning_pass_finds_the_user_names_the_detectors_find() {
+        let text = "sshd: Failed password for user alice\nlogin: bob\nuid=carol gid=0\n\
+            USER=dave\nUsername: erin\nLogon frank\naccount=grace\nAccount Name:\theidi\n\
+            cd /home/ivan/src\nopen /Users/judy/x\nC:\\Users\\karl\\AppData\n\
+            {\"path\": \"C:\\\\Users\\\\lena\\\\x\"}\nsuperuser oscar\nwhen the user wanted\n\
+            uid=0 user: root user=mallory";
+        let detectors = Detectors::new(&[], &[]).unwrap();
+        let learned: Vec<&[u8]> = detectors
+            .user_names(text.as_bytes())
+            .map(|(_, name)| &text.as_bytes()[name])
+            .collect();
+        let found: Vec<&[u8]> = detectors
+            .find(text.as_bytes())
+            .into_iter()
+            .filter(|f| f.kind == Kind::Username)
+            .map(|f| &text.as_bytes()[f.start..f.end])
+            .collect();
+        assert_eq!(learned, found);
+        let names: Vec<&str> = learned
+            .iter()
+            .map(|n| std::str::from_utf8(n).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
+                "karl", "lena", "mallory"
+            ]
+        );
+    }
+
+    #[test]
     fn stop_word_lists_fit_their_packing() {
         for list in [
             &NOT_NAMES,
@@ -1460,6 +1761,7 @@ mod tests {
             &NOT_LONE_NAMES,
             &PLACE_PREFIXES,
             &ARTICLES,
+            &SHARED_ACCOUNTS,
         ] {
             for word in list.words() {
                 assert!(word.len() <= WordList::MAX_LEN, "{word}");
@@ -1915,6 +2217,14 @@ mod tests {
         misses("probably not what a user wanted.", Kind::Username);
         misses("The user lacks permissions", Kind::Username);
         finds("session opened for user alice by", Kind::Username, "alice");
+        // JSON and YAML-like fields: the key's closing quote before the separator.
+        finds(r#"{"username": "erin", "id": 7}"#, Kind::Username, "erin");
+        finds(r#"{'accountName': 'frank'}"#, Kind::Username, "frank");
+        misses(r#"the "user" field is empty"#, Kind::Username);
+        // An email after the key is found as the email, whole.
+        finds(r#"{"user": "judy@acme.com"}"#, Kind::Email, "judy@acme.com");
+        finds("user=judy@acme.com", Kind::Email, "judy@acme.com");
+        misses("user=judy@acme.com", Kind::Username);
     }
 
     #[test]

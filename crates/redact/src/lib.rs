@@ -32,7 +32,7 @@ pub use map::MapError;
 pub use map::{reveal, EntryRef, MapBook, MapEntry, PseudonymMap, MAP_VERSION, SPILL_BYTES};
 pub use policy::{Action, CustomPattern, Policy, PolicyError};
 pub use pseudonym::Pseudonymizer;
-pub use redactor::{short_host_names, Redacted, Redactor};
+pub use redactor::{short_host_names, Lessons, Redacted, Redactor, LEARNED_NAMES};
 pub use stream::{
     for_each_chunk, learn_stream, redact_stream, redact_stream_on, redact_stream_with, StreamStats,
     CHUNK_BYTES,

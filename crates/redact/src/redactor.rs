@@ -112,7 +112,8 @@ pub struct Redactor {
     pseudonymizer: Pseudonymizer,
     map: Mutex<Issued>,
     /// Short host names learned from full names seen anywhere in the input (`web01` from
-    /// `web01.acme.com`), replaced wherever they stand alone.
+    /// `web01.acme.com`) and user names seen in context, replaced wherever they stand
+    /// alone.
     learned: Option<Learned>,
 }
 
@@ -146,21 +147,22 @@ impl Redactor {
     }
 
     /// The first pass over a whole bundle: remembers the short names of fully qualified
-    /// host names so the second pass also replaces them where they stand alone.
+    /// host names and the user names met in context, so the second pass also replaces
+    /// them where they stand alone.
     pub fn learn<'a>(&mut self, texts: impl IntoIterator<Item = &'a [u8]>) {
-        let mut names = BTreeSet::new();
+        let mut lessons = Lessons::default();
         for text in texts {
-            names.extend(short_host_names(&self.detectors, text));
+            lessons.learn(&self.detectors, text);
         }
-        self.learn_names(names);
+        self.learn_lessons(lessons);
     }
 
-    /// Adds already collected short host names (see [`short_host_names`]).
-    pub fn learn_names(&mut self, names: BTreeSet<String>) {
-        if names.is_empty() {
+    /// Takes what a first pass learned (see [`Lessons`]).
+    pub fn learn_lessons(&mut self, lessons: Lessons) {
+        if lessons.is_empty() {
             return;
         }
-        self.learned = Some(Learned::new(names));
+        self.learned = Some(Learned::new(lessons));
     }
 
     /// Fails if a pseudonym could not be recorded: the map would be incomplete, and a
@@ -293,14 +295,15 @@ impl Redactor {
         // A learned name counts only as a whole run of name characters.
         for (start, end) in name_runs(text) {
             // A name right after an escape (`\\nweb01` in a JSON string) starts after it.
-            let start = if learned.holds(&text[start..end]) {
-                start
-            } else if crate::detect::escape_letter(text, start)
-                && learned.holds(&text[start + 1..end])
-            {
-                start + 1
-            } else {
-                continue;
+            let (start, learned_as) = match learned.holds(&text[start..end]) {
+                Some(kind) => (start, kind),
+                None if crate::detect::escape_letter(text, start) => {
+                    match learned.holds(&text[start + 1..end]) {
+                        Some(kind) => (start + 1, kind),
+                        None => continue,
+                    }
+                }
+                None => continue,
             };
             while cursor < findings.len() && findings[cursor].end <= start {
                 cursor += 1;
@@ -308,13 +311,23 @@ impl Redactor {
             if findings.get(cursor).is_some_and(|f| f.start < end) {
                 continue;
             }
-            extra.push(Finding {
-                start,
-                end,
-                kind: Kind::Hostname,
-                category: Category::Hostnames,
-                confidence: 0.8,
-                reason: "short name of a host seen elsewhere in the input",
+            extra.push(match learned_as {
+                Kind::Username => Finding {
+                    start,
+                    end,
+                    kind: Kind::Username,
+                    category: Category::AccountIdentifiers,
+                    confidence: 0.7,
+                    reason: "user name seen in context elsewhere in the input",
+                },
+                _ => Finding {
+                    start,
+                    end,
+                    kind: Kind::Hostname,
+                    category: Category::Hostnames,
+                    confidence: 0.8,
+                    reason: "short name of a host seen elsewhere in the input",
+                },
             });
         }
         if !extra.is_empty() {
@@ -381,45 +394,169 @@ fn name_runs(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// Learned short host names, lower case, with quick filters on length and first byte.
-/// Looked up for every word of the right length and first letter, so with a fast hasher:
-/// the names come from the input, but a crafted one can only slow the lookups down.
+/// What the first pass learns: identifiers the second replaces wherever they stand alone
+/// as a word, however they were met there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lessons {
+    /// The short names of host names with three or more labels (`web01` from
+    /// `web01.corp.acme.com`), lower case.
+    pub hosts: BTreeSet<String>,
+    /// User names met in a sure context (`user=alice`, `for user alice`, `/home/alice`;
+    /// see [`learnable_user`]), so that the same name is replaced where nothing says it is
+    /// one (`Accepted password for alice`, `sudo: alice : TTY=pts/0`, `(alice) CMD`), as
+    /// written.
+    pub users: BTreeSet<String>,
+}
+
+/// How many names of each kind a run learns; past it, names are still found in context,
+/// only not wherever they stand alone. Bounds the first pass's memory (a name is at most
+/// 64 bytes) however many distinct names a bundle holds.
+pub const LEARNED_NAMES: usize = 200_000;
+
+impl Lessons {
+    /// Learns from one text (a chunk of a file).
+    pub fn learn(&mut self, detectors: &Detectors, text: &[u8]) {
+        add_bounded(&mut self.hosts, short_host_names(detectors, text));
+        add_bounded(
+            &mut self.users,
+            detectors
+                .user_names(text)
+                .filter_map(|(context, name)| learnable_user(text, context, name)),
+        );
+    }
+
+    /// Adds what another part of the input taught.
+    pub fn append(&mut self, other: Lessons) {
+        add_bounded(&mut self.hosts, other.hosts);
+        add_bounded(&mut self.users, other.users);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty() && self.users.is_empty()
+    }
+}
+
+fn add_bounded(names: &mut BTreeSet<String>, more: impl IntoIterator<Item = String>) {
+    for name in more {
+        if names.len() >= LEARNED_NAMES {
+            return;
+        }
+        names.insert(name);
+    }
+}
+
+/// A user name sure enough to replace wherever it stands alone. Prose and code name users
+/// in context too (`inform user that`, `let uid = unsafe {`, `pub uid: __u32`): found
+/// there, one such word is no leak, but learned, every `that` of a bundle would go. So
+/// only a name that is assigned (`user=alice`, `"username": "alice"`), in a log's phrase
+/// (`for user alice from`) or a home directory (`/home/alice`, `C:\\Users\\Alice`) is learned,
+/// only one shaped like an account (at most 32 bytes: a letter, then letters and digits
+/// with single `.`, `_` or `-` between; lower case but on Windows), not before code (`(`, `{`, `::`), and not an account every
+/// system has or a word of everyday logs (`postgres`, `www-data`, `backup`, `test`):
+/// those name no person, and replacing every mention would make the bundle hard to read
+/// (`systemctl restart postgres`).
+fn learnable_user(text: &[u8], context: usize, name: std::ops::Range<usize>) -> Option<String> {
+    let before = &text[context..name.start];
+    let next = text.get(name.end);
+    let after = text[name.end..].trim_ascii_start();
+    let value = &text[name];
+    let windows = before.ends_with(b"\\");
+    let home = windows || before.ends_with(b"/");
+    // `user=alice uid=1000`, `"user": "alice"`, `User: alice` at a line's end; not
+    // `API user: add and use`.
+    let key = before.trim_ascii_end();
+    let quote = key.last().filter(|b| **b == b'"' || **b == b'\'');
+    let key = key[..key.len() - usize::from(quote.is_some())].trim_ascii_end();
+    // The name ends its line, its field or its quotes (`login: don't` is prose).
+    let ends = next.is_none_or(|b| b"\r\n,;)]}&".contains(b) || Some(b) == quote);
+    let assigned = match key.last() {
+        Some(b'=') => true,
+        Some(b':') => ends,
+        _ => false,
+    };
+    // `session opened for user alice by`, `Failed password for user alice from`; not
+    // `waits for user action`.
+    let log_phrase = text[context.saturating_sub(4)..context].eq_ignore_ascii_case(b"for ")
+        && before.len() >= 4
+        && before[..4].eq_ignore_ascii_case(b"user")
+        && (after.starts_with(b"from ") || after.starts_with(b"by "));
+    let code = after.first().is_some_and(|b| b"({[".contains(b)) || after.starts_with(b"::");
+    let account = (3..=32).contains(&value.len())
+        && value[0].is_ascii_alphabetic()
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
+        && !value
+            .windows(2)
+            .any(|w| !w[0].is_ascii_alphanumeric() && !w[1].is_ascii_alphanumeric())
+        && (windows || !value.iter().any(u8::is_ascii_uppercase));
+    ((home || assigned || log_phrase)
+        && !code
+        && account
+        && !crate::detect::SHARED_ACCOUNTS.contains_lowered(value))
+    .then(|| String::from_utf8_lossy(value).into_owned())
+}
+
+/// Learned names with a quick filter: host names in lower case (a host's name is the same
+/// in any letter case), user names as written (`Alice` in prose is not the account
+/// `alice`, and `Add` is no user `add`). Looked up for every word of a text, so with a
+/// fast hasher: the names come from the input, but a crafted one can only slow the
+/// lookups down.
 struct Learned {
-    names: HashSet<Vec<u8>, foldhash::fast::RandomState>,
-    /// Bit `n` is set when a name is `n` bytes long (names are at most 63).
-    lengths: u64,
-    first: [bool; 256],
+    hosts: HashSet<Vec<u8>, foldhash::fast::RandomState>,
+    users: HashSet<Vec<u8>, foldhash::fast::RandomState>,
+    /// For each length, a bit per first byte (lower case) a learned name of that length
+    /// starts with: most words of a text match no learned name's and cost no hashing.
+    starts: Box<[[u64; 4]; 64]>,
 }
 
 impl Learned {
-    fn new(names: BTreeSet<String>) -> Self {
+    fn new(lessons: Lessons) -> Self {
         let mut learned = Self {
-            names: HashSet::default(),
-            lengths: 0,
-            first: [false; 256],
+            hosts: HashSet::default(),
+            users: HashSet::default(),
+            starts: Box::new([[0; 4]; 64]),
         };
-        for name in names.into_iter().filter(|n| !n.is_empty() && n.len() < 64) {
-            let name = name.to_ascii_lowercase().into_bytes();
-            learned.lengths |= 1 << name.len();
-            learned.first[name[0] as usize] = true;
-            learned.names.insert(name);
+        let names = |set: BTreeSet<String>| {
+            set.into_iter()
+                .filter(|n| !n.is_empty() && n.len() < 64)
+                .map(String::into_bytes)
+        };
+        for name in names(lessons.hosts) {
+            learned.add_start(&name);
+            learned.hosts.insert(name.to_ascii_lowercase());
+        }
+        for name in names(lessons.users) {
+            learned.add_start(&name);
+            learned.users.insert(name);
         }
         learned
     }
 
-    /// Whether `run` is a learned name, in any letter case.
-    fn holds(&self, run: &[u8]) -> bool {
-        if run.len() >= 64
-            || self.lengths & (1 << run.len()) == 0
-            || !self.first[run[0].to_ascii_lowercase() as usize]
-        {
-            return false;
+    fn add_start(&mut self, name: &[u8]) {
+        let first = name[0].to_ascii_lowercase();
+        self.starts[name.len()][usize::from(first / 64)] |= 1 << (first % 64);
+    }
+
+    /// The kind `run` was learned as; a name learned both ways is a host's, the surer
+    /// lesson.
+    fn holds(&self, run: &[u8]) -> Option<Kind> {
+        let first = run.first()?.to_ascii_lowercase();
+        let starts = self.starts.get(run.len())?;
+        if starts[usize::from(first / 64)] & (1 << (first % 64)) == 0 {
+            return None;
         }
         let mut lower = [0u8; 64];
         for (to, from) in lower.iter_mut().zip(run) {
             *to = from.to_ascii_lowercase();
         }
-        self.names.contains(&lower[..run.len()])
+        if self.hosts.contains(&lower[..run.len()]) {
+            Some(Kind::Hostname)
+        } else if self.users.contains(run) {
+            Some(Kind::Username)
+        } else {
+            None
+        }
     }
 }
 
@@ -574,6 +711,99 @@ mod tests {
             ),
             "two labels (app02.io) teach nothing; case does not matter"
         );
+    }
+
+    #[test]
+    fn user_names_learned_in_context_are_replaced_where_they_stand_alone() {
+        let mut r = redactor(Policy::default());
+        r.learn([&b"pam_unix(sshd:session): session opened for user priyar by (uid=0)\n/home/kwatanabe/.bashrc"[..]]);
+        let out = r.redact(
+            b"Accepted publickey for priyar from 10.0.0.5\n\
+              sudo:   priyar : TTY=pts/0 ; USER=root\n\
+              CRON[77]: (kwatanabe) CMD (backup.sh)\n\
+              priyar-old priyar.log xpriyar kwatanabe_2 Priyar",
+        );
+        let text = String::from_utf8(out.text).unwrap();
+        let user = |name: &[u8]| r.pseudonymizer().pseudonym(Kind::Username, name);
+        assert_eq!(
+            text,
+            format!(
+                "Accepted publickey for {priyar} from {ip}\nsudo:   {priyar} : TTY=pts/0 ; USER=root\n\
+                 CRON[77]: ({kw}) CMD (backup.sh)\npriyar-old priyar.log xpriyar kwatanabe_2 Priyar",
+                priyar = user(b"priyar"),
+                ip = r.pseudonymizer().ipv4("10.0.0.5".parse().unwrap()),
+                kw = user(b"kwatanabe"),
+            ),
+            "the same pseudonym as in context; only whole words, as written"
+        );
+        let learned = out
+            .findings
+            .iter()
+            .find(|f| f.kind == Kind::Username)
+            .unwrap();
+        assert_eq!(learned.category, Category::AccountIdentifiers);
+    }
+
+    #[test]
+    fn assigned_user_names_are_learned() {
+        let mut r = redactor(Policy::default());
+        r.learn([&br#"{"username": "carol", "id": 7}
+User: dave
+dn: uid=erin,ou=people,dc=acme
+login='frank' user=grace uid=1000"#[..]]);
+        let out = r.redact(b"carol dave erin frank grace");
+        let names: Vec<_> = out.findings.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            names,
+            [Kind::Username; 5],
+            "{:?}",
+            String::from_utf8_lossy(&out.text)
+        );
+    }
+
+    #[test]
+    fn shared_accounts_and_short_user_names_are_not_learned() {
+        let mut r = redactor(Policy::default());
+        r.learn([&b"user=postgres\nuser=www-data\nuser=al\nuser=test"[..]]);
+        let text = b"systemctl restart postgres; chown www-data; al said; test passed";
+        assert_eq!(r.redact(text).text, text);
+        // Prose and code name users in context too; learning those would replace every
+        // `that` of a bundle.
+        let mut r = redactor(Policy::default());
+        r.learn([
+            &b"inform user that HEAD moved; fix user input; waits for user action\n\
+            API user: add and use; pub user: xt_entry__bindgen_ty_1,\nuid = uid as u32\n\
+            script-login: don't\n\
+            let uid = unsafe { geteuid() };\npub uid: __u32,\nuid: crate::ugid::Uid\n\
+            user=Admin2 USER: Zed_9"[..],
+        ]);
+        let text =
+            b"that input action add xt_entry__bindgen_ty_1 unsafe __u32 crate Admin2 Zed_9 don uid";
+        assert_eq!(r.redact(text).text, text);
+        // A name learned both as a host's short name and as a user is the host's.
+        let mut r = redactor(Policy::default());
+        r.learn([&b"user web01\nweb01.corp.acme.com"[..]]);
+        let out = r.redact(b"web01 up");
+        assert_eq!(out.findings[0].kind, Kind::Hostname);
+    }
+
+    #[test]
+    fn lessons_stay_bounded_however_many_names_a_bundle_holds() {
+        let names = |from: usize, to: usize| (from..to).map(|i| format!("user{i}")).collect();
+        let mut lessons = Lessons {
+            hosts: BTreeSet::new(),
+            users: names(0, LEARNED_NAMES - 1),
+        };
+        lessons.append(Lessons {
+            hosts: names(0, 3),
+            users: names(LEARNED_NAMES, LEARNED_NAMES + 3),
+        });
+        assert_eq!(lessons.users.len(), LEARNED_NAMES);
+        assert_eq!(lessons.hosts.len(), 3);
+        let r = redactor(Policy::default());
+        lessons.learn(r.detectors(), b"user zelda and user yolanda");
+        assert_eq!(lessons.users.len(), LEARNED_NAMES);
+        assert!(!lessons.users.contains("zelda"));
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! Redacting a stream in bounded memory: chunks end at a line break, never inside a PEM
 //! block, so every finding lies whole within one chunk.
 
-use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
 use crate::detect::{PEM_BLOCK_BYTES, SIGNATURE_CLOSES};
-use crate::redactor::short_host_names;
+use crate::redactor::Lessons;
 use crate::{Category, Finding, Redacted, Redactor};
 
 /// The size a chunk grows to before it is cut at its last line break.
@@ -255,14 +254,14 @@ pub fn redact_stream_on(
     Ok(stats)
 }
 
-/// The first pass: the short host names `reader` teaches.
-pub fn learn_stream(redactor: &Redactor, reader: impl Read) -> io::Result<BTreeSet<String>> {
-    let mut names = BTreeSet::new();
+/// The first pass: the short host names and user names `reader` teaches.
+pub fn learn_stream(redactor: &Redactor, reader: impl Read) -> io::Result<Lessons> {
+    let mut lessons = Lessons::default();
     for_each_chunk(reader, |chunk| {
-        names.extend(short_host_names(redactor.detectors(), chunk));
+        lessons.learn(redactor.detectors(), chunk);
         Ok(())
     })?;
-    Ok(names)
+    Ok(lessons)
 }
 
 #[cfg(test)]
