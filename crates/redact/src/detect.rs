@@ -449,6 +449,18 @@ fn builtin() -> Vec<Detector> {
             Kind::Username,
             AccountIdentifiers,
             0.85,
+            "user name in an sshd, sudo or cron log line",
+            // The daemons' own formats, which name the user without the word "user":
+            // `Accepted publickey for alice from`, `sudo:   alice : TTY=pts/0`,
+            // `CRON[412]: (alice) CMD (…)`.
+            r"(?:\b(?:Accepted|Failed) (?:password|publickey|keyboard-interactive/pam|hostbased|gssapi-with-mic|none) for (?:invalid user )?|\bsudo:[ \t]+|\bCRON\[[0-9]+\]:[ \t]+\()(?P<v>[A-Za-z_][A-Za-z0-9._-]*)(?:[ \t]+from\b|[ \t]+:[ \t]|\)[ \t]+CMD\b)",
+            Value::Group,
+            Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
             "home directory",
             r"/(?:home|Users)/(?P<v>[A-Za-z_][A-Za-z0-9._-]*)\b",
             Value::After(b"/"),
@@ -828,10 +840,11 @@ impl Detectors {
 }
 
 /// The words the user-name patterns start with or hold (`for user`, `username`, `/home/`,
+/// `Accepted … for`, `sudo:`,
 /// `C:\\Users\\`, `account name`), as they are usually written.
 const USER_WORDS: &[&str] = &[
     "user", "User", "USER", "login", "Login", "LOGIN", "logon", "Logon", "LOGON", "uid", "Uid",
-    "UID", "account", "Account", "ACCOUNT", "/home/",
+    "UID", "account", "Account", "ACCOUNT", "/home/", "Accepted", "Failed", "sudo:", "CRON[",
 ];
 
 /// How far after its word a user name is looked for: the longest keyword and separators,
@@ -1726,7 +1739,8 @@ mod tests {
             USER=dave\nUsername: erin\nLogon frank\naccount=grace\nAccount Name:\theidi\n\
             cd /home/ivan/src\nopen /Users/judy/x\nC:\\Users\\karl\\AppData\n\
             {\"path\": \"C:\\\\Users\\\\lena\\\\x\"}\nsuperuser oscar\nwhen the user wanted\n\
-            uid=0 user: root user=mallory";
+            uid=0 user: root user=mallory\nAccepted publickey for nadia from 10.0.0.1\n\
+            sudo:   oscar2 : TTY=pts/1\nCRON[9]: (peggy) CMD (x)";
         let detectors = Detectors::new(&[], &[]).unwrap();
         let learned: Vec<&[u8]> = detectors
             .user_names(text.as_bytes())
@@ -1747,7 +1761,7 @@ mod tests {
             names,
             [
                 "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-                "karl", "lena", "mallory"
+                "karl", "lena", "mallory", "nadia", "oscar2", "peggy"
             ]
         );
     }
@@ -2217,6 +2231,30 @@ mod tests {
         misses("probably not what a user wanted.", Kind::Username);
         misses("The user lacks permissions", Kind::Username);
         finds("session opened for user alice by", Kind::Username, "alice");
+        // The daemons' own lines, which do not say "user".
+        finds(
+            "sshd[812]: Accepted publickey for priyar from 10.0.0.5 port 50022 ssh2",
+            Kind::Username,
+            "priyar",
+        );
+        finds(
+            "Failed password for invalid user oracle2 from 10.0.0.9",
+            Kind::Username,
+            "oracle2",
+        );
+        finds(
+            "sudo:   kwatanabe : TTY=pts/0 ; PWD=/srv ; USER=root",
+            Kind::Username,
+            "kwatanabe",
+        );
+        finds(
+            "CRON[4121]: (svc_backup) CMD (run.sh)",
+            Kind::Username,
+            "svc_backup",
+        );
+        misses("sudo: unable to resolve host web01", Kind::Username);
+        misses("Accepted publickey for root from 10.0.0.5", Kind::Username);
+        misses("Failed password for 3 attempts", Kind::Username);
         // JSON and YAML-like fields: the key's closing quote before the separator.
         finds(r#"{"username": "erin", "id": 7}"#, Kind::Username, "erin");
         finds(r#"{'accountName': 'frank'}"#, Kind::Username, "frank");

@@ -463,7 +463,8 @@ fn add_bounded(names: &mut BTreeSet<String>, more: impl IntoIterator<Item = Stri
 /// in context too (`inform user that`, `let uid = unsafe {`, `pub uid: __u32`): found
 /// there, one such word is no leak, but learned, every `that` of a bundle would go. So
 /// only a name that is assigned (`user=alice`, `"username": "alice"`), in a log's phrase
-/// (`for user alice from`) or a home directory (`/home/alice`, `C:\\Users\\Alice`) is learned,
+/// (`for user alice from`), a daemon's line (`Accepted publickey for alice from`, `sudo:
+/// alice : TTY=`) or a home directory (`/home/alice`, `C:\\Users\\Alice`) is learned,
 /// only one shaped like an account (at most 32 bytes: a letter, then letters and digits
 /// with single `.`, `_` or `-` between; lower case but on Windows), not before code (`(`, `{`, `::`), and not an account every
 /// system has or a word of everyday logs (`postgres`, `www-data`, `backup`, `test`):
@@ -494,6 +495,10 @@ fn learnable_user(text: &[u8], context: usize, name: std::ops::Range<usize>) -> 
         && before.len() >= 4
         && before[..4].eq_ignore_ascii_case(b"user")
         && (after.starts_with(b"from ") || after.starts_with(b"by "));
+    // `Accepted publickey for alice from`, `sudo:   alice : TTY=`, `CRON[7]: (alice) CMD`.
+    let daemon_line = [&b"Accepted "[..], b"Failed ", b"sudo:", b"CRON["]
+        .iter()
+        .any(|word| before.starts_with(word));
     let code = after.first().is_some_and(|b| b"({[".contains(b)) || after.starts_with(b"::");
     let account = (3..=32).contains(&value.len())
         && value[0].is_ascii_alphabetic()
@@ -504,7 +509,7 @@ fn learnable_user(text: &[u8], context: usize, name: std::ops::Range<usize>) -> 
             .windows(2)
             .any(|w| !w[0].is_ascii_alphanumeric() && !w[1].is_ascii_alphanumeric())
         && (windows || !value.iter().any(u8::is_ascii_uppercase));
-    ((home || assigned || log_phrase)
+    ((home || assigned || log_phrase || daemon_line)
         && !code
         && account
         && !crate::detect::SHARED_ACCOUNTS.contains_lowered(value))
@@ -760,17 +765,18 @@ mod tests {
     }
 
     #[test]
-    fn assigned_user_names_are_learned() {
+    fn assigned_and_logged_user_names_are_learned() {
         let mut r = redactor(Policy::default());
         r.learn([&br#"{"username": "carol", "id": 7}
 User: dave
 dn: uid=erin,ou=people,dc=acme
-login='frank' user=grace uid=1000"#[..]]);
-        let out = r.redact(b"carol dave erin frank grace");
+login='frank' user=grace uid=1000
+sshd[4]: Accepted publickey for heidi from 10.0.0.1 port 22"#[..]]);
+        let out = r.redact(b"carol dave erin frank grace heidi");
         let names: Vec<_> = out.findings.iter().map(|f| f.kind).collect();
         assert_eq!(
             names,
-            [Kind::Username; 5],
+            [Kind::Username; 6],
             "{:?}",
             String::from_utf8_lossy(&out.text)
         );
