@@ -701,6 +701,11 @@ impl Detectors {
                     confidence: detector.confidence,
                     reason: detector.reason,
                 });
+            } else if matches!(detector.check, Check::Secret)
+                && working_directory(&text[..start], &text[start..end])
+            {
+                // `PWD=/home/alice`: a path, which may hold a user or a host.
+                at = start;
             } else if matches!(detector.check, Check::Username) && local_part(&text[end..]) {
                 // `"user": "judy@acme.com"`: the name is an email's local part, and the
                 // email is found from there.
@@ -1469,7 +1474,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             return Some((start, end + end_at + close + marker.len()));
         }
         // A key's value already ends at an escaped line break (`SECRET_CHAR`).
-        Check::Secret => value.len() <= 512 && secret_value(value),
+        Check::Secret => {
+            value.len() <= 512 && secret_value(value) && !working_directory(&text[..start], value)
+        }
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
             validate::hostname(&value[at + 1..])
@@ -1578,6 +1585,17 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(haystack, needle)
+}
+
+/// Whether a secret-named key's value is the shell's working directory, as `env` dumps
+/// and sudo's log lines write it (`PWD=/home/alice`, `; PWD=/srv ;`): the key `PWD` in
+/// capitals, a path for value. ODBC's `PWD=Passw0rd;` stays a password.
+fn working_directory(before: &[u8], value: &[u8]) -> bool {
+    let key = before
+        .trim_ascii_end()
+        .strip_suffix(b"=")
+        .map(<[u8]>::trim_ascii_end);
+    key.is_some_and(|key| key.ends_with(b"PWD")) && value.starts_with(b"/")
 }
 
 /// Whether a user name is the local part of an email address (the text after it).
@@ -2122,6 +2140,20 @@ mod tests {
             Kind::Password,
         );
         finds("password=ab:cd9!", Kind::Password, "ab:cd9!");
+        // The shell's working directory in `env` dumps and sudo lines is no password; the
+        // user in it is found.
+        misses(
+            "sudo:   alice : TTY=pts/0 ; PWD=/home/alice ; USER=root",
+            Kind::Password,
+        );
+        misses("PWD=/srv/app\nOLDPWD=/tmp", Kind::Password);
+        finds("PWD=/home/kwatanabe/src", Kind::Username, "kwatanabe");
+        finds(
+            "Driver={ODBC};UID=sa;PWD=Passw0rd;",
+            Kind::Password,
+            "Passw0rd",
+        );
+        finds("pwd=/Zx9!q2", Kind::Password, "/Zx9!q2");
     }
 
     #[test]
