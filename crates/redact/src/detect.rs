@@ -701,14 +701,10 @@ impl Detectors {
                     confidence: detector.confidence,
                     reason: detector.reason,
                 });
-            } else if matches!(detector.check, Check::Secret)
-                && working_directory(&text[..start], &text[start..end])
-            {
-                // `PWD=/home/alice`: a path, which may hold a user or a host.
-                at = start;
-            } else if matches!(detector.check, Check::Username) && local_part(&text[end..]) {
-                // `"user": "judy@acme.com"`: the name is an email's local part, and the
-                // email is found from there.
+            } else if start > m.start() {
+                // A refused value after its context may hold a finding itself (an email
+                // after `"user": `, a home directory after `PWD=`): the context is spent,
+                // the search goes on at the value.
                 at = start;
             } else if matches!(detector.check, Check::KnownName) {
                 // A run of capitalised words that names nobody may still hold a name, a
@@ -1529,7 +1525,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !NOT_USERNAMES.contains_lowered(value)
                 && !value.iter().all(u8::is_ascii_digit)
                 && !prose_user(&text[..start])
-                && !local_part(after)
+                // `"user": "judy@acme.com"`: an email's local part, found as the email.
+                && after.first() != Some(&b'@')
         }
         Check::Hostname => {
             // Mixed case reads as code (`InvoiceService.java`), except in a URL, where
@@ -1596,11 +1593,6 @@ fn working_directory(before: &[u8], value: &[u8]) -> bool {
         .strip_suffix(b"=")
         .map(<[u8]>::trim_ascii_end);
     key.is_some_and(|key| key.ends_with(b"PWD")) && value.starts_with(b"/")
-}
-
-/// Whether a user name is the local part of an email address (the text after it).
-fn local_part(after: &[u8]) -> bool {
-    after.first() == Some(&b'@')
 }
 
 /// Words that make the noun after them prose (`the user`, `a user`), lower case.
