@@ -522,7 +522,8 @@ fn a_user_named_in_one_file_is_replaced_in_every_file() {
     let bundle = dir.path("bundle");
     fs::create_dir_all(&bundle).unwrap();
     // The user is named as one only in the first file (and comes after the second in
-    // the walk): the first pass learns the name, the second replaces it everywhere.
+    // the walk); nothing in the second says it is a user: the first pass learns the
+    // name, the second replaces it everywhere.
     fs::write(
         bundle.join("b-secure.log"),
         "sshd[9]: pam_unix(sshd:session): session opened for user priyar by (uid=0)\n\
@@ -531,8 +532,8 @@ fn a_user_named_in_one_file_is_replaced_in_every_file() {
     .unwrap();
     fs::write(
         bundle.join("a-messages.log"),
-        "sshd[9]: Accepted publickey for priyar from 10.0.0.5 port 50022\n\
-         sudo:   priyar : TTY=pts/0 ; PWD=/srv ; USER=root ; COMMAND=/bin/systemctl restart postgres\n",
+        "su: (to root) priyar on pts/1\n\
+         logind: priyar logged out; systemctl restart postgres\n",
     )
     .unwrap();
     let out = dir.path("out");

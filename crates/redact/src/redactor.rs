@@ -311,23 +311,25 @@ impl Redactor {
             if findings.get(cursor).is_some_and(|f| f.start < end) {
                 continue;
             }
-            extra.push(match learned_as {
-                Kind::Username => Finding {
-                    start,
-                    end,
-                    kind: Kind::Username,
-                    category: Category::AccountIdentifiers,
-                    confidence: 0.7,
-                    reason: "user name seen in context elsewhere in the input",
-                },
-                _ => Finding {
-                    start,
-                    end,
-                    kind: Kind::Hostname,
-                    category: Category::Hostnames,
-                    confidence: 0.8,
-                    reason: "short name of a host seen elsewhere in the input",
-                },
+            let (category, confidence, reason) = match learned_as {
+                Kind::Username => (
+                    Category::AccountIdentifiers,
+                    0.7,
+                    "user name seen in context elsewhere in the input",
+                ),
+                _ => (
+                    Category::Hostnames,
+                    0.8,
+                    "short name of a host seen elsewhere in the input",
+                ),
+            };
+            extra.push(Finding {
+                start,
+                end,
+                kind: learned_as,
+                category,
+                confidence,
+                reason,
             });
         }
         if !extra.is_empty() {
@@ -345,10 +347,9 @@ impl Redactor {
 /// Bit `i` set where byte `i` of `block` (at most 64 bytes) is a name byte: an ASCII
 /// letter or digit, `-`, `_` or `.`, the bytes a learned name can stand beside without
 /// being a whole word of its own (`web01` in `web01-backup`, `xweb01`, `web01_old` or
-/// `web01.log` is not the host). Eight
-/// bytes at a time, each compared by arithmetic within its own byte of a word (no carry
-/// crosses into the next, as only ASCII is compared), then the eight answers gathered into
-/// eight bits by one multiplication.
+/// `web01.log` is not the host). Eight bytes at a time, each compared by arithmetic within
+/// its own byte of a word (no carry crosses into the next, as only ASCII is compared),
+/// then the eight answers gathered into eight bits by one multiplication.
 fn name_mask(block: &[u8]) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = ONES * 0x80;
@@ -376,9 +377,9 @@ fn name_mask(block: &[u8]) -> u64 {
     mask
 }
 
-/// The runs of name bytes (see [`name_mask`]) in `text`, in order, as (start, end). Every word of a text
-/// is a run, so they are found from one bit per byte, 64 bytes to a word, and bit
-/// arithmetic: no branch per byte.
+/// The runs of name bytes (see [`name_mask`]) in `text`, in order, as (start, end).
+/// Every word of a text is a run, so they are found from one bit per byte, 64 bytes to a
+/// word, and bit arithmetic: no branch per byte.
 fn name_runs(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let masks: Vec<u64> = text.chunks(64).map(name_mask).collect();
     // The first position at or after `from` whose bit is `set`; bits past the end of the
@@ -414,12 +415,12 @@ fn name_runs(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
 pub struct Lessons {
     /// The short names of host names with three or more labels (`web01` from
     /// `web01.corp.acme.com`), lower case.
-    pub hosts: BTreeSet<String>,
+    pub(crate) hosts: BTreeSet<String>,
     /// User names met in a sure context (`user=alice`, `for user alice`, `/home/alice`;
     /// see [`learnable_user`]), so that the same name is replaced where nothing says it is
     /// one (`Accepted password for alice`, `sudo: alice : TTY=pts/0`, `(alice) CMD`), as
     /// written.
-    pub users: BTreeSet<String>,
+    pub(crate) users: BTreeSet<String>,
 }
 
 /// How many names of each kind a run learns; past it, names are still found in context,
@@ -466,10 +467,10 @@ fn add_bounded(names: &mut BTreeSet<String>, more: impl IntoIterator<Item = Stri
 /// (`for user alice from`), a daemon's line (`Accepted publickey for alice from`, `sudo:
 /// alice : TTY=`) or a home directory (`/home/alice`, `C:\\Users\\Alice`) is learned,
 /// only one shaped like an account (at most 32 bytes: a letter, then letters and digits
-/// with single `.`, `_` or `-` between; lower case but on Windows), not before code (`(`, `{`, `::`), and not an account every
-/// system has or a word of everyday logs (`postgres`, `www-data`, `backup`, `test`):
-/// those name no person, and replacing every mention would make the bundle hard to read
-/// (`systemctl restart postgres`).
+/// with single `.`, `_` or `-` between; lower case but on Windows), not before code (`(`,
+/// `{`, `::`), and not an account every system has or a word of everyday logs
+/// (`postgres`, `www-data`, `backup`, `test`): those name no person, and replacing every
+/// mention would make the bundle hard to read (`systemctl restart postgres`).
 fn learnable_user(text: &[u8], context: usize, name: std::ops::Range<usize>) -> Option<String> {
     let before = &text[context..name.start];
     let next = text.get(name.end);
@@ -737,10 +738,11 @@ mod tests {
     fn user_names_learned_in_context_are_replaced_where_they_stand_alone() {
         let mut r = redactor(Policy::default());
         r.learn([&b"pam_unix(sshd:session): session opened for user priyar by (uid=0)\n/home/kwatanabe/.bashrc"[..]]);
+        // Lines no detector reads a user from: only the lesson replaces the names.
         let out = r.redact(
-            b"Accepted publickey for priyar from 10.0.0.5\n\
-              sudo:   priyar : TTY=pts/0 ; USER=root\n\
-              CRON[77]: (kwatanabe) CMD (backup.sh)\n\
+            b"su: (to root) priyar on pts/1\n\
+              logind: priyar logged out\n\
+              ticket: kwatanabe can't log in\n\
               priyar-old priyar.log xpriyar kwatanabe_2 Priyar",
         );
         let text = String::from_utf8(out.text).unwrap();
@@ -748,10 +750,9 @@ mod tests {
         assert_eq!(
             text,
             format!(
-                "Accepted publickey for {priyar} from {ip}\nsudo:   {priyar} : TTY=pts/0 ; USER=root\n\
-                 CRON[77]: ({kw}) CMD (backup.sh)\npriyar-old priyar.log xpriyar kwatanabe_2 Priyar",
+                "su: (to root) {priyar} on pts/1\nlogind: {priyar} logged out\n\
+                 ticket: {kw} can't log in\npriyar-old priyar.log xpriyar kwatanabe_2 Priyar",
                 priyar = user(b"priyar"),
-                ip = r.pseudonymizer().ipv4("10.0.0.5".parse().unwrap()),
                 kw = user(b"kwatanabe"),
             ),
             "the same pseudonym as in context; only whole words, as written"
@@ -772,7 +773,7 @@ User: dave
 dn: uid=erin,ou=people,dc=acme
 login='frank' user=grace uid=1000
 sshd[4]: Accepted publickey for heidi from 10.0.0.1 port 22"#[..]]);
-        let out = r.redact(b"carol dave erin frank grace heidi");
+        let out = r.redact(b"carol, dave, erin, frank, grace, heidi");
         let names: Vec<_> = out.findings.iter().map(|f| f.kind).collect();
         assert_eq!(
             names,
