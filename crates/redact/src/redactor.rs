@@ -294,6 +294,11 @@ impl Redactor {
         let mut cursor = 0;
         // A learned name counts only as a whole run of name characters.
         for (start, end) in name_runs(text) {
+            // A sentence's full stop is no part of the name (`restarted web01.`).
+            let Some(last) = text[start..end].iter().rposition(|b| *b != b'.') else {
+                continue;
+            };
+            let end = start + last + 1;
             // A name right after an escape (`\\nweb01` in a JSON string) starts after it.
             let (start, learned_as) = match learned.holds(&text[start..end]) {
                 Some(kind) => (start, kind),
@@ -710,10 +715,12 @@ mod tests {
     fn short_names_learned_anywhere_are_replaced_everywhere() {
         let mut r = redactor(Policy::default());
         r.learn([&b"ping web01.corp.acme.com ok"[..]]);
-        let out = r.redact(b"web01 restarted; web01-backup untouched; xweb01 untouched");
+        let out = r
+            .redact(b"web01 restarted; web01-backup untouched; xweb01 untouched; restarted web01.");
         let text = String::from_utf8(out.text).unwrap();
         let label = r.pseudonymizer().label("web01");
         assert!(text.starts_with(&format!("{label} restarted")), "{text}");
+        assert!(text.ends_with(&format!("restarted {label}.")), "{text}");
         assert!(text.contains("web01-backup") && text.contains("xweb01"));
     }
 
@@ -743,6 +750,7 @@ mod tests {
             b"su: (to root) priyar on pts/1\n\
               logind: priyar logged out\n\
               ticket: kwatanabe can't log in\n\
+              systemd: Created slice for priyar.\n\
               priyar-old priyar.log xpriyar kwatanabe_2 Priyar",
         );
         let text = String::from_utf8(out.text).unwrap();
@@ -751,7 +759,7 @@ mod tests {
             text,
             format!(
                 "su: (to root) {priyar} on pts/1\nlogind: {priyar} logged out\n\
-                 ticket: {kw} can't log in\npriyar-old priyar.log xpriyar kwatanabe_2 Priyar",
+                 ticket: {kw} can't log in\nsystemd: Created slice for {priyar}.\npriyar-old priyar.log xpriyar kwatanabe_2 Priyar",
                 priyar = user(b"priyar"),
                 kw = user(b"kwatanabe"),
             ),
