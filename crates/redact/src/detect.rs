@@ -539,6 +539,107 @@ fn compile(patterns: &[&str]) -> Result<MultiRegex, String> {
 struct ValueRegex {
     regex: MultiRegex,
     group: usize,
+    /// The pattern cut around its value, where the group stands at its top level.
+    parts: Option<ValueParts>,
+}
+
+impl ValueRegex {
+    fn new(pattern: &str) -> Result<Self, String> {
+        let regex = compile(&[pattern])?;
+        let group = regex
+            .group_info()
+            .to_index(regex_automata::PatternID::ZERO, "v")
+            .ok_or("no group named v")?;
+        let parts = match split_at_value(pattern) {
+            Some((context, value, rest)) => {
+                let part = |p: &str| (!p.is_empty()).then(|| compile(&[p])).transpose();
+                Some(ValueParts {
+                    context: part(context)?,
+                    value: compile(&[value])?,
+                    rest: part(rest)?,
+                })
+            }
+            None => None,
+        };
+        Ok(Self {
+            regex,
+            group,
+            parts,
+        })
+    }
+
+    /// The value within `matched`, a whole match of the pattern: from its parts where they
+    /// answer, else by the capture pass (a backtracking search over the match, several
+    /// times as costly as the parts' automata).
+    fn value_in(&self, matched: &[u8], caps: &mut Captures) -> Option<(usize, usize)> {
+        if let Some(value) = self.parts.as_ref().and_then(|p| p.value_in(matched)) {
+            return Some(value);
+        }
+        let input = Input::new(matched).anchored(Anchored::Yes);
+        self.regex.search_captures(&input, caps);
+        let v = caps.get_group(self.group)?;
+        Some((v.start, v.end))
+    }
+}
+
+/// A pattern `C(?P<v>V)R` as three automata. Its leftmost-first match takes the first
+/// (preferred) way through C for which V and R can follow, then V's, then R's; so when C's
+/// own first match, then V's after it, then R's after that end exactly where the whole
+/// match ends, that is the way the pattern took, and V's match is the group's. Otherwise
+/// (another way through C was needed) the capture pass decides.
+struct ValueParts {
+    context: Option<MultiRegex>,
+    value: MultiRegex,
+    rest: Option<MultiRegex>,
+}
+
+impl ValueParts {
+    fn value_in(&self, matched: &[u8]) -> Option<(usize, usize)> {
+        let end_of = |regex: &MultiRegex, from: usize| {
+            let input = Input::new(matched).range(from..).anchored(Anchored::Yes);
+            regex.search_half(&input).map(|h| h.offset())
+        };
+        let start = match &self.context {
+            Some(context) => end_of(context, 0)?,
+            None => 0,
+        };
+        let end = end_of(&self.value, start)?;
+        let rest_end = match &self.rest {
+            Some(rest) => end_of(rest, end)?,
+            None => end,
+        };
+        (rest_end == matched.len()).then_some((start, end))
+    }
+}
+
+/// `pattern` cut before, within and after its group `v`, where that group is one of the
+/// pattern's top-level pieces: not under a repetition or an alternation, and with no
+/// flags set for the rest of the pattern (`(?i)`) that a part alone would lose.
+fn split_at_value(pattern: &str) -> Option<(&str, &str, &str)> {
+    use regex_syntax::ast::{Ast, GroupKind};
+    let ast = regex_syntax::ast::parse::Parser::new()
+        .parse(pattern)
+        .ok()?;
+    let pieces = match &ast {
+        Ast::Concat(concat) => concat.asts.as_slice(),
+        one => std::slice::from_ref(one),
+    };
+    if pieces.iter().any(|piece| matches!(piece, Ast::Flags(_))) {
+        return None;
+    }
+    let group = pieces.iter().find_map(|piece| match piece {
+        Ast::Group(group) => match &group.kind {
+            GroupKind::CaptureName { name, .. } if name.name == "v" => Some(group),
+            _ => None,
+        },
+        _ => None,
+    })?;
+    let (outer, inner) = (group.span, group.ast.span());
+    Some((
+        &pattern[..outer.start.offset],
+        &pattern[inner.start.offset..inner.end.offset],
+        &pattern[outer.end.offset..],
+    ))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -622,14 +723,7 @@ impl Detectors {
                     message,
                 };
                 (d.value == Value::Group)
-                    .then(|| {
-                        let regex = compile(&[&d.pattern]).map_err(error)?;
-                        let group = regex
-                            .group_info()
-                            .to_index(regex_automata::PatternID::ZERO, "v")
-                            .ok_or_else(|| error("no group named v".into()))?;
-                        Ok(ValueRegex { regex, group })
-                    })
+                    .then(|| ValueRegex::new(&d.pattern).map_err(error))
                     .transpose()
             })
             .collect::<Result<_, _>>()?;
@@ -739,13 +833,11 @@ impl Detectors {
                 Some((start, m.end()))
             }
             Value::Group => {
-                // The match is known: one anchored pass over it picks the value out.
+                // The match is known: anchored passes over it pick the value out.
                 let value = self.values[i].as_ref()?;
                 let caps = slots[i].get_or_insert_with(|| value.regex.create_captures());
-                let input = Input::new(&text[m.start()..m.end()]).anchored(Anchored::Yes);
-                value.regex.search_captures(&input, caps);
-                let v = caps.get_group(value.group)?;
-                Some((m.start() + v.start, m.start() + v.end))
+                let (start, end) = value.value_in(&text[m.range()], caps)?;
+                Some((m.start() + start, m.start() + end))
             }
         }
     }
@@ -1741,6 +1833,95 @@ mod tests {
             }
         }
         assert!(checked >= 12, "{checked}");
+    }
+
+    #[test]
+    fn a_value_cut_out_by_its_patterns_parts_is_the_group_the_capture_pass_finds() {
+        let key = "A1b2C3d4".repeat(11);
+        let samples = [
+            format!("DefaultEndpointsProtocol=https;AccountKey={key}=="),
+            "Authorization: Bearer abcdefgh12345678".into(),
+            "authorization=\"bearer tok.en-1234567890\"".into(),
+            "postgres://admin:s3cretPass@db.acme.com/app".into(),
+            "password = \"hunter2hunter\"".into(),
+            "api_key: 'ab12cd34ef'".into(),
+            "client_secret=>x9y8z7w6".into(),
+            "Priya Raman <priya@acme.com>".into(),
+            "Søren Ødegård\t<soren@acme.com>".into(),
+            "Hi Priya,".into(),
+            "Best regards,\n  Ken Watanabe".into(),
+            "Name: \"Olga Berg\"".into(),
+            "my name is Mary O'Neil".into(),
+            "Dr. Kimberly Babić".into(),
+            "BSN: 123456782".into(),
+            "social insurance number 046 454 286".into(),
+            "Aadhaar no 2345 6789 0123".into(),
+            "Accepted publickey for priyar from 10.0.0.1".into(),
+            "sudo:   kwatanabe : TTY=pts/0".into(),
+        ];
+        let detectors = Detectors::new(&[], &[]).unwrap();
+        let mut answered = std::collections::BTreeSet::new();
+        for (detector, value) in detectors.detectors.iter().zip(&detectors.values) {
+            let Some(value) = value else {
+                continue;
+            };
+            let parts = value
+                .parts
+                .as_ref()
+                .unwrap_or_else(|| panic!("{} is not cut into parts", detector.reason));
+            let mut caps = value.regex.create_captures();
+            for sample in &samples {
+                value
+                    .regex
+                    .search_captures(&Input::new(sample.as_bytes()), &mut caps);
+                let Some(m) = caps.get_match() else {
+                    continue;
+                };
+                let group = caps.get_group(value.group).unwrap();
+                let matched = &sample.as_bytes()[m.range()];
+                let expected = (group.start - m.start(), group.end - m.start());
+                // The parts answer rightly or not at all (`=>`: the context's first way
+                // ends at `=`), and then the capture pass does.
+                let by_parts = parts.value_in(matched);
+                assert!(
+                    by_parts.is_none_or(|v| v == expected),
+                    "{sample:?} by {}: {by_parts:?}",
+                    detector.reason
+                );
+                let mut fresh = value.regex.create_captures();
+                assert_eq!(value.value_in(matched, &mut fresh), Some(expected));
+                if by_parts.is_some() {
+                    answered.insert(detector.reason);
+                }
+            }
+        }
+        let groups = detectors.values.iter().filter(|v| v.is_some()).count();
+        assert_eq!(answered.len(), groups, "answered only for {answered:?}");
+    }
+
+    #[test]
+    fn a_pattern_is_cut_at_its_value_only_where_the_value_stands_at_the_top() {
+        assert_eq!(
+            split_at_value(r"(?i:key)=(?P<v>[a-z]+)\b"),
+            Some((r"(?i:key)=", "[a-z]+", r"\b"))
+        );
+        assert_eq!(
+            split_at_value(r"(?P<v>\w+) <[^>]*@"),
+            Some(("", r"\w+", " <[^>]*@"))
+        );
+        assert_eq!(split_at_value("(?P<v>x)"), Some(("", "x", "")));
+        // Under an alternation or a repetition, or after flags for the rest of the pattern.
+        assert_eq!(split_at_value("a(?P<v>b)|c"), None);
+        assert_eq!(split_at_value("(?:a(?P<v>b))+"), None);
+        assert_eq!(split_at_value("(?i)key=(?P<v>x)"), None);
+        assert_eq!(split_at_value("key=(?P<w>x)"), None);
+        assert_eq!(split_at_value("key=(?P<v>x"), None);
+        // The parts answer only for a whole match, which ends where they end.
+        let value = ValueRegex::new("key=(?P<v>[a-z]+)").unwrap();
+        let parts = value.parts.unwrap();
+        assert_eq!(parts.value_in(b"key=abc"), Some((4, 7)));
+        assert_eq!(parts.value_in(b"key=abc1"), None);
+        assert_eq!(parts.value_in(b"kee=abc"), None);
     }
 
     #[test]
