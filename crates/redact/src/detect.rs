@@ -439,9 +439,10 @@ fn builtin() -> Vec<Detector> {
             AccountIdentifiers,
             0.75,
             "user name in context",
-            // "account" names a user only as a field (`account=jdoe`, Windows' `Account
+            // `login as alice`, PuTTY's `login as: alice`, `logged in as alice`. "account"
+            // names a user only as a field (`account=jdoe`, Windows' `Account
             // Name: jdoe`); in prose ("my account stays active") it does not.
-            r#"(?:(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:["']?[ \t]*[=:][ \t]*)?|(?i:\baccount(?:[ _]?name)?\b)["']?[ \t]*[=:][ \t]*)["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
+            r#"(?:(?i:\b(?:log(?:in|on|ged in)|signed in)[ \t]+as\b)[ \t]*:?[ \t]*|(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:["']?[ \t]*[=:][ \t]*)?|(?i:\baccount(?:[ _]?name)?\b)["']?[ \t]*[=:][ \t]*)["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
             Value::After(b" \t=:\"'"),
             Check::Username,
         ),
@@ -937,7 +938,8 @@ impl Detectors {
 /// `C:\\Users\\`, `account name`), as they are usually written.
 const USER_WORDS: &[&str] = &[
     "user", "User", "USER", "login", "Login", "LOGIN", "logon", "Logon", "LOGON", "uid", "Uid",
-    "UID", "account", "Account", "ACCOUNT", "/home/", "Accepted", "Failed", "sudo:", "CRON[",
+    "UID", "account", "Account", "ACCOUNT", "logged", "Logged", "LOGGED", "signed", "Signed",
+    "SIGNED", "/home/", "Accepted", "Failed", "sudo:", "CRON[",
 ];
 
 /// How far after its word a user name is looked for: the longest keyword and separators,
@@ -1112,6 +1114,48 @@ static NOT_USERNAMES: WordList = WordList::new(&[
     "count",
     "list",
     "lookup",
+    // What logs say of a login (`login successful`, `Login attempt from`, `user denied`).
+    "as",
+    "at",
+    "by",
+    "via",
+    "ok",
+    "okay",
+    "success",
+    "successful",
+    "successfully",
+    "succeeded",
+    "attempt",
+    "attempts",
+    "attempted",
+    "timeout",
+    "timed",
+    "denied",
+    "error",
+    "errors",
+    "refused",
+    "rejected",
+    "expired",
+    "locked",
+    "disabled",
+    "enabled",
+    "invalid",
+    "incorrect",
+    "required",
+    "created",
+    "deleted",
+    "updated",
+    "changed",
+    "blocked",
+    "allowed",
+    "granted",
+    "page",
+    "form",
+    "prompt",
+    "status",
+    "retry",
+    "started",
+    "completed",
 ]);
 
 /// Accounts every system or service has, and words of everyday logs, that the learning
@@ -1617,8 +1661,10 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !NOT_USERNAMES.contains_lowered(value)
                 && !value.iter().all(u8::is_ascii_digit)
                 && !prose_user(&text[..start])
+                && !spoken_after_label(&text[..start], value, after)
                 // `"user": "judy@acme.com"`: an email's local part, found as the email.
                 && after.first() != Some(&b'@')
+                && after.first().is_none_or(u8::is_ascii)
         }
         Check::Hostname => {
             // Mixed case reads as code (`InvoiceService.java`), except in a URL, where
@@ -1685,6 +1731,34 @@ fn working_directory(before: &[u8], value: &[u8]) -> bool {
         .strip_suffix(b"=")
         .map(<[u8]>::trim_ascii_end);
     key.is_some_and(|key| key.ends_with(b"PWD")) && value.starts_with(b"/")
+}
+
+/// Whether a capitalised value after a label's colon begins what someone says or who they
+/// are, not an account: a chat's `User: Hello there`, a form's `User: Anna Lyberth` (the
+/// name is then looked for as a person's). A field that follows (`User: JDoe Domain:
+/// ACME`) or the line's end leaves it an account.
+fn spoken_after_label(before: &[u8], value: &[u8], after: &[u8]) -> bool {
+    let label = before.trim_ascii_end();
+    let label = label
+        .strip_suffix(b"\"")
+        .or_else(|| label.strip_suffix(b"'"))
+        .unwrap_or(label)
+        .trim_ascii_end();
+    if !label.ends_with(b":") || !value[0].is_ascii_uppercase() {
+        return false;
+    }
+    if after.starts_with(b", ") {
+        return true;
+    }
+    let rest = after.trim_ascii_start();
+    if rest.len() == after.len() || after[..after.len() - rest.len()].contains(&b'\n') {
+        return false;
+    }
+    let word = rest
+        .split(|b| b.is_ascii_whitespace())
+        .next()
+        .unwrap_or_default();
+    !word.is_empty() && !word.ends_with(b":") && !word.contains(&b'=')
 }
 
 /// Words that make the noun after them prose (`the user`, `a user`), lower case.
@@ -1931,6 +2005,7 @@ mod tests {
             cd /home/ivan/src\nopen /Users/judy/x\nC:\\Users\\karl\\AppData\n\
             {\"path\": \"C:\\\\Users\\\\lena\\\\x\"}\nsuperuser oscar\nwhen the user wanted\n\
             uid=0 user: root user=mallory\nAccepted publickey for nadia from 10.0.0.1\n\
+            login as: quinn\nLogged in as rupert\n\
             sudo:   oscar2 : TTY=pts/1\nCRON[9]: (peggy) CMD (x)";
         let detectors = Detectors::new(&[], &[]).unwrap();
         let learned: Vec<&[u8]> = detectors
@@ -1952,7 +2027,7 @@ mod tests {
             names,
             [
                 "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-                "karl", "lena", "mallory", "nadia", "oscar2", "peggy"
+                "karl", "lena", "mallory", "nadia", "quinn", "rupert", "oscar2", "peggy"
             ]
         );
     }
@@ -2468,6 +2543,39 @@ mod tests {
         finds(r#"{"user": "judy@acme.com"}"#, Kind::Email, "judy@acme.com");
         finds("user=judy@acme.com", Kind::Email, "judy@acme.com");
         misses("user=judy@acme.com", Kind::Username);
+        // A chat's or a form's label: what follows is said, or a person's name.
+        misses("Bot: What's the name? User: Hello there", Kind::Username);
+        misses("User: Hi, my server is down", Kind::Username);
+        misses("User: Unit 6114 Box 3519", Kind::Username);
+        misses("User: Mikko Keskitalo", Kind::Username);
+        misses("User: Harriëtte Fox", Kind::Username);
+        // Accounts are ASCII: a word that goes on beyond it is a person's name or prose.
+        misses("login josé", Kind::Username);
+        finds("User: Anna Lyberth", Kind::PersonName, "Anna Lyberth");
+        finds("User: JDoe Domain: ACME", Kind::Username, "JDoe");
+        finds("User: JDoe\nDomain: ACME", Kind::Username, "JDoe");
+        finds("User: alice logged in", Kind::Username, "alice");
+        finds("USER=Admin2 PWD=/", Kind::Username, "Admin2");
+        // Logged in as someone: the name after `as`, not `as` itself.
+        finds("login as alice", Kind::Username, "alice");
+        finds("login as: carol", Kind::Username, "carol");
+        finds("Logged in as dave.k", Kind::Username, "dave.k");
+        finds("signed in as erin", Kind::Username, "erin");
+        misses("login as", Kind::Username);
+        misses("to take a username as argument:", Kind::Username);
+        // What logs say of a login is no user's name.
+        for line in [
+            "login ok",
+            "login successful",
+            "Login attempt from 10.0.0.1",
+            "login timeout after 30s",
+            "user denied",
+            "LOGIN ERROR",
+            "user: ok",
+            "logged in at 09:12",
+        ] {
+            misses(line, Kind::Username);
+        }
     }
 
     #[test]
