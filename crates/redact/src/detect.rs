@@ -101,6 +101,8 @@ enum Check {
     Name,
     /// A common first name, alone or followed by a surname.
     KnownName,
+    /// A first name, a middle initial and a surname.
+    InitialName,
     Mac,
     Ipv6,
     Ipv4,
@@ -499,6 +501,21 @@ fn builtin() -> Vec<Detector> {
             ),
             Value::Whole,
             Check::KnownName,
+        ),
+        d(
+            Kind::PersonName,
+            Contact,
+            0.7,
+            "name with a middle initial",
+            // `Junio C Hamano`, `Kaveh R. Ghazi`: a first name not on the list (a listed
+            // one is the detector's above, which allows an initial), since few other things
+            // are written so; the check turns away `Updating A Timestamp` and `System V
+            // Application`.
+            &format!(
+                r"\b[A-Z]{SMALL}+(?:-{CAPITAL}{SMALL}+)?[ \t][A-Z]\.?[ \t]{CAPITAL}(?:'[A-Z])?{SMALL}+(?:['-]{CAPITAL}?{SMALL}+)?\b{{end-half}}"
+            ),
+            Value::Whole,
+            Check::InitialName,
         ),
     ]
 }
@@ -1496,11 +1513,7 @@ static PLACE_PREFIXES: WordList = WordList::new(&[
 /// `John K. Carpenter`) that names a person: up to a place's or company's word (`Nelson
 /// Street` names nobody), or the first name alone where it stands as a name.
 fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
-    let previous_word = text[..start]
-        .trim_ascii_end()
-        .rsplit(|b| !b.is_ascii_alphabetic())
-        .next();
-    if previous_word.is_some_and(|word| PLACE_PREFIXES.contains_lowered(word)) {
+    if after_place_word(text, start) {
         return None;
     }
     let mut words =
@@ -1523,6 +1536,15 @@ fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
         last_end = Some(word_start + word.len());
     }
     last_end.map(|end| (start, end))
+}
+
+/// Whether the word before `start` makes the name after it a place's (`Via`, `Santa`).
+fn after_place_word(text: &[u8], start: usize) -> bool {
+    let previous_word = text[..start]
+        .trim_ascii_end()
+        .rsplit(|b| !b.is_ascii_alphabetic())
+        .next();
+    previous_word.is_some_and(|word| PLACE_PREFIXES.contains_lowered(word))
 }
 
 /// Whether a first name with no surname (`Susan`, `Sandra's`) is a name: a word of its own,
@@ -1618,6 +1640,18 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !NOT_NAMES.contains(first)
         }
         Check::KnownName => return known_name(text, start, end),
+        Check::InitialName => {
+            let mut words = value.split(|b| *b == b' ' || *b == b'\t');
+            let (first, initial, last) = (words.next()?, words.next()?, words.next()?);
+            // Without its full stop, `A` and `I` are words and `V` and `X` numerals.
+            let word = initial.len() == 1 && b"AIVX".contains(&initial[0]);
+            !word
+                && !NOT_NAMES.contains(first)
+                && !NOT_SURNAMES.contains_lowered(last)
+                && !after_place_word(text, start)
+                // `Jos` of `José`: cut inside a word that goes on beyond ASCII.
+                && after.first().is_none_or(u8::is_ascii)
+        }
         Check::Mac => value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic()),
         Check::Ipv6 => {
             let glued = before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.')
@@ -2104,6 +2138,49 @@ mod tests {
         misses("Hi été, merci", Kind::PersonName);
         misses(r#"Hi \u00e9t\u00e9"#, Kind::PersonName);
         finds(r"C:\\u00e1s@acme.com", Kind::Email, "u00e1s@acme.com");
+    }
+
+    #[test]
+    fn names_with_a_middle_initial_whatever_the_first_name() {
+        finds(
+            "Signed-off-by: Junio C Hamano",
+            Kind::PersonName,
+            "Junio C Hamano",
+        );
+        // Not only the surname beside the address: the whole name.
+        finds(
+            "2009-04-24  Kaveh R. Ghazi  <ghazi@acme.com>",
+            Kind::PersonName,
+            "Kaveh R. Ghazi",
+        );
+        finds(
+            "Thanks to Theodore Y. Ts'o",
+            Kind::PersonName,
+            "Theodore Y. Ts'o",
+        );
+        finds(
+            "Name on file: Gréta Z Halász",
+            Kind::PersonName,
+            "Gréta Z Halász",
+        );
+        finds(
+            "not by Albina H. Tomaszewska).",
+            Kind::PersonName,
+            "Albina H. Tomaszewska",
+        );
+        // A listed first name is the other detector's, initial and all.
+        finds("Jeffrey A Law", Kind::PersonName, "Jeffrey A Law");
+        // Title case, numerals, places and streets are no names.
+        misses("Updating A Timestamp", Kind::PersonName);
+        misses("What I Want", Kind::PersonName);
+        misses("System V Application", Kind::PersonName);
+        misses("Diamond S Street", Kind::PersonName);
+        misses("Via Pietro M. Rossi", Kind::PersonName);
+        misses("Type B Gate", Kind::PersonName);
+        // A surname ending beyond ASCII is taken whole, one going on beyond the letters
+        // known to names not at all.
+        finds("by Mirek M. Josué.", Kind::PersonName, "Mirek M. Josué");
+        misses("Mirek M. Josuёv", Kind::PersonName);
     }
 
     #[test]
