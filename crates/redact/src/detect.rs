@@ -103,6 +103,8 @@ enum Check {
     KnownName,
     /// A first name, a middle initial and a surname.
     InitialName,
+    /// A full name after a label (`User:`) that is a word of its own.
+    LabelledName,
     Mac,
     Ipv6,
     Ipv4,
@@ -330,6 +332,22 @@ fn builtin() -> Vec<Detector> {
             &format!(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+(?P<v>{name})"),
             Value::Group,
             Check::Name,
+        ),
+        d(
+            Kind::PersonName,
+            Contact,
+            0.7,
+            "full name after a user's or customer's label",
+            // A chat's or a ticket's `User: Mikko Keskitalo`, `Customer: Torben S. Kjeldsen`:
+            // two capitalised words or more are a person's name, whoever the first name,
+            // when the line, a sentence or prose goes on after them (not a field: `User:
+            // Alice Domain: ACME`); one (`User: Alice`) or an account's shape (`User:
+            // JDoe`) stays the user-name detector's, which comes after.
+            &format!(
+                r"(?i:\b(?:user|customer|client|caller|requester|requestor|reporter|contact))[ \t]*:[ \t]*(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{CAPITAL}(?:{SMALL}|['-])+){{1,2}})(?:[ \t]*(?:\r?\n|\\[rn]|[,;.)\x22'<]|(?m:$))|[ \t]+[a-z(])"
+            ),
+            Value::Group,
+            Check::LabelledName,
         ),
         d(
             Kind::MacAddress,
@@ -1640,6 +1658,20 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !NOT_NAMES.contains(first)
         }
         Check::KnownName => return known_name(text, start, end),
+        Check::LabelledName => {
+            // `systemd-user: Drop RefuseManualStart` is a changelog's subsystem, no label.
+            let label = text[..start].trim_ascii_end();
+            let label = label.strip_suffix(b":")?.trim_ascii_end();
+            let word = label.len()
+                - label
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_alphabetic())
+                    .count();
+            let glued = label[..word].last().is_some_and(|b| b"-_./".contains(b));
+            let first = value.split(|b| b.is_ascii_whitespace()).next()?;
+            !glued && !NOT_NAMES.contains(first)
+        }
         Check::InitialName => {
             let mut words = value.split(|b| *b == b' ' || *b == b'\t');
             let (first, initial, last) = (words.next()?, words.next()?, words.next()?);
@@ -1695,7 +1727,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !NOT_USERNAMES.contains_lowered(value)
                 && !value.iter().all(u8::is_ascii_digit)
                 && !prose_user(&text[..start])
-                && !spoken_after_label(&text[..start], value, after)
+                && !sentence_after_label(&text[..start], value, after)
                 // `"user": "judy@acme.com"`: an email's local part, found as the email.
                 && after.first() != Some(&b'@')
                 && after.first().is_none_or(u8::is_ascii)
@@ -1767,18 +1799,20 @@ fn working_directory(before: &[u8], value: &[u8]) -> bool {
     key.is_some_and(|key| key.ends_with(b"PWD")) && value.starts_with(b"/")
 }
 
-/// Whether a capitalised value after a label's colon begins what someone says or who they
-/// are, not an account: a chat's `User: Hello there`, a form's `User: Anna Lyberth` (the
-/// name is then looked for as a person's). A field that follows (`User: JDoe Domain:
-/// ACME`) or the line's end leaves it an account.
-fn spoken_after_label(before: &[u8], value: &[u8], after: &[u8]) -> bool {
+/// Whether a word after a label's colon begins a sentence, not an account: a capitalised
+/// word of small letters with more words after it on its line (a chat's `User: Hello
+/// there`, a changelog's `systemd-user: Drop redundant After=`, code's `uid: Uid,`). An
+/// account's shape (`User: JDoe logged in`, `User: admin2 from`), a field that follows
+/// (`User: Alice Domain: ACME`) or the line's end leaves it an account.
+fn sentence_after_label(before: &[u8], value: &[u8], after: &[u8]) -> bool {
     let label = before.trim_ascii_end();
     let label = label
         .strip_suffix(b"\"")
         .or_else(|| label.strip_suffix(b"'"))
         .unwrap_or(label)
         .trim_ascii_end();
-    if !label.ends_with(b":") || !value[0].is_ascii_uppercase() {
+    let word = value[0].is_ascii_uppercase() && value[1..].iter().all(u8::is_ascii_lowercase);
+    if !label.ends_with(b":") || !word {
         return false;
     }
     if after.starts_with(b", ") {
@@ -1788,11 +1822,11 @@ fn spoken_after_label(before: &[u8], value: &[u8], after: &[u8]) -> bool {
     if rest.len() == after.len() || after[..after.len() - rest.len()].contains(&b'\n') {
         return false;
     }
-    let word = rest
+    let next = rest
         .split(|b| b.is_ascii_whitespace())
         .next()
         .unwrap_or_default();
-    !word.is_empty() && !word.ends_with(b":") && !word.contains(&b'=')
+    !next.is_empty() && !next.ends_with(b":") && !next.contains(&b'=')
 }
 
 /// Words that make the noun after them prose (`the user`, `a user`), lower case.
@@ -1961,6 +1995,8 @@ mod tests {
             "Name: \"Olga Berg\"".into(),
             "my name is Mary O'Neil".into(),
             "Dr. Kimberly Babić".into(),
+            "Customer:  Torben S. Kjeldsen".into(),
+            "User: Anna Lyberth wants a refund".into(),
             "BSN: 123456782".into(),
             "social insurance number 046 454 286".into(),
             "Aadhaar no 2345 6789 0123".into(),
@@ -2620,19 +2656,36 @@ mod tests {
         finds(r#"{"user": "judy@acme.com"}"#, Kind::Email, "judy@acme.com");
         finds("user=judy@acme.com", Kind::Email, "judy@acme.com");
         misses("user=judy@acme.com", Kind::Username);
-        // A chat's or a form's label: what follows is said, or a person's name.
-        misses("Bot: What's the name? User: Hello there", Kind::Username);
-        misses("User: Hi, my server is down", Kind::Username);
-        misses("User: Unit 6114 Box 3519", Kind::Username);
-        misses("User: Mikko Keskitalo", Kind::Username);
-        misses("User: Harriëtte Fox", Kind::Username);
-        // Accounts are ASCII: a word that goes on beyond it is a person's name or prose.
-        misses("login josé", Kind::Username);
-        finds("User: Anna Lyberth", Kind::PersonName, "Anna Lyberth");
-        finds("User: JDoe Domain: ACME", Kind::Username, "JDoe");
-        finds("User: JDoe\nDomain: ACME", Kind::Username, "JDoe");
+        // A chat's or a ticket's label before a full name: the person's name, whole.
+        for (line, name) in [
+            ("Bot: Your name? User: Mikko Keskitalo", "Mikko Keskitalo"),
+            ("Customer: Torben S. Kjeldsen\n", "Torben S. Kjeldsen"),
+            ("User: Harriëtte Fox", "Harriëtte Fox"),
+            ("user: Anna Lyberth wants a refund", "Anna Lyberth"),
+            (
+                r#"{"text":"Caller: Leena Filppula\nUnit 4"}"#,
+                "Leena Filppula",
+            ),
+        ] {
+            finds(line, Kind::PersonName, name);
+            misses(line, Kind::Username);
+        }
+        misses("systemd-user: Update Translations\n", Kind::PersonName);
+        // One word, or an account's shape, stays a user name.
+        finds("User: Alice", Kind::Username, "Alice");
+        finds("User: Alice Domain: ACME", Kind::Username, "Alice");
+        finds("User: JDoe logged in", Kind::Username, "JDoe");
         finds("User: alice logged in", Kind::Username, "alice");
         finds("USER=Admin2 PWD=/", Kind::Username, "Admin2");
+        // A capitalised word that begins a sentence is none.
+        misses("Bot: Your name? User: Hello there", Kind::Username);
+        misses("systemd-user: Drop redundant After=", Kind::Username);
+        misses(
+            "fn setpriority_user(uid: Uid, priority: i32)",
+            Kind::Username,
+        );
+        // Accounts are ASCII: a word that goes on beyond it is a person's name or prose.
+        misses("login josé", Kind::Username);
         // Logged in as someone: the name after `as`, not `as` itself.
         finds("login as alice", Kind::Username, "alice");
         finds("login as: carol", Kind::Username, "carol");
