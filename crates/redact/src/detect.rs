@@ -1553,7 +1553,30 @@ fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
         }
         last_end = Some(word_start + word.len());
     }
-    last_end.map(|end| (start, end))
+    // The pattern ends at an ASCII word boundary, inside a surname that goes on beyond
+    // ASCII (`Josu` of `Josué`): the rest of the word is the name's too.
+    last_end.map(|last| {
+        (
+            start,
+            if last == end {
+                name_word_end(text, end)
+            } else {
+                last
+            },
+        )
+    })
+}
+
+/// Where a word cut at `end` ends, going on through the letters names are matched with
+/// (ASCII and the two-byte Latin letters; `é` of `Josué`, `ß` of `Maaß`).
+fn name_word_end(text: &[u8], mut end: usize) -> usize {
+    loop {
+        match text.get(end..) {
+            Some([0xC3..=0xC5, 0x80..=0xBF, ..]) => end += 2,
+            Some([b, ..]) if b.is_ascii_alphabetic() => end += 1,
+            _ => return end,
+        }
+    }
 }
 
 /// Whether the word before `start` makes the name after it a place's (`Via`, `Santa`).
@@ -2216,6 +2239,8 @@ mod tests {
         // A surname ending beyond ASCII is taken whole, one going on beyond the letters
         // known to names not at all.
         finds("by Mirek M. Josué.", Kind::PersonName, "Mirek M. Josué");
+        finds("by Carlo M. Josué.", Kind::PersonName, "Carlo M. Josué");
+        finds("Peter Maaß wrote", Kind::PersonName, "Peter Maaß");
         misses("Mirek M. Josuёv", Kind::PersonName);
     }
 
