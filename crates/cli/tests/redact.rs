@@ -98,6 +98,12 @@ fn assert_succeeded(output: &Output) {
     );
 }
 
+/// Redacts `input` into `out` with a report, which must succeed.
+fn redact_with_report(input: &Path, out: &Path, report: &Path) {
+    let args = [input, Path::new("-o"), out, Path::new("--report"), report];
+    assert_succeeded(&redact(&args, &[], None));
+}
+
 fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).unwrap() {
@@ -363,18 +369,7 @@ fn an_archived_bundle_comes_out_as_an_archive() {
     assert!(made.success());
     let out = dir.path("clean.tar.gz");
     let report = dir.path("report.json");
-    let output = redact(
-        &[
-            &archive,
-            Path::new("-o"),
-            &out,
-            Path::new("--report"),
-            &report,
-        ],
-        &[],
-        None,
-    );
-    assert_succeeded(&output);
+    redact_with_report(&archive, &out, &report);
     let unpacked = dir.path("unpacked");
     fs::create_dir_all(&unpacked).unwrap();
     let status = Command::new("tar")
@@ -538,18 +533,7 @@ fn a_user_named_in_one_file_is_replaced_in_every_file() {
     .unwrap();
     let out = dir.path("out");
     let report = dir.path("report.json");
-    let output = redact(
-        &[
-            &bundle,
-            Path::new("-o"),
-            &out,
-            Path::new("--report"),
-            &report,
-        ],
-        &[],
-        None,
-    );
-    assert_succeeded(&output);
+    redact_with_report(&bundle, &out, &report);
     let messages = fs::read_to_string(out.join("a-messages.log")).unwrap();
     let secure = fs::read_to_string(out.join("b-secure.log")).unwrap();
     assert!(

@@ -530,7 +530,7 @@ fn builtin() -> Vec<Detector> {
             // are written so; the check turns away `Updating A Timestamp` and `System V
             // Application`.
             &format!(
-                r"\b[A-Z]{SMALL}+(?:-{CAPITAL}{SMALL}+)?[ \t][A-Z]\.?[ \t]{CAPITAL}(?:'[A-Z])?{SMALL}+(?:['-]{CAPITAL}?{SMALL}+)?\b{{end-half}}"
+                r"\b[A-Z]{SMALL}+(?:-{CAPITAL}{SMALL}+)?[ \t][A-Z]\.?[ \t]{CAPITAL}(?:'[A-Z])?{SMALL}+(?:['-]{CAPITAL}?{SMALL}+)?\b"
             ),
             Value::Whole,
             Check::InitialName,
@@ -1676,15 +1676,11 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let at = value.iter().position(|b| *b == b'@')?;
             validate::hostname(&value[at + 1..])
         }
-        Check::Name => {
-            let first = value.split(|b| b.is_ascii_whitespace()).next()?;
-            !NOT_NAMES.contains(first)
-        }
+        Check::Name => may_be_name(value),
         Check::KnownName => return known_name(text, start, end),
         Check::LabelledName => {
-            // `systemd-user: Drop RefuseManualStart` is a changelog's subsystem, no label.
-            let label = text[..start].trim_ascii_end();
-            let label = label.strip_suffix(b":")?.trim_ascii_end();
+            // `systemd-user: Update Translations` is a changelog's subsystem, no label.
+            let label = label_before(&text[..start])?;
             let word = label.len()
                 - label
                     .iter()
@@ -1692,20 +1688,22 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                     .take_while(|b| b.is_ascii_alphabetic())
                     .count();
             let glued = label[..word].last().is_some_and(|b| b"-_./".contains(b));
-            let first = value.split(|b| b.is_ascii_whitespace()).next()?;
-            !glued && !NOT_NAMES.contains(first)
+            !glued && may_be_name(value)
         }
         Check::InitialName => {
             let mut words = value.split(|b| *b == b' ' || *b == b'\t');
-            let (first, initial, last) = (words.next()?, words.next()?, words.next()?);
+            let (initial, last) = (words.nth(1)?, words.next()?);
             // Without its full stop, `A` and `I` are words and `V` and `X` numerals.
             let word = initial.len() == 1 && b"AIVX".contains(&initial[0]);
-            !word
-                && !NOT_NAMES.contains(first)
+            // A surname that goes on beyond ASCII (`Josué`) is taken whole; one that goes
+            // on beyond the letters names are matched with, not at all.
+            let end = name_word_end(text, end);
+            let ok = !word
+                && may_be_name(value)
                 && !NOT_SURNAMES.contains_lowered(last)
                 && !after_place_word(text, start)
-                // `Jos` of `José`: cut inside a word that goes on beyond ASCII.
-                && after.first().is_none_or(u8::is_ascii)
+                && text.get(end).is_none_or(u8::is_ascii);
+            return ok.then_some((start, end));
         }
         Check::Mac => value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic()),
         Check::Ipv6 => {
@@ -1822,20 +1820,34 @@ fn working_directory(before: &[u8], value: &[u8]) -> bool {
     key.is_some_and(|key| key.ends_with(b"PWD")) && value.starts_with(b"/")
 }
 
-/// Whether a word after a label's colon begins a sentence, not an account: a capitalised
-/// word of small letters with more words after it on its line (a chat's `User: Hello
-/// there`, a changelog's `systemd-user: Drop redundant After=`, code's `uid: Uid,`). An
-/// account's shape (`User: JDoe logged in`, `User: admin2 from`), a field that follows
-/// (`User: Alice Domain: ACME`) or the line's end leaves it an account.
-fn sentence_after_label(before: &[u8], value: &[u8], after: &[u8]) -> bool {
+/// The label a value follows (`User` of `User: `, of `"user": "`), without its colon.
+fn label_before(before: &[u8]) -> Option<&[u8]> {
     let label = before.trim_ascii_end();
     let label = label
         .strip_suffix(b"\"")
         .or_else(|| label.strip_suffix(b"'"))
         .unwrap_or(label)
         .trim_ascii_end();
+    Some(label.strip_suffix(b":")?.trim_ascii_end())
+}
+
+/// Whether a run of capitalised words may be a name: its first word is none of those that
+/// follow a greeting or a label without naming anyone (`Team`, `Customer`, `World`).
+fn may_be_name(value: &[u8]) -> bool {
+    value
+        .split(|b| b.is_ascii_whitespace())
+        .next()
+        .is_some_and(|first| !NOT_NAMES.contains(first))
+}
+
+/// Whether a word after a label's colon begins a sentence, not an account: a capitalised
+/// word of small letters with more words after it on its line (a chat's `User: Hello
+/// there`, a changelog's `systemd-user: Drop redundant After=`, code's `uid: Uid,`). An
+/// account's shape (`User: JDoe logged in`, `User: admin2 from`), a field that follows
+/// (`User: Alice Domain: ACME`) or the line's end leaves it an account.
+fn sentence_after_label(before: &[u8], value: &[u8], after: &[u8]) -> bool {
     let word = value[0].is_ascii_uppercase() && value[1..].iter().all(u8::is_ascii_lowercase);
-    if !label.ends_with(b":") || !word {
+    if label_before(before).is_none() || !word {
         return false;
     }
     if after.starts_with(b", ") {
