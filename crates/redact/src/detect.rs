@@ -91,7 +91,7 @@ pub struct Finding {
     pub reason: &'static str,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Check {
     None,
     /// A PEM header: the finding runs to the matching END line, within 16 KiB.
@@ -116,6 +116,8 @@ enum Check {
     Sin,
     Aadhaar,
     Phone,
+    /// A number after a telephone's label: any grouping, but no address, date or code.
+    LabelledPhone,
     Username,
     Hostname,
 }
@@ -453,6 +455,18 @@ fn builtin() -> Vec<Detector> {
             r"(?:(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,5}\)[ .-]?)?|\([0-9]{1,5}\)[ .-]?)(?:[0-9]{2,4}(?:[ .-][0-9]{2,5}){1,4}|[0-9]{5,12})|\b(?:[0-9]{2,3}(?:\.[0-9]{2,5}){0,3}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}\.[0-9]{2,5}(?:\.[0-9]{2,5}){0,2}[ -][0-9]{2,5}(?:[ .-][0-9]{2,5}){0,3}|[0-9]{4}[ -][0-9]{3,5}(?:[ .-][0-9]{2,5}){0,3}|0[0-9]{1,4}(?:[ -][0-9]{3,8}){1,2}))(?:(?:x|ext\.?)[0-9]{1,5})?\b",
             Value::Whole,
             Check::Phone,
+        ),
+        d(
+            Kind::Phone,
+            Contact,
+            0.8,
+            "telephone number after its label",
+            // `Phone: 96 771394`, `Mobile: 07700070518`, `"fax": "04.94.38.88.56"`, `call
+            // me on 0496 17 70 66`: the label says what the number is, so a national
+            // grouping the shapes above leave out (bare digits, pairs, dots) is taken here.
+            r#"(?:(?i:\b(?:tele?phone|phone|tel|mobile|cell(?:phone)?|fax|desk|sms|whatsapp)(?:[ _]?(?:number|no\.?|nr\.?|#))?)\x22?[ \t]*[:=.]?[ \t]*\x22?|(?i:\b(?:call|reach|text|ring)[ \t]+(?:me|us)[ \t]+(?:on|at))[ \t]+)(?P<v>\+?(?:\([0-9]{1,5}\)[ .-]?)?(?:[0-9]{6,15}|[0-9]{1,5}(?:[ .-][0-9]{1,8}){1,6})(?:(?:x|ext\.?)[0-9]{1,5})?)\b"#,
+            Value::Group,
+            Check::LabelledPhone,
         ),
         d(
             Kind::Username,
@@ -1719,7 +1733,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         Check::Bsn => validate::nl_bsn(value),
         Check::Sin => validate::ca_sin(value),
         Check::Aadhaar => validate::in_aadhaar(value),
-        Check::Phone => {
+        Check::Phone | Check::LabelledPhone => {
             // An extension (`x549`, `ext.12`) is matched with the number but not part of it.
             let end = start
                 + value
@@ -1728,8 +1742,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                     .unwrap_or(value.len());
             let (value, after) = (&text[start..end], &text[end..]);
             let extension = after.first().is_some_and(u8::is_ascii_alphabetic);
-            let glued_before = before
-                .is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b))
+            // A label's colon (`Phone:0477 82 93 97`) is no glue.
+            let glued_before = check == Check::Phone
+                && before.is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b))
                 && !escape_letter(text, start - 1);
             let glued_after = !extension
                 && after
@@ -1738,7 +1753,12 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             // A sentence may end right after a number; a version or an address goes on.
             let continues =
                 after.first() == Some(&b'.') && after.get(1).is_some_and(u8::is_ascii_alphanumeric);
-            let ok = !glued_before && !glued_after && !continues && validate::phone(value);
+            let valid = if check == Check::Phone {
+                validate::phone(value)
+            } else {
+                validate::labelled_phone(value)
+            };
+            let ok = !glued_before && !glued_after && !continues && valid;
             return ok.then_some((start, end));
         }
         Check::Username => {
@@ -2037,6 +2057,8 @@ mod tests {
             "Aadhaar no 2345 6789 0123".into(),
             "Accepted publickey for priyar from 10.0.0.1".into(),
             "sudo:   kwatanabe : TTY=pts/0".into(),
+            "Mobile: 61 60 57".into(),
+            "call me on 04.94.38.88.56?".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -2388,6 +2410,44 @@ mod tests {
         misses("Copyright (C) 1996-2019 Julian Seward", Kind::Phone);
         misses("assert!(date!(2022-049).is_ok())", Kind::Phone);
         finds("call 2012-3456 now", Kind::Phone, "2012-3456");
+    }
+
+    #[test]
+    fn phone_numbers_after_their_label_in_any_grouping() {
+        // National groupings no unlabelled shape takes: pairs, bare digits, dots.
+        finds("Phone: 96 771394\n", Kind::Phone, "96 771394");
+        finds("Mobile: 61 60 57\nDesk:", Kind::Phone, "61 60 57");
+        finds("Desk: 07700070518\n", Kind::Phone, "07700070518");
+        finds("Fax: 1322342321", Kind::Phone, "1322342321");
+        finds("Tel. 0477829397.", Kind::Phone, "0477829397");
+        finds("Phone:0477 82 93 97", Kind::Phone, "0477 82 93 97");
+        finds("Phone number: 555 0100 12", Kind::Phone, "555 0100 12");
+        finds("{\"phone\": \"0477829397\"}", Kind::Phone, "0477829397");
+        finds("mobile_no=0612345678&x", Kind::Phone, "0612345678");
+        finds(
+            "Can someone call me on 04.94.38.88.56?",
+            Kind::Phone,
+            "04.94.38.88.56",
+        );
+        finds(
+            "reach us at 0496 17 70 66 today",
+            Kind::Phone,
+            "0496 17 70 66",
+        );
+        finds("cell 650-752-7354x549", Kind::Phone, "650-752-7354");
+        // Codes, dates, addresses and counts after the same words.
+        misses("SMS: 123456", Kind::Phone);
+        misses("Phone: 12345", Kind::Phone);
+        misses("phone 2024-01-31 broke", Kind::Phone);
+        misses("phones: 1996-2019", Kind::Phone);
+        misses("mobile: 4.12.1203", Kind::Phone);
+        misses("tel: 0477829397abc", Kind::Phone);
+        misses("iphone 12345678", Kind::Phone);
+        misses("telephone 1234567890123456789", Kind::Phone);
+        misses("call me at 10.30", Kind::Phone);
+        // An address after a label is the address's.
+        misses("call us at 10.20.30.40", Kind::Phone);
+        finds("call us at 10.20.30.40", Kind::Ipv4, "10.20.30.40");
     }
 
     #[test]

@@ -457,26 +457,56 @@ pub fn phone(text: &[u8]) -> bool {
     if dots > 0 && separators == 0 && !international {
         return false; // 10.20.30.40-like, versions
     }
-    // A date (2024-01-31) or a run of digit groups like a timestamp is not a phone.
-    let groups: Vec<&str> = s
-        .split(|c: char| !c.is_ascii_digit())
+    !dated(&s) && (international || separators >= 1 || s.starts_with('('))
+}
+
+/// A number after a telephone's label (`Phone:`, `Mobile:`, `call me on`): the label
+/// says what it is, so any grouping is taken (`96 771394`, `04.94.38.88.56`,
+/// `07700070518`, `61 60 57`), but not a short code (`SMS: 123456`), a version, an IPv4
+/// address or a date.
+pub fn labelled_phone(text: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(text);
+    let groups: Vec<&str> = digit_groups(&s).collect();
+    let digits: usize = groups.iter().map(|g| g.len()).sum();
+    // Six digits only as three groups or more, as a short national number is written.
+    let long_enough = (7..=15).contains(&digits) || (digits == 6 && groups.len() >= 3);
+    // Dots alone: pairs and longer groups (`04.94.38.88.56`), not a version
+    // (`4.12.1203`) or an address (`10.20.30.40`).
+    let dotted = groups.len() > 1 && text.iter().all(|b| b.is_ascii_digit() || *b == b'.');
+    let version_or_address = dotted
+        && (groups.iter().any(|g| g.len() < 2)
+            || (groups.len() == 4 && groups.iter().all(|g| g.len() <= 3)));
+    long_enough && !version_or_address && !dated(&s)
+}
+
+fn digit_groups(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
-        .collect();
-    if groups.len() >= 3 && groups[0].len() == 4 && groups[1].len() == 2 && groups[2].len() == 2 {
-        return false;
-    }
-    // A range of years (`1996-2019`) or an ordinal date (`2022-049`).
+}
+
+/// A date (2024-01-31), a run of digit groups like a timestamp, a range of years
+/// (`1996-2019`) or an ordinal date (`2022-049`): no telephone number.
+fn dated(s: &str) -> bool {
+    let groups: Vec<&str> = digit_groups(s).collect();
     let year = |g: &str| g.len() == 4 && (g.starts_with("19") || g.starts_with("20"));
+    // Two digits from 1 to `last` (a month, a day), not Belgium's `0477 82 93 97`.
+    let up_to =
+        |g: &str, last: u32| g.len() == 2 && g.parse().is_ok_and(|n| (1..=last).contains(&n));
+    if let [y, m, d, ..] = groups[..] {
+        if year(y) && up_to(m, 12) && up_to(d, 31) {
+            return true;
+        }
+    }
     if let [first, second] = groups[..] {
         let day = second.len() == 3 && second.parse::<u32>().is_ok_and(|d| (1..=366).contains(&d));
         // Only the two groups and a hyphen between them.
         let hyphen_only =
             s.len() == first.len() + 1 + second.len() && s.as_bytes()[first.len()] == b'-';
         if hyphen_only && year(first) && ((year(second) && second >= first) || day) {
-            return false;
+            return true;
         }
     }
-    international || separators >= 1 || s.starts_with('(')
+    false
 }
 
 #[cfg(test)]
