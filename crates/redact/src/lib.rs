@@ -37,3 +37,13 @@ pub use stream::{
     for_each_chunk, learn_stream, redact_stream, redact_stream_on, redact_stream_with, StreamStats,
     CHUNK_BYTES,
 };
+
+/// `bytes` as text, invalid sequences replaced by U+FFFD. The standard library's
+/// validation runs a word at a time over ASCII, its lossy conversion a byte at a time, so
+/// valid text (nearly every value) is checked by the first and borrowed.
+pub(crate) fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}

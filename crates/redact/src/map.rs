@@ -180,6 +180,16 @@ impl Pending {
         let (o, rest) = rest.split_at(self.original as usize);
         (p, o, &rest[..self.kind as usize])
     }
+
+    fn entry<'a>(&self, arena: &'a [u8]) -> Result<EntryRef<'a>, MapError> {
+        let (p, o, k) = self.parts(arena);
+        Ok(EntryRef {
+            pseudonym: spilled_text(p)?,
+            original: spilled_text(o)?,
+            category: category_of(self.category)?,
+            kind: spilled_text(k)?,
+        })
+    }
 }
 
 /// One entry read back, in buffers reused from entry to entry.
@@ -262,6 +272,18 @@ fn category_index(category: Category) -> u8 {
         .iter()
         .position(|c| *c == category)
         .expect("every category is in ALL") as u8
+}
+
+fn category_of(index: u8) -> Result<Category, MapError> {
+    Category::ALL
+        .get(usize::from(index))
+        .copied()
+        .ok_or_else(|| {
+            MapError::Spill(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a spilled map entry has no category",
+            ))
+        })
 }
 
 fn spilled_text(bytes: &[u8]) -> Result<&str, MapError> {
@@ -347,7 +369,7 @@ impl MapBook {
         if !self.recorded {
             return Ok(());
         }
-        let original = String::from_utf8_lossy(original);
+        let original = crate::text_of(original);
         // Lengths are stored in four bytes (a kind's in one); values are far smaller.
         let (Ok(p), Ok(o), Ok(k)) = (
             u32::try_from(pseudonym.len()),
@@ -438,6 +460,15 @@ impl MapBook {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
         use std::io::Seek;
+        if self.runs.is_empty() {
+            // Nothing spilled (a map under `limit`): the sorted entries are read where
+            // they lie, without the merge's copies.
+            let (pending, collisions) = self.sorted_pending();
+            for entry in &pending {
+                each(entry.entry(&self.arena)?)?;
+            }
+            return Ok(collisions + self.spilled_collisions);
+        }
         let mut sources: Vec<Source<'_>> = Vec::with_capacity(self.runs.len() + 1);
         for run in &self.runs {
             let mut file = run.try_clone()?;
@@ -469,19 +500,10 @@ impl MapBook {
                 collisions += usize::from(heads[i].original != last_original);
             } else {
                 let head = &heads[i];
-                let category = Category::ALL
-                    .get(usize::from(head.category))
-                    .copied()
-                    .ok_or_else(|| {
-                        MapError::Spill(std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            "a spilled map entry has no category",
-                        ))
-                    })?;
                 each(EntryRef {
                     pseudonym: spilled_text(&pseudonym)?,
                     original: spilled_text(&head.original)?,
-                    category,
+                    category: category_of(head.category)?,
                     kind: spilled_text(&head.kind)?,
                 })?;
                 last_original.clear();
@@ -708,25 +730,28 @@ mod tests {
     }
 
     #[test]
-    fn spilled_entries_come_back_byte_for_byte() {
-        let mut book = MapBook::new([7; 32]).with_limit(1);
-        let original = "Zoë \"O'Brien\" \\ 東京\n";
-        book.record("p1", original.as_bytes(), Category::Contact, "person_name")
-            .unwrap();
-        book.record("p0", b"", Category::GovernmentId, "custom")
-            .unwrap();
-        assert_eq!(book.runs.len(), 2);
-        let map = book.to_map().unwrap();
-        assert_eq!(map.entries["p1"].original, original);
-        assert_eq!(map.entries["p1"].category, Category::Contact);
-        assert_eq!(map.entries["p1"].kind, "person_name");
-        assert_eq!(map.entries["p0"].category, Category::GovernmentId);
-        let mut json = Vec::new();
-        book.write_json(&mut json).unwrap();
-        assert_eq!(
-            PseudonymMap::parse(std::str::from_utf8(&json).unwrap()).unwrap(),
-            map
-        );
+    fn entries_come_back_byte_for_byte_spilled_or_not() {
+        for limit in [1, 1 << 20] {
+            let mut book = MapBook::new([7; 32]).with_limit(limit);
+            let original = "Zoë \"O'Brien\" \\ 東京\n";
+            book.record("p1", original.as_bytes(), Category::Contact, "person_name")
+                .unwrap();
+            book.record("p0", b"", Category::GovernmentId, "custom")
+                .unwrap();
+            assert_eq!(book.runs.len(), if limit == 1 { 2 } else { 0 });
+            let map = book.to_map().unwrap();
+            assert_eq!(map.entries["p1"].original, original);
+            assert_eq!(map.entries["p1"].category, Category::Contact);
+            assert_eq!(map.entries["p1"].kind, "person_name");
+            assert_eq!(map.entries["p0"].category, Category::GovernmentId);
+            assert_eq!(map.entries["p0"].kind, "custom");
+            let mut json = Vec::new();
+            book.write_json(&mut json).unwrap();
+            assert_eq!(
+                PseudonymMap::parse(std::str::from_utf8(&json).unwrap()).unwrap(),
+                map
+            );
+        }
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl Pseudonymizer {
     /// own for values of ordinary length).
     pub fn pseudonym_into(&self, kind: Kind, value: &[u8], out: &mut String) {
         use std::fmt::Write;
-        let text = String::from_utf8_lossy(value);
+        let text = crate::text_of(value);
         match kind {
             Kind::Email => self.push_email(out, &text),
             Kind::Hostname if !text.contains('.') => self.push_label(out, text.as_bytes()),
