@@ -160,10 +160,12 @@ pub struct MapBook {
 /// One recorded entry in [`MapBook::arena`].
 #[derive(Clone, Copy)]
 struct Pending {
-    /// The pseudonym's first eight bytes, big-endian and zero-padded: sorting compares
-    /// these first and reads the arena only on a tie.
-    head: u64,
-    at: usize,
+    /// The pseudonym's first sixteen bytes, big-endian and zero-padded: sorting compares
+    /// these first and reads the arena only on a tie (pseudonyms of one kind share their
+    /// first eight: `+1 000 0`, `user-3a5`).
+    head: u128,
+    /// Where in the arena; the arena spills long before 4 GiB.
+    at: u32,
     pseudonym: u32,
     original: u32,
     kind: u8,
@@ -172,11 +174,12 @@ struct Pending {
 
 impl Pending {
     fn pseudonym<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
-        &arena[self.at..self.at + self.pseudonym as usize]
+        let at = self.at as usize;
+        &arena[at..at + self.pseudonym as usize]
     }
 
     fn parts<'a>(&self, arena: &'a [u8]) -> (&'a [u8], &'a [u8], &'a [u8]) {
-        let (p, rest) = arena[self.at..].split_at(self.pseudonym as usize);
+        let (p, rest) = arena[self.at as usize..].split_at(self.pseudonym as usize);
         let (o, rest) = rest.split_at(self.original as usize);
         (p, o, &rest[..self.kind as usize])
     }
@@ -371,7 +374,8 @@ impl MapBook {
         }
         let original = crate::text_of(original);
         // Lengths are stored in four bytes (a kind's in one); values are far smaller.
-        let (Ok(p), Ok(o), Ok(k)) = (
+        let (Ok(at), Ok(p), Ok(o), Ok(k)) = (
+            u32::try_from(self.arena.len()),
             u32::try_from(pseudonym.len()),
             u32::try_from(original.len()),
             u8::try_from(kind.len()),
@@ -381,12 +385,12 @@ impl MapBook {
                 "a map entry is too long",
             )));
         };
-        let mut head = [0u8; 8];
-        let lead = pseudonym.len().min(8);
+        let mut head = [0u8; 16];
+        let lead = pseudonym.len().min(16);
         head[..lead].copy_from_slice(&pseudonym.as_bytes()[..lead]);
         self.pending.push(Pending {
-            head: u64::from_be_bytes(head),
-            at: self.arena.len(),
+            head: u128::from_be_bytes(head),
+            at,
             pseudonym: p,
             original: o,
             kind: k,
@@ -766,6 +770,8 @@ mod tests {
     fn entries_come_out_in_byte_order_however_long_their_common_prefix() {
         let names = [
             "user-abcdef@h1.example",
+            "user-abcdef@h1.example.net",
+            "user-abcdef@h1.example.com",
             "user-abcdef",
             "user-abcdeg",
             "user-abcdef@h0.example",
