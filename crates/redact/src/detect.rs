@@ -109,6 +109,8 @@ enum Check {
     Ipv6,
     Ipv4,
     Card,
+    /// A number after a card's label: any issuer, twelve digits or more, Luhn.
+    LabelledCard,
     Iban,
     Ssn,
     Nino,
@@ -386,6 +388,18 @@ fn builtin() -> Vec<Detector> {
             r"\b[0-9](?:[ -]?[0-9]){12,18}\b",
             Value::Whole,
             Check::Card,
+        ),
+        d(
+            Kind::PaymentCard,
+            Financial,
+            0.9,
+            "payment card number after its label (Luhn)",
+            // `card no 501803075628`, `my credit card number is 3591…`, `cc 6759…`: the
+            // label says what it is, so twelve-digit Maestro numbers and issuers outside
+            // the prefixes above are taken when the Luhn sum holds.
+            r"(?i:\b(?:(?:credit|debit|payment|bank)[ \t]+)?(?:card|cc)(?:[ \t]*(?:number|no\.?|nr\.?|num|#))?)[ \t]*(?:is[ \t]+)?[:#=?]?[ \t]*(?P<v>[0-9](?:[ -]?[0-9]){11,18})\b",
+            Value::Group,
+            Check::LabelledCard,
         ),
         d(
             Kind::Iban,
@@ -1727,6 +1741,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         }
         Check::Ipv4 => validate::ipv4(value, before, after).is_some(),
         Check::Card => validate::payment_card(value),
+        Check::LabelledCard => validate::labelled_card(value),
         Check::Iban => validate::iban(value),
         Check::Ssn => validate::us_ssn(value),
         Check::Nino => validate::uk_nino(value),
@@ -2059,6 +2074,7 @@ mod tests {
             "sudo:   kwatanabe : TTY=pts/0".into(),
             "Mobile: 61 60 57".into(),
             "call me on 04.94.38.88.56?".into(),
+            "my credit card number is 3591135996605773?".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -2662,6 +2678,48 @@ mod tests {
             "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
             Kind::PrivateKey,
         );
+    }
+
+    #[test]
+    fn card_numbers_after_their_label_pass_luhn_whatever_the_issuer() {
+        // Twelve-digit Maestro numbers, issuers outside the known prefixes.
+        finds(
+            "Please block card no 501803075628",
+            Kind::PaymentCard,
+            "501803075628",
+        );
+        finds(
+            "my credit card number is 3591135996605773?",
+            Kind::PaymentCard,
+            "3591135996605773",
+        );
+        finds(
+            "billed amount for cc 675956263684 on",
+            Kind::PaymentCard,
+            "675956263684",
+        );
+        finds(
+            "What's your credit card? 630437314952",
+            Kind::PaymentCard,
+            "630437314952",
+        );
+        finds(
+            "card #: 5018-0307-5628",
+            Kind::PaymentCard,
+            "5018-0307-5628",
+        );
+        finds(
+            "Debit Card Number: 3520 9957 6572 8940.",
+            Kind::PaymentCard,
+            "3520 9957 6572 8940",
+        );
+        // The Luhn sum, the length and the label are still asked for.
+        misses("card no 501803075629", Kind::PaymentCard);
+        misses("card 000000000000", Kind::PaymentCard);
+        misses("card 50180307562", Kind::PaymentCard);
+        misses("order 501803075628", Kind::PaymentCard);
+        misses("discard 501803075628", Kind::PaymentCard);
+        misses("card 5018030756280000000012", Kind::PaymentCard);
     }
 
     #[test]

@@ -46,6 +46,15 @@ pub fn payment_card(text: &[u8]) -> bool {
     issuer && digits.iter().any(|d| *d != digits[0]) && luhn(text)
 }
 
+/// A number a card's label names (`card no 501803075628`): twelve to nineteen digits, not
+/// all one, whose Luhn sum holds, whatever the issuer.
+pub fn labelled_card(text: &[u8]) -> bool {
+    let digits = digits_of(text);
+    (12..=19).contains(&digits.len())
+        && digits.iter().any(|d| *d != digits[0])
+        && luhn_digits(&digits)
+}
+
 /// IBAN: country letters, check digits, and the ISO 13616 mod-97 check.
 pub fn iban(text: &[u8]) -> bool {
     let compact: Vec<u8> = text
