@@ -1372,6 +1372,8 @@ fn first_names_pattern() -> String {
 /// Words that make a capitalised run a place or a company, not a person (`Nelson Street`,
 /// `James River Group`), lower case.
 static NOT_SURNAMES: WordList = WordList::new(&[
+    "apt",
+    "suite",
     "street",
     "st",
     "road",
@@ -1616,6 +1618,97 @@ fn after_place_word(text: &[u8], start: usize) -> bool {
     previous_word.is_some_and(|word| PLACE_PREFIXES.contains_lowered(word))
 }
 
+/// The words that end a street's name (`Midway Road`, `Layman Ave.`) or name a flat, lower
+/// case: a number before them is a house number.
+static STREET_WORDS: WordList = WordList::new(&[
+    "alley",
+    "apt",
+    "av",
+    "ave",
+    "avenue",
+    "blvd",
+    "boulevard",
+    "close",
+    "court",
+    "crescent",
+    "ct",
+    "dr",
+    "drive",
+    "heights",
+    "highway",
+    "hwy",
+    "lane",
+    "ln",
+    "parkway",
+    "pkwy",
+    "pl",
+    "place",
+    "plaza",
+    "rd",
+    "road",
+    "row",
+    "sq",
+    "square",
+    "st",
+    "str",
+    "street",
+    "suite",
+    "terrace",
+    "way",
+]);
+
+/// Words before a number that make it part of an address: a flat's (`Apt. 728 26842`) or a
+/// postal code's (`ZIP: 6250-120`).
+static ADDRESS_LABELS: WordList = WordList::new(&[
+    "apartment",
+    "apt",
+    "flat",
+    "postcode",
+    "suite",
+    "unit",
+    "zip",
+    "zipcode",
+]);
+
+/// Whether an unlabelled number is part of a postal address: a street's name of at most
+/// four capitalised words follows it (`4907 4147 Midway Road`, `212 4199 St. John
+/// Street`), or a flat's or a postal code's label comes right before it (`Suite 595 9472
+/// 90`, `ZIP: 6250-120`).
+fn house_number(before: &[u8], after: &[u8]) -> bool {
+    // The word before, on the same line, past blanks and its `.`, `:` or `#`.
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let mut previous =
+        &before[..before.len() - before.iter().rev().take_while(|b| blank(b)).count()];
+    if let [rest @ .., b'.' | b':' | b'#'] = previous {
+        previous = rest;
+    }
+    let previous = previous.rsplit(|b| !b.is_ascii_alphabetic()).next();
+    if previous.is_some_and(|word| ADDRESS_LABELS.contains_lowered(word)) {
+        return true;
+    }
+    // Words on the same line, each after spaces, each capitalised.
+    let mut rest = after;
+    for words in 0..4 {
+        let blanks = rest.iter().take_while(|b| blank(b)).count();
+        let spaced = &rest[blanks..];
+        if blanks == 0 || !spaced.first().is_some_and(u8::is_ascii_uppercase) {
+            return false;
+        }
+        let len = spaced
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        let (word, tail) = spaced.split_at(len);
+        // After a name (`Hammarskjold Dr`); first, it is a title (`Dr. Smith`).
+        if words > 0 && STREET_WORDS.contains_lowered(word) {
+            return true;
+        }
+        // Past the word's abbreviating full stop.
+        rest = tail.strip_prefix(b".").unwrap_or(tail);
+    }
+    false
+}
+
 /// Whether a first name with no surname (`Susan`, `Sandra's`) is a name: a word of its own,
 /// not inside a hyphenated or non-ASCII word (`Saint-Antoine`), an address or a dotted name
 /// (`Daniel.java`), and not also an everyday word (`Max`).
@@ -1704,7 +1797,22 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let at = value.iter().position(|b| *b == b'@')?;
             validate::hostname(&value[at + 1..])
         }
-        Check::Name => may_be_name(value),
+        Check::Name => {
+            // A title's or greeting's name runs on into an address (`Mrs. Nurzhan Vizirov
+            // Apt. 728`): it ends before a flat's word (not before a street's, which can
+            // be a surname: `Iain Lane`).
+            let mut end = end;
+            while let Some(space) = text[start..end]
+                .iter()
+                .rposition(|b| *b == b' ' || *b == b'\t')
+            {
+                if !ADDRESS_LABELS.contains_lowered(&text[start + space + 1..end]) {
+                    break;
+                }
+                end = start + space;
+            }
+            return may_be_name(value).then_some((start, end));
+        }
         Check::KnownName => return known_name(text, start, end),
         Check::LabelledName => {
             // `systemd-user: Update Translations` is a changelog's subsystem, no label.
@@ -1773,7 +1881,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             } else {
                 validate::labelled_phone(value)
             };
-            let ok = !glued_before && !glued_after && !continues && valid;
+            let address = check == Check::Phone && house_number(&text[..start], after);
+            let ok = !glued_before && !glued_after && !continues && !address && valid;
             return ok.then_some((start, end));
         }
         Check::Username => {
@@ -2426,6 +2535,35 @@ mod tests {
         misses("Copyright (C) 1996-2019 Julian Seward", Kind::Phone);
         misses("assert!(date!(2022-049).is_ok())", Kind::Phone);
         finds("call 2012-3456 now", Kind::Phone, "2012-3456");
+        // House numbers: before a street's name, after a flat's word.
+        misses("it is 4907 4147 Midway Road, Rogers", Kind::Phone);
+        misses("sent to 212 4199 Layman Avenue Apt. 216", Kind::Phone);
+        misses("it is 2450 1402 St. John Street", Kind::Phone);
+        misses(
+            "Address: 975 4497 Harley Vincent Drive Apt. 450",
+            Kind::Phone,
+        );
+        misses(
+            "Mrs. Nurzhan Vizirov Apt. 728 26842 Schaarsteinweg 97",
+            Kind::Phone,
+        );
+        finds(
+            "Mrs. Nurzhan Vizirov Apt. 728 26842 Schaarsteinweg 97",
+            Kind::PersonName,
+            "Nurzhan Vizirov",
+        );
+        misses("Dr. Tiina Suite 595 9472 90 Petworth Rd", Kind::Phone);
+        misses("ZIP: 6250-120", Kind::Phone);
+        // A number that only comes before a capitalised word, or a street on the next line.
+        finds("call 415 555 0132 Monday", Kind::Phone, "415 555 0132");
+        finds("call 415 555 0132 Dr. Smith", Kind::Phone, "415 555 0132");
+        finds("ref 415 555 0132\nMain Street", Kind::Phone, "415 555 0132");
+        finds(
+            "call 415 555 0132 to reach Main Street",
+            Kind::Phone,
+            "415 555 0132",
+        );
+        finds("Phone: 975 4497 Harley Street", Kind::Phone, "975 4497");
     }
 
     #[test]
