@@ -321,9 +321,9 @@ fn builtin() -> Vec<Detector> {
             Kind::PersonName,
             Contact,
             0.7,
-            "name in a greeting, signature or Name: field",
+            "name in a greeting, signature, Name: field or after \"call me\"",
             &format!(
-                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:{closes}))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?|(?i:\b(?:my|maiden|full|his|her)[ \t]+name[ \t]+is)[ \t]+)(?P<v>{name})"
+                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:{closes}))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?|(?i:\b(?:my|maiden|full|his|her)[ \t]+name[ \t]+is)[ \t]+|\b(?:[Cc]alls?|[Cc]alled)[ \t]+me[ \t]+)(?P<v>{name})"
             ),
             Value::Group,
             Check::Name,
@@ -1095,6 +1095,19 @@ static NOT_NAMES: WordList = WordList::new(&[
     "Type",
     "Default",
     "Note",
+    // After `call me`: when, not who.
+    "Back",
+    "Later",
+    "Anytime",
+    "Today",
+    "Tomorrow",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
 ]);
 
 /// Words that follow "user" and the like without being a user name.
@@ -2421,6 +2434,18 @@ mod tests {
             "Dorothy Faria",
         );
         finds("My name is Sofia and", Kind::PersonName, "Sofia");
+        finds(
+            "I'm Kaylee van der Waal but everyone calls me Jaylee.",
+            Kind::PersonName,
+            "Jaylee",
+        );
+        finds(
+            "Please call me Bob Jensen, not Robert",
+            Kind::PersonName,
+            "Bob Jensen",
+        );
+        misses("call me Monday after 10", Kind::PersonName);
+        misses("Call me back, please", Kind::PersonName);
         finds(
             "Her maiden name is Kristensen",
             Kind::PersonName,
