@@ -1632,7 +1632,8 @@ fn after_place_word(text: &[u8], start: usize) -> bool {
 }
 
 /// The words that end a street's name (`Midway Road`, `Layman Ave.`) or name a flat, lower
-/// case: a number before them is a house number.
+/// case: a number before them is a house number. Not [`NOT_SURNAMES`], whose company and
+/// landscape words (`Acme Group`, `Silver Valley`) may well follow a telephone number.
 static STREET_WORDS: WordList = WordList::new(&[
     "alley",
     "apt",
