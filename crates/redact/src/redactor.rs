@@ -591,7 +591,19 @@ impl Learned {
 /// host-name automaton runs on those runs alone (found from their dots), not on the
 /// whole text: the learning pass then costs a fraction of a full scan.
 pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> {
-    let host_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
+    // Looked up, not compared: the runs around every dot of a text are walked byte by
+    // byte, and three comparisons a byte cost about 1 % of a whole run.
+    const HOST_BYTES: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            table[b] = c.is_ascii_alphanumeric() || c == b'.' || c == b'-';
+            b += 1;
+        }
+        table
+    };
+    let host_byte = |b: u8| HOST_BYTES[usize::from(b)];
     let mut names = BTreeSet::new();
     let mut at = 0;
     while let Some(found) = memchr::memchr(b'.', &text[at..]) {
