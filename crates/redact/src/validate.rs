@@ -2,10 +2,13 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// Luhn checksum over the digits of `text` (separators ignored), for 13 to 19 digits.
-pub fn luhn(text: &[u8]) -> bool {
+/// A card number: `min_digits` to 19 digits of `text` (separators ignored), not all one,
+/// whose Luhn sum holds.
+fn card_number(text: &[u8], min_digits: usize) -> bool {
     let digits = digits_of(text);
-    (13..=19).contains(&digits.len()) && luhn_digits(&digits)
+    (min_digits..=19).contains(&digits.len())
+        && digits.iter().any(|d| *d != digits[0])
+        && luhn_digits(&digits)
 }
 
 /// Whether the Luhn sum of `digits` is a multiple of ten.
@@ -43,16 +46,13 @@ pub fn payment_card(text: &[u8]) -> bool {
         Some(b'1') => starts(b"1800"),
         _ => false,
     };
-    issuer && digits.iter().any(|d| *d != digits[0]) && luhn(text)
+    issuer && card_number(text, 13)
 }
 
 /// A number a card's label names (`card no 501803075628`): twelve to nineteen digits, not
 /// all one, whose Luhn sum holds, whatever the issuer.
 pub fn labelled_card(text: &[u8]) -> bool {
-    let digits = digits_of(text);
-    (12..=19).contains(&digits.len())
-        && digits.iter().any(|d| *d != digits[0])
-        && luhn_digits(&digits)
+    card_number(text, 12)
 }
 
 /// IBAN: country letters, check digits, and the ISO 13616 mod-97 check.
@@ -456,7 +456,7 @@ pub fn phone(text: &[u8]) -> bool {
     if !(7..=15).contains(&digits) {
         return false;
     }
-    let s = String::from_utf8_lossy(text);
+    let s = crate::text_of(text);
     let international = s.starts_with('+');
     let separators = text
         .iter()
@@ -474,7 +474,7 @@ pub fn phone(text: &[u8]) -> bool {
 /// `07700070518`, `61 60 57`), but not a short code (`SMS: 123456`), a version, an IPv4
 /// address or a date.
 pub fn labelled_phone(text: &[u8]) -> bool {
-    let s = String::from_utf8_lossy(text);
+    let s = crate::text_of(text);
     let groups: Vec<&str> = digit_groups(&s).collect();
     let digits: usize = groups.iter().map(|g| g.len()).sum();
     // Six digits only as three groups or more, as a short national number is written.
@@ -493,8 +493,9 @@ fn digit_groups(s: &str) -> impl Iterator<Item = &str> {
         .filter(|g| !g.is_empty())
 }
 
-/// A date (2024-01-31), a run of digit groups like a timestamp, a range of years
-/// (`1996-2019`) or an ordinal date (`2022-049`): no telephone number.
+/// A date or a timestamp that starts with one (year, month and day: `2024-01-31`,
+/// `2024 01 31 10`), a range of years (`1996-2019`) or an ordinal date (`2022-049`): no
+/// telephone number.
 fn dated(s: &str) -> bool {
     let groups: Vec<&str> = digit_groups(s).collect();
     let year = |g: &str| g.len() == 4 && (g.starts_with("19") || g.starts_with("20"));
