@@ -367,7 +367,7 @@ fn builtin() -> Vec<Detector> {
             NetworkIdentifiers,
             0.9,
             "IPv6 address (parsed)",
-            r"(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?(?:(?:\.[0-9]{1,3}){3})?",
+            r"\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:\b[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6}|\B)::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?(?:(?:\.[0-9]{1,3}){3})?",
             Value::Whole,
             Check::Ipv6,
         ),
@@ -1859,7 +1859,19 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         Check::Ipv6 => {
             let glued = before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.')
                 && !escape_letter(text, start - 1);
-            !glued && validate::ipv6(value).is_some()
+            // A path in code, not an address: a word or another `::` after it (`DBD::Pg`,
+            // `a::b::c`, `fe80::12345`), both letter cases in it (`Cafe::`, `Face::Bad`),
+            // or single letters alone (`c::`, `E::A`).
+            let path = after
+                .first()
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                || after.starts_with(b"::")
+                || (value.iter().any(u8::is_ascii_uppercase)
+                    && value.iter().any(u8::is_ascii_lowercase))
+                || value
+                    .split(|b| *b == b':')
+                    .all(|group| group.len() <= 1 && !group.iter().any(u8::is_ascii_digit));
+            !glued && !path && validate::ipv6(value).is_some()
         }
         Check::Ipv4 => validate::ipv4(value, before, after).is_some(),
         Check::Card => validate::payment_card(value),
@@ -2634,16 +2646,45 @@ mod tests {
     #[test]
     fn ip_addresses_are_parsed() {
         finds("from 10.1.2.3 port 22", Kind::Ipv4, "10.1.2.3");
-        finds("peer 2001:db8::42 up", Kind::Ipv6, "2001:db8::42");
-        finds(
-            "bind [fe80::1ff:fe23:4567:890a]:8080",
-            Kind::Ipv6,
-            "fe80::1ff:fe23:4567:890a",
-        );
         misses("version 10.1.2.350", Kind::Ipv4);
         misses("oid 1.3.6.1.4.1.311", Kind::Ipv4);
-        misses("at 12:30:45 the job", Kind::Ipv6);
-        misses("the :: operator", Kind::Ipv6);
+        // An address may start with its `::`, wherever a word does not go on before it,
+        // and be written in either case, not both.
+        for (text, address) in [
+            ("peer 2001:db8::42 up", "2001:db8::42"),
+            (
+                "bind [fe80::1ff:fe23:4567:890a]:8080",
+                "fe80::1ff:fe23:4567:890a",
+            ),
+            ("::1 answers", "::1"),
+            ("listen [::1]:8080", "::1"),
+            (r#"{"ip":"::ffff:10.0.0.1"}"#, "::ffff:10.0.0.1"),
+            (r"error\nfe80::1 down", "fe80::1"),
+            ("::ffff and dead::beef", "dead::beef"),
+            ("fe80::1: no route", "fe80::1"),
+            (
+                "ABBA::1 and FE80::1FF:FE23:4567:890A",
+                "FE80::1FF:FE23:4567:890A",
+            ),
+        ] {
+            finds(text, Kind::Ipv6, address);
+        }
+        // Times, a bare `::`, paths in code (a word or another `::` after, both cases, single
+        // letters) and the end of a word before `::` are no addresses.
+        for text in [
+            "at 12:30:45 the job",
+            "the :: operator",
+            "_bindgen_ty_3::DEVCONF_MAX",
+            "Usage: DBD::_::common::DESTROY",
+            "use std::io::Read; ::V3_0::quilt",
+            "facade::Cafe::new()",
+            "use DBD::Pg; Cafe::new(); Face::Bad",
+            "fe80::12345 is too long a group",
+            "value_::1 and ty_3::1 are words going on",
+            "paths ab::cd::ef, E::A and use c::{WEXITED}",
+        ] {
+            misses(text, Kind::Ipv6);
+        }
     }
 
     #[test]
