@@ -458,6 +458,19 @@ fn builtin() -> Vec<Detector> {
         d(
             Kind::Phone,
             Contact,
+            0.8,
+            "telephone number before its label",
+            // A signature's or an export's `8240084271 mobile`, `806.578.7598-Fax`, `+1 555
+            // 0100 (cell)`: the label ends the line or the field, and says what the number
+            // is as a label before it does. Before the shapes below, which would take some
+            // of these numbers without their label and refuse them.
+            r#"(?P<v>(?:\+(?:\([0-9]{1,5}\)[ .-]?)?|\B\([0-9]{1,5}\)[ .-]?|\b)(?:[0-9]{1,6}(?:[ .-][0-9]{1,8}){1,6}|[0-9]{6,15})(?:(?:x|ext\.?)[0-9]{1,5})?)(?:[ \t]*-[ \t]*|[ \t]+)\(?(?i:office|fax|mobile|cell(?:phone)?)\)?[ \t]*(?:\r?\n|\\|[,;.)\x22'<]|(?m:$))"#,
+            Value::Group,
+            Check::LabelledPhone,
+        ),
+        d(
+            Kind::Phone,
+            Contact,
             0.7,
             "telephone number",
             // Only shapes the check can accept, so dates, versions and addresses (most of
@@ -478,7 +491,7 @@ fn builtin() -> Vec<Detector> {
             // `Phone: 96 771394`, `Mobile: 07700070518`, `"fax": "04.94.38.88.56"`, `call
             // me on 0496 17 70 66`: the label says what the number is, so a national
             // grouping the shapes above leave out (bare digits, pairs, dots) is taken here.
-            r#"(?:(?i:\b(?:tele?phone|phone|tel|mobile|cell(?:phone)?|fax|desk|sms|whatsapp)(?:[ _]?(?:number|no\.?|nr\.?|#))?)\x22?[ \t]*[:=.]?[ \t]*\x22?|(?i:\b(?:call|reach|text|ring)[ \t]+(?:me|us)[ \t]+(?:on|at))[ \t]+)(?P<v>\+?(?:\([0-9]{1,5}\)[ .-]?)?(?:[0-9]{6,15}|[0-9]{1,5}(?:[ .-][0-9]{1,8}){1,6})(?:(?:x|ext\.?)[0-9]{1,5})?)\b"#,
+            r#"(?:(?i:\b(?:tele?phone|phone|tel|mobile|cell(?:phone)?|fax|desk|sms|whatsapp)(?:[ _]?(?:number|no\.?|nr\.?|#))?)\x22?[ \t]*[:=.]?[ \t]*(?:\r?\n[ \t]*|(?:\\r)?\\n)?\x22?|(?i:\b(?:call|reach|text|ring)[ \t]+(?:me|us)[ \t]+(?:on|at))[ \t]+)(?P<v>\+?(?:\([0-9]{1,5}\)[ .-]?)?(?:[0-9]{1,6}(?:[ .-][0-9]{1,8}){1,6}|[0-9]{6,15})(?:(?:x|ext\.?)[0-9]{1,5})?)\b"#,
             Value::Group,
             Check::LabelledPhone,
         ),
@@ -2210,6 +2223,8 @@ mod tests {
             "Accepted publickey for priyar from 10.0.0.1".into(),
             "sudo:   kwatanabe : TTY=pts/0".into(),
             "Mobile: 61 60 57".into(),
+            "Phone:\n04.15.68.30.65".into(),
+            "+447700 280771 fax\n".into(),
             "call me on 04.94.38.88.56?".into(),
             "my credit card number is 3591135996605773?".into(),
         ];
@@ -2621,6 +2636,17 @@ mod tests {
             ("Can someone call me on 04.94.38.88.56?", "04.94.38.88.56"),
             ("reach us at 0496 17 70 66 today", "0496 17 70 66"),
             ("cell 650-752-7354x549", "650-752-7354"),
+            ("Mobile: +447700 280771", "+447700 280771"),
+            ("Phone:\n04.15.68.30.65\n", "04.15.68.30.65"),
+            ("Phone:\r\n  96 771394", "96 771394"),
+            (r"Phone:\n25 637025\n\nE-mail:", "25 637025"),
+            // The label after the number, ending its line or field.
+            ("8240084271 mobile\n", "8240084271"),
+            ("(894)134-3524 fax\n", "(894)134-3524"),
+            ("+447700 280771 fax\n", "+447700 280771"),
+            ("26 841054-Office\\,806.578.7598-Fax", "806.578.7598"),
+            ("26 841054-Office\\,806.578.7598-Fax", "26 841054"),
+            ("Call 0477 82 93 97 (mobile).", "0477 82 93 97"),
         ] {
             finds(line, Kind::Phone, number);
         }
@@ -2636,6 +2662,11 @@ mod tests {
             "telephone 1234567890123456789",
             "call me at 10.30",
             "call us at 10.20.30.40",
+            // A label after the number that goes on as a sentence, or too few digits.
+            "5 000 000 mobile users",
+            "room 12 34 office\n",
+            "version 4.12.1203 mobile\n",
+            "build1234567 mobile\n",
         ] {
             misses(line, Kind::Phone);
         }
