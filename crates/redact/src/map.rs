@@ -184,13 +184,19 @@ impl Pending {
         (p, o, &rest[..self.kind as usize])
     }
 
-    fn entry<'a>(&self, arena: &'a [u8]) -> Result<EntryRef<'a>, MapError> {
-        let (p, o, k) = self.parts(arena);
+    /// The entry as text, from an arena checked as UTF-8 once: every part went in as
+    /// text, so each lies between character boundaries.
+    fn entry<'a>(&self, arena: &'a str) -> Result<EntryRef<'a>, MapError> {
+        let at = self.at as usize;
+        let original = at + self.pseudonym as usize;
+        let kind = original + self.original as usize;
+        let end = kind + usize::from(self.kind);
+        let part = |range: std::ops::Range<usize>| arena.get(range).ok_or_else(not_text);
         Ok(EntryRef {
-            pseudonym: spilled_text(p)?,
-            original: spilled_text(o)?,
+            pseudonym: part(at..original)?,
+            original: part(original..kind)?,
             category: category_of(self.category)?,
-            kind: spilled_text(k)?,
+            kind: part(kind..end)?,
         })
     }
 }
@@ -290,12 +296,14 @@ fn category_of(index: u8) -> Result<Category, MapError> {
 }
 
 fn spilled_text(bytes: &[u8]) -> Result<&str, MapError> {
-    std::str::from_utf8(bytes).map_err(|_| {
-        MapError::Spill(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "a spilled map entry is not UTF-8",
-        ))
-    })
+    std::str::from_utf8(bytes).map_err(|_| not_text())
+}
+
+fn not_text() -> MapError {
+    MapError::Spill(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "a map entry is not UTF-8",
+    ))
 }
 
 impl MapBook {
@@ -468,8 +476,9 @@ impl MapBook {
             // Nothing spilled (a map under `limit`): the sorted entries are read where
             // they lie, without the merge's copies.
             let (pending, collisions) = self.sorted_pending();
+            let arena = spilled_text(&self.arena)?;
             for entry in &pending {
-                each(entry.entry(&self.arena)?)?;
+                each(entry.entry(arena)?)?;
             }
             return Ok(collisions + self.spilled_collisions);
         }
