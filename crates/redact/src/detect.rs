@@ -1822,7 +1822,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         }
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
-            validate::hostname(&value[at + 1..])
+            validate::site_name(&value[at + 1..])
         }
         Check::Name => {
             // A title's or greeting's name runs on into an address (`Mrs. Nurzhan Vizirov
@@ -1973,7 +1973,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if company {
                 return None;
             }
-            if validate::hostname(value) {
+            let www = value.len() > 4 && value[..4].eq_ignore_ascii_case(b"www.");
+            if validate::hostname(value) || ((in_url || www) && validate::site_name(value)) {
                 return Some((start, end));
             }
             // A file named after a host (`web01.acme.com.log`, a rotated `….com.1`): the
@@ -2349,16 +2350,27 @@ mod tests {
     fn emails_and_names_beside_them() {
         finds(
             "contact Jane Doe <jane.doe@acme.com> today",
-            Kind::Email,
-            "jane.doe@acme.com",
-        );
-        finds(
-            "contact Jane Doe <jane.doe@acme.com> today",
             Kind::PersonName,
             "Jane Doe",
         );
-        misses("see foo@bar.invalidtld", Kind::Email);
-        misses("artifact com.acme:lib@1.2.3", Kind::Email);
+        // An email's domain is no file name, whatever its country's code.
+        for (text, email) in [
+            (
+                "contact Jane Doe <jane.doe@acme.com> today",
+                "jane.doe@acme.com",
+            ),
+            ("mail jan@firma.pl now", "jan@firma.pl"),
+            ("mail ops@portal.gov.rs now", "ops@portal.gov.rs"),
+        ] {
+            finds(text, Kind::Email, email);
+        }
+        for text in [
+            "see foo@bar.invalidtld",
+            "retina icon@2x.png",
+            "artifact com.acme:lib@1.2.3",
+        ] {
+            misses(text, Kind::Email);
+        }
     }
 
     #[test]
@@ -2757,6 +2769,15 @@ mod tests {
         misses("THK CO.LTD., and", Kind::Hostname);
         finds("see disco.ltd now", Kind::Hostname, "disco.ltd");
         misses("see readme.md", Kind::Hostname);
+        // In a URL or after `www.`, a country's code that is also an extension ends a host.
+        finds(
+            "see https://www.ChatRepair.pl/ now",
+            Kind::Hostname,
+            "www.ChatRepair.pl",
+        );
+        finds("see http://firma.pl/x now", Kind::Hostname, "firma.pl");
+        finds("see www.firma.rs now", Kind::Hostname, "www.firma.rs");
+        misses("run script.pl and main.rs", Kind::Hostname);
         // A host name inside a longer dotted name is no host unless the rest is a file's
         // extension.
         misses("import com.google.common;", Kind::Hostname);

@@ -339,6 +339,17 @@ pub(crate) fn file_extension(label: &[u8]) -> bool {
 /// Whether `text` is a host or domain name: at least two labels, ending in a known public
 /// suffix or an internal one, not a file name or a Java package.
 pub fn hostname(text: &[u8]) -> bool {
+    host_name(text, false)
+}
+
+/// Whether `text` is a host or domain name where no file name can stand (an email's
+/// domain, a URL's host, a `www.` name): as [`hostname`], but a country's code that is
+/// also a file's extension ends a domain (`firma.pl`, `portal.rs`, `shop.md`).
+pub fn site_name(text: &[u8]) -> bool {
+    host_name(text, true)
+}
+
+fn host_name(text: &[u8], site: bool) -> bool {
     // Host names are ASCII; checked without allocating, as this runs on every candidate.
     if text.len() > 253 || !text.is_ascii() {
         return false;
@@ -362,7 +373,7 @@ pub fn hostname(text: &[u8]) -> bool {
     if count < 2 {
         return false;
     }
-    if last.iter().all(u8::is_ascii_digit) || FILE_EXTENSIONS.contains(last) {
+    if last.iter().all(u8::is_ascii_digit) || (!site && FILE_EXTENSIONS.contains(last)) {
         return false;
     }
     let package_root = count >= 3 && REVERSE_DNS_ROOTS.contains(first);
@@ -623,6 +634,16 @@ mod tests {
             "foo.notatld",
         ] {
             assert!(!hostname(bad.as_bytes()), "{bad}");
+        }
+        // Where no file name can stand, a country's code ends a domain whatever else it is.
+        for site in ["firma.pl", "portal.gov.rs", "shop.md", "www.acme.sh"] {
+            assert!(
+                !hostname(site.as_bytes()) && site_name(site.as_bytes()),
+                "{site}"
+            );
+        }
+        for bad in ["icon@2x.png", "app.log", "foo.notatld", "1.2.3"] {
+            assert!(!site_name(bad.as_bytes()), "{bad}");
         }
     }
 
