@@ -156,6 +156,10 @@ enum Value {
 /// escaped backslash is a pair, so `\\n` is not one).
 const SECRET_CHAR: &str = r#"(?:[^\s"'<>;,&)}\]\\]|\\[^nrt\s])"#;
 const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token";
+/// A telephone number's digits in any grouping, with an extension: what a label before or
+/// after it lets through (the check asks for 7–15 digits, or 6 in three groups or more).
+const LABELLED_PHONE: &str =
+    r"(?:[0-9]{1,6}(?:[ .-][0-9]{1,8}){1,6}|[0-9]{6,15})(?:(?:x|ext\.?)[0-9]{1,5})?";
 /// A capital letter: ASCII, Latin-1 (`À`–`Þ`), Latin Extended-A (`Ł`, `Š`, `Ż`; its
 /// capitals and small letters alternate, so both pass), or their `\u00XX`/`\u01XX` JSON
 /// escapes. Few alternatives, as each costs the capture pass a branch per letter.
@@ -464,7 +468,9 @@ fn builtin() -> Vec<Detector> {
             // 0100 (cell)`: the label ends the line or the field, and says what the number
             // is as a label before it does. Before the shapes below, which would take some
             // of these numbers without their label and refuse them.
-            r#"(?P<v>(?:\+(?:\([0-9]{1,5}\)[ .-]?)?|\B\([0-9]{1,5}\)[ .-]?|\b)(?:[0-9]{1,6}(?:[ .-][0-9]{1,8}){1,6}|[0-9]{6,15})(?:(?:x|ext\.?)[0-9]{1,5})?)(?:[ \t]*-[ \t]*|[ \t]+)\(?(?i:office|fax|mobile|cell(?:phone)?)\)?[ \t]*(?:\r?\n|\\|[,;.)\x22'<]|(?m:$))"#,
+            &format!(
+                r#"(?P<v>(?:\+(?:\([0-9]{{1,5}}\)[ .-]?)?|\B\([0-9]{{1,5}}\)[ .-]?|\b){LABELLED_PHONE})(?:[ \t]*-[ \t]*|[ \t]+)\(?(?i:office|fax|mobile|cell(?:phone)?)\)?[ \t]*(?:\r?\n|\\|[,;.)\x22'<]|(?m:$))"#
+            ),
             Value::Group,
             Check::LabelledPhone,
         ),
@@ -491,7 +497,9 @@ fn builtin() -> Vec<Detector> {
             // `Phone: 96 771394`, `Mobile: 07700070518`, `"fax": "04.94.38.88.56"`, `call
             // me on 0496 17 70 66`: the label says what the number is, so a national
             // grouping the shapes above leave out (bare digits, pairs, dots) is taken here.
-            r#"(?:(?i:\b(?:tele?phone|phone|tel|mobile|cell(?:phone)?|fax|desk|sms|whatsapp)(?:[ _]?(?:number|no\.?|nr\.?|#))?)\x22?[ \t]*[:=.]?[ \t]*(?:\r?\n[ \t]*|(?:\\r)?\\n)?\x22?|(?i:\b(?:call|reach|text|ring)[ \t]+(?:me|us)[ \t]+(?:on|at))[ \t]+)(?P<v>\+?(?:\([0-9]{1,5}\)[ .-]?)?(?:[0-9]{1,6}(?:[ .-][0-9]{1,8}){1,6}|[0-9]{6,15})(?:(?:x|ext\.?)[0-9]{1,5})?)\b"#,
+            &format!(
+                r#"(?:(?i:\b(?:tele?phone|phone|tel|mobile|cell(?:phone)?|fax|desk|sms|whatsapp)(?:[ _]?(?:number|no\.?|nr\.?|#))?)\x22?[ \t]*[:=.]?[ \t]*(?:\r?\n[ \t]*|(?:\\r)?\\n)?\x22?|(?i:\b(?:call|reach|text|ring)[ \t]+(?:me|us)[ \t]+(?:on|at))[ \t]+)(?P<v>\+?(?:\([0-9]{{1,5}}\)[ .-]?)?{LABELLED_PHONE})\b"#
+            ),
             Value::Group,
             Check::LabelledPhone,
         ),

@@ -178,25 +178,33 @@ impl Pending {
         &arena[at..at + self.pseudonym as usize]
     }
 
+    /// Where its pseudonym, original and kind lie in the arena.
+    fn ranges(&self) -> [std::ops::Range<usize>; 3] {
+        let at = self.at as usize;
+        let original = at + self.pseudonym as usize;
+        let kind = original + self.original as usize;
+        [
+            at..original,
+            original..kind,
+            kind..kind + usize::from(self.kind),
+        ]
+    }
+
     fn parts<'a>(&self, arena: &'a [u8]) -> (&'a [u8], &'a [u8], &'a [u8]) {
-        let (p, rest) = arena[self.at as usize..].split_at(self.pseudonym as usize);
-        let (o, rest) = rest.split_at(self.original as usize);
-        (p, o, &rest[..self.kind as usize])
+        let [p, o, k] = self.ranges();
+        (&arena[p], &arena[o], &arena[k])
     }
 
     /// The entry as text, from an arena checked as UTF-8 once: every part went in as
     /// text, so each lies between character boundaries.
     fn entry<'a>(&self, arena: &'a str) -> Result<EntryRef<'a>, MapError> {
-        let at = self.at as usize;
-        let original = at + self.pseudonym as usize;
-        let kind = original + self.original as usize;
-        let end = kind + usize::from(self.kind);
+        let [p, o, k] = self.ranges();
         let part = |range: std::ops::Range<usize>| arena.get(range).ok_or_else(not_text);
         Ok(EntryRef {
-            pseudonym: part(at..original)?,
-            original: part(original..kind)?,
+            pseudonym: part(p)?,
+            original: part(o)?,
             category: category_of(self.category)?,
-            kind: part(kind..end)?,
+            kind: part(k)?,
         })
     }
 }
