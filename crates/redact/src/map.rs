@@ -303,7 +303,9 @@ fn category_of(index: u8) -> Result<Category, MapError> {
         })
 }
 
-fn spilled_text(bytes: &[u8]) -> Result<&str, MapError> {
+/// `bytes` (a spilled entry read back, the arena) as text, or the error of an entry that is
+/// not.
+fn text_in(bytes: &[u8]) -> Result<&str, MapError> {
     std::str::from_utf8(bytes).map_err(|_| not_text())
 }
 
@@ -484,7 +486,7 @@ impl MapBook {
             // Nothing spilled (a map under `limit`): the sorted entries are read where
             // they lie, without the merge's copies.
             let (pending, collisions) = self.sorted_pending();
-            let arena = spilled_text(&self.arena)?;
+            let arena = text_in(&self.arena)?;
             for entry in &pending {
                 each(entry.entry(arena)?)?;
             }
@@ -522,10 +524,10 @@ impl MapBook {
             } else {
                 let head = &heads[i];
                 each(EntryRef {
-                    pseudonym: spilled_text(&pseudonym)?,
-                    original: spilled_text(&head.original)?,
+                    pseudonym: text_in(&pseudonym)?,
+                    original: text_in(&head.original)?,
                     category: category_of(head.category)?,
-                    kind: spilled_text(&head.kind)?,
+                    kind: text_in(&head.kind)?,
                 })?;
                 last_original.clear();
                 last_original.extend_from_slice(&head.original);
