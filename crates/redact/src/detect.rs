@@ -495,10 +495,11 @@ fn builtin() -> Vec<Detector> {
             0.8,
             "telephone number after its label",
             // `Phone: 96 771394`, `Mobile: 07700070518`, `"fax": "04.94.38.88.56"`, `call
-            // me on 0496 17 70 66`: the label says what the number is, so a national
-            // grouping the shapes above leave out (bare digits, pairs, dots) is taken here.
+            // me on 0496 17 70 66`, `you can call 61 60 34`, `not answering at 0477 82 93
+            // 97`: the label says what the number is, so a national grouping the shapes
+            // above leave out (bare digits, pairs, dots) is taken here.
             &format!(
-                r#"(?:(?i:\b(?:tele?phone|phone|tel|mobile|cell(?:phone)?|fax|desk|sms|whatsapp)(?:[ _]?(?:number|no\.?|nr\.?|#))?)\x22?[ \t]*[:=.]?[ \t]*(?:\r?\n[ \t]*|(?:\\r)?\\n)?\x22?|(?i:\b(?:call|reach|text|ring)[ \t]+(?:me|us)[ \t]+(?:on|at))[ \t]+)(?P<v>\+?(?:\([0-9]{{1,5}}\)[ .-]?)?{LABELLED_PHONE})\b"#
+                r#"(?:(?i:\b(?:tele?phone|phone|tel|mobile|cell(?:phone)?|fax|desk|sms|whatsapp)(?:[ _]?(?:number|no\.?|nr\.?|#))?)\x22?[ \t]*[:=.]?[ \t]*(?:\r?\n[ \t]*|(?:\\r)?\\n)?\x22?|(?i:\b(?:(?:call|reach|text|ring)[ \t]+(?:me|us)[ \t]+(?:on|at)|call|answering[ \t]+(?:on|at)))[ \t]+)(?P<v>\+?(?:\([0-9]{{1,5}}\)[ .-]?)?{LABELLED_PHONE})\b"#
             ),
             Value::Group,
             Check::LabelledPhone,
@@ -1705,6 +1706,20 @@ static ADDRESS_LABELS: WordList = WordList::new(&[
     "zipcode",
 ]);
 
+/// A company's legal form after its name, lower case.
+static COMPANY_FORMS: WordList = WordList::new(&[
+    "ag",
+    "corp",
+    "corporation",
+    "gmbh",
+    "inc",
+    "incorporated",
+    "limited",
+    "llc",
+    "ltd",
+    "plc",
+]);
+
 /// Whether an unlabelled number is part of a postal address: a street's name of at most
 /// four capitalised words follows it (`4907 4147 Midway Road`, `212 4199 St. John
 /// Street`), or a flat's or a postal code's label comes right before it (`Suite 595 9472
@@ -1846,6 +1861,16 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 }
                 end = start + space;
             }
+            // A signature's name stands on the line below its close (`Thanks,\n`).
+            let line_start = text[..start]
+                .iter()
+                .rposition(|b| *b != b' ' && *b != b'\t')
+                .map_or(0, |last| last + 1);
+            let signature =
+                text[..line_start].ends_with(b"\n") || text[..line_start].ends_with(br"\n");
+            if signature && heads_a_field(&text[end..]) {
+                return None;
+            }
             return may_be_name(value).then_some((start, end));
         }
         Check::KnownName => return known_name(text, start, end),
@@ -1978,7 +2003,16 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && labels.next().is_some_and(|l| {
                     l.eq_ignore_ascii_case(b"co") || l.eq_ignore_ascii_case(b"pty")
                 });
-            if company {
+            // `Overstock.com Inc.`, `Wix.com Ltd.`, `C3.ai, Inc.`: a company named after its
+            // site, its legal form after the name.
+            let comma = after.strip_prefix(b",").unwrap_or(after);
+            let form = comma.trim_ascii_start();
+            let spaced = form.len() < comma.len();
+            let form = &form[..form
+                .iter()
+                .position(|b| !b.is_ascii_alphabetic())
+                .unwrap_or(form.len())];
+            if company || (spaced && COMPANY_FORMS.contains_lowered(form)) {
                 return None;
             }
             // Where no file name stands, a file's extension may end a domain (`firma.pl`).
@@ -2040,6 +2074,19 @@ fn may_be_name(value: &[u8]) -> bool {
         .split(|b| b.is_ascii_whitespace())
         .next()
         .is_some_and(|first| !NOT_NAMES.contains(first))
+}
+
+/// Whether the text after a word on the line below a letter's close makes that word a
+/// field's label, no sender's name: a colon, after nothing but small words (`Thanks!\nFrom:
+/// Olga`, `Thanks!\nEmployee record: Name: …`). A signature's own fields keep their name
+/// (`Olga Berg - Tel: …`).
+fn heads_a_field(after: &[u8]) -> bool {
+    let line = after.split(|b| *b == b'\n').next().unwrap_or_default();
+    line.iter().position(|b| *b == b':').is_some_and(|colon| {
+        line[..colon]
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || *b == b' ' || *b == b'\t')
+    })
 }
 
 /// Whether a word after a label's colon begins a sentence, not an account: a capitalised
@@ -2368,6 +2415,7 @@ mod tests {
             &PLACE_PREFIXES,
             &ARTICLES,
             &SHARED_ACCOUNTS,
+            &COMPANY_FORMS,
         ] {
             for word in list.words() {
                 assert!(word.len() <= WordList::MAX_LEN, "{word}");
@@ -2407,15 +2455,31 @@ mod tests {
 
     #[test]
     fn names_in_greetings_signatures_and_fields() {
-        finds("Hi Priya,\nthe array is down", Kind::PersonName, "Priya");
-        finds(
-            "Best regards,\nKen Watanabe\nSupport",
+        finds_each(
             Kind::PersonName,
-            "Ken Watanabe",
+            &[
+                ("Hi Priya,\nthe array is down", "Priya"),
+                ("Best regards,\nKen Watanabe\nSupport", "Ken Watanabe"),
+                ("Name: Olga Berg", "Olga Berg"),
+                ("Thanks,\nOlga Berg - Tel: 020 7946 0958", "Olga Berg"),
+                // A field's label on the line below a close names nobody; the field's own
+                // name is still found.
+                (
+                    "Thanks!\nEmployee record: Name: Erin Johnson, SSN",
+                    "Erin Johnson",
+                ),
+            ],
         );
-        finds("Name: Olga Berg", Kind::PersonName, "Olga Berg");
-        misses("Hi Team, the build is green", Kind::PersonName);
-        misses("Hello World", Kind::PersonName);
+        misses_each(
+            Kind::PersonName,
+            &[
+                "Thanks!\nEmployee record: attached",
+                "Thanks!\nFrom: ops@example.com",
+                r"Regards,\nSubject: disk full",
+                "Hi Team, the build is green",
+                "Hello World",
+            ],
+        );
     }
 
     #[test]
@@ -2685,6 +2749,8 @@ mod tests {
                 ("mobile_no=0612345678&x", "0612345678"),
                 ("Can someone call me on 04.94.38.88.56?", "04.94.38.88.56"),
                 ("reach us at 0496 17 70 66 today", "0496 17 70 66"),
+                ("You can call 61 60 34\n", "61 60 34"),
+                ("They're not answering at 03.28.30.47.39", "03.28.30.47.39"),
                 ("cell 650-752-7354x549", "650-752-7354"),
                 ("Mobile: +447700 280771", "+447700 280771"),
                 ("Phone:\n04.15.68.30.65\n", "04.15.68.30.65"),
@@ -2713,6 +2779,10 @@ mod tests {
                 "telephone 1234567890123456789",
                 "call me at 10.30",
                 "call us at 10.20.30.40",
+                "call 3 times",
+                "call 2024-01-31",
+                "recall 0477829397",
+                "answering 12 34 56",
                 // A label after the number that goes on as a sentence, or too few digits.
                 "5 000 000 mobile users",
                 "room 12 34 office\n",
@@ -2808,6 +2878,18 @@ mod tests {
         misses("the ACME Co.Ltd. office", Kind::Hostname);
         misses("THK CO.LTD., and", Kind::Hostname);
         finds("see disco.ltd now", Kind::Hostname, "disco.ltd");
+        // A company named after its site, with its legal form.
+        misses_each(
+            Kind::Hostname,
+            &[
+                "of Overstock.com Inc.'s board",
+                "Wix.com Ltd. songwriter",
+                "C3.ai, Inc. reported",
+                "by Acme.io GmbH",
+            ],
+        );
+        finds("mail.acme.com incoming", Kind::Hostname, "mail.acme.com");
+        finds("acme.com,ltd-west", Kind::Hostname, "acme.com");
         misses("see readme.md", Kind::Hostname);
         // In a URL or after `www.`, a country's code that is also an extension ends a host.
         finds(
