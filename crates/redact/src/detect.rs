@@ -1,6 +1,8 @@
 //! Detectors: one multi-pattern automaton finds candidates; exact validators confirm them.
 
+use regex_automata::hybrid;
 use regex_automata::meta::Regex as MultiRegex;
+use regex_automata::nfa::thompson::pikevm;
 use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
@@ -591,7 +593,8 @@ fn builtin() -> Vec<Detector> {
 /// Every detector compiled into one automaton, with per-detector extraction of the value.
 pub struct Detectors {
     detectors: Vec<Detector>,
-    all: MultiRegex,
+    /// Every detector's pattern in one automaton (see [`Detectors::search`]).
+    all: Union,
     /// The host-name pattern alone, for the learning pass.
     hosts: MultiRegex,
     /// The user-name patterns alone, for the learning pass, and the index of each one's
@@ -604,6 +607,12 @@ pub struct Detectors {
     values: Vec<Option<ValueRegex>>,
 }
 
+/// The most a lazy DFA's cache of states may grow to (see [`compile`]).
+const LAZY_DFA_BYTES: usize = 16 << 20;
+/// The largest automaton a policy's pattern may compile to (`(?:[a-z]{500}){500}`): past
+/// it the policy is refused, not run out of memory.
+const NFA_BYTES: usize = 10 << 20;
+
 /// Patterns compiled byte-wise (any byte, not only UTF-8), with room for the lazy DFA's
 /// states: prose and source code (a capitalised or dotted word every few bytes, each a
 /// possible name or host) need more of them than the default 2 MiB holds, and a cache
@@ -615,10 +624,83 @@ fn compile(patterns: &[&str]) -> Result<MultiRegex, String> {
         .configure(
             MultiRegex::config()
                 .utf8_empty(false)
-                .hybrid_cache_capacity(16 << 20),
+                .nfa_size_limit(Some(NFA_BYTES))
+                .hybrid_cache_capacity(LAZY_DFA_BYTES),
         )
         .build_many(patterns)
         .map_err(|e| e.to_string())
+}
+
+/// A thread's caches for [`Union`], made on its first search and kept for its later ones
+/// (states built for one chunk serve the next).
+struct UnionCache {
+    halves: hybrid::regex::Cache,
+    pikevm: pikevm::Cache,
+}
+
+type UnionCaches = regex_automata::util::pool::Pool<
+    UnionCache,
+    Box<dyn Fn() -> UnionCache + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>,
+>;
+
+/// The union of every detector's pattern, compiled as [`compile`] does, as the
+/// multi-pattern regex would run it but with its halves in our hands: a forward lazy DFA
+/// that finds where the leftmost-first match ends, a reverse one (reporting every match,
+/// so that its last is the leftmost start) that finds where it starts, and the PikeVM for
+/// when a lazy DFA gives up (its cache cleared too often for too little progress).
+struct Union {
+    halves: std::sync::Arc<hybrid::regex::Regex>,
+    pikevm: std::sync::Arc<pikevm::PikeVM>,
+    caches: UnionCaches,
+}
+
+impl Union {
+    fn new(patterns: &[&str]) -> Result<Self, String> {
+        use regex_automata::nfa::thompson::{self, WhichCaptures};
+        let syntax = syntax::Config::new().unicode(false).utf8(false);
+        let hirs = syntax::parse_many_with(patterns, &syntax).map_err(|e| e.to_string())?;
+        let compile = |config: thompson::Config| {
+            thompson::Compiler::new()
+                .configure(config.utf8(false).nfa_size_limit(Some(NFA_BYTES)))
+                .build_many_from_hir(&hirs)
+                .map_err(|e| e.to_string())
+        };
+        let nfa = compile(thompson::Config::new().which_captures(WhichCaptures::Implicit))?;
+        let reverse_nfa = compile(
+            thompson::Config::new()
+                .reverse(true)
+                .which_captures(WhichCaptures::None),
+        )?;
+        let config = hybrid::dfa::Config::new()
+            .cache_capacity(LAZY_DFA_BYTES)
+            .minimum_cache_clear_count(Some(3))
+            .minimum_bytes_per_state(Some(10));
+        let forward = hybrid::dfa::Builder::new()
+            .configure(config.clone())
+            .build_from_nfa(nfa.clone())
+            .map_err(|e| e.to_string())?;
+        let reverse = hybrid::dfa::Builder::new()
+            .configure(
+                config
+                    .match_kind(regex_automata::MatchKind::All)
+                    .specialize_start_states(false),
+            )
+            .build_from_nfa(reverse_nfa)
+            .map_err(|e| e.to_string())?;
+        let halves =
+            std::sync::Arc::new(hybrid::regex::Builder::new().build_from_dfas(forward, reverse));
+        let pikevm =
+            std::sync::Arc::new(pikevm::PikeVM::new_from_nfa(nfa).map_err(|e| e.to_string())?);
+        let (h, p) = (halves.clone(), pikevm.clone());
+        Ok(Self {
+            halves,
+            pikevm,
+            caches: UnionCaches::new(Box::new(move || UnionCache {
+                halves: h.create_cache(),
+                pikevm: p.create_cache(),
+            })),
+        })
+    }
 }
 
 /// A detector's own pattern, to pick its value (the group named `v`) out of a match.
@@ -770,7 +852,7 @@ impl Detectors {
         own.append(&mut detectors);
         let detectors = own;
         let patterns: Vec<&str> = detectors.iter().map(|d| d.pattern.as_str()).collect();
-        let all = compile(&patterns).map_err(|message| PatternError {
+        let all = Union::new(&patterns).map_err(|message| PatternError {
             name: "(all)".into(),
             message,
         })?;
@@ -834,11 +916,12 @@ impl Detectors {
         // leftmost match from any later position up to its start (or none at all), so the
         // text up to it is not scanned again for every line start before it.
         let mut ahead: Option<Option<regex_automata::Match>> = None;
+        let mut cache = self.all.caches.get();
         let mut at = 0;
         while at < text.len() {
             let found = match ahead.take() {
                 Some(found) if found.as_ref().is_none_or(|m| m.start() >= at) => found,
-                _ => self.all.search(&Input::new(text).range(at..)),
+                _ => self.search(&Input::new(text).range(at..), &mut cache),
             };
             // In a JSON string or a C-like log a line starts right after an escaped line
             // break (`\n`), where the escape's letter leaves no word boundary: a value
@@ -850,7 +933,7 @@ impl Detectors {
                 // searched further than a value can reach.
                 let window = &text[line..text.len().min(line + PEM_BLOCK_BYTES)];
                 let input = Input::new(window).anchored(Anchored::Yes);
-                self.all.search(&input).map(|m| {
+                self.search(&input, &mut cache).map(|m| {
                     regex_automata::Match::new(m.pattern(), line + m.start()..line + m.end())
                 })
             });
@@ -896,6 +979,128 @@ impl Detectors {
             }
         }
         findings
+    }
+}
+
+impl Detectors {
+    /// The leftmost-first match in `text` from `at`, as the multi-pattern regex finds it:
+    /// the forward lazy DFA finds its end and detector; the start of a host name, an email
+    /// or an IPv4 address is then read back from its end by its shape, any other's found
+    /// by the reverse lazy DFA. Nearly half of
+    /// all matches in logs are host names the check refuses (`app.yaml`,
+    /// `worker-8.service`, a stack trace's frames), and the reverse search was most of
+    /// their cost. Should a lazy DFA give up (its cache cleared too often for too little
+    /// progress), the regex, which falls back to slower engines, searches instead.
+    fn search(&self, input: &Input, cache: &mut UnionCache) -> Option<regex_automata::Match> {
+        let (text, at) = (input.haystack(), input.start());
+        let (forward, reverse) = cache.halves.as_parts_mut();
+        // `None` where the PikeVM must answer instead.
+        let found = (|| {
+            let end = match self.all.halves.forward().try_search_fwd(forward, input) {
+                Ok(Some(end)) => end,
+                Ok(None) => return Some(None),
+                Err(_) => return None,
+            };
+            let (pattern, end) = (end.pattern(), end.offset());
+            let kind = self.detectors[pattern.as_usize()].kind;
+            let start = if input.get_anchored().is_anchored() || end == at {
+                at
+            } else if let Some(start) = scanned_start(kind, text, at, end) {
+                start
+            } else {
+                let back = input.clone().span(at..end).anchored(Anchored::Yes);
+                let halves = &self.all.halves;
+                halves
+                    .reverse()
+                    .try_search_rev(reverse, &back)
+                    .ok()??
+                    .offset()
+            };
+            Some(Some(regex_automata::Match::new(pattern, start..end)))
+        })();
+        found.unwrap_or_else(|| self.all.pikevm.find(&mut cache.pikevm, input.clone()))
+    }
+}
+
+/// Where the match of a host name, an email address or an IPv4 address that ends at `end`
+/// starts: the leftmost byte, from `at` on, that starts a word (`\b`) and from which the
+/// pattern's shape reaches `end`, read back from the end. The forward search vouches that
+/// such a match ends there; the scan only finds how far back it reaches. `None` for other
+/// detectors, or where the shape is not met (the reverse search then answers).
+fn scanned_start(kind: Kind, text: &[u8], at: usize, end: usize) -> Option<usize> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let starts_word = |p: usize| p == 0 || !word(text[p - 1]);
+    match kind {
+        // Labels of letters, digits and `-`, each starting with a letter or digit.
+        Kind::Hostname => {
+            let mut start = None;
+            let mut p = end;
+            while p > at {
+                p -= 1;
+                let b = text[p];
+                if b == b'.' {
+                    // An empty label or one starting with `-`: nothing before can start
+                    // the name.
+                    if !text.get(p + 1).is_some_and(u8::is_ascii_alphanumeric) {
+                        break;
+                    }
+                } else if b.is_ascii_alphanumeric() {
+                    if starts_word(p) {
+                        start = Some(p);
+                    }
+                } else if b != b'-' {
+                    break;
+                }
+            }
+            start
+        }
+        // The domain back to its `@`, then a local part that starts with a letter or
+        // digit.
+        Kind::Email => {
+            let domain = text[at..end]
+                .iter()
+                .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-'))?;
+            let mut p = at + domain;
+            if text[p] != b'@' {
+                return None;
+            }
+            let mut start = None;
+            while p > at {
+                p -= 1;
+                let b = text[p];
+                if b.is_ascii_alphanumeric() {
+                    if starts_word(p) {
+                        start = Some(p);
+                    }
+                } else if !b"._%+-".contains(&b) {
+                    break;
+                }
+            }
+            start
+        }
+        // Four groups of one to three digits.
+        Kind::Ipv4 => {
+            let mut p = end;
+            for group in 0..4 {
+                let digits = text[at..p]
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if !(1..=3).contains(&digits) {
+                    return None;
+                }
+                p -= digits;
+                if group < 3 {
+                    if p == at || text[p - 1] != b'.' {
+                        return None;
+                    }
+                    p -= 1;
+                }
+            }
+            starts_word(p).then_some(p)
+        }
+        _ => None,
     }
 }
 
@@ -2922,6 +3127,44 @@ mod tests {
     }
 
     #[test]
+    fn a_start_read_back_from_the_end_is_the_regexs_start() {
+        // From every position of each text, anchored there or not, the search that reads
+        // a host's, an email's or an IPv4 address's start back from its end finds what the
+        // multi-pattern regex finds, and so does the PikeVM it falls back to.
+        let detectors = Detectors::new(&[], &[]).unwrap();
+        let patterns: Vec<&str> = detectors
+            .detectors
+            .iter()
+            .map(|d| d.pattern.as_str())
+            .collect();
+        let regex = compile(&patterns).unwrap();
+        let mut cache = detectors.all.caches.get();
+        for text in [
+            "at db1.corp.acme.com:5432 and -x.acme.com- or a..acme.com, a.-b.acme.com",
+            "_db1.acme.com db1.acme.com_x x_y.acme.com 9.acme.com -.acme.com a-.b.com",
+            "to jane.doe@acme.com, _x@acme.com, .a@acme.com, x_y@acme.com, a+b%c@acme.com",
+            r"caf\u00e9@acme.com tom\u00e1s.acme.com @acme.com a@@acme.com a@b@acme.com",
+            "tömas@acme.com Jürgen.acme.com Ødegård@acme.com",
+            "from 10.1.2.3, 1.2.3.4.5, 1234.5.6.7, 1.2.3.4567, _1.2.3.4, v1.2.3.4, 10.1.2.3.nip.io",
+            r#"{"ip":"\n192.168.0.1","host":"\nweb01.acme.com","to":"\nops@acme.com"}"#,
+            "Hi Priya, call 020 7946 0958; user=alice; password=hunter2; fe80::1; Thanks,\nOlga",
+            "Jane Doe <jane@acme.com> at https://bob:pw@git.acme.com/x 52:54:00:12:34:56",
+        ] {
+            let bytes = text.as_bytes();
+            for at in 0..bytes.len() {
+                for anchored in [Anchored::No, Anchored::Yes] {
+                    let input = Input::new(bytes).range(at..).anchored(anchored);
+                    let expected = regex.search(&input);
+                    let found = detectors.search(&input, &mut cache);
+                    assert_eq!(found, expected, "{text:?} from {at}, {anchored:?}");
+                    let pikevm = detectors.all.pikevm.find(&mut cache.pikevm, input);
+                    assert_eq!(pikevm, expected, "PikeVM, {text:?} from {at}, {anchored:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn host_names_in_a_run_are_what_the_pattern_finds() {
         let detectors = Detectors::new(&[], &[]).unwrap();
         for (text, expected) in [
@@ -3247,15 +3490,17 @@ mod tests {
         let text = b"project falcon blocked by TCK-123456";
         let found: Vec<Kind> = detectors.find(text).into_iter().map(|f| f.kind).collect();
         assert_eq!(found, [Kind::Custom(0), Kind::Custom(1)]);
-        assert!(Detectors::new(
-            &[],
-            &[CustomPattern {
+        // A pattern that does not parse, or whose automaton would not fit in memory, is
+        // refused with the detector's name.
+        for regex in ["(", "(?:[a-z]{500}){500}"] {
+            let custom = [CustomPattern {
                 name: "bad".into(),
-                regex: "(".into(),
-                category: Category::Contact
-            }]
-        )
-        .is_err());
+                regex: regex.into(),
+                category: Category::Contact,
+            }];
+            let error = Detectors::new(&[], &custom).err().expect(regex);
+            assert_eq!(error.name, "(all)", "{regex}");
+        }
     }
 
     #[test]
