@@ -983,14 +983,14 @@ impl Detectors {
 }
 
 impl Detectors {
-    /// The leftmost-first match in `text` from `at`, as the multi-pattern regex finds it:
-    /// the forward lazy DFA finds its end and detector; the start of a host name, an email
-    /// or an IPv4 address is then read back from its end by its shape, any other's found
-    /// by the reverse lazy DFA. Nearly half of
-    /// all matches in logs are host names the check refuses (`app.yaml`,
-    /// `worker-8.service`, a stack trace's frames), and the reverse search was most of
-    /// their cost. Should a lazy DFA give up (its cache cleared too often for too little
-    /// progress), the regex, which falls back to slower engines, searches instead.
+    /// The leftmost-first match in `input`, as the multi-pattern regex would find it: the
+    /// forward lazy DFA finds where it ends and whose it is; the start of a host name, an
+    /// email or an IPv4 address is then read back from the end by the pattern's shape, any
+    /// other's found by the reverse lazy DFA. More than a third of all matches in logs are
+    /// host names the check then refuses (`app.yaml`, `worker-8.service`, a stack trace's
+    /// frames), each of which paid a reverse search; on prose, fewer reverse states are
+    /// built. Should a lazy DFA give up (its cache cleared too often for too little
+    /// progress), the PikeVM searches instead.
     fn search(&self, input: &Input, cache: &mut UnionCache) -> Option<regex_automata::Match> {
         let (text, at) = (input.haystack(), input.start());
         let (forward, reverse) = cache.halves.as_parts_mut();
