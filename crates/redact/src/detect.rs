@@ -1028,8 +1028,7 @@ impl Detectors {
 /// such a match ends there; the scan only finds how far back it reaches. `None` for other
 /// detectors, or where the shape is not met (the reverse search then answers).
 fn scanned_start(kind: Kind, text: &[u8], at: usize, end: usize) -> Option<usize> {
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let starts_word = |p: usize| p == 0 || !word(text[p - 1]);
+    let starts_word = |p: usize| p == 0 || !word_byte(text[p - 1]);
     match kind {
         // Labels of letters, digits and `-`, each starting with a letter or digit.
         Kind::Hostname => {
@@ -1255,7 +1254,7 @@ fn run_shape(text: &[u8], range: std::ops::Range<usize>) -> RunShape {
     {
         return RunShape::None;
     }
-    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let word = |b: Option<&u8>| b.is_some_and(|b| word_byte(*b));
     let boundaries =
         !word(range.start.checked_sub(1).and_then(|i| text.get(i))) && !word(text.get(range.end));
     let host_bytes = bytes
@@ -1581,6 +1580,12 @@ impl<'t> LineEscapes<'t> {
             Some(line)
         })
     }
+}
+
+/// Whether `b` is a byte of a word as the patterns' `\b` reads it (ASCII, no Unicode): a
+/// letter, a digit or `_`.
+pub(crate) fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// Whether `text[at]` is the letter of an escape (`\n`, `\r`, `\t`: a backslash that is not
@@ -2113,9 +2118,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             // A path in code, not an address: a word or another `::` after it (`DBD::Pg`,
             // `a::b::c`, `fe80::12345`), both letter cases in it (`Cafe::`, `Face::Bad`),
             // or single letters alone (`c::`, `E::A`).
-            let path = after
-                .first()
-                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            let path = after.first().is_some_and(|b| word_byte(*b))
                 || after.starts_with(b"::")
                 || (value.iter().any(u8::is_ascii_uppercase)
                     && value.iter().any(u8::is_ascii_lowercase))

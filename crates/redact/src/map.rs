@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::{Deserialize, Serialize};
 
+use crate::detect::word_byte;
 use crate::Category;
 
 /// What one pseudonym stands for.
@@ -105,13 +106,14 @@ pub fn reveal<'a>(
     else {
         return (text.to_vec(), 0);
     };
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut out = Vec::with_capacity(text.len());
     let mut count = 0;
     let mut at = 0;
     for m in automaton.find_iter(text) {
-        let inside = (m.start() > 0 && word(text[m.start() - 1]) && word(text[m.start()]))
-            || (m.end() < text.len() && word(text[m.end()]) && word(text[m.end() - 1]));
+        let inside = (m.start() > 0
+            && word_byte(text[m.start() - 1])
+            && word_byte(text[m.start()]))
+            || (m.end() < text.len() && word_byte(text[m.end()]) && word_byte(text[m.end() - 1]));
         if inside {
             continue;
         }
