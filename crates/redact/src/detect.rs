@@ -175,6 +175,34 @@ fn name_pattern() -> String {
     format!(r"{CAPITAL}{SMALL}+(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{0,2}}")
 }
 
+/// The patterns whose match's start [`scanned_start`] reads back from its end: an email
+/// address, an IPv4 address, a host name.
+const EMAIL_PATTERN: &str =
+    r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)+\b";
+const IPV4_PATTERN: &str = r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b";
+const HOSTNAME_PATTERN: &str =
+    r"\b[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*\.[A-Za-z][A-Za-z0-9-]*\b";
+
+/// The shape of one of those patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Email,
+    Ipv4,
+    Hostname,
+}
+
+impl Shape {
+    /// The shape `pattern` has, if it is one of the patterns above.
+    fn of(pattern: &str) -> Option<Self> {
+        match pattern {
+            EMAIL_PATTERN => Some(Self::Email),
+            IPV4_PATTERN => Some(Self::Ipv4),
+            HOSTNAME_PATTERN => Some(Self::Hostname),
+            _ => None,
+        }
+    }
+}
+
 /// The words that close a letter, the sender's name on the next line (`Best regards,`).
 pub(crate) const SIGNATURE_CLOSES: [&str; 4] = ["regards", "thanks", "cheers", "sincerely"];
 
@@ -308,7 +336,7 @@ fn builtin() -> Vec<Detector> {
             Contact,
             0.95,
             "email address with a real domain",
-            r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)+\b",
+            EMAIL_PATTERN,
             Value::Whole,
             Check::Email,
         ),
@@ -382,7 +410,7 @@ fn builtin() -> Vec<Detector> {
             NetworkIdentifiers,
             0.9,
             "IPv4 address (parsed)",
-            r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
+            IPV4_PATTERN,
             Value::Whole,
             Check::Ipv4,
         ),
@@ -553,7 +581,7 @@ fn builtin() -> Vec<Detector> {
             Hostnames,
             0.8,
             "host or domain name (public-suffix aware)",
-            r"\b[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*\.[A-Za-z][A-Za-z0-9-]*\b",
+            HOSTNAME_PATTERN,
             Value::Whole,
             Check::Hostname,
         ),
@@ -595,6 +623,8 @@ pub struct Detectors {
     detectors: Vec<Detector>,
     /// Every detector's pattern in one automaton (see [`Detectors::search`]).
     all: Union,
+    /// Per detector, the shape its match's start is read back by, if any.
+    shapes: Vec<Option<Shape>>,
     /// The host-name pattern alone, for the learning pass.
     hosts: MultiRegex,
     /// The user-name patterns alone, for the learning pass, and the index of each one's
@@ -613,6 +643,12 @@ const LAZY_DFA_BYTES: usize = 16 << 20;
 /// it the policy is refused, not run out of memory.
 const NFA_BYTES: usize = 10 << 20;
 
+/// Patterns read byte-wise: `.` and classes match any byte, not only UTF-8, and `\b` is
+/// ASCII's.
+fn byte_syntax() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
 /// Patterns compiled byte-wise (any byte, not only UTF-8), with room for the lazy DFA's
 /// states: prose and source code (a capitalised or dotted word every few bytes, each a
 /// possible name or host) need more of them than the default 2 MiB holds, and a cache
@@ -620,7 +656,7 @@ const NFA_BYTES: usize = 10 << 20;
 /// The cache grows only as far as a text needs it.
 fn compile(patterns: &[&str]) -> Result<MultiRegex, String> {
     MultiRegex::builder()
-        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .syntax(byte_syntax())
         .configure(
             MultiRegex::config()
                 .utf8_empty(false)
@@ -657,8 +693,7 @@ struct Union {
 impl Union {
     fn new(patterns: &[&str]) -> Result<Self, String> {
         use regex_automata::nfa::thompson::{self, WhichCaptures};
-        let syntax = syntax::Config::new().unicode(false).utf8(false);
-        let hirs = syntax::parse_many_with(patterns, &syntax).map_err(|e| e.to_string())?;
+        let hirs = syntax::parse_many_with(patterns, &byte_syntax()).map_err(|e| e.to_string())?;
         let compile = |config: thompson::Config| {
             thompson::Compiler::new()
                 .configure(config.utf8(false).nfa_size_limit(Some(NFA_BYTES)))
@@ -856,12 +891,7 @@ impl Detectors {
             name: "(all)".into(),
             message,
         })?;
-        let host_pattern = detectors
-            .iter()
-            .find(|d| d.kind == Kind::Hostname)
-            .map(|d| d.pattern.clone())
-            .unwrap_or_default();
-        let hosts = compile(&[&host_pattern]).map_err(|message| PatternError {
+        let hosts = compile(&[HOSTNAME_PATTERN]).map_err(|message| PatternError {
             name: "hostname".into(),
             message,
         })?;
@@ -895,9 +925,11 @@ impl Detectors {
                     .transpose()
             })
             .collect::<Result<_, _>>()?;
+        let shapes = detectors.iter().map(|d| Shape::of(&d.pattern)).collect();
         Ok(Self {
             detectors,
             all,
+            shapes,
             hosts,
             users,
             user_detectors,
@@ -1002,10 +1034,10 @@ impl Detectors {
                 Err(_) => return None,
             };
             let (pattern, end) = (end.pattern(), end.offset());
-            let kind = self.detectors[pattern.as_usize()].kind;
+            let shape = self.shapes[pattern.as_usize()];
             let start = if input.get_anchored().is_anchored() || end == at {
                 at
-            } else if let Some(start) = scanned_start(kind, text, at, end) {
+            } else if let Some(start) = shape.and_then(|s| scanned_start(s, text, at, end)) {
                 start
             } else {
                 let back = input.clone().span(at..end).anchored(Anchored::Yes);
@@ -1025,13 +1057,13 @@ impl Detectors {
 /// Where the match of a host name, an email address or an IPv4 address that ends at `end`
 /// starts: the leftmost byte, from `at` on, that starts a word (`\b`) and from which the
 /// pattern's shape reaches `end`, read back from the end. The forward search vouches that
-/// such a match ends there; the scan only finds how far back it reaches. `None` for other
-/// detectors, or where the shape is not met (the reverse search then answers).
-fn scanned_start(kind: Kind, text: &[u8], at: usize, end: usize) -> Option<usize> {
+/// such a match ends there; the scan only finds how far back it reaches. `None` where the
+/// shape is not met (the reverse search then answers).
+fn scanned_start(shape: Shape, text: &[u8], at: usize, end: usize) -> Option<usize> {
     let starts_word = |p: usize| p == 0 || !word_byte(text[p - 1]);
-    match kind {
+    match shape {
         // Labels of letters, digits and `-`, each starting with a letter or digit.
-        Kind::Hostname => {
+        Shape::Hostname => {
             let mut start = None;
             let mut p = end;
             while p > at {
@@ -1055,7 +1087,7 @@ fn scanned_start(kind: Kind, text: &[u8], at: usize, end: usize) -> Option<usize
         }
         // The domain back to its `@`, then a local part that starts with a letter or
         // digit.
-        Kind::Email => {
+        Shape::Email => {
             let domain = text[at..end]
                 .iter()
                 .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-'))?;
@@ -1078,7 +1110,7 @@ fn scanned_start(kind: Kind, text: &[u8], at: usize, end: usize) -> Option<usize
             start
         }
         // Four groups of one to three digits.
-        Kind::Ipv4 => {
+        Shape::Ipv4 => {
             let mut p = end;
             for group in 0..4 {
                 let digits = text[at..p]
@@ -1099,7 +1131,6 @@ fn scanned_start(kind: Kind, text: &[u8], at: usize, end: usize) -> Option<usize
             }
             starts_word(p).then_some(p)
         }
-        _ => None,
     }
 }
 
@@ -3061,71 +3092,52 @@ mod tests {
 
     #[test]
     fn host_names_but_not_files_packages_or_methods() {
-        finds(
-            "connect to db1.corp.acme.com:5432",
+        finds_each(
             Kind::Hostname,
-            "db1.corp.acme.com",
+            &[
+                ("connect to db1.corp.acme.com:5432", "db1.corp.acme.com"),
+                ("node web01.prod.local is down", "web01.prod.local"),
+                (
+                    "photo https://www.OpportunityDebt.at/ now",
+                    "www.OpportunityDebt.at",
+                ),
+                ("see disco.ltd now", "disco.ltd"),
+                // A legal form's word that does not follow a space is no company's.
+                ("mail.acme.com incoming", "mail.acme.com"),
+                ("acme.com,ltd-west", "acme.com"),
+                // In a URL or after `www.`, a country's code that is also an extension
+                // ends a host.
+                ("see https://www.ChatRepair.pl/ now", "www.ChatRepair.pl"),
+                ("see http://firma.pl/x now", "firma.pl"),
+                ("see www.firma.rs now", "www.firma.rs"),
+                // A file named after a host: the host without the extension.
+                ("rotated web01.acme.com.1 kept", "web01.acme.com"),
+                ("see web01.acme.com.LOG too", "web01.acme.com"),
+            ],
         );
-        finds(
-            "node web01.prod.local is down",
-            Kind::Hostname,
-            "web01.prod.local",
-        );
-        misses("loaded config.yaml", Kind::Hostname);
-        misses(
-            "at org.apache.catalina.core.StandardWrapper",
-            Kind::Hostname,
-        );
-        misses("logger.info(msg)", Kind::Hostname);
-        finds(
-            "photo https://www.OpportunityDebt.at/ now",
-            Kind::Hostname,
-            "www.OpportunityDebt.at",
-        );
-        misses("see InvoiceService.at for it", Kind::Hostname);
-        misses("the ACME Co.Ltd. office", Kind::Hostname);
-        misses("THK CO.LTD., and", Kind::Hostname);
-        finds("see disco.ltd now", Kind::Hostname, "disco.ltd");
-        // A company named after its site, with its legal form.
         misses_each(
             Kind::Hostname,
             &[
+                "loaded config.yaml",
+                "at org.apache.catalina.core.StandardWrapper",
+                "logger.info(msg)",
+                "see InvoiceService.at for it",
+                "the ACME Co.Ltd. office",
+                "THK CO.LTD., and",
+                // A company named after its site, with its legal form.
                 "of Overstock.com Inc.'s board",
                 "Wix.com Ltd. songwriter",
                 "C3.ai, Inc. reported",
                 "by Acme.io GmbH",
+                "see readme.md",
+                "run script.pl and main.rs",
+                // A host name inside a longer dotted name is no host unless the rest is a
+                // file's extension.
+                "import com.google.common;",
+                "poll_read_buf(this.read.as_mut(), cx)",
+                "assert_eq!(loc.id.language, lang)",
+                "/etc/systemd/system/multi-user.target.wants/x",
             ],
-        );
-        finds("mail.acme.com incoming", Kind::Hostname, "mail.acme.com");
-        finds("acme.com,ltd-west", Kind::Hostname, "acme.com");
-        misses("see readme.md", Kind::Hostname);
-        // In a URL or after `www.`, a country's code that is also an extension ends a host.
-        finds(
-            "see https://www.ChatRepair.pl/ now",
-            Kind::Hostname,
-            "www.ChatRepair.pl",
-        );
-        finds("see http://firma.pl/x now", Kind::Hostname, "firma.pl");
-        finds("see www.firma.rs now", Kind::Hostname, "www.firma.rs");
-        misses("run script.pl and main.rs", Kind::Hostname);
-        // A host name inside a longer dotted name is no host unless the rest is a file's
-        // extension.
-        misses("import com.google.common;", Kind::Hostname);
-        misses("poll_read_buf(this.read.as_mut(), cx)", Kind::Hostname);
-        misses("assert_eq!(loc.id.language, lang)", Kind::Hostname);
-        misses(
-            "/etc/systemd/system/multi-user.target.wants/x",
-            Kind::Hostname,
-        );
-        finds(
-            "rotated web01.acme.com.1 kept",
-            Kind::Hostname,
-            "web01.acme.com",
-        );
-        finds(
-            "see web01.acme.com.LOG too",
-            Kind::Hostname,
-            "web01.acme.com",
         );
     }
 
@@ -3135,6 +3147,12 @@ mod tests {
         // a host's, an email's or an IPv4 address's start back from its end finds what the
         // multi-pattern regex finds, and so does the PikeVM it falls back to.
         let detectors = Detectors::new(&[], &[]).unwrap();
+        // The three detectors whose start is read back are the email, IPv4 and host ones.
+        let shaped: Vec<Kind> = (0..detectors.detectors.len())
+            .filter(|&i| detectors.shapes[i].is_some())
+            .map(|i| detectors.detectors[i].kind)
+            .collect();
+        assert_eq!(shaped, [Kind::Email, Kind::Ipv4, Kind::Hostname]);
         let patterns: Vec<&str> = detectors
             .detectors
             .iter()
