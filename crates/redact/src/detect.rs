@@ -388,6 +388,18 @@ fn builtin() -> Vec<Detector> {
             Check::LabelledName,
         ),
         d(
+            Kind::Phone,
+            Contact,
+            0.7,
+            "telephone number (French national format)",
+            // `05.53.18.69.64`, as French signatures write a number: ten digits in pairs
+            // after a trunk zero. Before the IPv4 address, whose shape its first four pairs
+            // also have: read as an address that goes on, the number would be refused.
+            r"\b0[1-9](?:\.[0-9]{2}){4}\b",
+            Value::Whole,
+            Check::Phone,
+        ),
+        d(
             Kind::MacAddress,
             NetworkIdentifiers,
             0.9,
@@ -1961,6 +1973,14 @@ static COMPANY_FORMS: WordList = WordList::new(&[
     "plc",
 ]);
 
+/// The words that lead a street's name in French, Italian, Spanish and Portuguese
+/// addresses, after the house number (`3441 rue Saint-Antoine`, `12 via Roma`, `7 calle
+/// Mayor`), lower case.
+static LEADING_STREET_WORDS: WordList = WordList::new(&[
+    "allee", "avenida", "calle", "carrer", "chemin", "corso", "impasse", "largo", "paseo",
+    "piazza", "plaza", "praca", "rua", "rue", "strada", "travessa", "via", "viale",
+]);
+
 /// Whether an unlabelled number is part of a postal address: a street's name of at most
 /// four capitalised words follows it (`4907 4147 Midway Road`, `212 4199 St. John
 /// Street`), or a flat's or a postal code's label comes right before it (`Suite 595 9472
@@ -1975,6 +1995,16 @@ fn house_number(before: &[u8], after: &[u8]) -> bool {
     }
     let previous = previous.rsplit(|b| !b.is_ascii_alphabetic()).next();
     if previous.is_some_and(|word| ADDRESS_LABELS.contains_lowered(word)) {
+        return true;
+    }
+    // A street's name led by its kind of street, in any case (`3441 rue Saint-Antoine`,
+    // `12 via Roma`).
+    let first_word = after.strip_prefix(b" ").map(|rest| {
+        rest.split(|b| !b.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default()
+    });
+    if first_word.is_some_and(|word| LEADING_STREET_WORDS.contains_lowered(word)) {
         return true;
     }
     // Words on the same line, each after spaces, each capitalised.
@@ -2948,8 +2978,32 @@ mod tests {
                 "Mrs. Nurzhan Vizirov Apt. 728 26842 Schaarsteinweg 97",
                 "Dr. Tiina Suite 595 9472 90 Petworth Rd",
                 "ZIP: 6250-120",
+                // A street's kind before its name, in any case.
+                "a taxi to 0662 3441 rue Saint-Antoine",
+                "sent to 020 7946 Via Roma 12",
             ],
         );
+        // France's dotted pairs, bare (a signature's, a sentence's last word): read first
+        // as an IPv4 address that goes on, they were refused. Other dotted digits are not.
+        finds_each(
+            Kind::Phone,
+            &[
+                ("Paul Martin\n05.53.18.69.64\nParis", "05.53.18.69.64"),
+                ("on my registered 06.12.34.56.78.", "06.12.34.56.78"),
+                ("cyprus 26607\\n05.53.18.69.64 office", "05.53.18.69.64"),
+            ],
+        );
+        misses_each(
+            Kind::Phone,
+            &[
+                "oid 05.53.18.69.64.12",
+                "v00.53.18.69.64",
+                "at 5.53.18.69.64",
+                "id 05.53.18.69.645",
+                "path /05.53.18.69.64",
+            ],
+        );
+        finds("peer 10.53.18.69 up", Kind::Ipv4, "10.53.18.69");
         finds(
             "Mrs. Nurzhan Vizirov Apt. 728 26842 Schaarsteinweg 97",
             Kind::PersonName,

@@ -474,10 +474,16 @@ pub fn phone(text: &[u8]) -> bool {
         .filter(|b| matches!(b, b' ' | b'-' | b'(' | b')'))
         .count();
     let dots = text.iter().filter(|b| **b == b'.').count();
-    if dots > 0 && separators == 0 && !international {
-        return false; // 10.20.30.40-like, versions
+    // France's pairs after a trunk zero (`05.53.18.69.64`) are a number; other dotted
+    // digits are addresses and versions (`10.20.30.40`, `4.12.1203`).
+    let french = s.len() == 14
+        && s.starts_with('0')
+        && digit_groups(&s).all(|g| g.len() == 2)
+        && text.iter().all(|b| b.is_ascii_digit() || *b == b'.');
+    if dots > 0 && separators == 0 && !international && !french {
+        return false;
     }
-    !dated(&s) && (international || separators >= 1 || s.starts_with('('))
+    !dated(&s) && (international || french || separators >= 1 || s.starts_with('('))
 }
 
 /// A number after a telephone's label (`Phone:`, `Mobile:`, `call me on`): the label
