@@ -107,6 +107,9 @@ enum Check {
     InitialName,
     /// A full name after a label (`User:`) that is a word of its own.
     LabelledName,
+    /// A full name after a hand-off (`escalated to`, `reported by`), none of whose words
+    /// names a team, a company or a place.
+    HandoffName,
     Mac,
     Ipv6,
     Ipv4,
@@ -370,6 +373,23 @@ fn builtin() -> Vec<Detector> {
             &format!(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+(?P<v>{name})"),
             Value::Group,
             Check::Name,
+        ),
+        d(
+            Kind::PersonName,
+            Contact,
+            0.7,
+            "full name after a hand-off (\"spoke with\", \"escalated to\", \"reported by\")",
+            // Tickets and changelogs name people where work passes between them: `Spoke
+            // with Ruta Jankauskiene`, `escalated to Tomás Ortega`, `Reported by Niels
+            // Thykier`, `Thanks to Helmut Grohne`, `Attn: Priya Raman`. Two capitalised
+            // words or three, whoever the first name; the check turns away teams,
+            // companies and products (`assigned to Network Operations`, `reported by Red
+            // Hat Inc`).
+            &format!(
+                r"(?:\b(?:(?:[Ss]poke|[Tt]alked|[Cc]hatted|[Mm]et|[Ww]ork(?:ed|ing)|[Ss]peaking)[ \t]+(?:with|to)|(?:[Aa]ssigned|[Rr]eassigned|[Ee]scalated|[Ff]orwarded|[Tt]ransferred|[Hh]anded[ \t]+(?:it[ \t]+)?over|[Rr]eached[ \t]+out|[Tt]hanks|[Tt]hank[ \t]+you|[Cc]redits?)[ \t]+to|(?:[Rr]eported|[Oo]pened|[Rr]aised|[Ss]ubmitted|[Rr]equested|[Aa]pproved|[Ss]uggested|[Pp]atch(?:ed|es)?|[Ff]ixed|[Ss]potted|[Nn]oticed|[Ff]ound|[Cc]ontributed|[Pp]rovided|[Tt]ested|[Rr]eviewed|[Ss]igned[ \t-]+off|[Aa]uthored)[ \t]+by|[Oo]n[ \t]+behalf[ \t]+of|[Cc]ourtesy[ \t]+of)[ \t]+|\b(?:Attn|ATTN|Attention|Cc|CC)[ \t]*:[ \t]*)(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{CAPITAL}(?:'[A-Z])?{SMALL}+(?:['-]{CAPITAL}?{SMALL}+)?){{1,2}})\b"
+            ),
+            Value::Group,
+            Check::HandoffName,
         ),
         d(
             Kind::PersonName,
@@ -1379,6 +1399,13 @@ static NOT_NAMES: WordList = WordList::new(&[
     "Sunday",
 ]);
 
+/// First words of what work is handed to or done by that is no person (`escalated to
+/// Tier Two`, `reported by Red Hat`), lower case.
+static NOT_HANDOFF_NAMES: WordList = WordList::new(&[
+    "tier", "level", "our", "your", "their", "my", "his", "her", "the", "a", "an", "this", "that",
+    "all", "both",
+]);
+
 /// Words that follow "user" and the like without being a user name.
 static NOT_USERNAMES: WordList = WordList::new(&[
     "name",
@@ -2157,6 +2184,13 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let glued = label[..word].last().is_some_and(|b| b"-_./".contains(b));
             !glued && may_be_name(value)
         }
+        Check::HandoffName => {
+            let words = value.split(|b| *b == b' ' || *b == b'\t');
+            let names = words
+                .into_iter()
+                .all(|w| !NOT_NAMES.contains(w) && !NOT_SURNAMES.contains_lowered(w));
+            names && !NOT_HANDOFF_NAMES.contains_lowered(value.split(|b| *b == b' ').next()?)
+        }
         Check::InitialName => {
             let mut words = value.split(|b| *b == b' ' || *b == b'\t');
             let (initial, last) = (words.nth(1)?, words.next()?);
@@ -2776,6 +2810,46 @@ mod tests {
         misses("Hi été, merci", Kind::PersonName);
         misses(r#"Hi \u00e9t\u00e9"#, Kind::PersonName);
         finds(r"C:\\u00e1s@acme.com", Kind::Email, "u00e1s@acme.com");
+    }
+
+    #[test]
+    fn full_names_after_a_hand_off_whatever_the_first_name() {
+        finds_each(
+            Kind::PersonName,
+            &[
+                (
+                    "Spoke with Ruta Jankauskiene about the outage",
+                    "Ruta Jankauskiene",
+                ),
+                ("Ticket escalated to Tomás Ortega.", "Tomás Ortega"),
+                ("\tReported by Niels Thykier in:", "Niels Thykier"),
+                ("    Thanks to Helmut Grohne for the patch", "Helmut Grohne"),
+                ("(spotted by Alexey Kuznetsov)", "Alexey Kuznetsov"),
+                ("Attn: Priya Raman", "Priya Raman"),
+                ("CC: Uli Schlachter", "Uli Schlachter"),
+                ("on behalf of Siobhan O'Neil-Byrne,", "Siobhan O'Neil-Byrne"),
+                ("Thanks to John R. D'Orazio.", "John R. D'Orazio"),
+                ("signed-off by Mats Erik Andersson", "Mats Erik Andersson"),
+            ],
+        );
+        // Teams, companies, products and places are handed work too; one capitalised word
+        // is a team as often as a person (a listed first name is found alone all the same).
+        misses_each(
+            Kind::PersonName,
+            &[
+                "assigned to Network Operations",
+                "escalated to Tier Two today",
+                "reported by Red Hat Inc",
+                "Forwarded to Legal Team",
+                "working with Microsoft Support",
+                "Reported by Google Chrome Team",
+                "thanks to The Debian Project",
+                "escalated to Networking",
+                "reported by upstream",
+                "spoke with the Customer",
+            ],
+        );
+        finds("escalated to Susan", Kind::PersonName, "Susan");
     }
 
     #[test]
