@@ -803,14 +803,25 @@ impl ValueRegex {
         })
     }
 
-    /// The value within `matched`, a whole match of the pattern: from its parts where they
-    /// answer, else by the capture pass (a backtracking search over the match, several
-    /// times as costly as the parts' automata).
-    fn value_in(&self, matched: &[u8], caps: &mut Captures) -> Option<(usize, usize)> {
-        if let Some(value) = self.parts.as_ref().and_then(|p| p.value_in(matched)) {
+    /// The value within `matched`, a whole match of the pattern in `text`: from its parts
+    /// where they answer, else by the capture pass (a backtracking search over the match,
+    /// several times as costly as the parts' automata). Both read the match within the
+    /// whole text, so that a word boundary at either end (`\\b` after `abc-` in `abc-def`)
+    /// is judged as the search judged it.
+    fn value_in(
+        &self,
+        text: &[u8],
+        matched: std::ops::Range<usize>,
+        caps: &mut Captures,
+    ) -> Option<(usize, usize)> {
+        if let Some(value) = self
+            .parts
+            .as_ref()
+            .and_then(|p| p.value_in(text, matched.clone()))
+        {
             return Some(value);
         }
-        let input = Input::new(matched).anchored(Anchored::Yes);
+        let input = Input::new(text).range(matched).anchored(Anchored::Yes);
         self.regex.search_captures(&input, caps);
         let v = caps.get_group(self.group)?;
         Some((v.start, v.end))
@@ -829,21 +840,23 @@ struct ValueParts {
 }
 
 impl ValueParts {
-    fn value_in(&self, matched: &[u8]) -> Option<(usize, usize)> {
+    fn value_in(&self, text: &[u8], matched: std::ops::Range<usize>) -> Option<(usize, usize)> {
         let end_of = |regex: &MultiRegex, from: usize| {
-            let input = Input::new(matched).range(from..).anchored(Anchored::Yes);
+            let input = Input::new(text)
+                .range(from..matched.end)
+                .anchored(Anchored::Yes);
             regex.search_half(&input).map(|h| h.offset())
         };
         let start = match &self.context {
-            Some(context) => end_of(context, 0)?,
-            None => 0,
+            Some(context) => end_of(context, matched.start)?,
+            None => matched.start,
         };
         let end = end_of(&self.value, start)?;
         let rest_end = match &self.rest {
             Some(rest) => end_of(rest, end)?,
             None => end,
         };
-        (rest_end == matched.len()).then_some((start, end))
+        (rest_end == matched.end).then_some((start, end))
     }
 }
 
@@ -998,16 +1011,20 @@ impl Detectors {
                 let window = &text[line..text.len().min(line + PEM_BLOCK_BYTES)];
                 let input = Input::new(window).anchored(Anchored::Yes);
                 self.search(&input, &mut cache).map(|m| {
-                    regex_automata::Match::new(m.pattern(), line + m.start()..line + m.end())
+                    let m =
+                        regex_automata::Match::new(m.pattern(), line + m.start()..line + m.end());
+                    (m, line..line + window.len())
                 })
             });
-            let m = match at_line {
-                Some(m) => {
+            // The match, and the part of the text it was found in: a line's value is read
+            // there too, as if the text began at the line.
+            let (m, searched) = match at_line {
+                Some(found_at_line) => {
                     ahead = Some(found);
-                    m
+                    found_at_line
                 }
                 None => match found {
-                    Some(m) => m,
+                    Some(m) => (m, 0..text.len()),
                     None => break,
                 },
             };
@@ -1015,7 +1032,7 @@ impl Detectors {
             // another finding: the search goes on after the value, not after the context.
             at = m.end().max(m.start() + 1);
             let detector = &self.detectors[m.pattern().as_usize()];
-            let Some((start, end)) = self.value_of(m, text, &mut slots) else {
+            let Some((start, end)) = self.value_of(m, text, searched, &mut slots) else {
                 continue;
             };
             if let Some((start, end)) = confirm(detector.check, text, start, end) {
@@ -1173,6 +1190,7 @@ impl Detectors {
         &self,
         m: regex_automata::Match,
         text: &[u8],
+        searched: std::ops::Range<usize>,
         slots: &mut [Option<Captures>],
     ) -> Option<(usize, usize)> {
         let i = m.pattern().as_usize();
@@ -1189,8 +1207,10 @@ impl Detectors {
                 // The match is known: anchored passes over it pick the value out.
                 let value = self.values[i].as_ref()?;
                 let caps = slots[i].get_or_insert_with(|| value.regex.create_captures());
-                let (start, end) = value.value_in(&text[m.range()], caps)?;
-                Some((m.start() + start, m.start() + end))
+                let from = searched.start;
+                let matched = m.start() - from..m.end() - from;
+                let (start, end) = value.value_in(&text[searched], matched, caps)?;
+                Some((from + start, from + end))
             }
         }
     }
@@ -1272,7 +1292,8 @@ impl Detectors {
                     regex_automata::PatternID::new_unchecked(detector),
                     found.range(),
                 );
-                let Some((start, end)) = self.value_of(found, text, &mut slots) else {
+                let Some((start, end)) = self.value_of(found, text, 0..text.len(), &mut slots)
+                else {
                     continue;
                 };
                 at = end;
@@ -2567,7 +2588,7 @@ mod tests {
                 );
                 let v = caps.get_group(group).unwrap();
                 assert_eq!(
-                    detectors.value_of(m, text, &mut slots),
+                    detectors.value_of(m, text, 0..text.len(), &mut slots),
                     Some((v.start, v.end)),
                     "{sample:?} by {}",
                     detector.reason
@@ -2598,6 +2619,7 @@ mod tests {
             "Dr. Kimberly Babić".into(),
             "Customer:  Torben S. Kjeldsen".into(),
             "User: Anna Lyberth wants a refund".into(),
+            "escalated to Ruta Jankauskiene today".into(),
             "BSN: 123456782".into(),
             "social insurance number 046 454 286".into(),
             "Aadhaar no 2345 6789 0123".into(),
@@ -2628,18 +2650,20 @@ mod tests {
                     continue;
                 };
                 let group = caps.get_group(value.group).unwrap();
-                let matched = &sample.as_bytes()[m.range()];
-                let expected = (group.start - m.start(), group.end - m.start());
+                let expected = (group.start, group.end);
                 // The parts answer rightly or not at all (`=>`: the context's first way
                 // ends at `=`), and then the capture pass does.
-                let by_parts = parts.value_in(matched);
+                let by_parts = parts.value_in(sample.as_bytes(), m.range());
                 assert!(
                     by_parts.is_none_or(|v| v == expected),
                     "{sample:?} by {}: {by_parts:?}",
                     detector.reason
                 );
                 let mut fresh = value.regex.create_captures();
-                assert_eq!(value.value_in(matched, &mut fresh), Some(expected));
+                assert_eq!(
+                    value.value_in(sample.as_bytes(), m.range(), &mut fresh),
+                    Some(expected)
+                );
                 if by_parts.is_some() {
                     answered.insert(detector.reason);
                 }
@@ -2669,9 +2693,38 @@ mod tests {
         // The parts answer only for a whole match, which ends where they end.
         let value = ValueRegex::new("key=(?P<v>[a-z]+)").unwrap();
         let parts = value.parts.unwrap();
-        assert_eq!(parts.value_in(b"key=abc"), Some((4, 7)));
-        assert_eq!(parts.value_in(b"key=abc1"), None);
-        assert_eq!(parts.value_in(b"kee=abc"), None);
+        assert_eq!(parts.value_in(b"key=abc", 0..7), Some((4, 7)));
+        assert_eq!(parts.value_in(b"key=abc1", 0..8), None);
+        assert_eq!(parts.value_in(b"kee=abc", 0..7), None);
+        assert_eq!(parts.value_in(b"> key=abc", 2..9), Some((6, 9)));
+    }
+
+    #[test]
+    fn a_value_is_read_within_the_whole_text_as_the_search_read_it() {
+        // `\\b` after `abc-` holds in `id=abc-def` (a letter follows), not at the end of
+        // the match alone: read there, the value was lost, by the parts and by the capture
+        // pass alike.
+        let custom = [CustomPattern {
+            name: "id".into(),
+            regex: r"\bid=(?P<v>[a-z]+-)\b".into(),
+            category: Category::AccountIdentifiers,
+        }];
+        let detectors = Detectors::new(&[], &custom).unwrap();
+        let found = detectors.find(b"see id=abc-def now");
+        assert_eq!(
+            found
+                .iter()
+                .map(|f| (f.kind, f.start, f.end))
+                .collect::<Vec<_>>(),
+            [(Kind::Custom(0), 7, 11)]
+        );
+        let value = ValueRegex::new(r"=(?P<v>[a-z]+-)\b|zzz").unwrap();
+        assert!(
+            value.parts.is_none(),
+            "an alternation first: the capture pass answers"
+        );
+        let mut caps = value.regex.create_captures();
+        assert_eq!(value.value_in(b"id=abc-def", 2..7, &mut caps), Some((3, 7)));
     }
 
     #[test]
