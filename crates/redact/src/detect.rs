@@ -1420,11 +1420,10 @@ static NOT_NAMES: WordList = WordList::new(&[
     "Sunday",
 ]);
 
-/// First words of what work is handed to or done by that is no person (`escalated to
-/// Tier Two`, `reported by Red Hat`), lower case.
+/// First words, besides an article, of what work is handed to or done by that is no person
+/// (`escalated to Tier Two`, `thanks to Our Users`), lower case.
 static NOT_HANDOFF_NAMES: WordList = WordList::new(&[
-    "tier", "level", "our", "your", "their", "my", "his", "her", "the", "a", "an", "this", "that",
-    "all", "both",
+    "tier", "level", "our", "your", "their", "my", "his", "her", "all", "both",
 ]);
 
 /// Words that follow "user" and the like without being a user name.
@@ -2206,11 +2205,11 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !glued && may_be_name(value)
         }
         Check::HandoffName => {
-            let words = value.split(|b| *b == b' ' || *b == b'\t');
-            let names = words
-                .into_iter()
-                .all(|w| !NOT_NAMES.contains(w) && !NOT_SURNAMES.contains_lowered(w));
-            names && !NOT_HANDOFF_NAMES.contains_lowered(value.split(|b| *b == b' ').next()?)
+            let mut words = value.split(|b| *b == b' ' || *b == b'\t');
+            let first = words.clone().next()?;
+            !ARTICLES.contains_lowered(first)
+                && !NOT_HANDOFF_NAMES.contains_lowered(first)
+                && words.all(|w| !NOT_NAMES.contains(w) && !NOT_SURNAMES.contains_lowered(w))
         }
         Check::InitialName => {
             let mut words = value.split(|b| *b == b' ' || *b == b'\t');
@@ -2897,6 +2896,8 @@ mod tests {
                 "working with Microsoft Support",
                 "Reported by Google Chrome Team",
                 "thanks to The Debian Project",
+                "thanks to That Guy",
+                "thanks to Our Users",
                 "escalated to Networking",
                 "reported by upstream",
                 "spoke with the Customer",
