@@ -396,13 +396,15 @@ fn builtin() -> Vec<Detector> {
             Contact,
             0.7,
             "full name after a user's or customer's label",
-            // A chat's or a ticket's `User: Mikko Keskitalo`, `Customer: Torben S. Kjeldsen`:
+            // A chat's or a ticket's `User: Mikko Keskitalo`, `Customer: Torben S. Kjeldsen`,
+            // a ticket export's `Assignee: Tomás Ortega`, `Opened by: Ruta Jankauskiene`:
             // two capitalised words or more are a person's name, whoever the first name,
             // when the line, a sentence or prose goes on after them (not a field: `User:
-            // Alice Domain: ACME`); one (`User: Alice`) or an account's shape (`User:
-            // JDoe`) stays the user-name detector's, which comes after.
+            // Alice Domain: ACME`) and no word names a team or a company (`Owner: Network
+            // Operations`, `Customer: Acme Corp`); one (`User: Alice`) or an account's
+            // shape (`User: JDoe`) stays the user-name detector's, which comes after.
             &format!(
-                r"(?i:\b(?:user|customer|client|caller|requester|requestor|reporter|contact))[ \t]*:[ \t]*(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{CAPITAL}(?:{SMALL}|['-])+){{1,2}})(?:[ \t]*(?:\r?\n|\\[rn]|[,;.)\x22'<]|(?m:$))|[ \t]+[a-z(])"
+                r"(?i:\b(?:user|customer|client|caller|requester|requestor|reporter|contact|assignee|owner|agent|engineer|technician|assigned[ _]to|(?:opened|created|closed|resolved|reported)[ _]by|requested[ _]for))[ \t]*:[ \t]*(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{CAPITAL}(?:{SMALL}|['-])+){{1,2}})(?:[ \t]*(?:\r?\n|\\[rn]|[,;.)\x22'<]|(?m:$))|[ \t]+[a-z(])"
             ),
             Value::Group,
             Check::LabelledName,
@@ -2202,15 +2204,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                     .take_while(|b| b.is_ascii_alphabetic())
                     .count();
             let glued = label[..word].last().is_some_and(|b| b"-_./".contains(b));
-            !glued && may_be_name(value)
+            !glued && names_a_person(value)
         }
-        Check::HandoffName => {
-            let mut words = value.split(|b| *b == b' ' || *b == b'\t');
-            let first = words.clone().next()?;
-            !ARTICLES.contains_lowered(first)
-                && !NOT_HANDOFF_NAMES.contains_lowered(first)
-                && words.all(|w| !NOT_NAMES.contains(w) && !NOT_SURNAMES.contains_lowered(w))
-        }
+        Check::HandoffName => names_a_person(value),
         Check::InitialName => {
             let mut words = value.split(|b| *b == b' ' || *b == b'\t');
             let (initial, last) = (words.nth(1)?, words.next()?);
@@ -2388,6 +2384,18 @@ fn label_before(before: &[u8]) -> Option<&[u8]> {
         .unwrap_or(label)
         .trim_ascii_end();
     Some(label.strip_suffix(b":")?.trim_ascii_end())
+}
+
+/// Whether two or three capitalised words after a label or a hand-off name a person: no
+/// word names a team, a company, a product or a place (`Network Operations`, `Red Hat
+/// Inc`, `Legal Team`), and the first is no article or pronoun (`The Debian Project`,
+/// `Our Users`) or a support tier (`Tier Two`).
+fn names_a_person(value: &[u8]) -> bool {
+    let mut words = value.split(|b| *b == b' ' || *b == b'\t');
+    let first = words.clone().next().unwrap_or_default();
+    !ARTICLES.contains_lowered(first)
+        && !NOT_HANDOFF_NAMES.contains_lowered(first)
+        && words.all(|w| !NOT_NAMES.contains(w) && !NOT_SURNAMES.contains_lowered(w))
 }
 
 /// Whether a run of capitalised words may be a name: its first word is none of those that
@@ -3639,11 +3647,28 @@ mod tests {
                 r#"{"text":"Caller: Leena Filppula\nUnit 4"}"#,
                 "Leena Filppula",
             ),
+            // A ticket export's people.
+            ("Assignee: Tomás Ortega\n", "Tomás Ortega"),
+            (
+                "Opened by: Ruta Jankauskiene, 2026-11-02",
+                "Ruta Jankauskiene",
+            ),
+            ("Requested for: Olga Berg\n", "Olga Berg"),
         ] {
             finds(line, Kind::PersonName, name);
             misses(line, Kind::Username);
         }
         misses("systemd-user: Update Translations\n", Kind::PersonName);
+        // Teams and companies are labelled so too.
+        misses_each(
+            Kind::PersonName,
+            &[
+                "Owner: Network Operations\n",
+                "Customer: Acme Corp\n",
+                "Assigned to: Service Desk\n",
+                "Agent: The Support Bot\n",
+            ],
+        );
         // One word, or an account's shape, stays a user name.
         finds("User: Alice", Kind::Username, "Alice");
         finds("User: Alice Domain: ACME", Kind::Username, "Alice");
