@@ -178,6 +178,12 @@ fn name_pattern() -> String {
     format!(r"{CAPITAL}{SMALL}+(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{0,2}}")
 }
 
+/// A surname after a first name, ending in a letter so that the word boundary after it
+/// holds however the text goes on (`Ghazi`, `O'Neil-Byrne`, `D'Orazio`, `Ts'o`).
+fn surname_pattern() -> String {
+    format!(r"{CAPITAL}(?:'[A-Z])?{SMALL}+(?:['-]{CAPITAL}?{SMALL}+)?")
+}
+
 /// The patterns whose match's start [`scanned_start`] reads back from its end: an email
 /// address, an IPv4 address, a host name.
 const EMAIL_PATTERN: &str =
@@ -211,6 +217,7 @@ pub(crate) const SIGNATURE_CLOSES: [&str; 4] = ["regards", "thanks", "cheers", "
 
 fn builtin() -> Vec<Detector> {
     let name = name_pattern();
+    let surname = surname_pattern();
     let first_names = first_names_pattern();
     let closes = SIGNATURE_CLOSES.join("|");
     use Category::*;
@@ -386,7 +393,7 @@ fn builtin() -> Vec<Detector> {
             // companies and products (`assigned to Network Operations`, `reported by Red
             // Hat Inc`).
             &format!(
-                r"(?:\b(?:(?:[Ss]poke|[Tt]alked|[Cc]hatted|[Mm]et|[Ww]ork(?:ed|ing)|[Ss]peaking)[ \t]+(?:with|to)|(?:[Aa]ssigned|[Rr]eassigned|[Ee]scalated|[Ff]orwarded|[Tt]ransferred|[Hh]anded[ \t]+(?:it[ \t]+)?over|[Rr]eached[ \t]+out|[Tt]hanks|[Tt]hank[ \t]+you|[Cc]redits?)[ \t]+to|(?:[Rr]eported|[Oo]pened|[Rr]aised|[Ss]ubmitted|[Rr]equested|[Aa]pproved|[Ss]uggested|[Pp]atch(?:ed|es)?|[Ff]ixed|[Ss]potted|[Nn]oticed|[Ff]ound|[Cc]ontributed|[Pp]rovided|[Tt]ested|[Rr]eviewed|[Ss]igned[ \t-]+off|[Aa]uthored)[ \t]+by|[Oo]n[ \t]+behalf[ \t]+of|[Cc]ourtesy[ \t]+of)[ \t]+|\b(?:Attn|ATTN|Attention|Cc|CC)[ \t]*:[ \t]*)(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{CAPITAL}(?:'[A-Z])?{SMALL}+(?:['-]{CAPITAL}?{SMALL}+)?){{1,2}})\b"
+                r"(?:\b(?:(?:[Ss]poke|[Tt]alked|[Cc]hatted|[Mm]et|[Ww]ork(?:ed|ing)|[Ss]peaking)[ \t]+(?:with|to)|(?:[Aa]ssigned|[Rr]eassigned|[Ee]scalated|[Ff]orwarded|[Tt]ransferred|[Hh]anded[ \t]+(?:it[ \t]+)?over|[Rr]eached[ \t]+out|[Tt]hanks|[Tt]hank[ \t]+you|[Cc]redits?)[ \t]+to|(?:[Rr]eported|[Oo]pened|[Rr]aised|[Ss]ubmitted|[Rr]equested|[Aa]pproved|[Ss]uggested|[Pp]atch(?:ed|es)?|[Ff]ixed|[Ss]potted|[Nn]oticed|[Ff]ound|[Cc]ontributed|[Pp]rovided|[Tt]ested|[Rr]eviewed|[Ss]igned[ \t-]+off|[Aa]uthored)[ \t]+by|[Oo]n[ \t]+behalf[ \t]+of|[Cc]ourtesy[ \t]+of)[ \t]+|\b(?:Attn|ATTN|Attention|Cc|CC)[ \t]*:[ \t]*)(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{surname}){{1,2}})\b"
             ),
             Value::Group,
             Check::HandoffName,
@@ -643,9 +650,7 @@ fn builtin() -> Vec<Detector> {
             // one is the detector's above, which allows an initial), since few other things
             // are written so; the check turns away `Updating A Timestamp` and `System V
             // Application`.
-            &format!(
-                r"\b[A-Z]{SMALL}+(?:-{CAPITAL}{SMALL}+)?[ \t][A-Z]\.?[ \t]{CAPITAL}(?:'[A-Z])?{SMALL}+(?:['-]{CAPITAL}?{SMALL}+)?\b"
-            ),
+            &format!(r"\b[A-Z]{SMALL}+(?:-{CAPITAL}{SMALL}+)?[ \t][A-Z]\.?[ \t]{surname}\b"),
             Value::Whole,
             Check::InitialName,
         ),
@@ -1422,9 +1427,10 @@ static NOT_NAMES: WordList = WordList::new(&[
     "Sunday",
 ]);
 
-/// First words, besides an article, of what work is handed to or done by that is no person
-/// (`escalated to Tier Two`, `thanks to Our Users`), lower case.
-static NOT_HANDOFF_NAMES: WordList = WordList::new(&[
+/// First words, besides an article, that make the capitalised words after a label or a
+/// hand-off no person's name (`escalated to Tier Two`, `thanks to Our Users`, `Owner: My
+/// Team`), lower case.
+static NOT_NAME_STARTS: WordList = WordList::new(&[
     "tier", "level", "our", "your", "their", "my", "his", "her", "all", "both",
 ]);
 
@@ -2046,22 +2052,12 @@ fn house_number(before: &[u8], after: &[u8]) -> bool {
     if previous.is_some_and(|word| ADDRESS_LABELS.contains_lowered(word)) {
         return true;
     }
-    // A street's name led by its kind of street, in any case (`3441 rue Saint-Antoine`,
-    // `12 via Roma`).
-    let first_word = after.strip_prefix(b" ").map(|rest| {
-        rest.split(|b| !b.is_ascii_alphabetic())
-            .next()
-            .unwrap_or_default()
-    });
-    if first_word.is_some_and(|word| LEADING_STREET_WORDS.contains_lowered(word)) {
-        return true;
-    }
     // Words on the same line, each after spaces, each capitalised.
     let mut rest = after;
     for words in 0..4 {
         let blanks = rest.iter().take_while(|b| blank(b)).count();
         let spaced = &rest[blanks..];
-        if blanks == 0 || !spaced.first().is_some_and(u8::is_ascii_uppercase) {
+        if blanks == 0 {
             return false;
         }
         let len = spaced
@@ -2069,6 +2065,14 @@ fn house_number(before: &[u8], after: &[u8]) -> bool {
             .take_while(|b| b.is_ascii_alphabetic())
             .count();
         let (word, tail) = spaced.split_at(len);
+        // A street's name led by its kind of street, in any case (`3441 rue
+        // Saint-Antoine`, `12 via Roma`).
+        if words == 0 && LEADING_STREET_WORDS.contains_lowered(word) {
+            return true;
+        }
+        if !word.first().is_some_and(u8::is_ascii_uppercase) {
+            return false;
+        }
         // After a name (`Hammarskjold Dr`); first, it is a title (`Dr. Smith`).
         if words > 0 && STREET_WORDS.contains_lowered(word) {
             return true;
@@ -2394,7 +2398,7 @@ fn names_a_person(value: &[u8]) -> bool {
     let mut words = value.split(|b| *b == b' ' || *b == b'\t');
     let first = words.clone().next().unwrap_or_default();
     !ARTICLES.contains_lowered(first)
-        && !NOT_HANDOFF_NAMES.contains_lowered(first)
+        && !NOT_NAME_STARTS.contains_lowered(first)
         && words.all(|w| !NOT_NAMES.contains(w) && !NOT_SURNAMES.contains_lowered(w))
 }
 

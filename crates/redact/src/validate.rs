@@ -474,16 +474,27 @@ pub fn phone(text: &[u8]) -> bool {
         .filter(|b| matches!(b, b' ' | b'-' | b'(' | b')'))
         .count();
     let dots = text.iter().filter(|b| **b == b'.').count();
-    // France's pairs after a trunk zero (`05.53.18.69.64`) are a number; other dotted
-    // digits are addresses and versions (`10.20.30.40`, `4.12.1203`).
-    let french = s.len() == 14
-        && s.starts_with('0')
-        && digit_groups(&s).all(|g| g.len() == 2)
-        && text.iter().all(|b| b.is_ascii_digit() || *b == b'.');
+    // France's pairs are a number; other dotted digits are addresses and versions
+    // (`10.20.30.40`, `4.12.1203`).
+    let french = french_pairs(text);
     if dots > 0 && separators == 0 && !international && !french {
         return false;
     }
     !dated(&s) && (international || french || separators >= 1 || s.starts_with('('))
+}
+
+/// France's national number in dotted pairs after a trunk zero: `05.53.18.69.64`.
+fn french_pairs(text: &[u8]) -> bool {
+    text.len() == 14
+        && text[0] == b'0'
+        && text[1] != b'0'
+        && text.iter().enumerate().all(|(i, b)| {
+            if i % 3 == 2 {
+                *b == b'.'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
 }
 
 /// A number after a telephone's label (`Phone:`, `Mobile:`, `call me on`): the label
@@ -660,10 +671,21 @@ mod tests {
             "(555) 010-0199",
             "+44 20 7946 0958",
             "030-1234567",
+            "05.53.18.69.64",
         ] {
             assert!(phone(good.as_bytes()), "{good}");
         }
-        for bad in ["2024-01-31 10", "1.2.3.4567", "12345", "20240131103000"] {
+        for bad in [
+            "2024-01-31 10",
+            "1.2.3.4567",
+            "12345",
+            "20240131103000",
+            // Dotted digits other than France's pairs.
+            "05..53..18..69",
+            "00.53.18.69.64",
+            "15.53.18.69.64",
+            "05.531.8.69.64",
+        ] {
             assert!(!phone(bad.as_bytes()), "{bad}");
         }
     }
