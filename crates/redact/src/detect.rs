@@ -2097,6 +2097,168 @@ fn stands_alone(text: &[u8], start: usize, end: usize) -> bool {
         && !NOT_LONE_NAMES.contains_lowered(&text[start..end])
 }
 
+/// A word of a person's name found in full, looked for where it stands alone in the same
+/// text (`Raman confirmed the fix` after `From: Priya Raman`): three letters or more, a
+/// capital first (as the name patterns find them: `O'Neil-Byrne`, not `Tom\u00e1s`), and
+/// no word the name lists turn away (`Team`, `Lane`, `Ltd`) nor a greeting's or
+/// signature's (`Thanks`, which a name beside an email can take in: `Thanks Thomas Morin
+/// <t@x>`).
+fn name_part(word: &[u8]) -> bool {
+    let capital = word
+        .first()
+        .is_some_and(|b| b.is_ascii_uppercase() || *b >= 0xC3);
+    capital
+        && word.len() >= 3
+        && word[1..]
+            .iter()
+            .all(|b| b.is_ascii_alphabetic() || *b >= 0x80 || b"'-".contains(b))
+        && !NOT_NAMES.contains(word)
+        && ![
+            &NOT_LONE_NAMES,
+            &NOT_SURNAMES,
+            &NOT_NAME_STARTS,
+            &ARTICLES,
+            &COMPANY_FORMS,
+            &STREET_WORDS,
+            &ADDRESS_LABELS,
+            &GREETINGS,
+        ]
+        .iter()
+        .any(|list| list.contains_lowered(word))
+}
+
+/// Words that open a letter or a greeting, lower case (with [`SIGNATURE_CLOSES`]'s).
+static GREETINGS: WordList = WordList::new(&[
+    "dear",
+    "hello",
+    "hey",
+    "hi",
+    "regards",
+    "thank",
+    "thanks",
+    "cheers",
+    "sincerely",
+]);
+
+/// The findings of every word of a person's name found in full (`Priya Raman`, or `Naile`
+/// after `Hi`) where it stands alone elsewhere in `text`, outside `findings` (in order);
+/// in order. Only the text itself is evidence, so a word counts only where it reads as a
+/// name: as written (`Raman`, not `RAMAN`), a whole word (not `Ramanathan`, `Raman.java`,
+/// `Raman(`, `Don't`), beside no other capitalised word or number (`Kayne Anderson
+/// Energy`, `42 Nelson Street`, `North Nicolas`), and never where the text also uses it
+/// as an everyday word in small letters (`mark`, `add`, `option`: a changelog's `Mark
+/// Brand <…>` leaves `Mark the test as flaky` alone).
+pub(crate) fn name_parts_alone(text: &[u8], findings: &[Finding]) -> Vec<Finding> {
+    // A text names few people many times: each distinct word is checked once.
+    let words: std::collections::HashSet<&[u8], foldhash::fast::RandomState> = findings
+        .iter()
+        .filter(|f| f.kind == Kind::PersonName)
+        .flat_map(|f| text[f.start..f.end].split(|b| *b == b' ' || *b == b'\t'))
+        .collect();
+    let mut parts: Vec<&[u8]> = words.into_iter().filter(|word| name_part(word)).collect();
+    // In order, so that the automaton (and the order of equal matches) is the same
+    // whatever the hasher's seed.
+    parts.sort_unstable();
+    if parts.is_empty() {
+        return Vec::new();
+    }
+    // One automaton finds each part as written and in small letters (an everyday word).
+    let Ok(searcher) = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(&parts)
+    else {
+        return Vec::new();
+    };
+    let mut everyday = vec![false; parts.len()];
+    let mut alone = Vec::new();
+    // Findings are in order, and so are the occurrences: one cursor finds overlaps.
+    let mut cursor = 0;
+    for m in searcher.find_iter(text) {
+        let (start, end, part) = (m.start(), m.end(), m.pattern().as_usize());
+        if text[start].is_ascii_lowercase() {
+            everyday[part] |= whole_word(text, start, end);
+            continue;
+        }
+        while cursor < findings.len() && findings[cursor].end <= start {
+            cursor += 1;
+        }
+        if findings.get(cursor).is_none_or(|f| f.start >= end)
+            && &text[start..end] == parts[part]
+            && whole_word(text, start, end)
+            && no_capital_beside(text, start, end)
+        {
+            alone.push((start, end, part));
+        }
+    }
+    alone
+        .into_iter()
+        .filter(|&(_, _, part)| !everyday[part])
+        .map(|(start, end, _)| Finding {
+            start,
+            end,
+            kind: Kind::PersonName,
+            category: Category::Contact,
+            confidence: 0.6,
+            reason: "part of a person's name found in full elsewhere in the text",
+        })
+        .collect()
+}
+
+/// Whether `text[start..end]` is a word of its own: not glued to letters, digits or the
+/// marks of paths, addresses and code on either side (`xRaman`, `@Raman`, `Raman.java`,
+/// `Raman::new`, `Raman(`, `Raman<T>`), nor an apostrophe's letters after it (`Don't`;
+/// `Raman's` is his). A word right after an escaped line break (`\nRaman`) starts there.
+fn whole_word(text: &[u8], start: usize, end: usize) -> bool {
+    let glued = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80 || b"_-@/\\`".contains(&b);
+    let before_ok = start == 0
+        || escape_letter(text, start - 1)
+        || !(glued(text[start - 1]) || b".:$&#<".contains(&text[start - 1]));
+    let after = |i: usize| text.get(end + i).copied();
+    let after_ok = match after(0) {
+        None => true,
+        Some(b'.' | b':') => !after(1).is_some_and(|b| b.is_ascii_alphanumeric() || b == b':'),
+        Some(b'\'') => {
+            after(1) == Some(b's') && !after(2).is_some_and(|b| b.is_ascii_alphanumeric())
+                || !after(1).is_some_and(|b| b.is_ascii_alphabetic())
+        }
+        Some(b) => !glued(b) && !b"(<[{=".contains(&b),
+    };
+    before_ok && after_ok
+}
+
+/// Whether the words either side of `text[start..end]` on its line (past spaces and tabs)
+/// start with neither a capital nor a digit: a capitalised word beside it makes it part of
+/// a longer proper name (`White Stripes`, `United Kingdom`, `Emma Terrace`) or an address.
+fn no_capital_beside(text: &[u8], start: usize, end: usize) -> bool {
+    let capital = |word: &[u8]| {
+        word.iter()
+            .find(|b| !b"(\"'[".contains(b))
+            .is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b >= 0xC3)
+    };
+    let before = &text[..start];
+    let gap = before.len() - before.trim_ascii_end().len();
+    let previous = (gap > 0 && !before[before.len() - gap..].contains(&b'\n')).then(|| {
+        let trimmed = &before[..before.len() - gap];
+        let from = trimmed
+            .iter()
+            .rposition(u8::is_ascii_whitespace)
+            .map_or(0, |p| p + 1);
+        &trimmed[from..]
+    });
+    let after = &text[end..];
+    let gap = after.len() - after.trim_ascii_start().len();
+    let next = (gap > 0 && !after[..gap].contains(&b'\n')).then(|| {
+        let rest = &after[gap..];
+        &rest[..rest
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .unwrap_or(rest.len())]
+    });
+    !previous.is_some_and(capital) && !next.is_some_and(capital)
+}
+
 /// How far back a local part or host label is followed (a local part is at most 64
 /// characters, each at most six bytes as a JSON escape).
 const WIDEN_BYTES: usize = 400;
@@ -2916,6 +3078,107 @@ mod tests {
             ],
         );
         finds("escalated to Susan", Kind::PersonName, "Susan");
+    }
+
+    /// The words of names found in full that `name_parts_alone` finds standing alone.
+    fn parts_alone(text: &str) -> Vec<String> {
+        let detectors = Detectors::new(&[], &[]).unwrap();
+        let findings = detectors.find(text.as_bytes());
+        name_parts_alone(text.as_bytes(), &findings)
+            .into_iter()
+            .map(|f| {
+                assert_eq!((f.kind, f.category), (Kind::PersonName, Category::Contact));
+                text[f.start..f.end].to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_word_of_a_full_name_is_a_name_where_it_stands_alone_in_the_same_text() {
+        let cases: &[(&str, &[&str])] = &[
+            // After the name in full, and before it: the whole text is read first.
+            (
+                "From: Priya Raman <priya@acme.com>\n\nRaman confirmed the fix; ask Raman's team.",
+                &["Raman", "Raman"],
+            ),
+            (
+                "As of today, Raman says the array still drops I/O.\n\nBest regards,\nPriya Raman\n",
+                &["Raman"],
+            ),
+            // A first name not on any list, from a greeting; letters beyond ASCII.
+            ("Hi Naile,\nthe patch is in. I'm so glad, said Naile.", &["Naile"]),
+            ("Hi Ágnes,\nwhen will Ágnes be back?", &["Ágnes"]),
+            // A surname beside an email address, then after an escaped line break.
+            (
+                r#"{"body": "Olga Berg <olga@acme.com> wrote:\nBerg agreed\n"}"#,
+                &["Berg"],
+            ),
+            // A sentence's first word, a chat's speaker.
+            ("Thanks to Helmut Grohne.\nGrohne: rebuilt.", &["Grohne"]),
+            // Apostrophes and hyphens within a surname.
+            (
+                "Thanks to Mary O'Neil-Byrne.\nask O'Neil-Byrne today.",
+                &["O'Neil-Byrne"],
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(&parts_alone(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_word_of_a_full_name_is_left_where_it_reads_as_no_name() {
+        for text in [
+            // No name in full: a capitalised word alone is evidence of nothing.
+            "Raman confirmed the fix.",
+            // The text uses the word in small letters: an everyday word.
+            "Mark Brand <mark@brand.nl>\n\n* Mark the test as flaky; mark it later.",
+            // Found already, by the first names' detector.
+            "From: Olga Berg <o@x.com>\nthanks, wrote Olga.",
+            "Don Howard <don@x.org>\n\tDon't disable it.",
+            // Beside another capitalised word or a number: a longer proper name, an address.
+            "From: Grace Okafor <g@x.com>\nKayne Okafor Energy; 42 Okafor Street.",
+            "From: Grace Okafor <g@x.com>\nsee Kayne Okafor.",
+            "From: Grace Okafor <g@x.com>\nat 42 Okafor.",
+            "From: Grace Okafor <g@x.com>\nin Östra Okafor.",
+            "Hi Emma Watts,\nthe van is at Watts Road, by Emma Terrace.",
+            // Written otherwise than the name.
+            "From: Priya Raman <p@x.com>\nRAMAN and raman-ci are build hosts.",
+            // Words the name lists turn away are no person's, even within a name.
+            "From: Olga Lane <o@x.com>\nLane closed; Thanks again.",
+            "Dear Ken Crescent,\nthe Crescent closed.",
+            "Dear Ken River,\nthe River rose.",
+            "From: Olga Sales <o@x.com>\nthen Sales agreed.",
+            // A first name that is an everyday word is no name alone (as for the first
+            // names' detector).
+            "From: Chuck Nolan <c@x.com>\nthen Chuck agreed.",
+            // Too short to tell from an abbreviation.
+            "From: Bo Li <bo@x.com>\nso Li agreed.",
+            "Thanks Thomas Morin <t@x.org>.\nThanks again for the fix.",
+        ] {
+            assert_eq!(parts_alone(text), Vec::<String>::new(), "{text:?}");
+        }
+        // Glued to letters, digits, paths, addresses or code.
+        for glued in [
+            "Ramanathan",
+            "xRaman",
+            "Raman2",
+            "Raman_old",
+            "raman-Raman",
+            "Raman.java",
+            "Raman::new",
+            "Raman(x)",
+            "Raman<T>",
+            "Raman[0]",
+            "Raman=1",
+            "@Raman",
+            "/home/Raman",
+            "`Raman`",
+            "$Raman",
+        ] {
+            let text = format!("From: Priya Raman <p@x.com>\nthen {glued} again");
+            assert_eq!(parts_alone(&text), Vec::<String>::new(), "{text:?}");
+        }
     }
 
     #[test]

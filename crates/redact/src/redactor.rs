@@ -202,6 +202,11 @@ impl Redactor {
     /// reuses one buffer for all its chunks); returns the findings.
     pub fn redact_into(&self, text: &[u8], out: &mut Vec<u8>) -> Vec<Finding> {
         let mut findings = self.detectors.find(text);
+        let mut parts = crate::detect::name_parts_alone(text, &findings);
+        if !parts.is_empty() {
+            findings.append(&mut parts);
+            findings.sort_by_key(|f| f.start);
+        }
         self.add_learned(text, &mut findings);
         let pseudonyms = self.pseudonyms(text, &findings);
         out.reserve(text.len());
@@ -721,6 +726,22 @@ mod tests {
             String::from_utf8(out.text).unwrap(),
             "password=************** host db.acme.com mail ."
         );
+    }
+
+    #[test]
+    fn a_word_of_a_full_name_alone_is_replaced_as_that_word_is_anywhere() {
+        let r = redactor(Policy::default());
+        let text = b"From: Priya Raman <priya@acme.com>\n\nRaman confirmed the fix.";
+        let out = String::from_utf8(r.redact(text).text).unwrap();
+        assert!(!out.contains("Raman"), "{out}");
+        // The same pseudonym as `Hi Raman,` gives: one word, one pseudonym.
+        let alone = r.pseudonymizer().pseudonym(Kind::PersonName, b"Raman");
+        assert!(
+            out.ends_with(&format!("\n\n{alone} confirmed the fix.")),
+            "{out}"
+        );
+        let greeted = String::from_utf8(r.redact(b"Hi Raman,\n").text).unwrap();
+        assert_eq!(greeted, format!("Hi {alone},\n"));
     }
 
     #[test]
