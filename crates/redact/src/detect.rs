@@ -2141,13 +2141,14 @@ static GREETINGS: WordList = WordList::new(&[
 ]);
 
 /// The findings of every word of a person's name found in full (`Priya Raman`, or `Naile`
-/// after `Hi`) where it stands alone elsewhere in `text`, outside `findings` (in order);
-/// in order. Only the text itself is evidence, so a word counts only where it reads as a
-/// name: as written (`Raman`, not `RAMAN`), a whole word (not `Ramanathan`, `Raman.java`,
-/// `Raman(`, `Don't`), beside no other capitalised word or number (`Kayne Anderson
-/// Energy`, `42 Nelson Street`, `North Nicolas`), and never where the text also uses it
-/// as an everyday word in small letters (`mark`, `add`, `option`: a changelog's `Mark
-/// Brand <…>` leaves `Mark the test as flaky` alone).
+/// after `Hi`) where it stands alone elsewhere in `text`, outside `findings` (which are in
+/// order), in order. Only the text itself is evidence, so a word counts only where it reads
+/// as a name: as written (`Raman`, not `RAMAN`), a whole word (not `Ramanathan`,
+/// `Raman.java`, `Raman(`, `Don't`), beside no other capitalised word or number (`Kayne
+/// Anderson Energy`, `42 Nelson Street`, `North Nicolas`), and never where the text also
+/// uses it as an everyday word in small letters (`mark`, `add`, `option`: a changelog's
+/// `Mark Brand <…>` leaves `Mark the test as flaky` alone) — outside a finding: the
+/// account `raman` of `user raman` is no everyday word.
 pub(crate) fn name_parts_alone(text: &[u8], findings: &[Finding]) -> Vec<Finding> {
     // A text names few people many times: each distinct word is checked once.
     let words: std::collections::HashSet<&[u8], foldhash::fast::RandomState> = findings
@@ -2177,15 +2178,15 @@ pub(crate) fn name_parts_alone(text: &[u8], findings: &[Finding]) -> Vec<Finding
     let mut cursor = 0;
     for m in searcher.find_iter(text) {
         let (start, end, part) = (m.start(), m.end(), m.pattern().as_usize());
-        if text[start].is_ascii_lowercase() {
-            everyday[part] |= whole_word(text, start, end);
-            continue;
-        }
         while cursor < findings.len() && findings[cursor].end <= start {
             cursor += 1;
         }
-        if findings.get(cursor).is_none_or(|f| f.start >= end)
-            && &text[start..end] == parts[part]
+        if findings.get(cursor).is_some_and(|f| f.start < end) {
+            continue;
+        }
+        if text[start].is_ascii_lowercase() {
+            everyday[part] |= whole_word(text, start, end);
+        } else if &text[start..end] == parts[part]
             && whole_word(text, start, end)
             && no_capital_beside(text, start, end)
         {
@@ -2249,13 +2250,8 @@ fn no_capital_beside(text: &[u8], start: usize, end: usize) -> bool {
     });
     let after = &text[end..];
     let gap = after.len() - after.trim_ascii_start().len();
-    let next = (gap > 0 && !after[..gap].contains(&b'\n')).then(|| {
-        let rest = &after[gap..];
-        &rest[..rest
-            .iter()
-            .position(u8::is_ascii_whitespace)
-            .unwrap_or(rest.len())]
-    });
+    // The next word's first bytes are all it takes.
+    let next = (gap > 0 && !after[..gap].contains(&b'\n')).then(|| &after[gap..]);
     !previous.is_some_and(capital) && !next.is_some_and(capital)
 }
 
@@ -3115,6 +3111,11 @@ mod tests {
             ),
             // A sentence's first word, a chat's speaker.
             ("Thanks to Helmut Grohne.\nGrohne: rebuilt.", &["Grohne"]),
+            // An account named like the person is a finding, not an everyday word.
+            (
+                "From: Priya Raman <p@x.com>\nfor user raman from the VPN; then Raman agreed.",
+                &["Raman"],
+            ),
             // Apostrophes and hyphens within a surname.
             (
                 "Thanks to Mary O'Neil-Byrne.\nask O'Neil-Byrne today.",
