@@ -2353,7 +2353,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if signature && heads_a_field(&text[end..]) {
                 return None;
             }
-            return may_be_name(value).then_some((start, end));
+            return (may_be_name(value) && !opens_code(&text[end..])).then_some((start, end));
         }
         Check::KnownName => return known_name(text, start, end),
         Check::LabelledName => {
@@ -2567,6 +2567,24 @@ fn may_be_name(value: &[u8]) -> bool {
         .split(|b| b.is_ascii_whitespace())
         .next()
         .is_some_and(|first| !NOT_NAMES.contains(first))
+}
+
+/// Whether `after`, the text right after a field's or a greeting's name, opens a type's
+/// parameters, a call or a path, as code does after `name:` (`name: Option<String>`,
+/// `Self { name: Some(name) }`, `$name: Parser<I>`, `name: Vec::new()`): glued to the word,
+/// with no email address inside the angle brackets (`Priya Raman<priya@acme.com>` is a
+/// name beside its address).
+fn opens_code(after: &[u8]) -> bool {
+    match after.first() {
+        Some(b'(' | b'[' | b'{') => true,
+        Some(b':') => after.get(1) == Some(&b':'),
+        Some(b'<') => {
+            let inner = &after[1..after.len().min(80)];
+            let close = inner.iter().position(|b| *b == b'>').unwrap_or(inner.len());
+            !inner[..close].contains(&b'@')
+        }
+        _ => false,
+    }
 }
 
 /// Whether the text after a word on the line below a letter's close makes that word a
@@ -3003,7 +3021,21 @@ mod tests {
                 r"Regards,\nSubject: disk full",
                 "Hi Team, the build is green",
                 "Hello World",
+                // A field's type or value in code.
+                "pub(crate) name: Option<&'a str>,",
+                "    name: Box<[u8]>,",
+                "Self { name: Some(name) }",
+                "impl<'de, $($name: Deserialize<'de>),+> Visitor<'de>",
+                "let name: Vec::new();",
+                "name: Wrapper[0]",
+                "name: Config{ a: 1 }",
             ],
+        );
+        // A name glued to its address's bracket is still a name.
+        finds(
+            "From: Priya Raman<priya@acme.com>",
+            Kind::PersonName,
+            "Priya Raman",
         );
     }
 
