@@ -2127,6 +2127,10 @@ fn name_part(word: &[u8]) -> bool {
         .any(|list| list.contains_lowered(word))
 }
 
+/// Capitalised words a name beside an email address can begin with that are no part of it:
+/// a header's or a changelog's (`From Tom Smith <…>`, `Add Fergus Henderson <…>`).
+static LEADING_NOT_NAMES: WordList = WordList::new(&["From", "To", "Cc", "Add", "By"]);
+
 /// Words that open a letter or a greeting, lower case (with [`SIGNATURE_CLOSES`]'s).
 static GREETINGS: WordList = WordList::new(&[
     "dear",
@@ -2330,6 +2334,20 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             validate::site_name(&value[at + 1..])
         }
         Check::Name => {
+            // A name beside an email address can take in the word before it: a greeting,
+            // a header's or a changelog's (`Thanks Thomas Morin <…>`, `From Tom Smith <…>`,
+            // `Add Fergus Henderson <…>`); the name starts after it.
+            let mut start = start;
+            if let Some(space) = text[start..end]
+                .iter()
+                .position(|b| *b == b' ' || *b == b'\t')
+            {
+                let first = &text[start..start + space];
+                if GREETINGS.contains_lowered(first) || LEADING_NOT_NAMES.contains(first) {
+                    start += space + 1;
+                }
+            }
+            let value = &text[start..end];
             // A title's or greeting's name runs on into an address (`Mrs. Nurzhan Vizirov
             // Apt. 728`): it ends before a flat's word (not before a street's, which can
             // be a surname: `Iain Lane`).
@@ -2974,6 +2992,35 @@ mod tests {
             Kind::PersonName,
             "Jane Doe",
         );
+        // The name starts after a greeting's or a header's word taken in before it, and
+        // stays whole without one.
+        let found = |text: &str| {
+            kinds(text)
+                .into_iter()
+                .filter(|(kind, _)| *kind == Kind::PersonName)
+                .map(|(_, value)| value)
+                .collect::<Vec<_>>()
+        };
+        for (text, name) in [
+            (
+                "Thanks Thomas Morin <thomas.morin@enst.fr>.",
+                "Thomas Morin",
+            ),
+            ("From Tom Smith <smith@cag.example.com>", "Tom Smith"),
+            (
+                "* MAINTAINERS: Add Fergus Henderson <fjh@cs.example.au>.",
+                "Fergus Henderson",
+            ),
+            ("Cc Olga Berg <olga@acme.com>", "Olga Berg"),
+            (
+                "Signed-off-by: Junio Hamano <gitster@pobox.com>",
+                "Junio Hamano",
+            ),
+        ] {
+            assert_eq!(found(text), [name], "{text:?}");
+        }
+        // What is left after that word is checked as a name is.
+        assert_eq!(found("Thanks Team <team@acme.com>"), Vec::<String>::new());
         // An email's domain is no file name, whatever its country's code.
         finds_each(
             Kind::Email,
