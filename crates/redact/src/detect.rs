@@ -2121,28 +2121,27 @@ fn name_part(word: &[u8]) -> bool {
             &COMPANY_FORMS,
             &STREET_WORDS,
             &ADDRESS_LABELS,
-            &GREETINGS,
         ]
         .iter()
         .any(|list| list.contains_lowered(word))
+        && !greeting_word(word)
 }
 
 /// Capitalised words a name beside an email address can begin with that are no part of it:
 /// a header's or a changelog's (`From Tom Smith <…>`, `Add Fergus Henderson <…>`).
 static LEADING_NOT_NAMES: WordList = WordList::new(&["From", "To", "Cc", "Add", "By"]);
 
-/// Words that open a letter or a greeting, lower case (with [`SIGNATURE_CLOSES`]'s).
-static GREETINGS: WordList = WordList::new(&[
-    "dear",
-    "hello",
-    "hey",
-    "hi",
-    "regards",
-    "thank",
-    "thanks",
-    "cheers",
-    "sincerely",
-]);
+/// Words that open a letter or a greeting, lower case; the words that close one are
+/// [`SIGNATURE_CLOSES`].
+static GREETINGS: WordList = WordList::new(&["dear", "hello", "hey", "hi", "thank"]);
+
+/// Whether `word` opens or closes a letter (`Hi`, `Dear`, `Thanks`, `Regards`), in any case.
+fn greeting_word(word: &[u8]) -> bool {
+    GREETINGS.contains_lowered(word)
+        || SIGNATURE_CLOSES
+            .iter()
+            .any(|close| word.eq_ignore_ascii_case(close.as_bytes()))
+}
 
 /// The findings of every word of a person's name found in full (`Priya Raman`, or `Naile`
 /// after `Hi`) where it stands alone elsewhere in `text`, outside `findings` (which are in
@@ -2343,7 +2342,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 .position(|b| *b == b' ' || *b == b'\t')
             {
                 let first = &text[start..start + space];
-                if GREETINGS.contains_lowered(first) || LEADING_NOT_NAMES.contains(first) {
+                if greeting_word(first) || LEADING_NOT_NAMES.contains(first) {
                     start += space + 1;
                 }
             }
@@ -3207,6 +3206,20 @@ mod tests {
     }
 
     #[test]
+    fn words_of_names_are_looked_for_byte_wise_in_invalid_utf8() {
+        let text = b"Hi Naile,\n\xff\xfeNaile\xc3 broke; \x80Naile too; said Naile.\xff";
+        let detectors = Detectors::new(&[], &[]).unwrap();
+        let findings = detectors.find(text);
+        let alone = name_parts_alone(text, &findings);
+        // Glued to stray bytes it is no word of its own; alone it is found.
+        let at = text.len() - b"Naile.\xff".len();
+        assert_eq!(
+            alone.iter().map(|f| (f.start, f.end)).collect::<Vec<_>>(),
+            [(at, at + 5)]
+        );
+    }
+
+    #[test]
     fn a_word_of_a_full_name_is_left_where_it_reads_as_no_name() {
         for text in [
             // No name in full: a capitalised word alone is evidence of nothing.
@@ -3235,6 +3248,9 @@ mod tests {
             // Too short to tell from an abbreviation.
             "From: Bo Li <bo@x.com>\nso Li agreed.",
             "Thanks Thomas Morin <t@x.org>.\nThanks again for the fix.",
+            // A letter's opening or closing word taken into a name (`Hi Olga Cheers,`).
+            "Hi Olga Cheers,\nthe fix is in, so Cheers to that.",
+            "Dear Olga Hello,\nwe said Hello to them.",
         ] {
             assert_eq!(parts_alone(text), Vec::<String>::new(), "{text:?}");
         }

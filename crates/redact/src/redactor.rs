@@ -202,11 +202,8 @@ impl Redactor {
     /// reuses one buffer for all its chunks); returns the findings.
     pub fn redact_into(&self, text: &[u8], out: &mut Vec<u8>) -> Vec<Finding> {
         let mut findings = self.detectors.find(text);
-        let mut parts = crate::detect::name_parts_alone(text, &findings);
-        if !parts.is_empty() {
-            findings.append(&mut parts);
-            findings.sort_by_key(|f| f.start);
-        }
+        let parts = crate::detect::name_parts_alone(text, &findings);
+        merge(&mut findings, parts);
         self.add_learned(text, &mut findings);
         let pseudonyms = self.pseudonyms(text, &findings);
         out.reserve(text.len());
@@ -342,15 +339,20 @@ impl Redactor {
                 reason,
             });
         }
-        if !extra.is_empty() {
-            findings.append(&mut extra);
-            findings.sort_by_key(|f| f.start);
-        }
+        merge(findings, extra);
     }
 
     /// The replacement of a bare short host name matches the first label of its full name.
     pub fn pseudonymizer(&self) -> &Pseudonymizer {
         &self.pseudonymizer
+    }
+}
+
+/// Adds findings that overlap none of `findings` (both in order), keeping them in order.
+fn merge(findings: &mut Vec<Finding>, mut extra: Vec<Finding>) {
+    if !extra.is_empty() {
+        findings.append(&mut extra);
+        findings.sort_by_key(|f| f.start);
     }
 }
 
