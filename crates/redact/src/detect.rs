@@ -674,6 +674,9 @@ pub struct Detectors {
     /// pass looks for them (many bytes at a time) and runs `users` only where they are.
     user_words: aho_corasick::AhoCorasick,
     values: Vec<Option<ValueRegex>>,
+    /// The person-name detectors alone, for the learning pass, built on its first use
+    /// (a redactor that learns nothing never builds them).
+    names: std::sync::OnceLock<Option<Box<Detectors>>>,
 }
 
 /// The most a lazy DFA's cache of states may grow to (see [`compile`]).
@@ -937,7 +940,54 @@ impl Detectors {
             });
         }
         own.append(&mut detectors);
-        let detectors = own;
+        Self::of(own)
+    }
+
+    /// The full names (two words or more) in `text`, found by the person-name detectors
+    /// alone, in order: what the learning pass needs.
+    ///
+    /// Every such name holds a small letter, a space or tab, then a capital (`a R` of
+    /// `Priya Raman`), which most lines of a log do not: the detectors run only on the
+    /// lines around one (with the line before, for a signature's `Thanks,`), so that
+    /// learning names costs logs a quick look at their spaces.
+    pub fn full_names(&self, text: &[u8]) -> Vec<Finding> {
+        let mut found = Vec::new();
+        for window in name_windows(text) {
+            // Built on the first window: a bundle of logs alone may never need them.
+            let Some(names) = self
+                .names
+                .get_or_init(|| {
+                    let names = builtin()
+                        .into_iter()
+                        .filter(|d| d.kind == Kind::PersonName)
+                        .collect();
+                    // The same patterns compiled in the whole union: they compile alone.
+                    Self::of(names).ok().map(Box::new)
+                })
+                .as_deref()
+            else {
+                break;
+            };
+            found.extend(
+                names
+                    .find(&text[window.clone()])
+                    .into_iter()
+                    .filter_map(|f| {
+                        let full = text[window.start + f.start..window.start + f.end]
+                            .iter()
+                            .any(|b| *b == b' ' || *b == b'\t');
+                        full.then_some(Finding {
+                            start: window.start + f.start,
+                            end: window.start + f.end,
+                            ..f
+                        })
+                    }),
+            );
+        }
+        found
+    }
+
+    fn of(detectors: Vec<Detector>) -> Result<Self, PatternError> {
         let patterns: Vec<&str> = detectors.iter().map(|d| d.pattern.as_str()).collect();
         let all = Union::new(&patterns).map_err(|message| PatternError {
             name: "(all)".into(),
@@ -987,6 +1037,7 @@ impl Detectors {
             user_detectors,
             user_words,
             values,
+            names: std::sync::OnceLock::new(),
         })
     }
 
@@ -1108,6 +1159,56 @@ impl Detectors {
         })();
         found.unwrap_or_else(|| self.all.pikevm.find(&mut cache.pikevm, input.clone()))
     }
+}
+
+/// How far a window of [`name_windows`] reaches either side of its candidate, at most.
+const NAME_WINDOW: usize = 1024;
+
+/// The parts of `text` that may hold a full name, in order and not overlapping: the line
+/// around each small letter followed by a space or tab and a capital, with the line
+/// before it, each side at most [`NAME_WINDOW`] bytes.
+fn name_windows(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let small = |b: u8| b.is_ascii_lowercase() || b >= 0x80;
+    let capital = |b: u8| b.is_ascii_uppercase() || b >= 0xC3 || b == b'\\';
+    // Whether a name's words may meet at `text[i]` (never the first or last byte).
+    let meets = move |i: usize| {
+        (text[i] == b' ' || text[i] == b'\t') && small(text[i - 1]) && capital(text[i + 1])
+    };
+    let mut at = 1;
+    let mut last_end = 0;
+    std::iter::from_fn(move || {
+        let gap = (at..text.len().saturating_sub(1)).find(|&i| meets(i))?;
+        let floor = gap.saturating_sub(NAME_WINDOW);
+        let line = text[floor..gap]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(floor, |p| floor + p);
+        let start = text[floor..line]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(floor, |p| floor + p + 1)
+            .max(last_end);
+        let ceiling = text.len().min(gap + NAME_WINDOW);
+        let mut end = text[gap..ceiling]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(ceiling, |p| gap + p);
+        // Lines that follow with a candidate of their own join the window.
+        while end < ceiling {
+            let next = text[end + 1..ceiling]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(ceiling, |p| end + 1 + p);
+            let more = (end + 1..next.min(text.len() - 1)).any(meets);
+            if !more {
+                break;
+            }
+            end = next;
+        }
+        at = end.max(gap + 1);
+        last_end = end;
+        Some(start..end)
+    })
 }
 
 /// Where the match of a host name, an email address or an IPv4 address that ends at `end`
@@ -2121,11 +2222,58 @@ fn name_part(word: &[u8]) -> bool {
             &COMPANY_FORMS,
             &STREET_WORDS,
             &ADDRESS_LABELS,
+            &CALENDAR_WORDS,
         ]
         .iter()
         .any(|list| list.contains_lowered(word))
         && !greeting_word(word)
 }
+
+/// Days and months, in full and short, lower case: a first name or a surname that is also
+/// one (`Sun`, `May`, `April`) is not looked for alone, where it is most often a date's.
+static CALENDAR_WORDS: WordList = WordList::new(&[
+    "mon",
+    "tue",
+    "tues",
+    "wed",
+    "thu",
+    "thur",
+    "thurs",
+    "fri",
+    "sat",
+    "sun",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]);
 
 /// Capitalised words a name beside an email address can begin with that are no part of it:
 /// a header's or a changelog's (`From Tom Smith <…>`, `Add Fergus Henderson <…>`).
@@ -2143,69 +2291,156 @@ fn greeting_word(word: &[u8]) -> bool {
             .any(|close| word.eq_ignore_ascii_case(close.as_bytes()))
 }
 
+/// The words of the person names among `findings` (each of `text`) that are looked for
+/// where they stand alone (see [`name_part`]).
+pub(crate) fn name_words<'t, 'f>(
+    text: &'t [u8],
+    findings: &'f [Finding],
+) -> impl Iterator<Item = &'t [u8]> + use<'t, 'f> {
+    findings
+        .iter()
+        .filter(|f| f.kind == Kind::PersonName)
+        .flat_map(move |f| text[f.start..f.end].split(|b| *b == b' ' || *b == b'\t'))
+        .filter(|word| name_part(word))
+}
+
+/// Up to how many words one automaton of [`NameWords`] is a DFA (faster, but larger):
+/// a text's own names, or a bundle's few.
+const NAME_WORDS_DFA: usize = 5_000;
+
+/// Words of person names, in order and each once, with one automaton that finds each as
+/// written, and, for a text's own words, in small letters too (an everyday word).
+pub(crate) struct NameWords {
+    words: Vec<Box<[u8]>>,
+    searcher: aho_corasick::AhoCorasick,
+    /// Whether the text's own small letters decide (see [`NameWords::alone_in`]).
+    everyday_here: bool,
+}
+
+impl NameWords {
+    /// A text's own words: those it also writes in small letters outside a finding are
+    /// everyday words there. `None` for no words (or an automaton too large to build).
+    fn own(words: Vec<Box<[u8]>>) -> Option<Self> {
+        Self::new(words, true)
+    }
+
+    /// Words learned from a whole input, that the learning left out where the input writes
+    /// them in small letters anywhere: found as written only, which is quicker (`ken` of
+    /// `token` is no match). `None` for no words.
+    pub(crate) fn learned(words: Vec<Box<[u8]>>) -> Option<Self> {
+        Self::new(words, false)
+    }
+
+    fn new(mut words: Vec<Box<[u8]>>, everyday_here: bool) -> Option<Self> {
+        // In order, so that the automaton (and the order of equal matches) is the same
+        // whatever order the words were met in.
+        words.sort_unstable();
+        words.dedup();
+        if words.is_empty() {
+            return None;
+        }
+        let kind = if words.len() <= NAME_WORDS_DFA {
+            aho_corasick::AhoCorasickKind::DFA
+        } else {
+            aho_corasick::AhoCorasickKind::ContiguousNFA
+        };
+        let searcher = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(everyday_here)
+            .kind(Some(kind))
+            .build(&words)
+            .ok()?;
+        Some(Self {
+            words,
+            searcher,
+            everyday_here,
+        })
+    }
+
+    fn holds(&self, word: &[u8]) -> bool {
+        self.words.binary_search_by(|w| (**w).cmp(word)).is_ok()
+    }
+
+    /// Where each word stands alone in `text` as a name, outside `findings` (which are
+    /// in order), in order: as written, a whole word, beside no capitalised word or
+    /// number, and not a word `text` also uses in small letters outside a finding.
+    fn alone_in(&self, text: &[u8], findings: &[Finding]) -> Vec<(usize, usize)> {
+        let mut everyday = vec![false; self.words.len()];
+        let mut alone = Vec::new();
+        // Findings are in order, and so are the occurrences: one cursor finds overlaps.
+        let mut cursor = 0;
+        for m in self.searcher.find_iter(text) {
+            let (start, end, word) = (m.start(), m.end(), m.pattern().as_usize());
+            while cursor < findings.len() && findings[cursor].end <= start {
+                cursor += 1;
+            }
+            if findings.get(cursor).is_some_and(|f| f.start < end) {
+                continue;
+            }
+            if self.everyday_here && text[start].is_ascii_lowercase() {
+                everyday[word] |= whole_word(text, start, end);
+            } else if text[start..end] == *self.words[word]
+                && whole_word(text, start, end)
+                && no_capital_beside(text, start, end)
+            {
+                alone.push((start, end, word));
+            }
+        }
+        alone
+            .into_iter()
+            .filter(|&(_, _, word)| !everyday[word])
+            .map(|(start, end, _)| (start, end))
+            .collect()
+    }
+}
+
 /// The findings of every word of a person's name found in full (`Priya Raman`, or `Naile`
 /// after `Hi`) where it stands alone elsewhere in `text`, outside `findings` (which are in
-/// order), in order. Only the text itself is evidence, so a word counts only where it reads
-/// as a name: as written (`Raman`, not `RAMAN`), a whole word (not `Ramanathan`,
+/// order), in order; with `learned`, also of every word a first pass found in a name
+/// anywhere in the input. Only the text itself is evidence, so a word counts only where
+/// it reads as a name: as written (`Raman`, not `RAMAN`), a whole word (not `Ramanathan`,
 /// `Raman.java`, `Raman(`, `Don't`), beside no other capitalised word or number (`Kayne
 /// Anderson Energy`, `42 Nelson Street`, `North Nicolas`), and never where the text also
 /// uses it as an everyday word in small letters (`mark`, `add`, `option`: a changelog's
 /// `Mark Brand <…>` leaves `Mark the test as flaky` alone) — outside a finding: the
 /// account `raman` of `user raman` is no everyday word.
-pub(crate) fn name_parts_alone(text: &[u8], findings: &[Finding]) -> Vec<Finding> {
-    // A text names few people many times: each distinct word is checked once.
-    let words: std::collections::HashSet<&[u8], foldhash::fast::RandomState> = findings
-        .iter()
-        .filter(|f| f.kind == Kind::PersonName)
-        .flat_map(|f| text[f.start..f.end].split(|b| *b == b' ' || *b == b'\t'))
+pub(crate) fn name_parts_alone(
+    text: &[u8],
+    findings: &[Finding],
+    learned: Option<&NameWords>,
+) -> Vec<Finding> {
+    // The text's own words the first pass did not learn (it learns all of them, up to
+    // its bound): one automaton of their own.
+    let own: Vec<Box<[u8]>> = name_words(text, findings)
+        .filter(|word| !learned.is_some_and(|l| l.holds(word)))
+        .map(Box::from)
         .collect();
-    let mut parts: Vec<&[u8]> = words.into_iter().filter(|word| name_part(word)).collect();
-    // In order, so that the automaton (and the order of equal matches) is the same
-    // whatever the hasher's seed.
-    parts.sort_unstable();
-    if parts.is_empty() {
-        return Vec::new();
-    }
-    // One automaton finds each part as written and in small letters (an everyday word).
-    let Ok(searcher) = aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-        .ascii_case_insensitive(true)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&parts)
-    else {
-        return Vec::new();
-    };
-    let mut everyday = vec![false; parts.len()];
-    let mut alone = Vec::new();
-    // Findings are in order, and so are the occurrences: one cursor finds overlaps.
-    let mut cursor = 0;
-    for m in searcher.find_iter(text) {
-        let (start, end, part) = (m.start(), m.end(), m.pattern().as_usize());
-        while cursor < findings.len() && findings[cursor].end <= start {
-            cursor += 1;
-        }
-        if findings.get(cursor).is_some_and(|f| f.start < end) {
-            continue;
-        }
-        if text[start].is_ascii_lowercase() {
-            everyday[part] |= whole_word(text, start, end);
-        } else if &text[start..end] == parts[part]
-            && whole_word(text, start, end)
-            && no_capital_beside(text, start, end)
-        {
-            alone.push((start, end, part));
-        }
-    }
-    alone
+    let own = NameWords::own(own);
+    let mut spans: Vec<(usize, usize)> = [learned, own.as_ref()]
         .into_iter()
-        .filter(|&(_, _, part)| !everyday[part])
-        .map(|(start, end, _)| Finding {
+        .flatten()
+        .flat_map(|words| words.alone_in(text, findings))
+        .collect();
+    if learned.is_some() && own.is_some() {
+        // Two automata may find overlapping words (`O'Neil`, `Neil`): the leftmost, then
+        // the longest, as one automaton would.
+        spans.sort_unstable_by_key(|&(start, end)| (start, std::cmp::Reverse(end)));
+        let mut last_end = 0;
+        spans.retain(|&(start, end)| {
+            let keep = start >= last_end;
+            last_end = last_end.max(end);
+            keep
+        });
+    }
+    spans
+        .into_iter()
+        .map(|(start, end)| Finding {
             start,
             end,
             kind: Kind::PersonName,
             category: Category::Contact,
             confidence: 0.6,
-            reason: "part of a person's name found in full elsewhere in the text",
+            reason: "part of a person's name found in full elsewhere in the input",
         })
         .collect()
 }
@@ -2214,7 +2449,7 @@ pub(crate) fn name_parts_alone(text: &[u8], findings: &[Finding]) -> Vec<Finding
 /// marks of paths, addresses and code on either side (`xRaman`, `@Raman`, `Raman.java`,
 /// `Raman::new`, `Raman(`, `Raman<T>`), nor an apostrophe's letters after it (`Don't`;
 /// `Raman's` is his). A word right after an escaped line break (`\nRaman`) starts there.
-fn whole_word(text: &[u8], start: usize, end: usize) -> bool {
+pub(crate) fn whole_word(text: &[u8], start: usize, end: usize) -> bool {
     let glued = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80 || b"_-@/\\`".contains(&b);
     let before_ok = start == 0
         || escape_letter(text, start - 1)
@@ -2976,6 +3211,7 @@ mod tests {
             &ARTICLES,
             &SHARED_ACCOUNTS,
             &COMPANY_FORMS,
+            &CALENDAR_WORDS,
         ] {
             for word in list.words() {
                 assert!(word.len() <= WordList::MAX_LEN, "{word}");
@@ -3158,7 +3394,7 @@ mod tests {
     fn parts_alone(text: &str) -> Vec<String> {
         let detectors = Detectors::new(&[], &[]).unwrap();
         let findings = detectors.find(text.as_bytes());
-        name_parts_alone(text.as_bytes(), &findings)
+        name_parts_alone(text.as_bytes(), &findings, None)
             .into_iter()
             .map(|f| {
                 assert_eq!((f.kind, f.category), (Kind::PersonName, Category::Contact));
@@ -3206,11 +3442,39 @@ mod tests {
     }
 
     #[test]
+    fn full_names_for_learning_are_found_on_the_lines_that_may_hold_them() {
+        let d = Detectors::new(&[], &[]).unwrap();
+        let log = "2026-11-28T10:00:01Z web01 sshd[1]: Failed password for user alice\n".repeat(40);
+        assert_eq!(name_windows(log.as_bytes()).count(), 0);
+        let text = format!(
+            "{log}Thanks,\nPriya Raman\n{log}From: Ken Watanabe <ken@acme.com>\n{log}Hi Naile,\n"
+        );
+        let names: Vec<&str> = d
+            .full_names(text.as_bytes())
+            .iter()
+            .map(|f| &text[f.start..f.end])
+            .collect();
+        // A word alone (`Hi Naile`) is evidence for its own text only.
+        assert_eq!(names, ["Priya Raman", "Ken Watanabe"]);
+        // Windows never overlap and stay near their candidates however long a line is.
+        let long = format!(
+            "{} Dear Priya Raman, {}",
+            "x".repeat(5000),
+            "y".repeat(5000)
+        );
+        let windows: Vec<_> = name_windows(long.as_bytes()).collect();
+        assert_eq!(windows.len(), 1);
+        assert!(windows[0].len() <= 2 * NAME_WINDOW, "{:?}", windows[0]);
+        let names = d.full_names(long.as_bytes());
+        assert_eq!(&long[names[0].start..names[0].end], "Priya Raman");
+    }
+
+    #[test]
     fn words_of_names_are_looked_for_byte_wise_in_invalid_utf8() {
         let text = b"Hi Naile,\n\xff\xfeNaile\xc3 broke; \x80Naile too; said Naile.\xff";
         let detectors = Detectors::new(&[], &[]).unwrap();
         let findings = detectors.find(text);
-        let alone = name_parts_alone(text, &findings);
+        let alone = name_parts_alone(text, &findings, None);
         // Glued to stray bytes it is no word of its own; alone it is found.
         let at = text.len() - b"Naile.\xff".len();
         assert_eq!(

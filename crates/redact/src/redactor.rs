@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
-use crate::detect::{Detectors, Finding, Kind, PatternError};
+use crate::detect::{Detectors, Finding, Kind, NameWords, PatternError};
 use crate::map::{MapBook, MapError, PseudonymMap};
 use crate::{Action, Category, Policy, Pseudonymizer};
 
@@ -202,7 +202,8 @@ impl Redactor {
     /// reuses one buffer for all its chunks); returns the findings.
     pub fn redact_into(&self, text: &[u8], out: &mut Vec<u8>) -> Vec<Finding> {
         let mut findings = self.detectors.find(text);
-        let parts = crate::detect::name_parts_alone(text, &findings);
+        let learned_names = self.learned.as_ref().and_then(|l| l.names.as_ref());
+        let parts = crate::detect::name_parts_alone(text, &findings, learned_names);
         merge(&mut findings, parts);
         self.add_learned(text, &mut findings);
         let pseudonyms = self.pseudonyms(text, &findings);
@@ -433,6 +434,150 @@ pub struct Lessons {
     /// one (`Accepted password for alice`, `sudo: alice : TTY=pts/0`, `(alice) CMD`), as
     /// written.
     pub(crate) users: BTreeSet<String>,
+    /// The words of person names found in full (`Raman` from `From: Priya Raman`), as
+    /// written, so that a word of a name found in one file is replaced where it stands
+    /// alone in another (`Raman confirmed the fix` in a chat export).
+    pub(crate) names: BTreeSet<Vec<u8>>,
+    /// The words the input writes in small letters: a word of a name learned in one file
+    /// is looked for only where the bundle never writes it as an everyday word (a
+    /// changelog's `Joe English` leaves `English` alone in a bundle that says `english`).
+    pub(crate) everyday: Everyday,
+}
+
+/// How many everyday words one text's lessons keep as they are before they keep them as a
+/// Bloom filter (one per file of a bundle would be too many).
+const EVERYDAY_FEW: usize = 1 << 16;
+/// The Bloom filter's bits: 4 MiB, under 1 % false positives for two million distinct
+/// words (a false positive only keeps a name word from being learned).
+const EVERYDAY_BITS: usize = 1 << 25;
+
+/// Words by their hash (lower case, with a fixed seed, so that the lessons of several
+/// threads combine): a few exactly, many in a Bloom filter of two bits per word.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Everyday {
+    few: HashSet<u64, foldhash::fast::FixedState>,
+    bloom: Option<Box<[u64]>>,
+}
+
+impl std::fmt::Debug for Everyday {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Everyday")
+            .field("few", &self.few.len())
+            .field("bloom", &self.bloom.is_some())
+            .finish()
+    }
+}
+
+impl Everyday {
+    fn hash(word: &[u8]) -> u64 {
+        let mut lower = [0u8; 64];
+        let word = &word[..word.len().min(64)];
+        for (to, from) in lower.iter_mut().zip(word) {
+            *to = from.to_ascii_lowercase();
+        }
+        foldhash::fast::FixedState::default().hash_one(&lower[..word.len()])
+    }
+
+    fn bits(hash: u64) -> [usize; 2] {
+        let mask = EVERYDAY_BITS as u64 - 1;
+        [(hash & mask) as usize, ((hash >> 32) & mask) as usize]
+    }
+
+    fn add(&mut self, hash: u64) {
+        match &mut self.bloom {
+            Some(bloom) => {
+                for bit in Self::bits(hash) {
+                    bloom[bit / 64] |= 1 << (bit % 64);
+                }
+            }
+            None => {
+                self.few.insert(hash);
+                if self.few.len() > EVERYDAY_FEW {
+                    self.bloom = Some(vec![0; EVERYDAY_BITS / 64].into_boxed_slice());
+                    for hash in std::mem::take(&mut self.few) {
+                        self.add(hash);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds each word of `text` that starts with a small letter and is a word of its own
+    /// as the name parts' search judges one.
+    fn learn(&mut self, text: &[u8]) {
+        // Looked up, not compared: every byte of a bundle passes here.
+        const LETTERS: [bool; 256] = {
+            let mut table = [false; 256];
+            let mut b = 0;
+            while b < 256 {
+                table[b] = (b as u8).is_ascii_alphabetic();
+                b += 1;
+            }
+            table
+        };
+        let letter = |b: u8| LETTERS[usize::from(b)];
+        // The words met last, by hash: a text repeats its words, and each one added
+        // again would cost the filter a miss of the processor's cache.
+        let mut recent = [0u64; 1024];
+        let mut add_word = |start: usize, end: usize| {
+            if text[start].is_ascii_lowercase()
+                && (3..=64).contains(&(end - start))
+                && crate::detect::whole_word(text, start, end)
+            {
+                let hash = Self::hash(&text[start..end]);
+                let slot = &mut recent[(hash % 1024) as usize];
+                if *slot != hash {
+                    *slot = hash;
+                    self.add(hash);
+                }
+            }
+        };
+        let mut start = None;
+        for (i, &b) in text.iter().enumerate() {
+            match (letter(b), start) {
+                (true, None) => start = Some(i),
+                (false, Some(from)) => {
+                    start = None;
+                    add_word(from, i);
+                }
+                _ => {}
+            }
+        }
+        if let Some(from) = start {
+            add_word(from, text.len());
+        }
+    }
+
+    fn append(&mut self, other: Everyday) {
+        match (&mut self.bloom, other.bloom) {
+            (Some(mine), Some(theirs)) => {
+                for (a, b) in mine.iter_mut().zip(theirs.iter()) {
+                    *a |= b;
+                }
+            }
+            (None, Some(theirs)) => {
+                let few = std::mem::take(&mut self.few);
+                self.bloom = Some(theirs);
+                for hash in few {
+                    self.add(hash);
+                }
+            }
+            _ => {}
+        }
+        for hash in other.few {
+            self.add(hash);
+        }
+    }
+
+    fn holds(&self, word: &[u8]) -> bool {
+        let hash = Self::hash(word);
+        match &self.bloom {
+            Some(bloom) => Self::bits(hash)
+                .iter()
+                .all(|bit| bloom[bit / 64] & (1 << (bit % 64)) != 0),
+            None => self.few.contains(&hash),
+        }
+    }
 }
 
 /// How many names of each kind a run learns; past it, names are still found in context,
@@ -440,32 +585,53 @@ pub struct Lessons {
 /// 64 bytes) however many distinct names a bundle holds.
 pub const LEARNED_NAMES: usize = 200_000;
 
+/// How many words of person names a run learns: all of them in any support bundle, and
+/// one automaton looks for them in every chunk, so the bound keeps it small (past it, a
+/// word is still found within the text that names the person in full).
+pub const LEARNED_NAME_WORDS: usize = 20_000;
+
 impl Lessons {
     /// Learns from one text (a chunk of a file).
     pub fn learn(&mut self, detectors: &Detectors, text: &[u8]) {
-        add_bounded(&mut self.hosts, short_host_names(detectors, text));
+        add_bounded(
+            &mut self.hosts,
+            short_host_names(detectors, text),
+            LEARNED_NAMES,
+        );
         add_bounded(
             &mut self.users,
             detectors
                 .user_names(text)
                 .filter_map(|(context, name)| learnable_user(text, context, name)),
+            LEARNED_NAMES,
         );
+        // Only full names: a word found alone (`Hi Mon`, `Name: Serialize`) is evidence
+        // enough within its own text, not for every file of a bundle.
+        let names = detectors.full_names(text);
+        add_bounded(
+            &mut self.names,
+            crate::detect::name_words(text, &names).map(<[u8]>::to_vec),
+            LEARNED_NAME_WORDS,
+        );
+        self.everyday.learn(text);
     }
 
     /// Adds what another part of the input taught.
     pub fn append(&mut self, other: Lessons) {
-        add_bounded(&mut self.hosts, other.hosts);
-        add_bounded(&mut self.users, other.users);
+        add_bounded(&mut self.hosts, other.hosts, LEARNED_NAMES);
+        add_bounded(&mut self.users, other.users, LEARNED_NAMES);
+        add_bounded(&mut self.names, other.names, LEARNED_NAME_WORDS);
+        self.everyday.append(other.everyday);
     }
 
     pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty() && self.users.is_empty()
+        self.hosts.is_empty() && self.users.is_empty() && self.names.is_empty()
     }
 }
 
-fn add_bounded(names: &mut BTreeSet<String>, more: impl IntoIterator<Item = String>) {
+fn add_bounded<T: Ord>(names: &mut BTreeSet<T>, more: impl IntoIterator<Item = T>, bound: usize) {
     for name in more {
-        if names.len() >= LEARNED_NAMES {
+        if names.len() >= bound {
             return;
         }
         names.insert(name);
@@ -540,6 +706,8 @@ struct Learned {
     /// For each length, a bit per first byte (lower case) a learned name of that length
     /// starts with: most words of a text match no learned name's and cost no hashing.
     starts: Box<[[u64; 4]; 64]>,
+    /// Words of person names, looked for by [`crate::detect::name_parts_alone`].
+    names: Option<NameWords>,
 }
 
 impl Learned {
@@ -548,6 +716,14 @@ impl Learned {
             hosts: HashSet::default(),
             users: HashSet::default(),
             starts: Box::new([[0; 4]; 64]),
+            names: NameWords::learned(
+                lessons
+                    .names
+                    .into_iter()
+                    .filter(|word| !lessons.everyday.holds(word))
+                    .map(Box::from)
+                    .collect(),
+            ),
         };
         let names = |set: BTreeSet<String>| {
             set.into_iter()
@@ -746,6 +922,90 @@ mod tests {
         assert_eq!(greeted, format!("Hi {alone},\n"));
     }
 
+    /// The values and kinds of `text`'s findings after redaction by `r`.
+    fn found(r: &Redactor, text: &str) -> Vec<(String, Kind)> {
+        r.redact(text.as_bytes())
+            .findings
+            .iter()
+            .map(|f| (text[f.start..f.end].to_string(), f.kind))
+            .collect()
+    }
+
+    #[test]
+    fn a_word_of_a_name_learned_in_one_file_is_replaced_alone_in_another() {
+        let ticket = "From: Priya Raman <priya@acme.com>\nDear Neil Smith,\n";
+        let chat = "Raman: the fix is in\nRaman's patch, RAMAN, Ramanathan, Raman.java\n";
+        let mut r = redactor(Policy::default());
+        assert!(
+            found(&r, chat).is_empty(),
+            "nothing in the chat names Raman in full"
+        );
+        r.learn([ticket.as_bytes(), chat.as_bytes()]);
+        let raman = ("Raman".to_string(), Kind::PersonName);
+        assert_eq!(found(&r, chat), vec![raman.clone(), raman.clone()]);
+        let out = String::from_utf8(r.redact(chat.as_bytes()).text).unwrap();
+        let alone = r.pseudonymizer().pseudonym(Kind::PersonName, b"Raman");
+        assert!(out.starts_with(&format!("{alone}: the fix")), "{out}");
+        assert_eq!(
+            found(&r, "Smith said so\n"),
+            vec![("Smith".to_string(), Kind::PersonName)]
+        );
+        // A bundle that also writes the word in small letters anywhere uses it as a word,
+        // not a name: it is not learned.
+        let mut words = redactor(Policy::default());
+        words.learn([ticket.as_bytes(), b"the smith forged it\n"]);
+        assert!(found(&words, "Smith said so\n").is_empty());
+        assert_eq!(found(&words, "Raman said so\n").len(), 1);
+        // Beside another capital it is part of something else's name.
+        assert!(found(&r, "the Smith Labs report\n").is_empty());
+    }
+
+    #[test]
+    fn everyday_words_are_kept_exactly_then_in_a_filter_and_lessons_combine() {
+        // Distinct words of letters only: `zqa`, `zqb`, … `zqaab`, …
+        let word = |mut n: usize| {
+            let mut w = String::from("zq");
+            loop {
+                w.push(char::from(b'a' + (n % 26) as u8));
+                n /= 26;
+                if n == 0 {
+                    return w;
+                }
+            }
+        };
+        let text: String = (0..EVERYDAY_FEW + 10).map(|i| word(i) + " ").collect();
+        let mut many = Everyday::default();
+        many.learn(text.as_bytes());
+        assert!(many.bloom.is_some());
+        assert!(many.holds(word(7).as_bytes()) && many.holds(word(EVERYDAY_FEW + 9).as_bytes()));
+        assert!(!many.holds(b"Smith"));
+        let mut few = Everyday::default();
+        few.learn(b"the smith forged it; Smith, xsmith, smith's, sm");
+        assert!(few.bloom.is_none());
+        // As the name parts' search judges words: `smith` is one, `sm` too short.
+        assert!(few.holds(b"Smith") && few.holds(b"forged") && !few.holds(b"sm"));
+        let mut both = few.clone();
+        both.append(many.clone());
+        assert!(both.holds(b"Smith") && both.holds(word(3).as_bytes()));
+        many.append(few);
+        assert!(many.holds(b"Smith") && many.holds(word(3).as_bytes()));
+        assert!(!many.holds(b"Raman"));
+    }
+
+    #[test]
+    fn words_learned_and_a_texts_own_never_overlap() {
+        let mut r = redactor(Policy::default());
+        r.learn([&b"Dear Priya Orazio,\n"[..]]);
+        // `D'Orazio` is this text's own word, `Orazio` a learned one inside it: one
+        // finding.
+        let text = "From: Mary D'Orazio <mary@acme.com>\nD'Orazio agreed, and Orazio too\n";
+        let names: Vec<String> = found(&r, text).into_iter().map(|(v, _)| v).collect();
+        assert_eq!(
+            names,
+            ["Mary D'Orazio", "mary@acme.com", "D'Orazio", "Orazio"]
+        );
+    }
+
     #[test]
     fn short_names_learned_anywhere_are_replaced_everywhere() {
         let mut r = redactor(Policy::default());
@@ -855,20 +1115,35 @@ sshd[4]: Accepted publickey for heidi from 10.0.0.1 port 22"#[..]]);
     #[test]
     fn lessons_stay_bounded_however_many_names_a_bundle_holds() {
         let names = |from: usize, to: usize| (from..to).map(|i| format!("user{i}")).collect();
+        let words = |from: usize, to: usize| {
+            (from..to)
+                .map(|i| format!("Name{i}").into_bytes())
+                .collect()
+        };
         let mut lessons = Lessons {
             hosts: BTreeSet::new(),
             users: names(0, LEARNED_NAMES - 1),
+            names: words(0, LEARNED_NAME_WORDS - 1),
+            everyday: Everyday::default(),
         };
         lessons.append(Lessons {
             hosts: names(0, 3),
             users: names(LEARNED_NAMES, LEARNED_NAMES + 3),
+            names: words(LEARNED_NAME_WORDS, LEARNED_NAME_WORDS + 3),
+            everyday: Everyday::default(),
         });
         assert_eq!(lessons.users.len(), LEARNED_NAMES);
+        assert_eq!(lessons.names.len(), LEARNED_NAME_WORDS);
         assert_eq!(lessons.hosts.len(), 3);
         let r = redactor(Policy::default());
-        lessons.learn(r.detectors(), b"user zelda and user yolanda");
+        lessons.learn(
+            r.detectors(),
+            b"user zelda and user yolanda\nDear Priya Raman,",
+        );
         assert_eq!(lessons.users.len(), LEARNED_NAMES);
         assert!(!lessons.users.contains("zelda"));
+        assert_eq!(lessons.names.len(), LEARNED_NAME_WORDS);
+        assert!(!lessons.names.contains(&b"Raman"[..]));
     }
 
     #[test]
