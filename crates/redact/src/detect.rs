@@ -951,40 +951,39 @@ impl Detectors {
     /// lines around one (with the line before, for a signature's `Thanks,`), so that
     /// learning names costs logs a quick look at their spaces.
     pub fn full_names(&self, text: &[u8]) -> Vec<Finding> {
-        let mut found = Vec::new();
-        for window in name_windows(text) {
-            // Built on the first window: a bundle of logs alone may never need them.
-            let Some(names) = self
-                .names
-                .get_or_init(|| {
-                    let names = builtin()
-                        .into_iter()
-                        .filter(|d| d.kind == Kind::PersonName)
-                        .collect();
-                    // The same patterns compiled in the whole union: they compile alone.
-                    Self::of(names).ok().map(Box::new)
-                })
-                .as_deref()
-            else {
-                break;
-            };
-            found.extend(
+        let mut windows = name_windows(text).peekable();
+        // Built for the first window: a bundle of logs alone may never need them.
+        if windows.peek().is_none() {
+            return Vec::new();
+        }
+        let names = self.names.get_or_init(|| {
+            let names = builtin()
+                .into_iter()
+                .filter(|d| d.kind == Kind::PersonName)
+                .collect();
+            // The same patterns compiled in the whole union: they compile alone too.
+            Self::of(names).ok().map(Box::new)
+        });
+        let Some(names) = names.as_deref() else {
+            return Vec::new();
+        };
+        windows
+            .flat_map(|window| {
                 names
                     .find(&text[window.clone()])
                     .into_iter()
-                    .filter_map(|f| {
-                        let full = text[window.start + f.start..window.start + f.end]
-                            .iter()
-                            .any(|b| *b == b' ' || *b == b'\t');
-                        full.then_some(Finding {
-                            start: window.start + f.start,
-                            end: window.start + f.end,
-                            ..f
-                        })
-                    }),
-            );
-        }
-        found
+                    .map(move |f| Finding {
+                        start: window.start + f.start,
+                        end: window.start + f.end,
+                        ..f
+                    })
+            })
+            .filter(|f| {
+                text[f.start..f.end]
+                    .iter()
+                    .any(|b| *b == b' ' || *b == b'\t')
+            })
+            .collect()
     }
 
     fn of(detectors: Vec<Detector>) -> Result<Self, PatternError> {
@@ -1193,14 +1192,17 @@ fn name_windows(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '
             .iter()
             .position(|b| *b == b'\n')
             .map_or(ceiling, |p| gap + p);
-        // Lines that follow with a candidate of their own join the window.
+        // Lines that follow with a candidate of their own join the window, whole.
         while end < ceiling {
-            let next = text[end + 1..ceiling]
+            let Some(next) = text[end + 1..ceiling]
                 .iter()
                 .position(|b| *b == b'\n')
-                .map_or(ceiling, |p| end + 1 + p);
-            let more = (end + 1..next.min(text.len() - 1)).any(meets);
-            if !more {
+                .map(|p| end + 1 + p)
+                .or((ceiling == text.len()).then_some(ceiling))
+            else {
+                break;
+            };
+            if !(end + 1..next.min(text.len() - 1)).any(meets) {
                 break;
             }
             end = next;
@@ -2312,9 +2314,9 @@ const NAME_WORDS_DFA: usize = 5_000;
 /// written, and, for a text's own words, in small letters too (an everyday word).
 pub(crate) struct NameWords {
     words: Vec<Box<[u8]>>,
+    /// Case-insensitive for a text's own words, to find their small forms: only those
+    /// decide that a word is an everyday one (see [`NameWords::alone_in`]).
     searcher: aho_corasick::AhoCorasick,
-    /// Whether the text's own small letters decide (see [`NameWords::alone_in`]).
-    everyday_here: bool,
 }
 
 impl NameWords {
@@ -2350,11 +2352,7 @@ impl NameWords {
             .kind(Some(kind))
             .build(&words)
             .ok()?;
-        Some(Self {
-            words,
-            searcher,
-            everyday_here,
-        })
+        Some(Self { words, searcher })
     }
 
     fn holds(&self, word: &[u8]) -> bool {
@@ -2377,7 +2375,7 @@ impl NameWords {
             if findings.get(cursor).is_some_and(|f| f.start < end) {
                 continue;
             }
-            if self.everyday_here && text[start].is_ascii_lowercase() {
+            if text[start].is_ascii_lowercase() {
                 everyday[word] |= whole_word(text, start, end);
             } else if text[start..end] == *self.words[word]
                 && whole_word(text, start, end)
@@ -3467,6 +3465,34 @@ mod tests {
         assert!(windows[0].len() <= 2 * NAME_WINDOW, "{:?}", windows[0]);
         let names = d.full_names(long.as_bytes());
         assert_eq!(&long[names[0].start..names[0].end], "Priya Raman");
+        // Prose is one candidate after another: lines with one join a window (at most
+        // one per NAME_WINDOW bytes of them), the windows follow each other in order,
+        // never overlapping, and a signature's name takes its `Thanks,` line along.
+        let run = "Dear Ömer Östberg today\n".repeat(100);
+        let prose = run.clone()
+            + &"Hello team, we met Olga Berg today.\nThe Vega Reader failed again.\n\
+                Thanks,\nNaile Okafor\nAnd then Mark Brand\n"
+                .repeat(30);
+        let windows: Vec<_> = name_windows(prose.as_bytes()).collect();
+        assert!(
+            windows.windows(2).all(|w| w[0].end <= w[1].start),
+            "{windows:?}"
+        );
+        let in_run = windows.iter().filter(|w| w.start < run.len()).count();
+        assert!(in_run <= run.len() / NAME_WINDOW + 1, "{windows:?}");
+        let names: Vec<&str> = d
+            .full_names(prose.as_bytes())
+            .iter()
+            .map(|f| &prose[f.start..f.end])
+            .collect();
+        assert_eq!(names.iter().filter(|n| **n == "Naile Okafor").count(), 30);
+        // Capitals beyond ASCII meet a name's words too.
+        assert_eq!(names.iter().filter(|n| **n == "Ömer Östberg").count(), 100);
+        // Invalid UTF-8 is read byte-wise, whatever it sits beside.
+        let bytes = b"\xff \xc3\n\xff\nDear Priya Raman,\xff \xff";
+        let names = d.full_names(bytes);
+        assert_eq!(names.len(), 1);
+        assert_eq!(&bytes[names[0].start..names[0].end], b"Priya Raman");
     }
 
     #[test]
@@ -3515,6 +3541,9 @@ mod tests {
             // A letter's opening or closing word taken into a name (`Hi Olga Cheers,`).
             "Hi Olga Cheers,\nthe fix is in, so Cheers to that.",
             "Dear Olga Hello,\nwe said Hello to them.",
+            // Days and months are a date's words, whoever bears them too.
+            "From: May Chen <may@x.com>\nthe release is due in May then.",
+            "From: Emil Sun <e@x.com>\nsee you on Sun then.",
         ] {
             assert_eq!(parts_alone(text), Vec::<String>::new(), "{text:?}");
         }

@@ -470,7 +470,7 @@ fn country_code_len(digits: &[u8]) -> usize {
 }
 
 /// Calls `f` with `bytes` in ASCII lower case, on the stack for ordinary lengths.
-fn with_lower<R>(bytes: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+pub(crate) fn with_lower<R>(bytes: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     if !bytes.iter().any(u8::is_ascii_uppercase) {
         return f(bytes);
     }

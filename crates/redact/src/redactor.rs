@@ -470,12 +470,9 @@ impl std::fmt::Debug for Everyday {
 
 impl Everyday {
     fn hash(word: &[u8]) -> u64 {
-        let mut lower = [0u8; 64];
-        let word = &word[..word.len().min(64)];
-        for (to, from) in lower.iter_mut().zip(word) {
-            *to = from.to_ascii_lowercase();
-        }
-        foldhash::fast::FixedState::default().hash_one(&lower[..word.len()])
+        crate::pseudonym::with_lower(word, |lower| {
+            foldhash::fast::FixedState::default().hash_one(lower)
+        })
     }
 
     fn bits(hash: u64) -> [usize; 2] {
@@ -505,17 +502,6 @@ impl Everyday {
     /// Adds each word of `text` that starts with a small letter and is a word of its own
     /// as the name parts' search judges one.
     fn learn(&mut self, text: &[u8]) {
-        // Looked up, not compared: every byte of a bundle passes here.
-        const LETTERS: [bool; 256] = {
-            let mut table = [false; 256];
-            let mut b = 0;
-            while b < 256 {
-                table[b] = (b as u8).is_ascii_alphabetic();
-                b += 1;
-            }
-            table
-        };
-        let letter = |b: u8| LETTERS[usize::from(b)];
         // The words met last, by hash: a text repeats its words, and each one added
         // again would cost the filter a miss of the processor's cache.
         let mut recent = [0u64; 1024];
@@ -534,7 +520,7 @@ impl Everyday {
         };
         let mut start = None;
         for (i, &b) in text.iter().enumerate() {
-            match (letter(b), start) {
+            match (b.is_ascii_alphabetic(), start) {
                 (true, None) => start = Some(i),
                 (false, Some(from)) => {
                     start = None;
@@ -956,6 +942,16 @@ mod tests {
         words.learn([ticket.as_bytes(), b"the smith forged it\n"]);
         assert!(found(&words, "Smith said so\n").is_empty());
         assert_eq!(found(&words, "Raman said so\n").len(), 1);
+        // So too where another file's lessons (another worker's) are added to these.
+        let mut lessons = Lessons::default();
+        lessons.learn(words.detectors(), ticket.as_bytes());
+        let mut other = Lessons::default();
+        other.learn(words.detectors(), b"the smith forged it\n");
+        lessons.append(other);
+        let mut appended = redactor(Policy::default());
+        appended.learn_lessons(lessons);
+        assert!(found(&appended, "Smith said so\n").is_empty());
+        assert_eq!(found(&appended, "Raman said so\n").len(), 1);
         // Beside another capital it is part of something else's name.
         assert!(found(&r, "the Smith Labs report\n").is_empty());
     }
@@ -980,10 +976,16 @@ mod tests {
         assert!(many.holds(word(7).as_bytes()) && many.holds(word(EVERYDAY_FEW + 9).as_bytes()));
         assert!(!many.holds(b"Smith"));
         let mut few = Everyday::default();
-        few.learn(b"the smith forged it; Smith, xsmith, smith's, sm");
+        few.learn(
+            b"the smith forged it; Smith, xsmith, smith's, sm, /home/jones mason.java @baker cole",
+        );
         assert!(few.bloom.is_none());
-        // As the name parts' search judges words: `smith` is one, `sm` too short.
-        assert!(few.holds(b"Smith") && few.holds(b"forged") && !few.holds(b"sm"));
+        // As the name parts' search judges words: `smith` and the last word are ones,
+        // `sm` is too short, a path's, a file's or a handle's part none.
+        assert!(few.holds(b"Smith") && few.holds(b"forged") && few.holds(b"Cole"));
+        for no in ["sm", "Jones", "Mason", "Baker"] {
+            assert!(!few.holds(no.as_bytes()), "{no}");
+        }
         let mut both = few.clone();
         both.append(many.clone());
         assert!(both.holds(b"Smith") && both.holds(word(3).as_bytes()));
