@@ -173,9 +173,10 @@ const CAPITAL: &str =
 /// A letter after the first of a word: any of those, in either case.
 const SMALL: &str = r"(?:[a-z]|[\xC3-\xC5][\x80-\xBF]|\\u0(?:0[c-fC-F]|1[0-7])[0-9a-fA-F])";
 
-/// A person's name: one to three capitalised words (`Jürgen Müller`, `Mary O'Neil`).
+/// A person's name: one to three capitalised words (`Jürgen Müller`, `Mary O'Neil`,
+/// `O'Brien`).
 fn name_pattern() -> String {
-    format!(r"{CAPITAL}{SMALL}+(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{0,2}}")
+    format!(r"{CAPITAL}(?:'[A-Z])?{SMALL}+(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{0,2}}")
 }
 
 /// A surname after a first name, ending in a letter so that the word boundary after it
@@ -1476,6 +1477,15 @@ fn regex_syntax_escape(text: &str) -> String {
 
 /// Words that follow "Hi", "Name:" and the like without being anyone's name.
 static NOT_NAMES: WordList = WordList::new(&[
+    // Titles: the name is the word after (`Dear Dr. Kowalczyk`, found by the titles'
+    // detector; `Hi Mrs, …` names nobody).
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Miss",
+    "Mx",
+    "Dr",
+    "Prof",
     "Team",
     "All",
     "Everyone",
@@ -2010,6 +2020,15 @@ fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     if after_place_word(text, start) {
         return None;
     }
+    // A first name after a capital and an apostrophe is a surname's end (`Neil` of
+    // `O'Neil`, `Angelo` of `D'Angelo`): the name is the whole surname.
+    let start = match text[..start] {
+        [.., before, capital, b'\''] if capital.is_ascii_uppercase() && !word_byte(before) => {
+            start - 2
+        }
+        [capital, b'\''] if capital.is_ascii_uppercase() => start - 2,
+        _ => start,
+    };
     let mut words =
         text[start..end]
             .split(|b| *b == b' ' || *b == b'\t')
@@ -2467,12 +2486,17 @@ pub(crate) fn whole_word(text: &[u8], start: usize, end: usize) -> bool {
 
 /// Whether the words either side of `text[start..end]` on its line (past spaces and tabs)
 /// start with neither a capital nor a digit: a capitalised word beside it makes it part of
-/// a longer proper name (`White Stripes`, `United Kingdom`, `Emma Terrace`) or an address.
+/// a longer proper name (`White Stripes`, `United Kingdom`, `Emma Terrace`) or an address
+/// (`42 Nelson`). A time or a date is no house number: a chat's or a log's line starts
+/// with one (`10:02 Raman: done`, `[2026-12-04 10:02] Raman:`).
 fn no_capital_beside(text: &[u8], start: usize, end: usize) -> bool {
     let capital = |word: &[u8]| {
-        word.iter()
-            .find(|b| !b"(\"'[".contains(b))
-            .is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b >= 0xC3)
+        let word = word.strip_prefix(b"[").unwrap_or(word);
+        !time_or_date(word)
+            && word
+                .iter()
+                .find(|b| !b"(\"'[".contains(b))
+                .is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b >= 0xC3)
     };
     let before = &text[..start];
     let gap = before.len() - before.trim_ascii_end().len();
@@ -2489,6 +2513,21 @@ fn no_capital_beside(text: &[u8], start: usize, end: usize) -> bool {
     // The next word's first bytes are all it takes.
     let next = (gap > 0 && !after[..gap].contains(&b'\n')).then(|| &after[gap..]);
     !previous.is_some_and(capital) && !next.is_some_and(capital)
+}
+
+/// Whether `text` starts with a time of day (`10:02`, `9:15:30`) or an ISO date
+/// (`2026-12-04`).
+fn time_or_date(text: &[u8]) -> bool {
+    // `d` a digit, any other byte itself.
+    let shaped = |shape: &[u8]| {
+        text.get(..shape.len()).is_some_and(|start| {
+            start.iter().zip(shape).all(|(b, s)| match s {
+                b'd' => b.is_ascii_digit(),
+                _ => b == s,
+            })
+        })
+    };
+    shaped(b"dd:dd") || shaped(b"d:dd") || shaped(b"dddd-dd-dd")
 }
 
 /// How far back a local part or host label is followed (a local part is at most 64
@@ -3311,6 +3350,24 @@ mod tests {
                 "name: Config{ a: 1 }",
             ],
         );
+        // After a title, the name is the words that follow it, an `O'` surname too.
+        for (text, name) in [
+            ("Dear Dr. Kowalczyk,\nthe disk failed", "Kowalczyk"),
+            ("Hi Mr Abernathy, thanks", "Abernathy"),
+            ("Dear Ms. O'Brien,", "O'Brien"),
+            ("Best regards,\nProf. Ines Sousa", "Ines Sousa"),
+            ("Name: Mrs Oyelaran", "Oyelaran"),
+            ("ask Mx. D'Souza", "D'Souza"),
+        ] {
+            assert_eq!(
+                kinds(text),
+                vec![(Kind::PersonName, name.to_owned())],
+                "{text}"
+            );
+        }
+        // A title alone names nobody.
+        misses("Hi Mrs, the file is attached", Kind::PersonName);
+        misses("Dear Dr. the results", Kind::PersonName);
         // A name glued to its address's bracket is still a name.
         finds(
             "From: Priya Raman<priya@acme.com>",
@@ -3687,6 +3744,24 @@ mod tests {
             "Sandra",
         );
         finds("Don't go to town, Daniel!", Kind::PersonName, "Daniel");
+        // A first name that ends an `O'` or `D'` surname: the whole surname.
+        for (text, name) in [
+            ("Ask O'Neil about it", "O'Neil"),
+            ("O'Neil", "O'Neil"),
+            ("as D'Angelo said", "D'Angelo"),
+            ("from Mary O'Neil today", "Mary O'Neil"),
+        ] {
+            assert_eq!(
+                kinds(text),
+                vec![(Kind::PersonName, name.to_owned())],
+                "{text}"
+            );
+        }
+        // Not after a longer word.
+        assert_eq!(
+            kinds("MO'Neil"),
+            vec![(Kind::PersonName, "Neil".to_owned())]
+        );
         finds("John", Kind::PersonName, "John");
         assert_eq!(
             kinds("Thanks Susan, Karen will call you"),

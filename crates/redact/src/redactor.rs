@@ -954,6 +954,27 @@ mod tests {
         assert_eq!(found(&appended, "Raman said so\n").len(), 1);
         // Beside another capital it is part of something else's name.
         assert!(found(&r, "the Smith Labs report\n").is_empty());
+        // A chat's or a log's time or date before it is no house number.
+        for line in [
+            "10:02 Raman: done",
+            "[10:02] Raman: done",
+            "9:15:30 Raman: done",
+            "[2026-12-04 10:02] Raman: done",
+            "2026-12-04T10:02:03Z Raman joined",
+        ] {
+            assert_eq!(found(&r, line), vec![raman.clone()], "{line}");
+        }
+        for line in [
+            "lives at 42 Raman",
+            "12-14 Raman",
+            "1:5 Raman",
+            "123:45 Raman",
+            "1x:30 Raman",
+            "10:02 Raman Street",
+            "2026-12-4 Raman",
+        ] {
+            assert!(found(&r, line).is_empty(), "{line}");
+        }
     }
 
     #[test]
