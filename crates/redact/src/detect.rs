@@ -1115,6 +1115,19 @@ impl Detectors {
                     .iter()
                     .position(|b| *b == b' ' || *b == b'\t')
                     .map_or(m.end(), |space| m.start() + space + 1);
+            } else if matches!(detector.check, Check::Hostname)
+                && matches!(
+                    text[m.end()..].trim_ascii_start().first(),
+                    Some(b'=' | b':')
+                )
+            {
+                // A dotted property's name is no host, but its last label may be a
+                // secret's or an account's key (`spring.datasource.password=…`,
+                // `db.user: alice`): the search goes on at that label.
+                at = text[m.start()..m.end()]
+                    .iter()
+                    .rposition(|b| *b == b'.')
+                    .map_or(m.end(), |dot| m.start() + dot + 1);
             }
         }
         findings
@@ -4060,6 +4073,22 @@ mod tests {
                 "/etc/systemd/system/multi-user.target.wants/x",
             ],
         );
+        // A secret's or an account's key at the end of a dotted property's name.
+        for (text, kind, value) in [
+            (
+                "spring.datasource.password=S3cretPassw0rd",
+                Kind::Password,
+                "S3cretPassw0rd",
+            ),
+            (
+                "db.password : Hunter2Hunter2x",
+                Kind::Password,
+                "Hunter2Hunter2x",
+            ),
+            ("app.user=alice", Kind::Username, "alice"),
+        ] {
+            assert_eq!(kinds(text), vec![(kind, value.to_owned())], "{text}");
+        }
     }
 
     #[test]
