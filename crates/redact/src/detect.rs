@@ -2611,7 +2611,10 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         }
         // A key's value already ends at an escaped line break (`SECRET_CHAR`).
         Check::Secret => {
-            value.len() <= 512 && secret_value(value) && !working_directory(&text[..start], value)
+            value.len() <= 512
+                && secret_value(value)
+                && !working_directory(&text[..start], value)
+                && !assigns_a_variable(&text[..start], value, after)
         }
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
@@ -2837,6 +2840,30 @@ fn working_directory(before: &[u8], value: &[u8]) -> bool {
         .strip_suffix(b"=")
         .map(<[u8]>::trim_ascii_end);
     key.is_some_and(|key| key.ends_with(b"PWD")) && value.starts_with(b"/")
+}
+
+/// Whether a secret-named key's value is code that assigns it another variable or a call's
+/// result, a statement to itself (`data.token = token;`, `io.token = Some(token);`):
+/// spaced `=`, a bare name (or a call on one), then `;` ending the line. A shell's or a
+/// connection string's `password=hunter2;` has no spaces; a quoted value is a value.
+fn assigns_a_variable(before: &[u8], value: &[u8], after: &[u8]) -> bool {
+    let name = |part: &[u8]| {
+        part.first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    };
+    let call = value.split(|b| *b == b'(').collect::<Vec<_>>();
+    let (statement, rest) = match call.as_slice() {
+        [variable] => (name(variable), after.strip_prefix(b";")),
+        [function, argument] => (name(function) && name(argument), after.strip_prefix(b");")),
+        _ => (false, None),
+    };
+    let line_end = rest.is_some_and(|rest| {
+        rest.iter()
+            .take_while(|b| **b != b'\n')
+            .all(u8::is_ascii_whitespace)
+    });
+    before.ends_with(b" = ") && statement && line_end
 }
 
 /// The label a value follows (`User` of `User: `, of `"user": "`), without its colon.
@@ -4222,6 +4249,29 @@ mod tests {
             "Passw0rd",
         );
         finds("pwd=/Zx9!q2", Kind::Password, "/Zx9!q2");
+        // Code that assigns a secret-named field a variable or a call's result.
+        misses_each(
+            Kind::Password,
+            &[
+                "        data.token = token;\n        x += 1;",
+                "        io.token = Some(token);\n",
+            ],
+        );
+        // A value in a statement still is one where it is no bare name, is quoted, or is
+        // no statement.
+        for (text, value) in [
+            ("export PASSWORD=hunter2x;\n", "hunter2x"),
+            ("password = hunter2x; # the lab box\n", "hunter2x"),
+            ("password = hunter2x\n", "hunter2x"),
+            ("password = Hunter2x!;\n", "Hunter2x!"),
+            ("token = abc(def;\n", "abc(def"),
+            ("token = Some(token) ;\n", "Some(token"),
+            ("token = f(g(h);\n", "f(g(h"),
+            ("token = 9Lives;\n", "9Lives"),
+            ("token = f(x!y);\n", "f(x!y"),
+        ] {
+            finds(text, Kind::Password, value);
+        }
     }
 
     #[test]
