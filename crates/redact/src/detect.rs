@@ -2756,6 +2756,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 // `"user": "judy@acme.com"`: an email's local part, found as the email.
                 && after.first() != Some(&b'@')
                 && after.first().is_none_or(u8::is_ascii)
+                && !contraction(after)
         }
         Check::Hostname => {
             // Mixed case reads as code (`InvoiceService.java`), except in a URL, where
@@ -2864,6 +2865,12 @@ fn assigns_a_variable(before: &[u8], value: &[u8], after: &[u8]) -> bool {
             .all(u8::is_ascii_whitespace)
     });
     before.ends_with(b" = ") && statement && line_end
+}
+
+/// Whether `after`, the text after a word, is its contraction's end (`'t` of `don't`): the
+/// word is no account (`script-login: don't include`).
+fn contraction(after: &[u8]) -> bool {
+    after.first() == Some(&b'\'') && after.get(1).is_some_and(u8::is_ascii_alphabetic)
 }
 
 /// The label a value follows (`User` of `User: `, of `"user": "`), without its colon.
@@ -4402,6 +4409,8 @@ mod tests {
             "carol.smith",
         );
         finds("uid=dave42 gid=100", Kind::Username, "dave42");
+        misses("* script-login: don't include it", Kind::Username);
+        finds("login: 'erin' refused", Kind::Username, "erin");
         misses("user is not allowed", Kind::Username);
         misses("user root logged in", Kind::Username);
         finds("Account Name:\t\tjdoe", Kind::Username, "jdoe");
