@@ -2849,14 +2849,14 @@ fn working_directory(before: &[u8], value: &[u8]) -> bool {
 /// connection string's `password=hunter2;` has no spaces; a quoted value is a value.
 fn assigns_a_variable(before: &[u8], value: &[u8], after: &[u8]) -> bool {
     let name = |part: &[u8]| {
-        part.first()
-            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-            && part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        part.first().is_some_and(|b| !b.is_ascii_digit()) && part.iter().copied().all(word_byte)
     };
-    let call = value.split(|b| *b == b'(').collect::<Vec<_>>();
-    let (statement, rest) = match call.as_slice() {
-        [variable] => (name(variable), after.strip_prefix(b";")),
-        [function, argument] => (name(function) && name(argument), after.strip_prefix(b");")),
+    let mut parts = value.splitn(3, |b| *b == b'(');
+    let (statement, rest) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(variable), None, _) => (name(variable), after.strip_prefix(b";")),
+        (Some(function), Some(argument), None) => {
+            (name(function) && name(argument), after.strip_prefix(b");"))
+        }
         _ => (false, None),
     };
     let line_end = rest.is_some_and(|rest| {
