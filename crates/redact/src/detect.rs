@@ -173,10 +173,10 @@ const CAPITAL: &str =
 /// A letter after the first of a word: any of those, in either case.
 const SMALL: &str = r"(?:[a-z]|[\xC3-\xC5][\x80-\xBF]|\\u0(?:0[c-fC-F]|1[0-7])[0-9a-fA-F])";
 
-/// A person's name: one to three capitalised words (`Jürgen Müller`, `Mary O'Neil`,
+/// A person's name: one to three capitalised words (`Jürgen Müller`, `Turly O'Connor`,
 /// `O'Brien`).
 fn name_pattern() -> String {
-    format!(r"{CAPITAL}(?:'[A-Z])?{SMALL}+(?:[ \t]{CAPITAL}(?:{SMALL}|['-])+){{0,2}}")
+    format!(r"{CAPITAL}(?:'[A-Z])?{SMALL}+(?:[ \t]{CAPITAL}(?:'[A-Z])?(?:{SMALL}|['-])+){{0,2}}")
 }
 
 /// A surname after a first name, ending in a letter so that the word boundary after it
@@ -3412,6 +3412,12 @@ mod tests {
                 "{text}"
             );
         }
+        // An `O'` surname after a first name, beside an address as a GNU ChangeLog has it.
+        finds(
+            "2001-12-07  Turly O'Connor  <t@x.org>",
+            Kind::PersonName,
+            "Turly O'Connor",
+        );
         // A title alone names nobody.
         misses("Hi Mrs, the file is attached", Kind::PersonName);
         misses("Dear Dr. the results", Kind::PersonName);
