@@ -3046,6 +3046,11 @@ mod tests {
     }
 
     /// `finds` for each `(text, value)` of a case table.
+    /// `value` of `kind` is the only finding in `text`.
+    fn finds_only(text: &str, kind: Kind, value: &str) {
+        assert_eq!(kinds(text), vec![(kind, value.to_owned())], "{text}");
+    }
+
     fn finds_each(kind: Kind, cases: &[(&str, &str)]) {
         for (text, value) in cases {
             finds(text, kind, value);
@@ -3406,11 +3411,7 @@ mod tests {
             ("Name: Mrs Oyelaran", "Oyelaran"),
             ("ask Mx. D'Souza", "D'Souza"),
         ] {
-            assert_eq!(
-                kinds(text),
-                vec![(Kind::PersonName, name.to_owned())],
-                "{text}"
-            );
+            finds_only(text, Kind::PersonName, name);
         }
         // An `O'` surname after a first name, beside an address as a GNU ChangeLog has it.
         finds(
@@ -3804,17 +3805,10 @@ mod tests {
             ("as D'Angelo said", "D'Angelo"),
             ("from Mary O'Neil today", "Mary O'Neil"),
         ] {
-            assert_eq!(
-                kinds(text),
-                vec![(Kind::PersonName, name.to_owned())],
-                "{text}"
-            );
+            finds_only(text, Kind::PersonName, name);
         }
         // Not after a longer word.
-        assert_eq!(
-            kinds("MO'Neil"),
-            vec![(Kind::PersonName, "Neil".to_owned())]
-        );
+        finds_only("MO'Neil", Kind::PersonName, "Neil");
         finds("John", Kind::PersonName, "John");
         assert_eq!(
             kinds("Thanks Susan, Karen will call you"),
@@ -4127,7 +4121,7 @@ mod tests {
             ),
             ("app.user=alice", Kind::Username, "alice"),
         ] {
-            assert_eq!(kinds(text), vec![(kind, value.to_owned())], "{text}");
+            finds_only(text, kind, value);
         }
     }
 
