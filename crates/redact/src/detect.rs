@@ -1181,16 +1181,24 @@ const NAME_WINDOW: usize = 1024;
 /// around each small letter followed by a space or tab and a capital, with the line
 /// before it, each side at most [`NAME_WINDOW`] bytes.
 fn name_windows(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
-    let small = |b: u8| b.is_ascii_lowercase() || b >= 0x80;
-    let capital = |b: u8| b.is_ascii_uppercase() || b >= 0xC3 || b == b'\\';
-    // Whether a name's words may meet at `text[i]` (never the first or last byte).
-    let meets = move |i: usize| {
-        (text[i] == b' ' || text[i] == b'\t') && small(text[i - 1]) && capital(text[i + 1])
-    };
+    // Bit `i` set where a name's words may meet at `text[i]`: a space or tab after a small
+    // letter (or a byte beyond ASCII) and before a capital (or a letter beyond ASCII, or
+    // an escape's backslash). Never the first or last byte: nothing stands beside them.
+    let classes: Vec<(u64, u64, u64)> = crate::scan::blocks(text)
+        .map(|b| (b.lower | b.high, b.blank, b.upper | b.lead))
+        .collect();
+    let meets: Vec<u64> = (0..classes.len())
+        .map(|k| {
+            let (small, blank, capital) = classes[k];
+            let small_before = small << 1 | k.checked_sub(1).map_or(0, |j| classes[j].0 >> 63);
+            let capital_after = capital >> 1 | classes.get(k + 1).map_or(0, |next| next.2 << 63);
+            blank & small_before & capital_after
+        })
+        .collect();
     let mut at = 1;
     let mut last_end = 0;
     std::iter::from_fn(move || {
-        let gap = (at..text.len().saturating_sub(1)).find(|&i| meets(i))?;
+        let gap = crate::scan::next(&meets, at, true)?;
         let floor = gap.saturating_sub(NAME_WINDOW);
         let line = text[floor..gap]
             .iter()
@@ -1216,7 +1224,7 @@ fn name_windows(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '
             else {
                 break;
             };
-            if !(end + 1..next.min(text.len() - 1)).any(meets) {
+            if crate::scan::next(&meets, end + 1, true).is_none_or(|gap| gap >= next) {
                 break;
             }
             end = next;
@@ -3548,6 +3556,36 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(&parts_alone(text), expected, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_names_words_meet_anywhere_in_the_blocks_the_scan_reads() {
+        // A small letter, a blank, a capital: at every position around the 64-byte
+        // blocks the bits are read in, and at both ends of the text.
+        let len = 130;
+        for at in 0..len - 2 {
+            for (small, blank, capital) in
+                [(b'a', b' ', b'R'), (0xA9, b'\t', 0xC3), (b'z', b' ', b'\\')]
+            {
+                let mut text = vec![b'.'; len];
+                text[at..at + 3].copy_from_slice(&[small, blank, capital]);
+                let windows: Vec<_> = name_windows(&text).collect();
+                assert!(
+                    windows.len() == 1 && windows[0].contains(&(at + 1)),
+                    "{at}: {windows:?}"
+                );
+                // Not without either neighbour.
+                for (i, other) in [(at, b'A'), (at + 2, b'r')] {
+                    let mut text = text.clone();
+                    text[i] = other;
+                    assert_eq!(name_windows(&text).count(), 0, "{at}");
+                }
+            }
+        }
+        // Cut at the blank, or starting with it: nothing stands beside it.
+        assert_eq!(name_windows(b"hello ").count(), 0);
+        assert_eq!(name_windows(b" Raman").count(), 0);
+        assert_eq!(name_windows(b"").count(), 0);
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod map;
 mod policy;
 mod pseudonym;
 mod redactor;
+mod scan;
 mod stream;
 mod validate;
 

@@ -357,69 +357,14 @@ fn merge(findings: &mut Vec<Finding>, mut extra: Vec<Finding>) {
     }
 }
 
-/// Bit `i` set where byte `i` of `block` (at most 64 bytes) is a name byte: an ASCII
-/// letter or digit, `-`, `_` or `.`, the bytes a learned name can stand beside without
-/// being a whole word of its own (`web01` in `web01-backup`, `xweb01`, `web01_old` or
-/// `web01.log` is not the host). Eight bytes at a time, each compared by arithmetic within
-/// its own byte of a word (no carry crosses into the next, as only ASCII is compared),
-/// then the eight answers gathered into eight bits by one multiplication.
-fn name_mask(block: &[u8]) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = ONES * 0x80;
-    const CASE: u64 = ONES * 0x20;
-    // Bit 7 of each byte set where that byte of `y` (all below 0x80) lies in lo..=hi.
-    let within = |y: u64, lo: u8, hi: u8| {
-        let at_least = y + ONES * u64::from(0x80 - lo);
-        let above = y + ONES * u64::from(0x7f - hi);
-        at_least & !above & HIGH
-    };
-    let mut bytes = [0u8; 64];
-    bytes[..block.len()].copy_from_slice(block);
-    let mut mask = 0u64;
-    for (i, word) in bytes.chunks_exact(8).enumerate() {
-        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let y = x & !HIGH;
-        let name = within(y | CASE, b'a', b'z')
-            | within(y, b'0', b'9')
-            | within(y, b'-', b'.')
-            | within(y, b'_', b'_');
-        let name = name & !x;
-        let bits = (name >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
-        mask |= bits << (8 * i);
-    }
-    mask
-}
-
-/// The runs of name bytes (see [`name_mask`]) in `text`, in order, as (start, end).
-/// Every word of a text is a run, so they are found from one bit per byte, 64 bytes to a
-/// word, and bit arithmetic: no branch per byte.
-fn name_runs(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let masks: Vec<u64> = text.chunks(64).map(name_mask).collect();
-    // The first position at or after `from` whose bit is `set`; bits past the end of the
-    // text are clear.
-    let next = move |from: usize, set: bool| -> Option<usize> {
-        let word = |k: usize| if set { masks[k] } else { !masks[k] };
-        let mut k = from / 64;
-        let mut bits = word(k) & (u64::MAX << (from % 64));
-        while bits == 0 {
-            k += 1;
-            if k == masks.len() {
-                return None;
-            }
-            bits = word(k);
-        }
-        Some(k * 64 + bits.trailing_zeros() as usize)
-    };
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        if at >= text.len() {
-            return None;
-        }
-        let start = next(at, true)?;
-        let end = next(start, false).map_or(text.len(), |end| end.min(text.len()));
-        at = end;
-        Some((start, end))
-    })
+/// The runs of name bytes in `text`, in order, as (start, end): ASCII letters and digits,
+/// `-`, `_` and `.`, the bytes a learned name can stand beside without being a whole word
+/// of its own (`web01` in `web01-backup`, `xweb01`, `web01_old` or `web01.log` is not the
+/// host). Every word of a text is a run, so they are read from the text's classified bits
+/// (see [`crate::scan`]), not byte by byte.
+fn name_runs(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + use<> {
+    let names = crate::scan::bitmap(text, |b| b.lower | b.upper | b.digit | b.joiner);
+    crate::scan::runs(names, text.len())
 }
 
 /// What the first pass learns: identifiers the second replaces wherever they stand alone
@@ -505,7 +450,8 @@ impl Everyday {
         // The words met last, by hash: a text repeats its words, and each one added
         // again would cost the filter a miss of the processor's cache.
         let mut recent = [0u64; 1024];
-        let mut add_word = |start: usize, end: usize| {
+        let letters = crate::scan::bitmap(text, |b| b.lower | b.upper);
+        for (start, end) in crate::scan::runs(letters, text.len()) {
             if text[start].is_ascii_lowercase()
                 && (3..=64).contains(&(end - start))
                 && crate::detect::whole_word(text, start, end)
@@ -517,20 +463,6 @@ impl Everyday {
                     self.add(hash);
                 }
             }
-        };
-        let mut start = None;
-        for (i, &b) in text.iter().enumerate() {
-            match (b.is_ascii_alphabetic(), start) {
-                (true, None) => start = Some(i),
-                (false, Some(from)) => {
-                    start = None;
-                    add_word(from, i);
-                }
-                _ => {}
-            }
-        }
-        if let Some(from) = start {
-            add_word(from, text.len());
         }
     }
 
