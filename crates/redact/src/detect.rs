@@ -774,7 +774,8 @@ impl Union {
             .configure(
                 config
                     .match_kind(regex_automata::MatchKind::All)
-                    .specialize_start_states(false),
+                    .specialize_start_states(false)
+                    .starts_for_each_pattern(true),
             )
             .build_from_nfa(reverse_nfa)
             .map_err(|e| e.to_string())?;
@@ -1173,7 +1174,10 @@ impl Detectors {
             } else if let Some(start) = shape.and_then(|s| scanned_start(s, text, at, end)) {
                 start
             } else {
-                let back = input.clone().span(at..end).anchored(Anchored::Yes);
+                let back = input
+                    .clone()
+                    .span(at..end)
+                    .anchored(Anchored::Pattern(pattern));
                 let halves = &self.all.halves;
                 halves
                     .reverse()
