@@ -1201,9 +1201,7 @@ fn name_windows(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '
     // Bit `i` set where a name's words may meet at `text[i]`: a space or tab after a small
     // letter (or a byte beyond ASCII) and before a capital (or a letter beyond ASCII, or
     // an escape's backslash). Never the first or last byte: nothing stands beside them.
-    let classes: Vec<(u64, u64, u64)> = crate::scan::blocks(text)
-        .map(|b| (b.lower | b.high, b.blank, b.upper | b.lead))
-        .collect();
+    let classes = crate::scan::per_block(text, |b| (b.lower | b.high, b.blank, b.upper | b.lead));
     let meets: Vec<u64> = (0..classes.len())
         .map(|k| {
             let (small, blank, capital) = classes[k];

@@ -64,16 +64,21 @@ impl Block {
     }
 }
 
-/// The classes of each block of 64 bytes of `text`, in order.
+/// What `each` makes of the classes of each block of 64 bytes of `text`, in order. The
+/// classes are computed where `each` is called, so that only those it reads are.
 #[inline]
-pub(crate) fn blocks(text: &[u8]) -> impl Iterator<Item = Block> + '_ {
-    text.chunks(64).map(Block::of)
+pub(crate) fn per_block<T>(text: &[u8], mut each: impl FnMut(&Block) -> T) -> Vec<T> {
+    let mut out = Vec::with_capacity(text.len().div_ceil(64));
+    for bytes in text.chunks(64) {
+        out.push(each(&Block::of(bytes)));
+    }
+    out
 }
 
 /// One bit per byte of `text`, 64 to a word: set where `class` of the byte's block sets it.
 #[inline]
 pub(crate) fn bitmap(text: &[u8], class: impl Fn(&Block) -> u64) -> Vec<u64> {
-    blocks(text).map(|block| class(&block)).collect()
+    per_block(text, class)
 }
 
 /// The first position at or after `from` whose bit in `bits` is `set`, if any; bits past
