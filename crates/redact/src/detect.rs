@@ -3068,12 +3068,12 @@ mod tests {
         );
     }
 
-    /// `finds` for each `(text, value)` of a case table.
     /// `value` of `kind` is the only finding in `text`.
     fn finds_only(text: &str, kind: Kind, value: &str) {
         assert_eq!(kinds(text), vec![(kind, value.to_owned())], "{text}");
     }
 
+    /// `finds` for each `(text, value)` of a case table.
     fn finds_each(kind: Kind, cases: &[(&str, &str)]) {
         for (text, value) in cases {
             finds(text, kind, value);
@@ -4175,6 +4175,10 @@ mod tests {
             ("app.user=alice", Kind::Username, "alice"),
         ] {
             finds_only(text, kind, value);
+        }
+        // A property whose last label is no key gives nothing.
+        for text in ["logging.level.root=INFO", "server.port: 8080"] {
+            assert_eq!(kinds(text), vec![], "{text}");
         }
     }
 
