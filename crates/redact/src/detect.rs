@@ -2362,33 +2362,34 @@ pub(crate) fn name_words<'t, 'f>(
 }
 
 /// Up to how many words one automaton of [`NameWords`] is a DFA (faster, but larger):
-/// a text's own names, or a bundle's few.
+/// a text's own names.
 const NAME_WORDS_DFA: usize = 5_000;
 
-/// Words of person names, in order and each once, with one automaton that finds each as
-/// written, and, for a text's own words, in small letters too (an everyday word).
-pub(crate) struct NameWords {
-    words: Vec<Box<[u8]>>,
-    /// Case-insensitive for a text's own words, to find their small forms: only those
-    /// decide that a word is an everyday one (see [`NameWords::alone_in`]).
-    searcher: aho_corasick::AhoCorasick,
+/// Words of person names, in order and each once: a text's own, found by one automaton
+/// as written and in small letters (an everyday word), or those learned from a whole
+/// input, looked up where a word starts.
+pub(crate) enum NameWords {
+    /// Case-insensitive, to find the words' small forms: only a text's own decide that a
+    /// word is an everyday one (see [`NameWords::alone_in`]).
+    Own {
+        words: Vec<Box<[u8]>>,
+        searcher: aho_corasick::AhoCorasick,
+    },
+    /// Looked up only at the capitals that start a word, a few in a hundred bytes: an
+    /// automaton of a bundle's thousands of words walked every byte of every text, a
+    /// sixth of a whole run on changelogs and source code. A fast hasher: the words come
+    /// from the input, but a crafted one can only slow the lookups down.
+    Learned {
+        words: std::collections::HashSet<Box<[u8]>, foldhash::fast::RandomState>,
+        /// The longest word's length: no run longer is looked up.
+        longest: usize,
+    },
 }
 
 impl NameWords {
     /// A text's own words: those it also writes in small letters outside a finding are
     /// everyday words there. `None` for no words (or an automaton too large to build).
-    fn own(words: Vec<Box<[u8]>>) -> Option<Self> {
-        Self::new(words, true)
-    }
-
-    /// Words learned from a whole input, that the learning left out where the input writes
-    /// them in small letters anywhere: found as written only, which is quicker (`ken` of
-    /// `token` is no match). `None` for no words.
-    pub(crate) fn learned(words: Vec<Box<[u8]>>) -> Option<Self> {
-        Self::new(words, false)
-    }
-
-    fn new(mut words: Vec<Box<[u8]>>, everyday_here: bool) -> Option<Self> {
+    fn own(mut words: Vec<Box<[u8]>>) -> Option<Self> {
         // In order, so that the automaton (and the order of equal matches) is the same
         // whatever order the words were met in.
         words.sort_unstable();
@@ -2403,26 +2404,44 @@ impl NameWords {
         };
         let searcher = aho_corasick::AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .ascii_case_insensitive(everyday_here)
+            .ascii_case_insensitive(true)
             .kind(Some(kind))
             .build(&words)
             .ok()?;
-        Some(Self { words, searcher })
+        Some(Self::Own { words, searcher })
     }
 
+    /// Words learned from a whole input, that the learning left out where the input writes
+    /// them in small letters anywhere: found as written only (`ken` of `token` is no
+    /// match). `None` for no words.
+    pub(crate) fn learned(words: Vec<Box<[u8]>>) -> Option<Self> {
+        let longest = words.iter().map(|w| w.len()).max()?;
+        Some(Self::Learned {
+            words: words.into_iter().collect(),
+            longest,
+        })
+    }
+
+    /// Whether `word` is one of the learned words.
     fn holds(&self, word: &[u8]) -> bool {
-        self.words.binary_search_by(|w| (**w).cmp(word)).is_ok()
+        matches!(self, Self::Learned { words, .. } if words.contains(word))
     }
 
     /// Where each word stands alone in `text` as a name, outside `findings` (which are
     /// in order), in order: as written, a whole word, beside no capitalised word or
     /// number, and not a word `text` also uses in small letters outside a finding.
     fn alone_in(&self, text: &[u8], findings: &[Finding]) -> Vec<(usize, usize)> {
-        let mut everyday = vec![false; self.words.len()];
+        let (words, searcher) = match self {
+            Self::Own { words, searcher } => (words, searcher),
+            Self::Learned { words, longest } => {
+                return learned_alone_in(words, *longest, text, findings);
+            }
+        };
+        let mut everyday = vec![false; words.len()];
         let mut alone = Vec::new();
         // Findings are in order, and so are the occurrences: one cursor finds overlaps.
         let mut cursor = 0;
-        for m in self.searcher.find_iter(text) {
+        for m in searcher.find_iter(text) {
             let (start, end, word) = (m.start(), m.end(), m.pattern().as_usize());
             while cursor < findings.len() && findings[cursor].end <= start {
                 cursor += 1;
@@ -2432,7 +2451,7 @@ impl NameWords {
             }
             if text[start].is_ascii_lowercase() {
                 everyday[word] |= whole_word(text, start, end);
-            } else if text[start..end] == *self.words[word]
+            } else if text[start..end] == *words[word]
                 && whole_word(text, start, end)
                 && no_capital_beside(text, start, end)
             {
@@ -2445,6 +2464,52 @@ impl NameWords {
             .map(|(start, end, _)| (start, end))
             .collect()
     }
+}
+
+/// [`NameWords::alone_in`] for learned words. A word of a name starts with a capital (or a
+/// letter beyond ASCII) and goes on in letters, apostrophes and hyphens: at each such
+/// byte that starts a word, the longest learned word there is the run of those bytes, or
+/// the run up to one of its apostrophes (`Raman` of `Raman's`); only there can a word end
+/// and be whole.
+fn learned_alone_in(
+    words: &std::collections::HashSet<Box<[u8]>, foldhash::fast::RandomState>,
+    longest: usize,
+    text: &[u8],
+    findings: &[Finding],
+) -> Vec<(usize, usize)> {
+    let name_byte = |b: &u8| b.is_ascii_alphabetic() || *b >= 0x80 || b"'-".contains(b);
+    let capitals = crate::scan::bitmap(text, |b| b.upper | (b.lead & b.high));
+    let mut alone = Vec::new();
+    let mut cursor = 0;
+    let mut at = 0;
+    while let Some(start) = crate::scan::next(&capitals, at, true) {
+        at = start + 1;
+        if !starts_word(text, start) {
+            continue;
+        }
+        let run = &text[start..text.len().min(start + longest + 1)];
+        let run_end = run.iter().position(|b| !name_byte(b)).unwrap_or(run.len());
+        let apostrophes = run[..run_end].iter().enumerate().rev();
+        let ends = std::iter::once(run_end)
+            .chain(apostrophes.filter_map(|(i, b)| (*b == b'\'').then_some(i)));
+        let Some(end) = ends
+            .map(|len| start + len)
+            .find(|&end| words.contains(&text[start..end]))
+        else {
+            continue;
+        };
+        at = end;
+        while cursor < findings.len() && findings[cursor].end <= start {
+            cursor += 1;
+        }
+        if findings.get(cursor).is_some_and(|f| f.start < end) {
+            continue;
+        }
+        if ends_word(text, end) && no_capital_beside(text, start, end) {
+            alone.push((start, end));
+        }
+    }
+    alone
 }
 
 /// The findings of every word of a person's name found in full (`Priya Raman`, or `Naile`
@@ -2503,12 +2568,26 @@ pub(crate) fn name_parts_alone(
 /// `Raman::new`, `Raman(`, `Raman<T>`), nor an apostrophe's letters after it (`Don't`;
 /// `Raman's` is his). A word right after an escaped line break (`\nRaman`) starts there.
 pub(crate) fn whole_word(text: &[u8], start: usize, end: usize) -> bool {
-    let glued = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80 || b"_-@/\\`".contains(&b);
-    let before_ok = start == 0
+    starts_word(text, start) && ends_word(text, end)
+}
+
+/// Letters, digits and the marks of paths and addresses: a word glued to one on either
+/// side is part of something longer.
+fn glued(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80 || b"_-@/\\`".contains(&b)
+}
+
+/// Whether a word of its own may start at `text[start]` (see [`whole_word`]).
+fn starts_word(text: &[u8], start: usize) -> bool {
+    start == 0
         || escape_letter(text, start - 1)
-        || !(glued(text[start - 1]) || b".:$&#<".contains(&text[start - 1]));
+        || !(glued(text[start - 1]) || b".:$&#<".contains(&text[start - 1]))
+}
+
+/// Whether a word of its own may end before `text[end]` (see [`whole_word`]).
+fn ends_word(text: &[u8], end: usize) -> bool {
     let after = |i: usize| text.get(end + i).copied();
-    let after_ok = match after(0) {
+    match after(0) {
         None => true,
         Some(b'.' | b':') => !after(1).is_some_and(|b| b.is_ascii_alphanumeric() || b == b':'),
         Some(b'\'') => {
@@ -2516,8 +2595,7 @@ pub(crate) fn whole_word(text: &[u8], start: usize, end: usize) -> bool {
                 || !after(1).is_some_and(|b| b.is_ascii_alphabetic())
         }
         Some(b) => !glued(b) && !b"(<[{=".contains(&b),
-    };
-    before_ok && after_ok
+    }
 }
 
 /// Whether the words either side of `text[start..end]` on its line (past spaces and tabs)
@@ -3533,6 +3611,56 @@ mod tests {
                 text[f.start..f.end].to_owned()
             })
             .collect()
+    }
+
+    #[test]
+    fn learned_name_words_are_found_as_written_whole_and_where_no_finding_is() {
+        let words = ["Raman", "O'Neil", "Neil", "Jean-Luc", "Émile", "Ann"];
+        let learned =
+            NameWords::learned(words.iter().map(|w| Box::from(w.as_bytes())).collect()).unwrap();
+        let alone = |text: &str, findings: &[Finding]| -> Vec<String> {
+            learned
+                .alone_in(text.as_bytes(), findings)
+                .into_iter()
+                .map(|(start, end)| text[start..end].to_string())
+                .collect()
+        };
+        let cases: &[(&str, &[&str])] = &[
+            // At the text's start and end, after an escaped line break, beyond ASCII.
+            ("Raman", &["Raman"]),
+            ("ask Raman", &["Raman"]),
+            (r"done\nRaman agreed", &["Raman"]),
+            ("then Émile wrote", &["Émile"]),
+            // An apostrophe or a hyphen within the word; an apostrophe's `s` after it.
+            ("ask O'Neil today", &["O'Neil"]),
+            ("O'Neil's patch; Raman's too", &["O'Neil", "Raman"]),
+            ("Jean-Luc said so", &["Jean-Luc"]),
+            // Part of a longer word, a path, a number or another case: none.
+            (
+                "Ramanathan, Raman2, xRaman, @Raman, Raman.java, RAMAN, raman",
+                &[],
+            ),
+            ("Jean-Lucas, O'Neill, Émilee, Anne, Annex", &[]),
+            ("Ramanramanramanramanramanraman", &[]),
+            // Beside another capitalised word or a number: part of something else.
+            ("the Raman Labs report, 42 Ann", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(alone(text, &[]), *expected, "{text}");
+        }
+        // Not where a finding already is.
+        let text = "user Raman, then Raman";
+        let finding = Finding {
+            start: 5,
+            end: 10,
+            kind: Kind::Username,
+            category: Category::AccountIdentifiers,
+            confidence: 1.0,
+            reason: "test",
+        };
+        assert_eq!(alone(text, std::slice::from_ref(&finding)), ["Raman"]);
+        let again = learned.alone_in(text.as_bytes(), &[finding]);
+        assert_eq!(again, [(17, 22)]);
     }
 
     #[test]
