@@ -2381,6 +2381,9 @@ pub(crate) enum NameWords {
     /// from the input, but a crafted one can only slow the lookups down.
     Learned {
         words: std::collections::HashSet<Box<[u8]>, foldhash::fast::RandomState>,
+        /// A bit per pair of first bytes a word starts with: most capitals of a log
+        /// (`INFO`, `GET`, a class's name) start none, and cost no lookup.
+        pairs: Box<[u64; 1024]>,
         /// The longest word's length: no run longer is looked up.
         longest: usize,
     },
@@ -2416,8 +2419,14 @@ impl NameWords {
     /// match). `None` for no words.
     pub(crate) fn learned(words: Vec<Box<[u8]>>) -> Option<Self> {
         let longest = words.iter().map(|w| w.len()).max()?;
+        let mut pairs = Box::new([0u64; 1024]);
+        for word in &words {
+            let pair = pair_index(word);
+            pairs[pair / 64] |= 1 << (pair % 64);
+        }
         Some(Self::Learned {
             words: words.into_iter().collect(),
+            pairs,
             longest,
         })
     }
@@ -2433,9 +2442,11 @@ impl NameWords {
     fn alone_in(&self, text: &[u8], findings: &[Finding]) -> Vec<(usize, usize)> {
         let (words, searcher) = match self {
             Self::Own { words, searcher } => (words, searcher),
-            Self::Learned { words, longest } => {
-                return learned_alone_in(words, *longest, text, findings);
-            }
+            Self::Learned {
+                words,
+                pairs,
+                longest,
+            } => return learned_alone_in(words, pairs, *longest, text, findings),
         };
         let mut everyday = vec![false; words.len()];
         let mut alone = Vec::new();
@@ -2466,6 +2477,12 @@ impl NameWords {
     }
 }
 
+/// The index of the first two bytes of `bytes` (a byte and a zero for one byte) in a bit
+/// set of pairs.
+fn pair_index(bytes: &[u8]) -> usize {
+    usize::from(bytes[0]) << 8 | usize::from(bytes.get(1).copied().unwrap_or(0))
+}
+
 /// [`NameWords::alone_in`] for learned words. A word of a name starts with a capital (or a
 /// letter beyond ASCII) and goes on in letters, apostrophes and hyphens: at each such
 /// byte that starts a word, the longest learned word there is the run of those bytes, or
@@ -2473,6 +2490,7 @@ impl NameWords {
 /// and be whole.
 fn learned_alone_in(
     words: &std::collections::HashSet<Box<[u8]>, foldhash::fast::RandomState>,
+    pairs: &[u64; 1024],
     longest: usize,
     text: &[u8],
     findings: &[Finding],
@@ -2484,7 +2502,8 @@ fn learned_alone_in(
     let mut at = 0;
     while let Some(start) = crate::scan::next(&capitals, at, true) {
         at = start + 1;
-        if !starts_word(text, start) {
+        let pair = pair_index(&text[start..]);
+        if pairs[pair / 64] & (1 << (pair % 64)) == 0 || !starts_word(text, start) {
             continue;
         }
         let run = &text[start..text.len().min(start + longest + 1)];
