@@ -394,6 +394,9 @@ fn host_name(text: &[u8], site: bool) -> bool {
 /// against it costs a binary search over numbers, no byte-by-byte comparison.
 pub(crate) struct WordList {
     words: &'static [&'static str],
+    /// Other lists whose words this one holds too: a word checked against many lists
+    /// costs one search.
+    also: &'static [&'static WordList],
     packed: std::sync::OnceLock<Vec<u128>>,
 }
 
@@ -402,8 +405,17 @@ impl WordList {
     pub(crate) const MAX_LEN: usize = 15;
 
     pub(crate) const fn new(words: &'static [&'static str]) -> Self {
+        Self::union(words, &[])
+    }
+
+    /// A list of `words` and of every word of the lists `also`.
+    pub(crate) const fn union(
+        words: &'static [&'static str],
+        also: &'static [&'static WordList],
+    ) -> Self {
         Self {
             words,
+            also,
             packed: std::sync::OnceLock::new(),
         }
     }
@@ -441,9 +453,9 @@ impl WordList {
     fn holds(&self, key: u128) -> bool {
         self.packed
             .get_or_init(|| {
-                let mut packed: Vec<u128> = self
-                    .words
-                    .iter()
+                let lists = std::iter::once(self.words).chain(self.also.iter().map(|l| l.words));
+                let mut packed: Vec<u128> = lists
+                    .flatten()
                     .filter_map(|w| Self::pack(w.as_bytes()))
                     .collect();
                 packed.sort_unstable();
