@@ -796,6 +796,8 @@ impl Union {
 }
 
 /// A detector's own pattern, to pick its value (the group named `v`) out of a match.
+/// Cheap to clone: the compiled automata are shared.
+#[derive(Clone)]
 struct ValueRegex {
     regex: MultiRegex,
     group: usize,
@@ -858,6 +860,7 @@ impl ValueRegex {
 /// own first match, then V's after it, then R's after that end exactly where the whole
 /// match ends, that is the way the pattern took, and V's match is the group's. Otherwise
 /// (another way through C was needed) the capture pass decides.
+#[derive(Clone)]
 struct ValueParts {
     context: Option<MultiRegex>,
     value: MultiRegex,
@@ -955,7 +958,7 @@ impl Detectors {
             });
         }
         own.append(&mut detectors);
-        Self::of(own)
+        Self::of(own, None)
     }
 
     /// The full names (two words or more) in `text`, found by the person-name detectors
@@ -976,8 +979,9 @@ impl Detectors {
                 .into_iter()
                 .filter(|d| d.kind == Kind::PersonName)
                 .collect();
-            // The same patterns compiled in the whole union: they compile alone too.
-            Self::of(names).ok().map(Box::new)
+            // The same patterns compiled in the whole union: they compile alone too, and
+            // their values are picked out by this one's automata.
+            Self::of(names, Some(self)).ok().map(Box::new)
         });
         let Some(names) = names.as_deref() else {
             return Vec::new();
@@ -1001,16 +1005,19 @@ impl Detectors {
             .collect()
     }
 
-    fn of(detectors: Vec<Detector>) -> Result<Self, PatternError> {
+    fn of(detectors: Vec<Detector>, sharing: Option<&Detectors>) -> Result<Self, PatternError> {
         let patterns: Vec<&str> = detectors.iter().map(|d| d.pattern.as_str()).collect();
         let all = Union::new(&patterns).map_err(|message| PatternError {
             name: "(all)".into(),
             message,
         })?;
-        let hosts = compile(&[HOSTNAME_PATTERN]).map_err(|message| PatternError {
-            name: "hostname".into(),
-            message,
-        })?;
+        let hosts = match sharing {
+            Some(shared) => shared.hosts.clone(),
+            None => compile(&[HOSTNAME_PATTERN]).map_err(|message| PatternError {
+                name: "hostname".into(),
+                message,
+            })?,
+        };
         let user_detectors: Vec<usize> = (0..detectors.len())
             .filter(|&i| detectors[i].kind == Kind::Username)
             .collect();
@@ -1036,8 +1043,19 @@ impl Detectors {
                     name: d.kind.name().into(),
                     message,
                 };
+                // A detector `sharing` has too (the learning pass's names) shares its regex.
+                let shared = || {
+                    let shared = sharing?;
+                    let i = shared
+                        .detectors
+                        .iter()
+                        .position(|s| s.pattern == d.pattern)?;
+                    shared.values[i].clone()
+                };
                 (d.value == Value::Group)
-                    .then(|| ValueRegex::new(&d.pattern).map_err(error))
+                    .then(|| {
+                        shared().map_or_else(|| ValueRegex::new(&d.pattern).map_err(error), Ok)
+                    })
                     .transpose()
             })
             .collect::<Result<_, _>>()?;
