@@ -408,7 +408,8 @@ impl WordList {
         Self::union(words, &[])
     }
 
-    /// A list of `words` and of every word of the lists `also`.
+    /// A list of `words` and of the words of the lists `also` (their own: a union of
+    /// unions is not flattened).
     pub(crate) const fn union(
         words: &'static [&'static str],
         also: &'static [&'static WordList],
