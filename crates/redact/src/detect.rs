@@ -2500,14 +2500,10 @@ impl NameWords {
         };
         let mut everyday = vec![false; words.len()];
         let mut alone = Vec::new();
-        // Findings are in order, and so are the occurrences: one cursor finds overlaps.
-        let mut cursor = 0;
+        let mut taken = Taken::new(findings);
         for m in searcher.find_iter(text) {
             let (start, end, word) = (m.start(), m.end(), m.pattern().as_usize());
-            while cursor < findings.len() && findings[cursor].end <= start {
-                cursor += 1;
-            }
-            if findings.get(cursor).is_some_and(|f| f.start < end) {
+            if taken.overlaps(start, end) {
                 continue;
             }
             if text[start].is_ascii_lowercase() {
@@ -2533,6 +2529,32 @@ fn pair_index(bytes: &[u8]) -> usize {
     usize::from(bytes[0]) << 8 | usize::from(bytes.get(1).copied().unwrap_or(0))
 }
 
+/// Findings in order, and whether spans met in order of their start overlap one: one
+/// cursor over the findings answers for all of them.
+pub(crate) struct Taken<'f> {
+    findings: &'f [Finding],
+    cursor: usize,
+}
+
+impl<'f> Taken<'f> {
+    pub(crate) fn new(findings: &'f [Finding]) -> Self {
+        Self {
+            findings,
+            cursor: 0,
+        }
+    }
+
+    /// Whether `start..end` overlaps a finding; no span may start before the last one
+    /// asked about.
+    pub(crate) fn overlaps(&mut self, start: usize, end: usize) -> bool {
+        let findings = self.findings;
+        while self.cursor < findings.len() && findings[self.cursor].end <= start {
+            self.cursor += 1;
+        }
+        findings.get(self.cursor).is_some_and(|f| f.start < end)
+    }
+}
+
 /// [`NameWords::alone_in`] for learned words. A word of a name starts with a capital (or a
 /// letter beyond ASCII) and goes on in letters, apostrophes and hyphens: at each such
 /// byte that starts a word, the longest learned word there is the run of those bytes, or
@@ -2548,7 +2570,7 @@ fn learned_alone_in(
     let name_byte = |b: &u8| b.is_ascii_alphabetic() || *b >= 0x80 || b"'-".contains(b);
     let capitals = crate::scan::bitmap(text, |b| b.upper | (b.lead & b.high));
     let mut alone = Vec::new();
-    let mut cursor = 0;
+    let mut taken = Taken::new(findings);
     let mut at = 0;
     while let Some(start) = crate::scan::next(&capitals, at, true) {
         at = start + 1;
@@ -2568,10 +2590,7 @@ fn learned_alone_in(
             continue;
         };
         at = end;
-        while cursor < findings.len() && findings[cursor].end <= start {
-            cursor += 1;
-        }
-        if findings.get(cursor).is_some_and(|f| f.start < end) {
+        if taken.overlaps(start, end) {
             continue;
         }
         if ends_word(text, end) && no_capital_beside(text, start, end) {
@@ -3680,6 +3699,33 @@ mod tests {
                 text[f.start..f.end].to_owned()
             })
             .collect()
+    }
+
+    #[test]
+    fn spans_met_in_order_overlap_the_findings_they_share_a_byte_with() {
+        let finding = |start, end| Finding {
+            start,
+            end,
+            kind: Kind::Email,
+            category: Category::Contact,
+            confidence: 1.0,
+            reason: "test",
+        };
+        let findings = [finding(5, 10), finding(10, 12), finding(20, 30)];
+        let mut taken = Taken::new(&findings);
+        let spans = [
+            ((0, 5), false),
+            ((3, 6), true),
+            ((9, 11), true),
+            ((12, 20), false),
+            ((12, 21), true),
+            ((25, 26), true),
+            ((30, 40), false),
+        ];
+        for ((start, end), overlaps) in spans {
+            assert_eq!(taken.overlaps(start, end), overlaps, "{start}..{end}");
+        }
+        assert!(!Taken::new(&[]).overlaps(0, 100));
     }
 
     #[test]

@@ -293,8 +293,8 @@ impl Redactor {
             return;
         };
         let mut extra = Vec::new();
-        // Findings are in order, and so are the runs: one cursor finds overlaps.
-        let mut cursor = 0;
+        // Findings are in order, and so are the runs.
+        let mut taken = crate::detect::Taken::new(findings);
         // A learned name counts only as a whole run of name characters.
         for (start, end) in name_runs(text, |run| learned.may_start(run)) {
             // A sentence's full stop is no part of the name (`restarted web01.`).
@@ -313,10 +313,7 @@ impl Redactor {
                 }
                 None => continue,
             };
-            while cursor < findings.len() && findings[cursor].end <= start {
-                cursor += 1;
-            }
-            if findings.get(cursor).is_some_and(|f| f.start < end) {
+            if taken.overlaps(start, end) {
                 continue;
             }
             let (category, confidence, reason) = match learned_as {
