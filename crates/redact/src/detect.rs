@@ -3757,6 +3757,11 @@ mod tests {
             ),
             ("Jean-Lucas, O'Neill, Émilee, Anne, Annex", &[]),
             ("Ramanramanramanramanramanraman", &[]),
+            // A text that ends in a lone capital or within a word.
+            ("R", &[]),
+            ("ask R", &[]),
+            ("ask Rama", &[]),
+            ("O'", &[]),
             // Beside another capitalised word or a number: part of something else.
             ("the Raman Labs report, 42 Ann", &[]),
         ];
