@@ -750,7 +750,12 @@ pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> 
         at = end.max(dot + 1);
         let run = &text[start..end];
         let dots = run.iter().filter(|b| **b == b'.').count();
-        if dots < 2 || !run.iter().any(u8::is_ascii_alphabetic) {
+        // A short name holds a digit or a hyphen (see `short_name`): a run with neither
+        // (a stack frame's `com.acme.billing.Invoice.post`) holds none, and costs no search.
+        if dots < 2
+            || !run.iter().any(u8::is_ascii_alphabetic)
+            || !run.iter().any(|b| b.is_ascii_digit() || *b == b'-')
+        {
             continue;
         }
         names.extend(
@@ -1034,6 +1039,14 @@ mod tests {
             ),
             "two labels (app02.io) teach nothing; case does not matter"
         );
+        // A short name with a hyphen and no digit is one; a word of letters alone is not
+        // (`mail` of `mail.corp.acme.com` is an everyday word).
+        let mut r = redactor(Policy::default());
+        r.learn([&b"db-primary.corp.acme.com mail.corp.acme.com"[..]]);
+        let out = r.redact(b"db-primary and mail");
+        let text = String::from_utf8(out.text).unwrap();
+        let label = r.pseudonymizer().label("db-primary");
+        assert_eq!(text, format!("{label} and mail"));
     }
 
     #[test]
