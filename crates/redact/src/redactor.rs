@@ -366,20 +366,7 @@ fn name_runs<'t>(
     first: impl Fn(&[u8]) -> bool + 't,
 ) -> impl Iterator<Item = (usize, usize)> + 't {
     let names = crate::scan::bitmap(text, |b| b.lower | b.upper | b.digit | b.joiner);
-    // A run starts at a name byte after none (or at the text's start).
-    let starts: Vec<u64> = (0..names.len())
-        .map(|k| names[k] & !(names[k] << 1 | k.checked_sub(1).map_or(0, |j| names[j] >> 63)))
-        .collect();
-    let mut at = 0;
-    std::iter::from_fn(move || loop {
-        let start = crate::scan::next(&starts, at, true)?;
-        at = start + 1;
-        if first(&text[start..]) {
-            let end =
-                crate::scan::next(&names, start, false).map_or(text.len(), |e| e.min(text.len()));
-            return Some((start, end));
-        }
-    })
+    crate::scan::runs(names, text.len(), move |start| first(&text[start..]))
 }
 
 /// What the first pass learns: identifiers the second replaces wherever they stand alone
@@ -466,11 +453,9 @@ impl Everyday {
         // again would cost the filter a miss of the processor's cache.
         let mut recent = [0u64; 1024];
         let letters = crate::scan::bitmap(text, |b| b.lower | b.upper);
-        for (start, end) in crate::scan::runs(letters, text.len()) {
-            if text[start].is_ascii_lowercase()
-                && (3..=64).contains(&(end - start))
-                && crate::detect::whole_word(text, start, end)
-            {
+        let small = |start: usize| text[start].is_ascii_lowercase();
+        for (start, end) in crate::scan::runs(letters, text.len(), small) {
+            if (3..=64).contains(&(end - start)) && crate::detect::whole_word(text, start, end) {
                 let hash = Self::hash(&text[start..end]);
                 let slot = &mut recent[(hash % 1024) as usize];
                 if *slot != hash {

@@ -100,18 +100,27 @@ pub(crate) fn next(bits: &[u64], from: usize, set: bool) -> Option<usize> {
     Some(k * 64 + found.trailing_zeros() as usize)
 }
 
-/// The runs of set bits in the bitmap of a text `len` bytes long, in order, as (start,
-/// end).
-pub(crate) fn runs(bits: Vec<u64>, len: usize) -> impl Iterator<Item = (usize, usize)> {
+/// The runs of set bits in the bitmap of a text `len` bytes long whose start `keep`
+/// accepts, in order, as (start, end). A run passed over costs its start's bit and the
+/// call: its end is never looked for (a log's words mostly start with bytes no learned
+/// name starts with).
+pub(crate) fn runs(
+    bits: Vec<u64>,
+    len: usize,
+    keep: impl Fn(usize) -> bool,
+) -> impl Iterator<Item = (usize, usize)> {
+    // A run starts at a set bit after a clear one (or at the text's start).
+    let starts: Vec<u64> = (0..bits.len())
+        .map(|k| bits[k] & !(bits[k] << 1 | k.checked_sub(1).map_or(0, |j| bits[j] >> 63)))
+        .collect();
     let mut at = 0;
-    std::iter::from_fn(move || {
-        if at >= len {
-            return None;
+    std::iter::from_fn(move || loop {
+        let start = next(&starts, at, true).filter(|&start| start < len)?;
+        at = start + 1;
+        if keep(start) {
+            let end = next(&bits, start, false).map_or(len, |end| end.min(len));
+            return Some((start, end));
         }
-        let start = next(&bits, at, true)?;
-        let end = next(&bits, start, false).map_or(len, |end| end.min(len));
-        at = end;
-        Some((start, end))
     })
 }
 
@@ -165,7 +174,8 @@ mod tests {
     #[test]
     fn runs_are_the_maximal_runs_of_set_bits() {
         let text = b"ab  cd\tefgh".repeat(20);
-        let found: Vec<(usize, usize)> = runs(bitmap(&text, |b| b.lower), text.len()).collect();
+        let found: Vec<(usize, usize)> =
+            runs(bitmap(&text, |b| b.lower), text.len(), |_| true).collect();
         let expected: Vec<(usize, usize)> = (0..20)
             .flat_map(|k| {
                 let at = 11 * k;
@@ -180,8 +190,17 @@ mod tests {
                 _ => merged.push((start, end)),
             }
         }
-        assert_eq!(found, merged);
-        assert_eq!(runs(bitmap(b"", |b| b.lower), 0).count(), 0);
-        assert_eq!(runs(bitmap(b"  ", |b| b.lower), 2).count(), 0);
+        assert_eq!(found, merged.clone());
+        assert_eq!(runs(bitmap(b"", |b| b.lower), 0, |_| true).count(), 0);
+        assert_eq!(runs(bitmap(b"  ", |b| b.lower), 2, |_| true).count(), 0);
+        // Only the runs whose start is kept, each still whole.
+        let kept: Vec<(usize, usize)> =
+            runs(bitmap(&text, |b| b.lower), text.len(), |s| text[s] == b'c').collect();
+        let expected: Vec<(usize, usize)> = merged
+            .into_iter()
+            .filter(|&(s, _)| text[s] == b'c')
+            .collect();
+        assert_eq!(kept, expected);
+        assert_eq!(kept.len(), 20);
     }
 }
