@@ -2312,11 +2312,15 @@ fn name_part(word: &[u8]) -> bool {
         .is_some_and(|b| b.is_ascii_uppercase() || *b >= 0xC3);
     capital
         && word.len() >= 3
-        && word[1..]
-            .iter()
-            .all(|b| b.is_ascii_alphabetic() || *b >= 0x80 || b"'-".contains(b))
+        && word[1..].iter().all(|b| name_byte(*b))
         && !NOT_NAMES.contains(word)
         && !NOT_NAME_PARTS.contains_lowered(word)
+}
+
+/// A byte a word of a name goes on in after its capital: a letter, a byte of a letter
+/// beyond ASCII, an apostrophe or a hyphen (`O'Neil-Byrne`).
+fn name_byte(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b >= 0x80 || b"'-".contains(&b)
 }
 
 /// The lists of words no word of a name is, lower case (with [`SIGNATURE_CLOSES`]).
@@ -2415,7 +2419,7 @@ pub(crate) fn name_words<'t, 'f>(
 /// a text's own names.
 const NAME_WORDS_DFA: usize = 5_000;
 
-/// Words of person names, in order and each once: a text's own, found by one automaton
+/// Words of person names, each once: a text's own, found by one automaton
 /// as written and in small letters (an everyday word), or those learned from a whole
 /// input, looked up where a word starts.
 pub(crate) enum NameWords {
@@ -2556,7 +2560,7 @@ impl<'f> Taken<'f> {
 }
 
 /// [`NameWords::alone_in`] for learned words. A word of a name starts with a capital (or a
-/// letter beyond ASCII) and goes on in letters, apostrophes and hyphens: at each such
+/// letter beyond ASCII) and goes on in [`name_byte`]s: at each such
 /// byte that starts a word, the longest learned word there is the run of those bytes, or
 /// the run up to one of its apostrophes (`Raman` of `Raman's`); only there can a word end
 /// and be whole.
@@ -2567,7 +2571,6 @@ fn learned_alone_in(
     text: &[u8],
     findings: &[Finding],
 ) -> Vec<(usize, usize)> {
-    let name_byte = |b: &u8| b.is_ascii_alphabetic() || *b >= 0x80 || b"'-".contains(b);
     let capitals = crate::scan::bitmap(text, |b| b.upper | (b.lead & b.high));
     let mut alone = Vec::new();
     let mut taken = Taken::new(findings);
@@ -2579,7 +2582,7 @@ fn learned_alone_in(
             continue;
         }
         let run = &text[start..text.len().min(start + longest + 1)];
-        let run_end = run.iter().position(|b| !name_byte(b)).unwrap_or(run.len());
+        let run_end = run.iter().position(|b| !name_byte(*b)).unwrap_or(run.len());
         let apostrophes = run[..run_end].iter().enumerate().rev();
         let ends = std::iter::once(run_end)
             .chain(apostrophes.filter_map(|(i, b)| (*b == b'\'').then_some(i)));

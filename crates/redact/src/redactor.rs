@@ -735,11 +735,11 @@ pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> 
         at = end.max(dot + 1);
         let run = &text[start..end];
         let dots = run.iter().filter(|b| **b == b'.').count();
-        // A short name holds a digit or a hyphen (see `short_name`): a run with neither
-        // (a stack frame's `com.acme.billing.Invoice.post`) holds none, and costs no search.
+        // A run with no byte a short name needs (a stack frame's
+        // `com.acme.billing.Invoice.post`) holds none, and costs no search.
         if dots < 2
             || !run.iter().any(u8::is_ascii_alphabetic)
-            || !run.iter().any(|b| b.is_ascii_digit() || *b == b'-')
+            || !run.iter().copied().any(host_mark)
         {
             continue;
         }
@@ -753,15 +753,19 @@ pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> 
 }
 
 /// The first label of a host name with three or more labels, if it looks like a host's
-/// own name (three characters or more, with a digit or a hyphen).
+/// own name (three characters or more, with a [`host_mark`]).
 fn short_name(name: &[u8]) -> Option<String> {
     let host = std::str::from_utf8(name).ok()?;
     let mut labels = host.split('.');
     let short = labels.next()?;
-    (labels.count() >= 2
-        && short.len() >= 3
-        && short.chars().any(|c| c.is_ascii_digit() || c == '-'))
-    .then(|| short.to_ascii_lowercase())
+    (labels.count() >= 2 && short.len() >= 3 && short.bytes().any(host_mark))
+        .then(|| short.to_ascii_lowercase())
+}
+
+/// A digit or a hyphen: a host's own name holds one (`web01`, `db-primary`), an everyday
+/// word (`mail`, `www`) none.
+fn host_mark(b: u8) -> bool {
+    b.is_ascii_digit() || b == b'-'
 }
 
 #[cfg(test)]
