@@ -690,11 +690,15 @@ fn load_map(path: Option<&Path>) -> anyhow::Result<MapBook> {
             MapBook::read(file, SPILL_BYTES).map_err(|error| match error {
                 MapError::EarlierFormat(earlier) => anyhow!(
                     "the map {} was written by an earlier casebridge (map format {earlier}), \
-                     whose pseudonyms for names, users, hosts, MAC addresses and numbers \
-                     differ from this one's: extending it would give those values a second \
-                     pseudonym. Keep it for --reveal, which still reads it, and give this \
-                     run a new --map",
-                    path.display()
+                     whose pseudonyms for {} differ from this one's: extending it would give \
+                     those values a second pseudonym. Keep it for --reveal, which still reads \
+                     it, and give this run a new --map",
+                    path.display(),
+                    if earlier >= 2 {
+                        "host names and email addresses"
+                    } else {
+                        "names, users, hosts, MAC addresses and numbers"
+                    }
                 ),
                 MapError::NewerFormat(newer) => anyhow!(
                     "the map {} was written by a newer casebridge (map format {newer}); \

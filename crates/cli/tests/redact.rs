@@ -426,34 +426,40 @@ fn a_map_of_an_earlier_format_still_reveals_but_is_not_extended() {
     let out = dir.path("out");
     let input = dir.path("in.txt");
     fs::write(&input, "Regards,\nJane Doe\n").unwrap();
-    let refused = redact(
-        &[&input, Path::new("-o"), &out, Path::new("--map"), &map],
-        &[],
-        None,
-    );
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    // A run with `map` fails, writes nothing, and says why.
+    let refusal = |map: &Path| {
+        let refused = redact(
+            &[&input, Path::new("-o"), &out, Path::new("--map"), map],
+            &[],
+            None,
+        );
+        assert!(!refused.status.success());
+        assert!(!out.exists(), "nothing is written");
+        String::from_utf8_lossy(&refused.stderr).into_owned()
+    };
+    let stderr = refusal(&map);
     assert!(
         stderr.contains("earlier casebridge (map format 1)"),
         "{stderr}"
     );
     assert!(stderr.contains("new --map"), "{stderr}");
-    assert!(!out.exists(), "nothing is written");
     assert_eq!(
         fs::read_to_string(&map).unwrap(),
         old,
         "the old map is untouched"
     );
+    // A format-2 map: only host names and email addresses changed since.
+    let format_2 = dir.path("format-2.json");
+    fs::write(&format_2, old.replace(r#""version":1"#, r#""version":2"#)).unwrap();
+    let stderr = refusal(&format_2);
+    assert!(
+        stderr.contains("(map format 2), whose pseudonyms for host names and email"),
+        "{stderr}"
+    );
 
     let newer = dir.path("newer.json");
     fs::write(&newer, old.replace(r#""version":1"#, r#""version":9"#)).unwrap();
-    let refused = redact(
-        &[&input, Path::new("-o"), &out, Path::new("--map"), &newer],
-        &[],
-        None,
-    );
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("newer casebridge (map format 9)"));
+    assert!(refusal(&newer).contains("newer casebridge (map format 9)"));
 }
 
 #[test]

@@ -20,10 +20,12 @@ pub struct MapEntry {
 
 /// The map format this version writes. Format 2 (2026-12-03): names, users and host labels
 /// have 40-bit tags, and MAC addresses and same-shape numbers are permuted under the key,
-/// where format 1 hashed them; address tables are derived another way. A format-1 map
-/// still reveals, but its key gives those values other pseudonyms now, so a run must not
-/// extend it.
-pub const MAP_VERSION: u32 = 2;
+/// where format 1 hashed them; address tables are derived another way. Format 3
+/// (2026-12-04): a host's public suffix is a tagged label of its own, where format 2 made
+/// every suffix `.example` and gave `acme.com` and `acme.org` one pseudonym. A map of an
+/// earlier format still reveals, but its key gives some values other pseudonyms now, so a
+/// run must not extend it.
+pub const MAP_VERSION: u32 = 3;
 
 /// The key pseudonyms are derived from and every pseudonym issued with it. Kept only by
 /// the owner of the data (`--map`): with it, later runs reuse the same pseudonyms and
