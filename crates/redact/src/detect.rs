@@ -4439,6 +4439,8 @@ mod tests {
                 // A file named after a host: the host without the extension.
                 ("rotated web01.acme.com.1 kept", "web01.acme.com"),
                 ("see web01.acme.com.LOG too", "web01.acme.com"),
+                // A site is a site whatever its first label.
+                ("docs at https://this.org/x", "this.org"),
             ],
         );
         misses_each(
@@ -4463,6 +4465,9 @@ mod tests {
                 "poll_read_buf(this.read.as_mut(), cx)",
                 "assert_eq!(loc.id.language, lang)",
                 "/etc/systemd/system/multi-user.target.wants/x",
+                // A member in a traceback's source line, under a generic domain.
+                "    return self.data[key]",
+                "  if (this.name === undefined) {",
             ],
         );
         // A secret's or an account's key at the end of a dotted property's name.

@@ -331,6 +331,11 @@ static REVERSE_DNS_ROOTS: WordList = WordList::new(&[
     "com", "org", "net", "io", "java", "javax", "edu", "gov", "de", "uk",
 ]);
 
+/// First labels that make a dotted name a member of an object in code (`self.name`,
+/// `this.data` in a traceback's source line), where a generic top-level domain is also a
+/// field's name; no host is named so.
+static CODE_RECEIVERS: WordList = WordList::new(&["cls", "self", "super", "this"]);
+
 /// Whether `label` is a file's extension (`log`, `gz`, `yaml`), in any letter case.
 pub(crate) fn file_extension(label: &[u8]) -> bool {
     FILE_EXTENSIONS.contains_lowered(label)
@@ -374,6 +379,9 @@ fn host_name(text: &[u8], site: bool) -> bool {
         return false;
     }
     if last.iter().all(u8::is_ascii_digit) || (!site && FILE_EXTENSIONS.contains(last)) {
+        return false;
+    }
+    if !site && CODE_RECEIVERS.contains(first) {
         return false;
     }
     let package_root = count >= 3 && REVERSE_DNS_ROOTS.contains(first);
@@ -694,9 +702,17 @@ mod tests {
             "1.2.3",
             "readme.md",
             "foo.notatld",
+            // Members in code, under generic top-level domains (`.name`, `.data`, `.id`).
+            "self.name",
+            "this.data",
+            "Self.id",
+            "super.registry.storage",
         ] {
             assert!(!hostname(bad.as_bytes()), "{bad}");
         }
+        // Hosts under those domains, and a site whose first label is one of those words.
+        assert!(hostname(b"jane.doe.name") && hostname(b"sensor.data"));
+        assert!(site_name(b"this.org"));
         // Where no file name can stand, a country's code ends a domain whatever else it is.
         for site in ["firma.pl", "portal.gov.rs", "shop.md", "www.acme.sh"] {
             assert!(
