@@ -2217,6 +2217,43 @@ static ADDRESS_LABELS: WordList = WordList::new(&[
     "zipcode",
 ]);
 
+/// Generic top-level domains that are also the last word of a setting's key
+/// (`spring.application.name`, `spring.mail.host`, `logging.file.name`), lower case: such a
+/// dotted name before `=` or `: ` is a key, not a host. Domains a company's own hosts use
+/// (`.app`, `.cloud`, `.group`, a country's `.id`) are not here, so an inventory keyed by
+/// its hosts (`web01.acme.cloud:`) still has them found.
+static KEY_WORD_DOMAINS: WordList = WordList::new(&[
+    "data",
+    "date",
+    "directory",
+    "email",
+    "events",
+    "free",
+    "help",
+    "host",
+    "link",
+    "map",
+    "name",
+    "new",
+    "page",
+    "read",
+    "rest",
+    "storage",
+    "stream",
+    "style",
+    "zone",
+]);
+
+/// Whether `after` (the text after a dotted name) makes the name a setting's key: `=`, or
+/// `:` and no port number.
+fn before_setting(after: &[u8]) -> bool {
+    match after.trim_ascii_start() {
+        [b'=', ..] => true,
+        [b':', rest @ ..] => !rest.first().is_some_and(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
 /// A company's legal form after its name, lower case.
 static COMPANY_FORMS: WordList = WordList::new(&[
     "ag",
@@ -2992,6 +3029,10 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 .position(|b| !b.is_ascii_alphabetic())
                 .unwrap_or(form.len())];
             if company || (spaced && COMPANY_FORMS.contains_lowered(form)) {
+                return None;
+            }
+            let last = value.rsplit(|b| *b == b'.').next().unwrap_or(value);
+            if !in_url && KEY_WORD_DOMAINS.contains_lowered(last) && before_setting(after) {
                 return None;
             }
             // Where no file name stands, a file's extension may end a domain (`firma.pl`).
@@ -4441,6 +4482,13 @@ mod tests {
                 ("see web01.acme.com.LOG too", "web01.acme.com"),
                 // A site is a site whatever its first label.
                 ("docs at https://this.org/x", "this.org"),
+                // A host keys an inventory; a port follows a host under any domain.
+                ("web01.acme.com: {ip: 10.0.0.1}", "web01.acme.com"),
+                ("web01.acme.com ansible_host=10.0.0.1", "web01.acme.com"),
+                ("db1.acme.host:5432 refused", "db1.acme.host"),
+                ("her site jane.doe.name says", "jane.doe.name"),
+                ("open https://jane.doe.name: her page", "jane.doe.name"),
+                ("spring.mail.host: smtp.acme.com", "smtp.acme.com"),
             ],
         );
         misses_each(
@@ -4465,6 +4513,11 @@ mod tests {
                 "poll_read_buf(this.read.as_mut(), cx)",
                 "assert_eq!(loc.id.language, lang)",
                 "/etc/systemd/system/multi-user.target.wants/x",
+                // A setting's key, under a domain that is also a key's last word.
+                "spring.application.name=billing",
+                "logging.file.name = app.log",
+                "spring.mail.host: smtp",
+                "  mail.host:",
                 // A member in a traceback's source line, under a generic domain.
                 "    return self.data[key]",
                 "  if (this.name === undefined) {",
