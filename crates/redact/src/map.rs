@@ -288,10 +288,22 @@ fn same_format(version: u32) -> Result<(), MapError> {
     }
 }
 
-/// Whether two originals behind one pseudonym are two values, not one value written in
-/// other letters' case: host names and email addresses are pseudonymized in small letters
-/// (`EXAMPLE.COM`, `example.com`), and revealing the first spelling loses nothing.
-fn other_value(a: &[u8], b: &[u8]) -> bool {
+/// Whether two originals behind one pseudonym, found as `kind`, are two values, not one
+/// value written another way: host names and email addresses are pseudonymized in small
+/// letters (`EXAMPLE.COM`, `example.com`), IPv6 addresses as the address they parse to
+/// (`fd00::`, `fd00::0`), and revealing the first spelling loses nothing.
+fn other_value(kind: &[u8], a: &[u8], b: &[u8]) -> bool {
+    let address = |text: &[u8]| {
+        std::str::from_utf8(text)
+            .ok()?
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+    };
+    if kind == b"ipv6" {
+        if let (Some(a), Some(b)) = (address(a), address(b)) {
+            return a != b;
+        }
+    }
     !a.eq_ignore_ascii_case(b)
 }
 
@@ -449,9 +461,9 @@ impl MapBook {
         let mut collisions = 0;
         sorted.dedup_by(|b, a| {
             let (pa, oa, _) = a.parts(arena);
-            let (pb, ob, _) = b.parts(arena);
+            let (pb, ob, kind) = b.parts(arena);
             let same = pa == pb;
-            collisions += usize::from(same && other_value(oa, ob));
+            collisions += usize::from(same && other_value(kind, oa, ob));
             same
         });
         (sorted, collisions)
@@ -531,7 +543,8 @@ impl MapBook {
         let mut first = true;
         while let Some(Reverse((pseudonym, i))) = heap.pop() {
             if !first && last == pseudonym {
-                collisions += usize::from(other_value(&heads[i].original, &last_original));
+                let head = &heads[i];
+                collisions += usize::from(other_value(&head.kind, &head.original, &last_original));
             } else {
                 let head = &heads[i];
                 each(EntryRef {
@@ -763,7 +776,18 @@ mod tests {
             book.insert("p1".into(), entry("a")).unwrap();
             book.insert("p2".into(), entry("Acme.COM")).unwrap();
             book.insert("p2".into(), entry("acme.com")).unwrap();
+            let ipv6 = |original: &str| MapEntry {
+                kind: "ipv6".into(),
+                ..entry(original)
+            };
+            book.insert("p3".into(), ipv6("fd00::")).unwrap();
+            book.insert("p3".into(), ipv6("FD00:0::0")).unwrap();
             assert_eq!(book.write_json(Vec::new()).unwrap(), 0, "limit {limit}");
+            // Two addresses are two values, however they are written.
+            let mut book = MapBook::new([7; 32]).with_limit(limit);
+            book.insert("p3".into(), ipv6("fd00::")).unwrap();
+            book.insert("p3".into(), ipv6("fd00::1")).unwrap();
+            assert_eq!(book.write_json(Vec::new()).unwrap(), 1, "limit {limit}");
         }
     }
 
