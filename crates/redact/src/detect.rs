@@ -2219,7 +2219,7 @@ static ADDRESS_LABELS: WordList = WordList::new(&[
 
 /// Generic top-level domains that are also the last word of a setting's key
 /// (`spring.application.name`, `spring.mail.host`, `logging.file.name`), lower case: such a
-/// dotted name before `=` or `: ` is a key, not a host. Domains a company's own hosts use
+/// dotted name before `=`, or before `:` and no port number, is a key, not a host. Domains a company's own hosts use
 /// (`.app`, `.cloud`, `.group`, a country's `.id`) are not here, so an inventory keyed by
 /// its hosts (`web01.acme.cloud:`) still has them found.
 static KEY_WORD_DOMAINS: WordList = WordList::new(&[
