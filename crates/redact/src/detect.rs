@@ -2219,9 +2219,9 @@ static ADDRESS_LABELS: WordList = WordList::new(&[
 
 /// Generic top-level domains that are also the last word of a setting's key
 /// (`spring.application.name`, `spring.mail.host`, `logging.file.name`), lower case: such a
-/// dotted name before `=`, or before `:` and no port number, is a key, not a host. Domains a company's own hosts use
-/// (`.app`, `.cloud`, `.group`, a country's `.id`) are not here, so an inventory keyed by
-/// its hosts (`web01.acme.cloud:`) still has them found.
+/// dotted name before `=`, or before `:` and no port number, is a key, not a host.
+/// Domains a company's own hosts use (`.app`, `.cloud`, `.group`, a country's `.id`) are
+/// not here, so an inventory keyed by its hosts (`web01.acme.cloud:`) still has them found.
 static KEY_WORD_DOMAINS: WordList = WordList::new(&[
     "data",
     "date",
@@ -3011,14 +3011,18 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             {
                 return None;
             }
+            // The last label, and the name before it (none without a dot).
+            let (before_last, last) = match value.iter().rposition(|b| *b == b'.') {
+                Some(dot) => (Some(&value[..dot]), &value[dot + 1..]),
+                None => (None, value),
+            };
             // `ACME Co.Ltd.` names a company, not a host in the .ltd domain.
-            let mut labels = value.rsplit(|b| *b == b'.');
-            let company = labels
-                .next()
-                .is_some_and(|l| l.eq_ignore_ascii_case(b"ltd"))
-                && labels.next().is_some_and(|l| {
-                    l.eq_ignore_ascii_case(b"co") || l.eq_ignore_ascii_case(b"pty")
-                });
+            let company = last.eq_ignore_ascii_case(b"ltd")
+                && before_last
+                    .and_then(|name| name.rsplit(|b| *b == b'.').next())
+                    .is_some_and(|l| {
+                        l.eq_ignore_ascii_case(b"co") || l.eq_ignore_ascii_case(b"pty")
+                    });
             // `Overstock.com Inc.`, `Wix.com Ltd.`, `C3.ai, Inc.`: a company named after its
             // site, its legal form after the name.
             let comma = after.strip_prefix(b",").unwrap_or(after);
@@ -3031,7 +3035,6 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if company || (spaced && COMPANY_FORMS.contains_lowered(form)) {
                 return None;
             }
-            let last = value.rsplit(|b| *b == b'.').next().unwrap_or(value);
             if !in_url && KEY_WORD_DOMAINS.contains_lowered(last) && before_setting(after) {
                 return None;
             }
@@ -3050,12 +3053,11 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             // A file named after a host (`web01.acme.com.log`, a rotated `….com.1`): the
             // host without the extension. Any other last label makes no file name: in
             // `com.google.common` there is no host `com.google`.
-            let dot = value.iter().rposition(|b| *b == b'.')?;
-            let extension = &value[dot + 1..];
-            if !validate::file_extension(extension) && !extension.iter().all(u8::is_ascii_digit) {
+            let host = before_last?;
+            if !validate::file_extension(last) && !last.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            return validate::hostname(&value[..dot]).then_some((start, start + dot));
+            return validate::hostname(host).then_some((start, start + host.len()));
         }
     };
     ok.then_some((start, end))

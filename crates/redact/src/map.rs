@@ -542,11 +542,10 @@ impl MapBook {
         let mut last_original: Vec<u8> = Vec::new();
         let mut first = true;
         while let Some(Reverse((pseudonym, i))) = heap.pop() {
+            let head = &heads[i];
             if !first && last == pseudonym {
-                let head = &heads[i];
                 collisions += usize::from(other_value(&head.kind, &head.original, &last_original));
             } else {
-                let head = &heads[i];
                 each(EntryRef {
                     pseudonym: text_in(&pseudonym)?,
                     original: text_in(&head.original)?,
