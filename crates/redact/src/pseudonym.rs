@@ -164,15 +164,11 @@ impl Pseudonymizer {
             Kind::Hostname if !text.contains('.') => self.push_label(out, text.as_bytes()),
             Kind::Hostname => self.push_hostname(out, &text),
             Kind::Ipv4 => match text.parse() {
-                Ok(ip) => {
-                    let _ = write!(out, "{}", self.ipv4(ip));
-                }
+                Ok(ip) => push_ipv4(out, self.ipv4(ip)),
                 Err(_) => self.push_opaque(out, "ip", value),
             },
             Kind::Ipv6 => match text.parse() {
-                Ok(ip) => {
-                    let _ = write!(out, "{}", self.ipv6(ip));
-                }
+                Ok(ip) => push_ipv6(out, self.ipv6(ip)),
                 Err(_) => self.push_opaque(out, "ip", value),
             },
             Kind::MacAddress => self.push_mac(out, value),
@@ -540,6 +536,66 @@ fn country_code_len(digits: &[u8]) -> usize {
 }
 
 /// Calls `f` with `bytes` in ASCII lower case, on the stack for ordinary lengths.
+/// Appends `ip` as its `Display` writes it (`10.0.0.1`), without the formatting
+/// machinery, which cost an access log's addresses more than writing them does.
+fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+}
+
+/// Appends `ip` as its `Display` writes it: RFC 5952's form, the first of the longest
+/// runs of two zero groups or more as `::`, an IPv4-mapped address as `::ffff:` and its
+/// IPv4 address.
+fn push_ipv6(out: &mut String, ip: Ipv6Addr) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        out.push_str("::ffff:");
+        push_ipv4(out, v4);
+        return;
+    }
+    let groups = ip.segments();
+    // (start, length) of the longest run of zero groups, and of the current one.
+    let (mut longest, mut run) = ((0, 0), (0, 0));
+    for (i, group) in groups.iter().enumerate() {
+        if *group == 0 {
+            run = (if run.1 == 0 { i } else { run.0 }, run.1 + 1);
+            if run.1 > longest.1 {
+                longest = run;
+            }
+        } else {
+            run.1 = 0;
+        }
+    }
+    let push_groups = |out: &mut String, groups: &[u16]| {
+        for (i, group) in groups.iter().enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            let digits = (16 - group.leading_zeros()).div_ceil(4).max(1);
+            for k in (0..digits).rev() {
+                out.push(char::from(HEX[usize::from(group >> (4 * k) & 0xf)]));
+            }
+        }
+    };
+    if longest.1 > 1 {
+        push_groups(out, &groups[..longest.0]);
+        out.push_str("::");
+        push_groups(out, &groups[longest.0 + longest.1..]);
+    } else {
+        push_groups(out, &groups);
+    }
+}
+
 pub(crate) fn with_lower<R>(bytes: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     if !bytes.iter().any(u8::is_ascii_uppercase) {
         return f(bytes);
@@ -762,6 +818,59 @@ mod tests {
             other_key.ipv4("10.1.2.4".parse().unwrap()).to_string(),
             cached[0]
         );
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        let mut cases: Vec<Ipv6Addr> = [
+            "::",
+            "::1",
+            "1::",
+            "1::1",
+            "::ffff:10.0.0.1",
+            "::ffff:0.0.0.0",
+            "::1.2.3.4",
+            "0:0:1:0:0:1:0:0",
+            "1:0:0:1:0:0:0:1",
+            "1:0:1:0:1:0:1:0",
+            "0:1:0:1:0:1:0:1",
+            "fe80::1:0:0:0",
+            "2001:db8:0:0:1:0:0:1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "a:bc:def:1234::",
+            "0:0:0:0:0:ffff:ffff:ffff",
+            "0:0:0:0:0:fffe:1:1",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        // Groups zero or not at random, values of every width.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            let mut groups = [0u16; 8];
+            for group in &mut groups {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                if !state.is_multiple_of(3) {
+                    *group = (state >> 16) as u16 >> (state % 16);
+                }
+            }
+            cases.push(Ipv6Addr::from(groups));
+        }
+        for ip in cases {
+            let mut out = String::new();
+            push_ipv6(&mut out, ip);
+            assert_eq!(out, ip.to_string());
+        }
+        for n in (0..=u32::MAX)
+            .step_by(65_521)
+            .chain([0, 1, 10, 99, 100, 255, u32::MAX])
+        {
+            let (ip, mut out) = (Ipv4Addr::from(n), String::new());
+            push_ipv4(&mut out, ip);
+            assert_eq!(out, ip.to_string());
+        }
     }
 
     #[test]

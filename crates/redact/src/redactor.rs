@@ -707,59 +707,75 @@ impl Learned {
 /// host-name automaton runs on those runs alone (found from their dots), not on the
 /// whole text: the learning pass then costs a fraction of a full scan.
 pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> {
-    // Looked up, not compared: the runs around every dot of a text are walked byte by
-    // byte, and three comparisons a byte cost about 1 % of a whole run.
-    const HOST_BYTES: [bool; 256] = {
-        let mut table = [false; 256];
+    // What each byte is to a run of host characters, looked up, not compared: the runs
+    // around every dot of a text are walked byte by byte, and three comparisons a byte
+    // cost about 1 % of a whole run.
+    const HOST: u8 = 1;
+    const DOT: u8 = 2;
+    const LETTER: u8 = 4;
+    const MARK: u8 = 8;
+    const CLASSES: [u8; 256] = {
+        let mut table = [0; 256];
         let mut b = 0;
         while b < 256 {
             let c = b as u8;
-            table[b] = c.is_ascii_alphanumeric() || c == b'.' || c == b'-';
+            table[b] = if c == b'.' {
+                HOST | DOT
+            } else if c.is_ascii_alphabetic() {
+                HOST | LETTER
+            } else if c.is_ascii_digit() || c == b'-' {
+                HOST | MARK
+            } else {
+                0
+            };
             b += 1;
         }
         table
     };
-    let host_byte = |b: u8| HOST_BYTES[usize::from(b)];
+    let class = |b: u8| CLASSES[usize::from(b)];
     let mut names = BTreeSet::new();
     let mut at = 0;
     while let Some(found) = memchr::memchr(b'.', &text[at..]) {
         let dot = at + found;
         let start = text[..dot]
             .iter()
-            .rposition(|b| !host_byte(*b))
+            .rposition(|b| class(*b) == 0)
             .map_or(0, |p| p + 1);
-        let end = text[dot..]
-            .iter()
-            .position(|b| !host_byte(*b))
-            .map_or(text.len(), |p| dot + p);
+        // One walk over the run: where it ends, its dots, and whether it holds a letter
+        // and a digit or hyphen.
+        let (mut end, mut dots, mut seen) = (start, 0usize, 0u8);
+        while let Some(&b) = text.get(end) {
+            let c = class(b);
+            if c == 0 {
+                break;
+            }
+            dots += usize::from(c & DOT != 0);
+            seen |= c;
+            end += 1;
+        }
         at = end.max(dot + 1);
-        let run = &text[start..end];
-        let dots = run.iter().filter(|b| **b == b'.').count();
         // A run with no byte a short name needs (a stack frame's
         // `com.acme.billing.Invoice.post`) holds none, and costs no search.
-        if dots < 2
-            || !run.iter().any(u8::is_ascii_alphabetic)
-            || !run.iter().copied().any(host_mark)
-        {
+        if dots < 2 || seen & LETTER == 0 || seen & MARK == 0 {
             continue;
         }
-        names.extend(
-            detectors
-                .host_names_in(text, start..end)
-                .filter_map(short_name),
-        );
+        for name in detectors.host_names_in(text, start..end) {
+            // A name met again costs no allocation.
+            if let Some(short) = short_name(name).filter(|s| !names.contains(*s)) {
+                names.insert(short.to_ascii_lowercase());
+            }
+        }
     }
     names
 }
 
 /// The first label of a host name with three or more labels, if it looks like a host's
-/// own name (three characters or more, with a [`host_mark`]).
-fn short_name(name: &[u8]) -> Option<String> {
+/// own name (three characters or more, with a [`host_mark`]), as written.
+fn short_name(name: &[u8]) -> Option<&str> {
     let host = std::str::from_utf8(name).ok()?;
     let mut labels = host.split('.');
     let short = labels.next()?;
-    (labels.count() >= 2 && short.len() >= 3 && short.bytes().any(host_mark))
-        .then(|| short.to_ascii_lowercase())
+    (labels.count() >= 2 && short.len() >= 3 && short.bytes().any(host_mark)).then_some(short)
 }
 
 /// A digit or a hyphen: a host's own name holds one (`web01`, `db-primary`), an everyday
