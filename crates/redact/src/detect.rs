@@ -1750,6 +1750,48 @@ static NOT_USERNAMES: WordList = WordList::new(&[
     "retry",
     "started",
     "completed",
+    // Prose about users (`user code should`, `a separate user which`, `user input`,
+    // `systemctl --user enable`): what follows the noun names no account.
+    "which",
+    "that",
+    "who",
+    "whom",
+    "whose",
+    "code",
+    "input",
+    "program",
+    "programs",
+    "memory",
+    "configuration",
+    "privileges",
+    "identity",
+    "limits",
+    "names",
+    "variable",
+    "variables",
+    "database",
+    "services",
+    "scripts",
+    "credentials",
+    "certificate",
+    "interaction",
+    "experience",
+    "socket",
+    "defined",
+    "specified",
+    "supplied",
+    "explicitly",
+    "change",
+    "changes",
+    "support",
+    "enable",
+    "disable",
+    "start",
+    "stop",
+    "restart",
+    "mask",
+    "unmask",
+    "reload",
 ]);
 
 /// Accounts every system or service has, and words of everyday logs, that the learning
@@ -2970,7 +3012,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             } else {
                 validate::phone(value)
             };
-            let address = !labelled && house_number(&text[..start], after);
+            let address = !labelled
+                && (house_number(&text[..start], after)
+                    || validate::zip_code(&text[..start], value));
             let ok = !glued_before && !glued_after && !continues && !address && valid;
             return ok.then_some((start, end));
         }
@@ -2978,7 +3022,13 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if value.len() > 64 || std::str::from_utf8(value).is_err() {
                 return None;
             }
+            // A file's name (`/home/index.js` in a trace of a script run from `/home`).
+            let file = value
+                .iter()
+                .rposition(|b| *b == b'.')
+                .is_some_and(|dot| validate::file_extension(&value[dot + 1..]));
             !NOT_USERNAMES.contains_lowered(value)
+                && !file
                 && !value.iter().all(u8::is_ascii_digit)
                 && !prose_user(&text[..start])
                 && !sentence_after_label(&text[..start], value, after)
@@ -3038,10 +3088,13 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if !in_url && KEY_WORD_DOMAINS.contains_lowered(last) && before_setting(after) {
                 return None;
             }
-            // Where no file name stands, a file's extension may end a domain (`firma.pl`).
             let www = value
                 .get(..4)
                 .is_some_and(|w| w.eq_ignore_ascii_case(b"www."));
+            if !in_url && !www && in_code(&text[..start], last, after) {
+                return None;
+            }
+            // Where no file name stands, a file's extension may end a domain (`firma.pl`).
             let known = if in_url || www {
                 validate::site_name(value)
             } else {
@@ -3079,19 +3132,30 @@ fn working_directory(before: &[u8], value: &[u8]) -> bool {
 }
 
 /// Whether a secret-named key's value is code that assigns it another variable or a call's
-/// result, a statement to itself (`data.token = token;`, `io.token = Some(token);`):
-/// spaced `=`, a bare name (or a call on one), then `;` ending the line. A shell's or a
-/// connection string's `password=hunter2;` has no spaces; a quoted value is a value.
+/// result, a statement to itself (`data.token = token;`, `io.token = Some(token);`, and
+/// without the `;` as Python writes it, `token = self.get_token()`, `password =
+/// self.password`): spaced `=`, a bare name (or a call on one, with one name or none for
+/// argument), then the line's end. A shell's or a connection string's `password=hunter2;`
+/// has no spaces, a bare word needs the `;` (`password = hunter2` is a configuration's
+/// line), and a quoted value is a value.
 fn assigns_a_variable(before: &[u8], value: &[u8], after: &[u8]) -> bool {
     let name = |part: &[u8]| {
         part.first().is_some_and(|b| !b.is_ascii_digit()) && part.iter().copied().all(word_byte)
     };
+    // A name or a path of names (`self.get_token`, `os.environ`).
+    let path = |part: &[u8]| part.split(|b| *b == b'.').all(name);
+    let member =
+        |part: &[u8]| (part.starts_with(b"self.") || part.starts_with(b"this.")) && path(part);
     let mut parts = value.splitn(3, |b| *b == b'(');
     let (statement, rest) = match (parts.next(), parts.next(), parts.next()) {
-        (Some(variable), None, _) => (name(variable), after.strip_prefix(b";")),
-        (Some(function), Some(argument), None) => {
-            (name(function) && name(argument), after.strip_prefix(b");"))
+        (Some(variable), None, _) if member(variable) => {
+            (true, Some(after.strip_prefix(b";").unwrap_or(after)))
         }
+        (Some(variable), None, _) => (name(variable), after.strip_prefix(b";")),
+        (Some(function), Some(argument), None) => (
+            path(function) && (argument.is_empty() || name(argument)),
+            after.strip_prefix(b");").or(after.strip_prefix(b")")),
+        ),
         _ => (false, None),
     };
     let line_end = rest.is_some_and(|rest| {
@@ -3100,6 +3164,31 @@ fn assigns_a_variable(before: &[u8], value: &[u8], after: &[u8]) -> bool {
             .all(u8::is_ascii_whitespace)
     });
     before.ends_with(b" = ") && statement && line_end
+}
+
+/// Whether a dotted name whose last label is `last`, between `before` and `after`, is
+/// code rather than a host: a class's attribute, every word capitalised (`Name.Property`,
+/// `Literal.Date`: no domain is written so); a module a Python line imports (`from
+/// pygments.style import Style`, `import email.mime.text`); or an expression in a
+/// template (`${user.home}`, `{{ event.data.name }}`).
+fn in_code(before: &[u8], last: &[u8], after: &[u8]) -> bool {
+    // (A capital further on is camel case, refused before.)
+    let title = last.first().is_some_and(u8::is_ascii_uppercase)
+        && last[1..].iter().any(u8::is_ascii_lowercase);
+    let line = &before[before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1)..];
+    let import = match line.trim_ascii_start() {
+        b"import " => true,
+        b"from " => after.trim_ascii_start().starts_with(b"import "),
+        _ => false,
+    };
+    let template = {
+        let open = before.trim_ascii_end();
+        open.ends_with(b"${") || open.ends_with(b"{{")
+    };
+    title || import || template
 }
 
 /// Whether `after`, the text after a word, is its contraction's end (`'t` of `don't`): the
@@ -3201,8 +3290,9 @@ static ARTICLES: WordList = WordList::new(&[
 ]);
 
 /// Whether the text before a user name's value is prose about a user (`when the user
-/// specifies`, `a user wanted`): a log names its user `user alice` or `for user alice`,
-/// never with an article before `user`.
+/// specifies`, `a user wanted`, `multi-user environment`): a log names its user `user
+/// alice` or `for user alice`, never with an article before `user` or as a compound's
+/// last word.
 fn prose_user(before: &[u8]) -> bool {
     let head = before.trim_ascii_end();
     let Some(head) = head
@@ -3213,6 +3303,15 @@ fn prose_user(before: &[u8]) -> bool {
     else {
         return false;
     };
+    // A compound's last word (`multi-user environment`, `per-user cache`), but not a
+    // command's option (`find -user alice`, `--user alice`, `--remote-user alice`).
+    if let Some(compound) = head.strip_suffix(b"-") {
+        let word = &compound[compound
+            .iter()
+            .rposition(|b| b.is_ascii_whitespace())
+            .map_or(0, |p| p + 1)..];
+        return !word.is_empty() && !word.starts_with(b"-");
+    }
     if !head.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
         return false;
     }
@@ -4280,6 +4379,14 @@ mod tests {
         misses("call 650-752-7354xyz", Kind::Phone);
         // Years: a range, an ordinal date.
         misses("Copyright (C) 1996-2019 Julian Seward", Kind::Phone);
+        // The GNU licences' postal address, a colour table, a dump.
+        misses(
+            "51 Franklin St, Fifth Floor, Boston, MA 02110-1301, USA.",
+            Kind::Phone,
+        );
+        misses("105 105 105\t\tdim gray", Kind::Phone);
+        misses("// Prints: <Buffer 00 00 00 00 00>", Kind::Phone);
+        finds("call 02110-1301 now", Kind::Phone, "02110-1301");
         misses("assert!(date!(2022-049).is_ok())", Kind::Phone);
         finds("call 2012-3456 now", Kind::Phone, "2012-3456");
         // House numbers: before a street's name, after a flat's or postal code's label.
@@ -4491,11 +4598,29 @@ mod tests {
                 ("her site jane.doe.name says", "jane.doe.name"),
                 ("open https://jane.doe.name: her page", "jane.doe.name"),
                 ("spring.mail.host: smtp.acme.com", "smtp.acme.com"),
+                // A capitalised top-level domain in a URL, a host a sentence imports
+                // from, a host beside braces that open no template.
+                ("see http://Acme.Com/x", "Acme.Com"),
+                ("see www.Acme.Com", "www.Acme.Com"),
+                ("data from web01.acme.com import done", "web01.acme.com"),
+                ("from web01.acme.com: refused", "web01.acme.com"),
+                ("import done on web01.acme.com", "web01.acme.com"),
+                ("{host: web01.acme.com}", "web01.acme.com"),
             ],
         );
         misses_each(
             Kind::Hostname,
             &[
+                // Code: a class's attribute with every word capitalised, a module a
+                // Python line imports, an expression in a template.
+                "        Name.Variable.Global: \"#8be9fd italic\",",
+                "(r'\\d+', Literal.Date),",
+                "from pygments.style import Style",
+                "    from pygments.lexers.shell import BashLexer",
+                "import email.mime.text",
+                "provided in ${user.home}/.m2/toolchains.xml",
+                "callback(null, `test ${event.data.name} dequeued`);",
+                "host: {{ web01.acme.com }}",
                 "loaded config.yaml",
                 "at org.apache.catalina.core.StandardWrapper",
                 "logger.info(msg)",
@@ -4684,6 +4809,12 @@ mod tests {
             &[
                 "        data.token = token;\n        x += 1;",
                 "        io.token = Some(token);\n",
+                // Python's statements, without the `;`.
+                "        token = self.get_token()\n        event = Event(token)",
+                "    password = getpass()\n",
+                "        self.password = self.password\n",
+                "        this.token = this.secret;\n",
+                "    token = tokens.pop(i)\n",
             ],
         );
         // A value in a statement still is one where it is no bare name, is quoted, or is
@@ -4698,6 +4829,9 @@ mod tests {
             ("token = f(g(h);\n", "f(g(h"),
             ("token = 9Lives;\n", "9Lives"),
             ("token = f(x!y);\n", "f(x!y"),
+            ("password = self.hunter2!\n", "self.hunter2!"),
+            ("password = self.x y\n", "self.x"),
+            ("token = abc()x\n", "abc("),
         ] {
             finds(text, Kind::Password, value);
         }
@@ -4845,6 +4979,29 @@ mod tests {
         );
         misses("probably not what a user wanted.", Kind::Username);
         misses("The user lacks permissions", Kind::Username);
+        // Prose about users: a compound, a relative clause, the noun's usual companions.
+        misses_each(
+            Kind::Username,
+            &[
+                "secure in a multi-user environment.",
+                "owned by a separate\nuser which is more secure",
+                "constructed directly by user code.",
+                "sanitized user input only",
+                "run systemctl --user enable foo.service",
+                "the old per-user cache filename",
+                "    at Object.<anonymous> (/home/index.js:1:15)",
+            ],
+        );
+        // A dot in an account, and command options, keep their value.
+        finds_each(
+            Kind::Username,
+            &[
+                ("ls /home/alice.smith/x", "alice.smith"),
+                ("mysql --user alice -p", "alice"),
+                ("find / -user alice -print", "alice"),
+                ("ansible --remote-user deploy2 all", "deploy2"),
+            ],
+        );
         finds("session opened for user alice by", Kind::Username, "alice");
         // The daemons' own lines, which do not say "user".
         finds(

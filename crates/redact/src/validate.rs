@@ -505,7 +505,48 @@ pub fn phone(text: &[u8]) -> bool {
     if dots > 0 && separators == 0 && !international && !french {
         return false;
     }
-    !dated(&s) && (international || french || separators >= 1 || s.starts_with('('))
+    !dated(&s)
+        && (international || french || separators >= 1 || s.starts_with('('))
+        && (international || !number_data(&s))
+}
+
+/// Numbers a national telephone's shape also fits that are data: groups all alike
+/// (`105 105 105`, a dump's `00 00 00 00 00`), a colour's three channels (`30 144 255`:
+/// no group above 255 or with a trunk zero), or five pairs or more without France's trunk
+/// zero (a dump's bytes, `20 74 65 73 74`; Nordic numbers are four pairs).
+fn number_data(s: &str) -> bool {
+    let groups: Vec<&str> = digit_groups(s).collect();
+    let spaced = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b' ' || b == b'\t');
+    let alike = groups.len() >= 3 && groups.iter().all(|g| *g == groups[0]);
+    let channel = |g: &&str| g.len() <= 3 && (g.len() == 1 || !g.starts_with('0'));
+    let channels = groups.len() == 3
+        && groups
+            .iter()
+            .all(|g| channel(g) && g.parse::<u16>().is_ok_and(|n| n <= 255));
+    let pairs = groups.len() >= 5
+        && groups.iter().all(|g| g.len() == 2)
+        && !(groups[0].starts_with('0') && groups[0] != "00");
+    alike || (spaced && (channels || pairs))
+}
+
+/// A US ZIP+4 code after its state's abbreviation (`Boston, MA 02110-1301`, the GNU
+/// licences' address): a telephone's shape, but a postal code.
+pub fn zip_code(before: &[u8], value: &[u8]) -> bool {
+    let zip = value.len() == 10
+        && value[5] == b'-'
+        && value
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 5 || b.is_ascii_digit());
+    let state = before.trim_ascii_end();
+    zip && state.len() < before.len()
+        && state.len() >= 2
+        && state[state.len() - 2..].iter().all(u8::is_ascii_uppercase)
+        && state
+            .get(state.len().wrapping_sub(3))
+            .is_none_or(|b| !b.is_ascii_alphanumeric())
 }
 
 /// France's national number in dotted pairs after a trunk zero: `05.53.18.69.64`.
@@ -746,9 +787,48 @@ mod tests {
             "00.53.18.69.64",
             "15.53.18.69.64",
             "05.531.8.69.64",
+            // Data a national number's shape fits: groups all alike, a colour's
+            // channels, a dump's bytes.
+            "105 105 105",
+            "00 00 00 00 00",
+            "61-61-61-61",
+            "30 144 255",
+            "0 128 255",
+            "20 74 65 73 74",
+            "12 34 56 78 90",
         ] {
             assert!(!phone(bad.as_bytes()), "{bad}");
         }
+        // Shapes close to those that are numbers: a trunk zero or a group above 255 in
+        // three groups, France's spaced pairs, four pairs (Norway, Denmark), an
+        // international number whatever its groups.
+        for good in [
+            "030 144 255",
+            "612 345 678",
+            "105 105 1050",
+            "01 23 45 67 89",
+            "88 13 70 17",
+            "+44 44 44 44 44",
+            "30-144-255",
+            "20-74-65-73-74",
+            "+1 205 105 105",
+        ] {
+            assert!(phone(good.as_bytes()), "{good}");
+        }
+    }
+
+    #[test]
+    fn a_zip_code_after_its_state_is_no_telephone() {
+        let zip = |before: &str, value: &str| zip_code(before.as_bytes(), value.as_bytes());
+        assert!(zip("Boston, MA ", "02110-1301"));
+        assert!(zip("MA  ", "02110-1301"));
+        assert!(zip("Suite 200\nCA\t", "94105-1234"));
+        // No state before it, a word ending in capitals, no space, another shape.
+        assert!(!zip("call ", "02110-1301"));
+        assert!(!zip("office UMA ", "02110-1301"));
+        assert!(!zip("MA", "02110-1301"));
+        assert!(!zip("MA ", "0211-01301"));
+        assert!(!zip("MA ", "02110 1301"));
     }
 
     #[test]
