@@ -1783,7 +1783,6 @@ static NOT_USERNAMES: WordList = WordList::new(&[
     "explicitly",
     "change",
     "changes",
-    "support",
     "enable",
     "disable",
     "start",

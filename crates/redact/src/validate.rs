@@ -545,8 +545,9 @@ pub fn zip_code(before: &[u8], value: &[u8]) -> bool {
         && state.len() >= 2
         && state[state.len() - 2..].iter().all(u8::is_ascii_uppercase)
         && state
-            .get(state.len().wrapping_sub(3))
-            .is_none_or(|b| !b.is_ascii_alphanumeric())
+            .len()
+            .checked_sub(3)
+            .is_none_or(|i| !state[i].is_ascii_alphanumeric())
 }
 
 /// France's national number in dotted pairs after a trunk zero: `05.53.18.69.64`.
