@@ -3022,10 +3022,10 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 return None;
             }
             // A file's name (`/home/index.js` in a trace of a script run from `/home`).
-            let file = value
-                .iter()
-                .rposition(|b| *b == b'.')
-                .is_some_and(|dot| validate::file_extension(&value[dot + 1..]));
+            let file = matches!(
+                last_label(value),
+                (Some(_), extension) if validate::file_extension(extension)
+            );
             !NOT_USERNAMES.contains_lowered(value)
                 && !file
                 && !value.iter().all(u8::is_ascii_digit)
@@ -3060,11 +3060,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             {
                 return None;
             }
-            // The last label, and the name before it (none without a dot).
-            let (before_last, last) = match value.iter().rposition(|b| *b == b'.') {
-                Some(dot) => (Some(&value[..dot]), &value[dot + 1..]),
-                None => (None, value),
-            };
+            let (before_last, last) = last_label(value);
             // `ACME Co.Ltd.` names a company, not a host in the .ltd domain.
             let company = last.eq_ignore_ascii_case(b"ltd")
                 && before_last
@@ -3163,6 +3159,14 @@ fn assigns_a_variable(before: &[u8], value: &[u8], after: &[u8]) -> bool {
             .all(u8::is_ascii_whitespace)
     });
     before.ends_with(b" = ") && statement && line_end
+}
+
+/// A dotted name's last label, and the name before it (none without a dot).
+fn last_label(name: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    match name.iter().rposition(|b| *b == b'.') {
+        Some(dot) => (Some(&name[..dot]), &name[dot + 1..]),
+        None => (None, name),
+    }
 }
 
 /// Whether a dotted name whose last label is `last`, between `before` and `after`, is

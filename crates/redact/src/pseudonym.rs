@@ -535,7 +535,6 @@ fn country_code_len(digits: &[u8]) -> usize {
     code.min(group)
 }
 
-/// Calls `f` with `bytes` in ASCII lower case, on the stack for ordinary lengths.
 /// Appends `ip` as its `Display` writes it (`10.0.0.1`), without the formatting
 /// machinery, which cost an access log's addresses more than writing them does.
 fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
@@ -596,6 +595,7 @@ fn push_ipv6(out: &mut String, ip: Ipv6Addr) {
     }
 }
 
+/// Calls `f` with `bytes` in ASCII lower case, on the stack for ordinary lengths.
 pub(crate) fn with_lower<R>(bytes: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     if !bytes.iter().any(u8::is_ascii_uppercase) {
         return f(bytes);

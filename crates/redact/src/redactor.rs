@@ -723,7 +723,7 @@ pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> 
                 HOST | DOT
             } else if c.is_ascii_alphabetic() {
                 HOST | LETTER
-            } else if c.is_ascii_digit() || c == b'-' {
+            } else if host_mark(c) {
                 HOST | MARK
             } else {
                 0
@@ -760,7 +760,7 @@ pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> 
             continue;
         }
         for name in detectors.host_names_in(text, start..end) {
-            // A name met again costs no allocation.
+            // A name met again, as written, costs no allocation.
             if let Some(short) = short_name(name).filter(|s| !names.contains(*s)) {
                 names.insert(short.to_ascii_lowercase());
             }
@@ -780,7 +780,7 @@ fn short_name(name: &[u8]) -> Option<&str> {
 
 /// A digit or a hyphen: a host's own name holds one (`web01`, `db-primary`), an everyday
 /// word (`mail`, `www`) none.
-fn host_mark(b: u8) -> bool {
+const fn host_mark(b: u8) -> bool {
     b.is_ascii_digit() || b == b'-'
 }
 
