@@ -32,7 +32,7 @@ pub struct RedactArgs {
     /// pseudonyms. Keep it; never share it.
     #[arg(long)]
     map: Option<PathBuf>,
-    /// A TOML policy: per-category actions, keywords, patterns.
+    /// A TOML policy: per-category actions, keywords, patterns, allowed values and domains.
     #[arg(long)]
     policy: Option<PathBuf>,
     /// Write the findings report as JSON here.
@@ -45,6 +45,14 @@ pub struct RedactArgs {
     /// An extra sensitive word or phrase; repeat for several.
     #[arg(long = "keyword")]
     keywords: Vec<String>,
+    /// A value the detectors leave as it is, in any letter case (a product named like a
+    /// person, a shared account); repeat for several.
+    #[arg(long = "allow", value_name = "VALUE")]
+    allow: Vec<String>,
+    /// A domain whose host names, and every name under it, are left as they are
+    /// (`github.com`; not e-mail addresses); repeat for several.
+    #[arg(long = "allow-domain", value_name = "DOMAIN")]
+    allow_domains: Vec<String>,
     /// Threads to use: files are spread over them, and a file gets the ones fewer files
     /// leave idle [default: the number of cores].
     #[arg(long)]
@@ -152,6 +160,13 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
     };
     let mut policy = policy;
     policy.keywords.extend(args.keywords.iter().cloned());
+    policy.allow.extend(args.allow.iter().cloned());
+    policy
+        .allow_domains
+        .extend(args.allow_domains.iter().cloned());
+    policy
+        .check()
+        .context("a --keyword, --allow or --allow-domain is not valid")?;
     if args.reveal {
         return reveal(&args);
     }

@@ -563,3 +563,59 @@ fn a_user_named_in_one_file_is_replaced_in_every_file() {
         serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(report["totals"]["ACCOUNT_IDENTIFIERS"], 4, "{report}");
 }
+
+#[test]
+fn allowed_values_and_domains_are_left_where_they_stand() {
+    let dir = Dir::new();
+    let bundle = dir.path("bundle");
+    fs::create_dir_all(&bundle).unwrap();
+    fs::write(
+        bundle.join("a.log"),
+        "workdir /home/appuser/app for user=alice\n\
+         GET https://api.github.com/repos ok; mirror gitlab.com; docs www.example.org\n",
+    )
+    .unwrap();
+    fs::write(bundle.join("b.log"), "appuser exited; alice logged out\n").unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.path(out);
+        let output = redact(&[&bundle, Path::new("-o"), &out], extra, None);
+        assert_succeeded(&output);
+        let read = |name: &str| fs::read_to_string(out.join(name)).unwrap();
+        (read("a.log"), read("b.log"))
+    };
+    // Without an allow list the account learned from its home directory goes everywhere.
+    let (a, b) = run("plain", &[]);
+    assert!(
+        !a.contains("/home/appuser/") && !b.contains("appuser exited"),
+        "{a}{b}"
+    );
+    assert!(!a.contains("api.github.com"), "{a}");
+    // Documentation's names are left alone in any case.
+    assert!(a.contains("docs www.example.org"), "{a}");
+
+    let (a, b) = run(
+        "allowed",
+        &["--allow", "APPUSER", "--allow-domain", "github.com"],
+    );
+    assert!(
+        a.contains("/home/appuser/app") && b.starts_with("appuser exited"),
+        "{a}{b}"
+    );
+    assert!(a.contains("https://api.github.com/repos"), "{a}");
+    // What is not allowed is still replaced, in every file.
+    assert!(!a.contains("alice") && !b.contains("alice"), "{a}{b}");
+    assert!(!a.contains("gitlab.com"), "{a}");
+
+    for (flag, value, says) in [
+        ("--allow-domain", "co.uk", "co.uk"),
+        ("--allow-domain", "git hub.com", "git hub.com"),
+        ("--keyword", "x", "keyword"),
+    ] {
+        let out = dir.path("refused");
+        let output = redact(&[&bundle, Path::new("-o"), &out], &[flag, value], None);
+        assert!(!output.status.success(), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{flag} {value}: {stderr}");
+        assert!(!out.exists(), "nothing written for {flag} {value}");
+    }
+}

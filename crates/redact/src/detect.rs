@@ -7,6 +7,7 @@ use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
+use crate::allow::Allowed;
 use crate::validate::{self, WordList};
 use crate::{Category, CustomPattern};
 
@@ -678,6 +679,9 @@ pub struct Detectors {
     /// The person-name detectors alone, for the learning pass, built on its first use
     /// (a redactor that learns nothing never builds them).
     names: std::sync::OnceLock<Option<Box<Detectors>>>,
+    /// What the built-in detectors leave as it is: documentation's names, and the values
+    /// and domains the policy allows.
+    allowed: Allowed,
 }
 
 /// The most a lazy DFA's cache of states may grow to (see [`compile`]).
@@ -1060,6 +1064,7 @@ impl Detectors {
             })
             .collect::<Result<_, _>>()?;
         let shapes = detectors.iter().map(|d| Shape::of(&d.pattern)).collect();
+        let allowed = sharing.map(|s| s.allowed.clone()).unwrap_or_default();
         Ok(Self {
             detectors,
             all,
@@ -1070,7 +1075,16 @@ impl Detectors {
             user_words,
             values,
             names: std::sync::OnceLock::new(),
+            allowed,
         })
+    }
+
+    /// These detectors, leaving what `allowed` holds as it is (see [`Allowed::holds`]).
+    pub fn allowing(mut self, allowed: Allowed) -> Self {
+        self.allowed = allowed;
+        // Built again, with the same, on first use.
+        self.names = std::sync::OnceLock::new();
+        self
     }
 
     /// Every finding in `text`, in order, not overlapping.
@@ -1125,7 +1139,9 @@ impl Detectors {
             let Some((start, end)) = self.value_of(m, text, searched, &mut slots) else {
                 continue;
             };
-            if let Some((start, end)) = confirm(detector.check, text, start, end) {
+            let confirmed = confirm(detector.check, text, start, end)
+                .filter(|&(s, e)| !self.allowed.holds(detector.kind, &text[s..e]));
+            if let Some((start, end)) = confirmed {
                 at = end.max(start + 1);
                 findings.push(Finding {
                     start,
@@ -1440,6 +1456,7 @@ impl Detectors {
             .into_iter()
             .chain(searched)
             .map(move |(s, e)| &text[s..e])
+            .filter(|name| !self.allowed.holds(Kind::Hostname, name))
     }
 }
 
@@ -1489,7 +1506,9 @@ impl Detectors {
                     continue;
                 };
                 at = end;
-                if let Some((s, e)) = confirm(Check::Username, text, start, end) {
+                if let Some((s, e)) = confirm(Check::Username, text, start, end)
+                    .filter(|&(s, e)| !self.allowed.holds(Kind::Username, &text[s..e]))
+                {
                     return Some((found.start(), s..e));
                 }
             }
@@ -1793,9 +1812,9 @@ static NOT_USERNAMES: WordList = WordList::new(&[
     "reload",
 ]);
 
-/// Accounts every system or service has, and words of everyday logs, that the learning
-/// pass does not replace wherever they stand alone (they name no person); in context
-/// (`user postgres`) they are still found. Lower case.
+/// Accounts every system, service or official container image (`node`) has, and words of
+/// everyday logs, that the learning pass does not replace wherever they stand alone (they
+/// name no person); in context (`user postgres`) they are still found. Lower case.
 pub(crate) static SHARED_ACCOUNTS: WordList = WordList::new(&[
     "adm",
     "apache",
@@ -1830,6 +1849,7 @@ pub(crate) static SHARED_ACCOUNTS: WordList = WordList::new(&[
     "news",
     "nfsnobody",
     "nginx",
+    "node",
     "ntp",
     "operator",
     "ops",
@@ -4027,6 +4047,25 @@ mod tests {
         assert_eq!(name_windows(b"hello ").count(), 0);
         assert_eq!(name_windows(b" Raman").count(), 0);
         assert_eq!(name_windows(b"").count(), 0);
+    }
+
+    #[test]
+    fn an_allowed_name_is_no_name_to_learn_whenever_it_is_allowed() {
+        let text = b"From: Grace Hopper <gh@acme.io>\nThanks,\nAda Lovelace\n";
+        let names = |d: &Detectors| -> Vec<String> {
+            d.full_names(text)
+                .iter()
+                .map(|f| String::from_utf8_lossy(&text[f.start..f.end]).into_owned())
+                .collect()
+        };
+        let detectors = Detectors::new(&[], &[]).unwrap();
+        assert_eq!(names(&detectors), ["Grace Hopper", "Ada Lovelace"]);
+        // Allowed after the learning pass's detectors were built: they are built again.
+        let allowed = Allowed::new(&["grace hopper".into()], &[]).unwrap();
+        let detectors = detectors.allowing(allowed.clone());
+        assert_eq!(names(&detectors), ["Ada Lovelace"]);
+        let fresh = Detectors::new(&[], &[]).unwrap().allowing(allowed);
+        assert_eq!(names(&fresh), ["Ada Lovelace"]);
     }
 
     #[test]

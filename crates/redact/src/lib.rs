@@ -14,6 +14,7 @@
 //!   records what it replaced in a [`PseudonymMap`], from which [`PseudonymMap::reveal`]
 //!   turns a partner's reply back into the real values.
 
+mod allow;
 mod archive;
 mod category;
 mod detect;
@@ -25,6 +26,7 @@ mod scan;
 mod stream;
 mod validate;
 
+pub use allow::{AllowError, Allowed, ALLOWED_BYTES, ALLOWED_ENTRIES};
 pub use archive::{is_binary, sniff, ArchiveError, ArchiveReport, Archives, Format, Limits};
 pub use category::Category;
 pub use detect::PatternError;

@@ -130,7 +130,12 @@ impl Redactor {
     /// however many values a bundle holds).
     pub fn with_book(policy: Policy, book: MapBook) -> Result<Self, PatternError> {
         Ok(Self {
-            detectors: Detectors::new(&policy.keywords, &policy.patterns)?,
+            detectors: Detectors::new(&policy.keywords, &policy.patterns)?.allowing(
+                policy.allowed().map_err(|e| PatternError {
+                    name: "allow".into(),
+                    message: e.to_string(),
+                })?,
+            ),
             policy,
             pseudonymizer: Pseudonymizer::new(book.key()),
             map: Mutex::new(Issued {
@@ -1087,6 +1092,60 @@ mod tests {
     }
 
     #[test]
+    fn allowed_and_reserved_names_are_neither_replaced_nor_learned() {
+        let policy = Policy::parse(
+            "allow = [\"appuser\", \"Grace Hopper\"]\nallow_domains = [\"vendor.com\"]",
+        )
+        .unwrap();
+        let mut r = redactor(policy);
+        r.learn([&b"/home/appuser/app user=alice\n\
+                    ping web01.corp.vendor.com and web02.lab.example.com and db03.corp.acme.com\n\
+                    From: Grace Hopper <gh@acme.io>\n"[..]]);
+        let text = b"appuser restarted web01 web02 db03 for alice; Grace Hopper, Hopper; \
+                     https://downloads.vendor.com/x www.example.org acme.io";
+        let out = r.redact(text);
+        let found: Vec<&[u8]> = out.findings.iter().map(|f| &text[f.start..f.end]).collect();
+        assert_eq!(
+            found,
+            [&b"db03"[..], b"alice", b"acme.io"],
+            "{}",
+            String::from_utf8_lossy(&out.text)
+        );
+        // The same detectors, without the policy's list: only documentation's names stay.
+        let mut plain = redactor(Policy::default());
+        plain.learn([&b"/home/appuser/app\nping web01.corp.vendor.com web02.lab.example.com"[..]]);
+        let out = plain.redact(b"appuser web01 web02 downloads.vendor.com www.example.org");
+        let kinds: Vec<Kind> = out.findings.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            [Kind::Username, Kind::Hostname, Kind::Hostname],
+            "{}",
+            String::from_utf8_lossy(&out.text)
+        );
+    }
+
+    #[test]
+    fn a_second_run_leaves_host_pseudonyms_as_they_are() {
+        let r = redactor(Policy::default());
+        let once = r
+            .redact(b"ping db1.corp.acme.com and acme.co.uk from 10.0.0.1")
+            .text;
+        let twice = r.redact(&once);
+        let hosts =
+            |findings: &[Finding]| findings.iter().filter(|f| f.kind == Kind::Hostname).count();
+        assert_eq!(
+            hosts(&r.redact(b"db1.corp.acme.com acme.co.uk").findings),
+            2
+        );
+        assert_eq!(
+            hosts(&twice.findings),
+            0,
+            "{}",
+            String::from_utf8_lossy(&once)
+        );
+    }
+
+    #[test]
     fn assigned_and_logged_user_names_are_learned() {
         let mut r = redactor(Policy::default());
         r.learn([&br#"{"username": "carol", "id": 7}
@@ -1107,8 +1166,8 @@ sshd[4]: Accepted publickey for heidi from 10.0.0.1 port 22"#[..]]);
     #[test]
     fn shared_accounts_and_short_user_names_are_not_learned() {
         let mut r = redactor(Policy::default());
-        r.learn([&b"user=postgres\nuser=www-data\nuser=al\nuser=test"[..]]);
-        let text = b"systemctl restart postgres; chown www-data; al said; test passed";
+        r.learn([&b"user=postgres\nuser=www-data\nuser=al\nuser=test\n/home/node/app"[..]]);
+        let text = b"systemctl restart postgres; chown www-data; al said; test passed; node up";
         assert_eq!(r.redact(text).text, text);
         // Prose and code name users in context too; learning those would replace every
         // `that` of a bundle.
