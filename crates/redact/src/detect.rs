@@ -4628,6 +4628,7 @@ mod tests {
                 ("see https://www.ChatRepair.pl/ now", "www.ChatRepair.pl"),
                 ("see http://firma.pl/x now", "firma.pl"),
                 ("see www.firma.rs now", "www.firma.rs"),
+                ("short links on https://bit.cc/x", "bit.cc"),
                 // A file named after a host: the host without the extension.
                 ("rotated web01.acme.com.1 kept", "web01.acme.com"),
                 ("see web01.acme.com.LOG too", "web01.acme.com"),
@@ -4676,6 +4677,8 @@ mod tests {
                 "by Acme.io GmbH",
                 "see readme.md",
                 "run script.pl and main.rs",
+                "// addon.cc",
+                "compile `hello.cc` with node-gyp",
                 // A host name inside a longer dotted name is no host unless the rest is a
                 // file's extension.
                 "import com.google.common;",

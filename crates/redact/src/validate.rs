@@ -285,6 +285,7 @@ static FILE_EXTENSIONS: WordList = WordList::new(&[
     "h",
     "cpp",
     "hpp",
+    "cc",
     "rb",
     "pl",
     "php",
