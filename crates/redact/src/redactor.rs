@@ -775,12 +775,24 @@ pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> 
 }
 
 /// The first label of a host name with three or more labels, if it looks like a host's
-/// own name (three characters or more, with a [`host_mark`]), as written.
+/// own name (three characters or more, with a [`host_mark`]) and names a host within a
+/// site, not the site itself: `web01` of `web01.corp.acme.com` or `web01.acme.co.uk`, but
+/// not `http2` of `http2.github.io`, a site of its own under a public suffix, whose name
+/// in a project's docs is a word of the project. As written.
 fn short_name(name: &[u8]) -> Option<&str> {
     let host = std::str::from_utf8(name).ok()?;
     let mut labels = host.split('.');
     let short = labels.next()?;
-    (labels.count() >= 2 && short.len() >= 3 && short.bytes().any(host_mark)).then_some(short)
+    if !(labels.count() >= 2 && short.len() >= 3 && short.bytes().any(host_mark)) {
+        return None;
+    }
+    // The public suffix list is in lower case. A host name is at most 253 bytes.
+    let mut lower = [0u8; 253];
+    let lower = lower.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    let site = psl::domain(lower)?;
+    (site.as_bytes().len() < name.len()).then_some(short)
 }
 
 /// A digit or a hyphen: a host's own name holds one (`web01`, `db-primary`), an everyday
@@ -1057,6 +1069,20 @@ mod tests {
         let text = String::from_utf8(out.text).unwrap();
         let label = r.pseudonymizer().label("db-primary");
         assert_eq!(text, format!("{label} and mail"));
+        // A site of its own under a public suffix names no host within a site (a
+        // project's `http2` of `http2.github.io`); a host under a site does, in any case.
+        let mut r = redactor(Policy::default());
+        r.learn([
+            &b"see https://HTTP2.GitHub.io/faq, tc39.github.io, WEB-7.ACME.CO.UK, db-8.prod.local"
+                [..],
+        ]);
+        let out = r.redact(b"http2 tc39 web-7 db-8");
+        let text = String::from_utf8(out.text).unwrap();
+        let label = |name: &str| r.pseudonymizer().label(name);
+        assert_eq!(
+            text,
+            format!("http2 tc39 {} {}", label("web-7"), label("db-8"))
+        );
     }
 
     #[test]
