@@ -4629,6 +4629,11 @@ mod tests {
                 ("see http://firma.pl/x now", "firma.pl"),
                 ("see www.firma.rs now", "www.firma.rs"),
                 ("short links on https://bit.cc/x", "bit.cc"),
+                // A site under a top-level domain named like a member: in a URL, after
+                // `www.`, in an address, or with a host before it.
+                ("news at https://kompas.id/x", "kompas.id"),
+                ("news at www.kompas.id today", "www.kompas.id"),
+                ("see portal.kompas.id today", "portal.kompas.id"),
                 // A file named after a host: the host without the extension.
                 ("rotated web01.acme.com.1 kept", "web01.acme.com"),
                 ("see web01.acme.com.LOG too", "web01.acme.com"),
@@ -4678,6 +4683,12 @@ mod tests {
                 "see readme.md",
                 "run script.pl and main.rs",
                 "// addon.cc",
+                // An object's member, under a domain named like one.
+                "If `options.safe` is `true`, the prime",
+                "# If distro.name returns a useful string",
+                "### DEP0014: `fs.read` legacy String interface",
+                "console.log(err.name, evt.data, event.target)",
+                "the worker's node.id and app.run",
                 "compile `hello.cc` with node-gyp",
                 // A host name inside a longer dotted name is no host unless the rest is a
                 // file's extension.

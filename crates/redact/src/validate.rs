@@ -313,6 +313,14 @@ static FILE_EXTENSIONS: WordList = WordList::new(&[
     "qcow2",
 ]);
 
+/// Top-level domains named like an object's member in code (`.name`, `.id`, `.data`,
+/// `.read`), under which a bare name of two labels is code: `err.name`, `evt.data`.
+static MEMBER_DOMAINS: WordList = WordList::new(&[
+    "build", "call", "channel", "compare", "data", "foo", "id", "link", "map", "name", "now",
+    "open", "play", "read", "report", "run", "safe", "save", "search", "shell", "show", "store",
+    "stream", "style", "target", "watch",
+]);
+
 /// Suffixes used for internal networks, not in the public suffix list but host names all
 /// the same.
 static INTERNAL_SUFFIXES: WordList = WordList::new(&[
@@ -380,6 +388,12 @@ fn host_name(text: &[u8], site: bool) -> bool {
         return false;
     }
     if last.iter().all(u8::is_ascii_digit) || (!site && FILE_EXTENSIONS.contains(last)) {
+        return false;
+    }
+    // `err.name`, `node.id`, `options.safe`, `fs.read`: an object's member in code or in
+    // its docs, under a top-level domain named like one. Such a site is written in a URL,
+    // after `www.` or in an address, or has a host before it (`jane.doe.name`).
+    if !site && count == 2 && MEMBER_DOMAINS.contains(last) {
         return false;
     }
     if !site && CODE_RECEIVERS.contains(first) {
@@ -754,7 +768,10 @@ mod tests {
             assert!(!hostname(bad.as_bytes()), "{bad}");
         }
         // Hosts under those domains, and a site whose first label is one of those words.
-        assert!(hostname(b"jane.doe.name") && hostname(b"sensor.data"));
+        assert!(hostname(b"jane.doe.name") && hostname(b"db1.sensor.data"));
+        // Two labels under a domain named like a member are code, but where only a site
+        // can stand.
+        assert!(!hostname(b"sensor.data") && site_name(b"sensor.data"));
         assert!(site_name(b"this.org"));
         // Where no file name can stand, a country's code ends a domain whatever else it is.
         for site in ["firma.pl", "portal.gov.rs", "shop.md", "www.acme.sh"] {
