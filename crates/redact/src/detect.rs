@@ -2181,7 +2181,8 @@ fn known_name(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
             });
     let (_, first) = words.next()?;
     if start + first.len() == end {
-        return stands_alone(text, start, end).then_some((start, end));
+        return (stands_alone(text, start, end) && !in_a_date(text, start, end))
+            .then_some((start, end));
     }
     let mut last_end = None;
     for (word_start, word) in words {
@@ -2396,6 +2397,20 @@ fn stands_alone(text: &[u8], start: usize, end: usize) -> bool {
         && !glued(after)
         && !dotted
         && !NOT_LONE_NAMES.contains_lowered(&text[start..end])
+}
+
+/// Whether the word at `start..end` is a month's or a day's name with a number beside it:
+/// `Jan` of `Fri, 08 Jan 2021`, `Sat Jan 30 06:09:00 1999` or `Revert 3 Jan change` is a
+/// date's, not the first name it also is (`Jan said so` is a name).
+fn in_a_date(text: &[u8], start: usize, end: usize) -> bool {
+    if !CALENDAR_WORDS.contains_lowered(&text[start..end]) {
+        return false;
+    }
+    let before = text[..start].trim_ascii_end();
+    let before = before.strip_suffix(b",").unwrap_or(before).trim_ascii_end();
+    let after = &text[end..];
+    let after = after.strip_prefix(b".").unwrap_or(after).trim_ascii_start();
+    before.last().is_some_and(u8::is_ascii_digit) || after.first().is_some_and(u8::is_ascii_digit)
 }
 
 /// A word of a person's name found in full, looked for where it stands alone in the same
@@ -4364,6 +4379,24 @@ mod tests {
         misses("Grace period ends in 3 days", Kind::PersonName);
         misses("Travis build 4711 passed", Kind::PersonName);
         misses("Julia 1.10 is installed", Kind::PersonName);
+        // A month's name that is also a first name, in a date.
+        for date in [
+            " -- Julian Klode <jak@debian.org>  Fri, 08 Jan 2021 21:49:15 +0100",
+            "Sat Jan 30 06:09:00 1999  Robert Lipe",
+            "Revert 3 Jan change for powerpc",
+            "released on Jan. 5, 2020",
+            "due 2021, Jan",
+        ] {
+            assert!(
+                !kinds(date).iter().any(|(_, v)| v == "Jan"),
+                "{date}: {:?}",
+                kinds(date)
+            );
+        }
+        finds("Jan said the fix works", Kind::PersonName, "Jan");
+        finds("ask Jan, 3 times", Kind::PersonName, "Jan");
+        // Any other first name beside a number is still one.
+        finds("ticket 4711 Karen will call", Kind::PersonName, "Karen");
         // With a surname they are names.
         finds("Grace Hopper wrote it", Kind::PersonName, "Grace Hopper");
         finds("ask Max Mustermann", Kind::PersonName, "Max Mustermann");
