@@ -2920,6 +2920,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && secret_value(value)
                 && !working_directory(&text[..start], value)
                 && !assigns_a_variable(&text[..start], value, after)
+                && !declares_a_type(&text[..start], value, after)
+                && !test_status(&text[..start])
         }
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
@@ -3183,7 +3185,10 @@ fn assigns_a_variable(before: &[u8], value: &[u8], after: &[u8]) -> bool {
         }
         (Some(variable), None, _) => (name(variable), after.strip_prefix(b";")),
         (Some(function), Some(argument), None) => (
-            path(function) && (argument.is_empty() || name(argument)),
+            path(function)
+                && (argument.is_empty()
+                    || name(argument)
+                    || argument.iter().all(u8::is_ascii_digit)),
             after.strip_prefix(b");").or(after.strip_prefix(b")")),
         ),
         _ => (false, None),
@@ -3194,6 +3199,48 @@ fn assigns_a_variable(before: &[u8], value: &[u8], after: &[u8]) -> bool {
             .all(u8::is_ascii_whitespace)
     });
     before.ends_with(b" = ") && statement && line_end
+}
+
+/// Whether a secret-named key's value is its type in code (Rust, TypeScript): `token:
+/// usize`, `password: impl AsRef<[u8]>`, `token: Token,`, `Token: AsChar + Clone`,
+/// `token: Option<Vec<u8>>`. A type is a primitive's name, `impl` or `dyn` before another,
+/// or a capitalised name of letters followed by what follows a type in a signature or a
+/// declaration (`,` `)` `>` `<` `+` `=` `{` `;`), never by the end of its line, where a
+/// configuration's capitalised password stands (`password: Hunter`).
+fn declares_a_type(before: &[u8], value: &[u8], after: &[u8]) -> bool {
+    const PRIMITIVES: [&[u8]; 17] = [
+        b"bool", b"char", b"str", b"f32", b"f64", b"i8", b"i16", b"i32", b"i64", b"i128", b"isize",
+        b"u8", b"u16", b"u32", b"u64", b"u128", b"usize",
+    ];
+    if !before.ends_with(b": ") {
+        return false;
+    }
+    let follows = |marks: &[u8]| {
+        after
+            .trim_ascii_start()
+            .first()
+            .is_some_and(|b| marks.contains(b))
+    };
+    if PRIMITIVES.contains(&value) {
+        return follows(b",)>;=") || after.first().is_none_or(|b| *b == b'\n' || *b == b'\r');
+    }
+    if value == b"impl" || value == b"dyn" {
+        return after.first() == Some(&b' ');
+    }
+    value.first().is_some_and(u8::is_ascii_uppercase)
+        && value.iter().all(u8::is_ascii_alphabetic)
+        && value.iter().any(u8::is_ascii_lowercase)
+        && follows(b",)><+={;")
+}
+
+/// Whether a secret-named key is a test's status (`PASS: config.sub checks`, automake's
+/// and many a test suite's log), in capitals, at the start of its line.
+fn test_status(before: &[u8]) -> bool {
+    let line = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(before, |n| &before[n + 1..]);
+    line.trim_ascii() == b"PASS:" || line.trim_ascii() == b"XPASS:"
 }
 
 /// A dotted name's last label, and the name before it (none without a dot).
@@ -3375,6 +3422,8 @@ fn secret_value(value: &[u8]) -> bool {
         || lower.starts_with('%')
         || lower.starts_with('<')
         || lower.starts_with("$(")
+        // A command's output in a shell script (`PWD=`pwd``).
+        || lower.starts_with('`')
         || lower.starts_with("redacted")
         || lower.starts_with("secret-")
         // Code, not a value: a path (`Token::I32(9`, `RsaPrivateKey::new(`).
@@ -4904,6 +4953,19 @@ mod tests {
                 "        self.password = self.password\n",
                 "        this.token = this.secret;\n",
                 "    token = tokens.pop(i)\n",
+                "/// const SENDER: Token = Token(0);",
+                // A secret-named parameter's or field's type.
+                "pub fn register(&self, token: Token, interests: Interest)",
+                "    token: Literal,\n    suffix: Box<str>,",
+                "    <Input as Stream>::Token: AsChar + Clone,",
+                "fn decrypt(&self, password: impl AsRef<[u8]>) -> Result<Doc>",
+                "fn add(&self, token: usize, t: &T)",
+                "    token: usize\n}",
+                "    secret: Option<Vec<u8>>,",
+                "let token: Token = next();",
+                // A test suite's log, and a command's output in a shell script.
+                "\tPASS: config.sub checks (882 tests)",
+                "  set PWD=`pwd` at the top",
             ],
         );
         // A value in a statement still is one where it is no bare name, is quoted, or is
@@ -4921,6 +4983,18 @@ mod tests {
             ("password = self.hunter2!\n", "self.hunter2!"),
             ("password = self.x y\n", "self.x"),
             ("token = abc()x\n", "abc("),
+            // A capitalised password where a line, a value or a quote ends; a word after
+            // `impl`; a number in a call that is no statement.
+            ("password: Hunter\n", "Hunter"),
+            ("password: Hunter2x,\n", "Hunter2x"),
+            ("password: usize2\n", "usize2"),
+            ("password: impl\n", "impl"),
+            ("token = abc(9)x\n", "abc(9"),
+            ("Password: CorrectHorse", "CorrectHorse"),
+            ("pass: config.sub\n", "config.sub"),
+            ("password=Hunter, user=bob\n", "Hunter"),
+            ("password: HUNTER, user: bob\n", "HUNTER"),
+            ("password: usize now\n", "usize"),
         ] {
             finds(text, Kind::Password, value);
         }
