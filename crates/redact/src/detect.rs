@@ -1651,6 +1651,16 @@ static NOT_NAME_STARTS: WordList = WordList::new(&[
 static NOT_USERNAMES: WordList = WordList::new(&[
     "name",
     "id",
+    "ids",
+    "are",
+    "during",
+    "creation",
+    "line",
+    "lines",
+    "manual",
+    "attribute",
+    "attributes",
+    "friendly",
     "is",
     "was",
     "has",
@@ -2399,6 +2409,30 @@ fn stands_alone(text: &[u8], start: usize, end: usize) -> bool {
         && !NOT_LONE_NAMES.contains_lowered(&text[start..end])
 }
 
+/// Whether a number is a standard's (`IEEE 754-2019`, `ISO 8601-1:2019`, `RFC 5322`) or a
+/// range of a quantity (`keys of 2048-8192 bits`): its standards body's name before it, or
+/// a unit after it.
+fn standard_or_quantity(before: &[u8], after: &[u8]) -> bool {
+    const BODIES: [&[u8]; 8] = [
+        b"IEEE", b"ISO", b"IEC", b"ANSI", b"RFC", b"ECMA", b"ITU-T", b"DIN",
+    ];
+    const UNITS: [&[u8]; 10] = [
+        b"bits", b"bytes", b"ms", b"seconds", b"secs", b"KB", b"MB", b"GB", b"Hz", b"MHz",
+    ];
+    let word_before = before
+        .trim_ascii_end()
+        .rsplit(|b| b.is_ascii_whitespace() || *b == b'/')
+        .next()
+        .unwrap_or_default();
+    let word_after = after
+        .strip_prefix(b" ")
+        .unwrap_or_default()
+        .split(|b| !b.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    BODIES.contains(&word_before) || UNITS.contains(&word_after)
+}
+
 /// Whether the word at `start..end` is a month's or a day's name with a number beside it:
 /// `Jan` of `Fri, 08 Jan 2021`, `Sat Jan 30 06:09:00 1999` or `Revert 3 Jan change` is a
 /// date's, not the first name it also is (`Jan said so` is a name).
@@ -3005,6 +3039,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             // or single letters alone (`c::`, `E::A`).
             let path = after.first().is_some_and(|b| word_byte(*b))
                 || after.starts_with(b"::")
+                // A path's generic arguments or a group it imports (`f32::<u8>`,
+                // `core::{`).
+                || (value.ends_with(b"::") && after.first().is_some_and(|b| b"<{".contains(b)))
                 || (value.iter().any(u8::is_ascii_uppercase)
                     && value.iter().any(u8::is_ascii_lowercase))
                 || value
@@ -3050,7 +3087,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             };
             let address = !labelled
                 && (house_number(&text[..start], after)
-                    || validate::zip_code(&text[..start], value));
+                    || validate::zip_code(&text[..start], value)
+                    || standard_or_quantity(&text[..start], after));
             let ok = !glued_before && !glued_after && !continues && !address && valid;
             return ok.then_some((start, end));
         }
@@ -4489,6 +4527,16 @@ mod tests {
         misses("build 4.20.13 of 2026-11", Kind::Phone);
         misses("id 415.555.0132 only dots", Kind::Phone);
         misses("2024-01-31 10:20:30 started", Kind::Phone);
+        // A standard's number, a range of a quantity.
+        misses("//! IEEE 754-2019 `minimum`.", Kind::Phone);
+        misses("see ISO/IEC 9899-2018 for it", Kind::Phone);
+        misses("for keys of 2048-8192 bits.", Kind::Phone);
+        // A number before a unit that is no unit of its own, or after another word.
+        finds("ok 754-2019 msgs", Kind::Phone, "754-2019");
+        misses("ok 754-2019 ms.", Kind::Phone);
+        // After its label a number is a phone whatever follows.
+        finds("call 754-2019 ms.", Kind::Phone, "754-2019");
+        finds("the IEEEE 754-2019 line", Kind::Phone, "754-2019");
         misses("version 4.12.1203 installed", Kind::Phone);
         misses("took 1500 ms", Kind::Phone);
         // National numbers with their trunk zero, five-digit area codes, extensions.
@@ -4675,6 +4723,8 @@ mod tests {
                 "fe80::12345 is too long a group",
                 "value_::1 and ty_3::1 are words going on",
                 "paths ab::cd::ef, E::A and use c::{WEXITED}",
+                "    f32::<_, (_, ErrorKind)>(input)",
+                "use core::{fmt, ops};",
             ],
         );
     }
@@ -5153,6 +5203,9 @@ mod tests {
                 "run systemctl --user enable foo.service",
                 "the old per-user cache filename",
                 "    at Object.<anonymous> (/home/index.js:1:15)",
+                "gpg: Ignore too large user ids during import.",
+                "gpg: Print the UID creation time",
+                "Filter the date/user line from the results.",
             ],
         );
         // A dot in an account, and command options, keep their value.
