@@ -1474,6 +1474,8 @@ impl Detectors {
         // Capture slots per value pattern, made on first use (as in `find`).
         let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
         let mut at = 0;
+        // Where the last name given ends.
+        let mut given = 0;
         std::iter::from_fn(move || {
             while let Some(word) = self.user_words.find(&text[at..]) {
                 let start = at + word.start();
@@ -1505,10 +1507,17 @@ impl Detectors {
                 else {
                     continue;
                 };
-                at = end;
+                // A match found from before the word (after a path's separator) may end
+                // before it, and be one given already (`/home/u` of `/home/u/user`): the
+                // scan never goes back, and gives each name once.
+                at = at.max(end);
+                if end <= given {
+                    continue;
+                }
                 if let Some((s, e)) = confirm(Check::Username, text, start, end)
                     .filter(|&(s, e)| !self.allowed.holds(Kind::Username, &text[s..e]))
                 {
+                    given = end;
                     return Some((found.start(), s..e));
                 }
             }
@@ -3712,6 +3721,40 @@ mod tests {
         );
         let mut caps = value.regex.create_captures();
         assert_eq!(value.value_in(b"id=abc-def", 2..7, &mut caps), Some((3, 7)));
+    }
+
+    /// A search for user names in `text` that must end: one that loops forever fails here
+    /// after a while instead of hanging the suite.
+    fn user_names_within_seconds(text: &'static [u8]) -> Vec<Vec<u8>> {
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let detectors = Detectors::new(&[], &[]).unwrap();
+            let names = detectors
+                .user_names(text)
+                .map(|(_, name)| text[name].to_vec())
+                .collect::<Vec<_>>();
+            let found = detectors.find(text).len();
+            let _ = done.send((names, found));
+        });
+        let (names, _) = result
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the search ends");
+        names
+    }
+
+    #[test]
+    fn a_match_from_before_a_word_never_takes_the_learning_scan_back() {
+        // A man page's example: the search from before `user` (after the path's `/`)
+        // finds `/home/u`, whose name is refused and ends before the word.
+        // It was given once, from the path's own word.
+        assert_eq!(
+            user_names_within_seconds(b"For example: /home/u/user.\n"),
+            [b"u".to_vec()]
+        );
+        assert_eq!(
+            user_names_within_seconds(b"/home/u/user and /home/alice/x"),
+            [b"u".to_vec(), b"alice".to_vec()]
+        );
     }
 
     #[test]
