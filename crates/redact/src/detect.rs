@@ -1139,8 +1139,13 @@ impl Detectors {
             let Some((start, end)) = self.value_of(m, text, searched, &mut slots) else {
                 continue;
             };
+            // A value read back beyond its match (letters beyond ASCII before a host's
+            // first label: `1111\u09ae.co` after the phone `111 1111`) starts no earlier
+            // than where the last finding ended.
+            let last_end = findings.last().map_or(0, |f: &Finding| f.end);
             let confirmed = confirm(detector.check, text, start, end)
-                .filter(|&(s, e)| !self.allowed.holds(detector.kind, &text[s..e]));
+                .map(|(s, e)| (s.max(last_end), e))
+                .filter(|&(s, e)| s < e && !self.allowed.holds(detector.kind, &text[s..e]));
             if let Some((start, end)) = confirmed {
                 at = end.max(start + 1);
                 findings.push(Finding {
@@ -3740,6 +3745,28 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(60))
             .expect("the search ends");
         names
+    }
+
+    #[test]
+    fn a_value_read_back_beyond_its_match_starts_after_the_last_finding() {
+        // The host's first label is read back over a JSON escape into digits the phone
+        // before it already holds.
+        let text = br"111 1111\u09ae.co and 555 1111\u00e9acme.com";
+        let found: Vec<(Kind, &str)> = Detectors::new(&[], &[])
+            .unwrap()
+            .find(text)
+            .iter()
+            .map(|f| (f.kind, std::str::from_utf8(&text[f.start..f.end]).unwrap()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Kind::Phone, "111 1111"),
+                (Kind::Hostname, r"\u09ae.co"),
+                (Kind::Phone, "555 1111"),
+                (Kind::Hostname, r"\u00e9acme.com"),
+            ]
+        );
     }
 
     #[test]

@@ -809,6 +809,123 @@ mod tests {
         Redactor::new(policy, PseudonymMap::new([3; 32])).unwrap()
     }
 
+    /// Texts made of the pieces detectors and their contexts are made of, in random order:
+    /// where a scan could loop, go back or cut a value wrongly, such soups find it (a man
+    /// page's `/home/u/user` once hung the learning pass).
+    #[test]
+    fn token_soups_end_with_findings_in_order_within_the_text() {
+        const SOUPS: usize = 3000;
+        const PIECES: &[&[u8]] = &[
+            b"/home/",
+            b"user",
+            b"User ",
+            b"u",
+            b"/",
+            b"\\",
+            b"\\n",
+            b"n",
+            b".",
+            b"..",
+            b"@",
+            b"acme.com",
+            b"web01",
+            b"-",
+            b"_",
+            b":",
+            b"=",
+            b" ",
+            b"\n",
+            b"\t",
+            b"1",
+            b"42",
+            b"10.0.0.1",
+            b"::",
+            b"fe80::1",
+            b"password=",
+            b"token: ",
+            b"Bearer ",
+            b"eyJ",
+            b"-----BEGIN RSA PRIVATE KEY-----",
+            b"-----END ",
+            b"Hi ",
+            b"Priya",
+            b"Raman",
+            b",",
+            b"Thanks,\n",
+            b"+1 555 ",
+            b"4111 1111",
+            b"C:\\Users\\",
+            b"uid=",
+            b"for user ",
+            b" from ",
+            b"sudo:",
+            b"CRON[",
+            b"Accepted ",
+            b"\"",
+            b"'",
+            b"(",
+            b")",
+            b"{",
+            b"}",
+            b"<",
+            b">",
+            "\u{e9}".as_bytes(),
+            b"\xc3",
+            b"\\u00e9",
+            b"\xff",
+            b"Jan",
+            b"08",
+            b"IEEE ",
+            b"x.name",
+            b"www.",
+            b"https://",
+            b"ab:cd:ef:01:23:45",
+        ];
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = redactor(Policy::default());
+            // xorshift: the same soups on every run.
+            let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+            let mut next = move |bound: usize| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % bound as u64) as usize
+            };
+            let soups: Vec<Vec<u8>> = (0..SOUPS)
+                .map(|_| {
+                    let len = 3 + next(60);
+                    (0..len)
+                        .flat_map(|_| PIECES[next(PIECES.len())].to_vec())
+                        .collect()
+                })
+                .collect();
+            r.learn(soups.iter().map(Vec::as_slice));
+            for soup in &soups {
+                let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let out = r.redact(soup);
+                    let mut end = 0;
+                    for f in &out.findings {
+                        assert!(end <= f.start && f.start < f.end && f.end <= soup.len());
+                        end = f.end;
+                    }
+                    if out.findings.is_empty() {
+                        assert_eq!(&out.text, soup);
+                    }
+                }));
+                if checked.is_err() {
+                    let _ = done.send(Err(String::from_utf8_lossy(soup).into_owned()));
+                    return;
+                }
+            }
+            let _ = done.send(Ok(soups.len()));
+        });
+        let soups = result
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .expect("every soup ends");
+        assert_eq!(soups, Ok(SOUPS), "this soup failed");
+    }
+
     #[test]
     fn name_runs_are_the_runs_of_name_bytes_across_blocks() {
         let naive = |text: &[u8]| {
