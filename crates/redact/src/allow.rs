@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use crate::pseudonym::with_lower;
 use crate::Kind;
 
 /// The longest value or domain a policy may allow: a domain name's own limit.
@@ -80,14 +81,11 @@ impl Allowed {
         if matches!(kind, Kind::Custom(_)) {
             return false;
         }
-        if !self.values.is_empty() && value.len() <= ALLOWED_BYTES {
-            let mut lower = [0u8; ALLOWED_BYTES];
-            let lower = &mut lower[..value.len()];
-            lower.copy_from_slice(value);
-            lower.make_ascii_lowercase();
-            if self.values.contains(&*lower) {
-                return true;
-            }
+        if !self.values.is_empty()
+            && value.len() <= ALLOWED_BYTES
+            && with_lower(value, |lower| self.values.contains(lower))
+        {
+            return true;
         }
         kind == Kind::Hostname && (reserved(value) || self.under_allowed_domain(value))
     }
@@ -96,21 +94,19 @@ impl Allowed {
         if self.domains.is_empty() || host.len() > ALLOWED_BYTES {
             return false;
         }
-        let mut lower = [0u8; ALLOWED_BYTES];
-        let lower = &mut lower[..host.len()];
-        lower.copy_from_slice(host);
-        lower.make_ascii_lowercase();
-        // The name itself, then each name it lies under.
-        let mut suffix: &[u8] = lower;
-        loop {
-            if self.domains.contains(suffix) {
-                return true;
+        with_lower(host, |lower| {
+            // The name itself, then each name it lies under.
+            let mut suffix = lower;
+            loop {
+                if self.domains.contains(suffix) {
+                    return true;
+                }
+                match suffix.iter().position(|b| *b == b'.') {
+                    Some(dot) => suffix = &suffix[dot + 1..],
+                    None => return false,
+                }
             }
-            match suffix.iter().position(|b| *b == b'.') {
-                Some(dot) => suffix = &suffix[dot + 1..],
-                None => return false,
-            }
-        }
+        })
     }
 }
 

@@ -786,13 +786,10 @@ fn short_name(name: &[u8]) -> Option<&str> {
     if !(labels.count() >= 2 && short.len() >= 3 && short.bytes().any(host_mark)) {
         return None;
     }
-    // The public suffix list is in lower case. A host name is at most 253 bytes.
-    let mut lower = [0u8; 253];
-    let lower = lower.get_mut(..name.len())?;
-    lower.copy_from_slice(name);
-    lower.make_ascii_lowercase();
-    let site = psl::domain(lower)?;
-    (site.as_bytes().len() < name.len()).then_some(short)
+    // The public suffix list is in lower case.
+    let site =
+        crate::pseudonym::with_lower(name, |lower| Some(psl::domain(lower)?.as_bytes().len()))?;
+    (site < name.len()).then_some(short)
 }
 
 /// A digit or a hyphen: a host's own name holds one (`web01`, `db-primary`), an everyday
