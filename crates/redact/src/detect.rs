@@ -175,15 +175,22 @@ const CAPITAL: &str =
 const SMALL: &str = r"(?:[a-z]|[\xC3-\xC5][\x80-\xBF]|\\u0(?:0[c-fC-F]|1[0-7])[0-9a-fA-F])";
 
 /// A person's name: one to three capitalised words (`Jürgen Müller`, `Turly O'Connor`,
-/// `O'Brien`).
+/// `O'Brien`), each with at most one more capital after a prefix of one or two small
+/// letters (`McDonald`, `MacLeod`, `DeShawn`; not an identifier's `LevelFilter`).
 fn name_pattern() -> String {
-    format!(r"{CAPITAL}(?:'[A-Z])?{SMALL}+(?:[ \t]{CAPITAL}(?:'[A-Z])?(?:{SMALL}|['-])+){{0,2}}")
+    format!(
+        r"{CAPITAL}(?:'[A-Z])?{PREFIX}{SMALL}+(?:[ \t]{CAPITAL}(?:'[A-Z])?{PREFIX}(?:{SMALL}|['-])+){{0,2}}"
+    )
 }
+
+/// The small letters of a surname's prefix and the capital after them (`cD` of
+/// `McDonald`, `ac` and `L` of `MacLeod`), if any.
+const PREFIX: &str = r"(?:[a-z]{1,2}[A-Z])?";
 
 /// A surname after a first name, ending in a letter so that the word boundary after it
 /// holds however the text goes on (`Ghazi`, `O'Neil-Byrne`, `D'Orazio`, `Ts'o`).
 fn surname_pattern() -> String {
-    format!(r"{CAPITAL}(?:'[A-Z])?{SMALL}+(?:['-]{CAPITAL}?{SMALL}+)?")
+    format!(r"{CAPITAL}(?:'[A-Z])?{PREFIX}{SMALL}+(?:['-]{CAPITAL}?{SMALL}+)?")
 }
 
 /// The patterns whose match's start [`scanned_start`] reads back from its end: an email
@@ -3013,7 +3020,11 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if signature && heads_a_field(&text[end..]) {
                 return None;
             }
-            return (may_be_name(value) && !opens_code(&text[end..])).then_some((start, end));
+            // A word cut where it goes on (`Html` of `HtmlNameOrMarkup`, `Rfc` of
+            // `Rfc2822`) is an identifier's, no name's.
+            let cut = text.get(end).is_some_and(u8::is_ascii_alphanumeric);
+            return (may_be_name(value) && !opens_code(&text[end..]) && !cut)
+                .then_some((start, end));
         }
         Check::KnownName => return known_name(text, start, end),
         Check::LabelledName => {
@@ -3910,11 +3921,22 @@ mod tests {
                     "Thanks!\nEmployee record: Name: Erin Johnson, SSN",
                     "Erin Johnson",
                 ),
+                // Whole, with a capital inside after a short prefix: no half left in clear.
+                ("Name: John McDonald", "John McDonald"),
+                ("Hi DeShawn,", "DeShawn"),
+                ("From: Ann MacLeod <a@b.io>", "Ann MacLeod"),
+                ("Dear Mrs. LaToya Jackson,", "LaToya Jackson"),
+                ("Simon McVittie <smcv@debian.org>", "Simon McVittie"),
+                ("Thanks to Roland McGrath for it", "Roland McGrath"),
             ],
         );
         misses_each(
             Kind::PersonName,
             &[
+                // An identifier cut where it goes on, or with a longer first hump.
+                "            name: \"LevelFilter\",",
+                "    fn name(&self, name: HtmlNameOrMarkup, b: u8)",
+                "            name: \"Rfc2822\",",
                 "Thanks!\nEmployee record: attached",
                 "Thanks!\nFrom: ops@example.com",
                 r"Regards,\nSubject: disk full",
