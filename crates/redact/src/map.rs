@@ -92,13 +92,24 @@ impl PseudonymMap {
 }
 
 /// Replaces each pseudonym in `text` with its value, counting replacements. A pseudonym
-/// counts only as a whole token: `10.1.2.3` is not revealed inside `10.1.2.34`.
+/// counts only as a whole token: `10.1.2.3` is not revealed inside `10.1.2.34`. A value
+/// its pseudonym only wrote another way has nothing to reveal, and is left alone: the
+/// loopback and unspecified addresses keep their value, so `0:0:0:0:0:0:0:0` is written
+/// `::`, and revealing that would rewrite every `::` of a reply (`Pod::Man`).
 pub fn reveal<'a>(
     text: &[u8],
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> (Vec<u8>, usize) {
-    let (pseudonyms, originals): (Vec<&str>, Vec<&str>) =
-        pairs.into_iter().filter(|(p, _)| !p.is_empty()).unzip();
+    let same = |pseudonym: &str, original: &str| {
+        pseudonym == original
+            || pseudonym
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| original.parse() == Ok(ip))
+    };
+    let (pseudonyms, originals): (Vec<&str>, Vec<&str>) = pairs
+        .into_iter()
+        .filter(|(p, o)| !p.is_empty() && !same(p, o))
+        .unzip();
     if pseudonyms.is_empty() {
         return (text.to_vec(), 0);
     }
@@ -918,6 +929,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_address_written_only_another_way_is_not_revealed() {
+        let pairs = [
+            ("::", "0:0:0:0:0:0:0:0"),
+            ("::1", "0:0:0:0:0:0:0:1"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("10.9.9.9", "10.0.0.1"),
+            ("fd00::9", "fd00::1"),
+        ];
+        let (text, count) = reveal(b"Pod::Man on ::1, 127.0.0.1, 10.9.9.9 and fd00::9", pairs);
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "Pod::Man on ::1, 127.0.0.1, 10.0.0.1 and fd00::1"
+        );
+        assert_eq!(count, 2);
     }
 
     #[test]
