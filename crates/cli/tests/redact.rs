@@ -45,6 +45,16 @@ impl Dir {
         self.0.join(name)
     }
 
+    /// A directory `name` holding `files` (name, content).
+    fn files(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.path(name);
+        fs::create_dir_all(&dir).unwrap();
+        for (file, content) in files {
+            fs::write(dir.join(file), content).unwrap();
+        }
+        dir
+    }
+
     /// A support bundle: a log in a directory named after a host, a config, a binary and a
     /// symbolic link pointing out of the tree.
     fn bundle(&self) -> PathBuf {
@@ -520,23 +530,24 @@ fn a_value_that_loses_its_pseudonym_to_another_is_reported() {
 #[test]
 fn a_user_named_in_one_file_is_replaced_in_every_file() {
     let dir = Dir::new();
-    let bundle = dir.path("bundle");
-    fs::create_dir_all(&bundle).unwrap();
     // The user is named as one only in the first file (and comes after the second in
     // the walk); nothing in the second says it is a user: the first pass learns the
     // name, the second replaces it everywhere.
-    fs::write(
-        bundle.join("b-secure.log"),
-        "sshd[9]: pam_unix(sshd:session): session opened for user priyar by (uid=0)\n\
-         sudo: pam_unix(sudo:session): session opened for user postgres\n",
-    )
-    .unwrap();
-    fs::write(
-        bundle.join("a-messages.log"),
-        "su: (to root) priyar on pts/1\n\
-         logind: priyar logged out; systemctl restart postgres\n",
-    )
-    .unwrap();
+    let bundle = dir.files(
+        "bundle",
+        &[
+            (
+                "b-secure.log",
+                "sshd[9]: pam_unix(sshd:session): session opened for user priyar by (uid=0)\n\
+                 sudo: pam_unix(sudo:session): session opened for user postgres\n",
+            ),
+            (
+                "a-messages.log",
+                "su: (to root) priyar on pts/1\n\
+                 logind: priyar logged out; systemctl restart postgres\n",
+            ),
+        ],
+    );
     let out = dir.path("out");
     let report = dir.path("report.json");
     redact_with_report(&bundle, &out, &report);
@@ -567,15 +578,17 @@ fn a_user_named_in_one_file_is_replaced_in_every_file() {
 #[test]
 fn allowed_values_and_domains_are_left_where_they_stand() {
     let dir = Dir::new();
-    let bundle = dir.path("bundle");
-    fs::create_dir_all(&bundle).unwrap();
-    fs::write(
-        bundle.join("a.log"),
-        "workdir /home/appuser/app for user=alice\n\
-         GET https://api.github.com/repos ok; mirror gitlab.com; docs www.example.org\n",
-    )
-    .unwrap();
-    fs::write(bundle.join("b.log"), "appuser exited; alice logged out\n").unwrap();
+    let bundle = dir.files(
+        "bundle",
+        &[
+            (
+                "a.log",
+                "workdir /home/appuser/app for user=alice\n\
+                 GET https://api.github.com/repos ok; mirror gitlab.com; docs www.example.org\n",
+            ),
+            ("b.log", "appuser exited; alice logged out\n"),
+        ],
+    );
     let run = |out: &str, extra: &[&str]| {
         let out = dir.path(out);
         let output = redact(&[&bundle, Path::new("-o"), &out], extra, None);

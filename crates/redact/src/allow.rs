@@ -14,8 +14,7 @@ pub const ALLOWED_ENTRIES: usize = 10_000;
 /// Domains reserved for documentation and examples (RFC 2606), kept with every name
 /// under them: they name nobody's site. Host pseudonyms are written under `.example`, so
 /// output redacted once is left as it is by a second run.
-const RESERVED_DOMAINS: [&[u8]; 3] = [b"example.com", b"example.net", b"example.org"];
-const RESERVED_TOP: &[u8] = b"example";
+const RESERVED_DOMAINS: [&[u8]; 4] = [b"example.com", b"example.net", b"example.org", b"example"];
 
 /// Values and domains kept as they are (see [`Allowed::holds`]).
 #[derive(Debug, Clone, Default)]
@@ -87,38 +86,27 @@ impl Allowed {
         {
             return true;
         }
-        kind == Kind::Hostname && (reserved(value) || self.under_allowed_domain(value))
+        kind == Kind::Hostname && self.under_kept_domain(value)
     }
 
-    fn under_allowed_domain(&self, host: &[u8]) -> bool {
-        if self.domains.is_empty() || host.len() > ALLOWED_BYTES {
-            return false;
-        }
-        with_lower(host, |lower| {
-            // The name itself, then each name it lies under.
-            let mut suffix = lower;
-            loop {
-                if self.domains.contains(suffix) {
-                    return true;
+    /// Whether `host` is, or lies under, a reserved or an allowed domain.
+    fn under_kept_domain(&self, host: &[u8]) -> bool {
+        let host = host.strip_suffix(b".").unwrap_or(host);
+        host.len() <= ALLOWED_BYTES
+            && with_lower(host, |lower| {
+                // The name itself, then each name it lies under.
+                let mut suffix = lower;
+                loop {
+                    if RESERVED_DOMAINS.contains(&suffix) || self.domains.contains(suffix) {
+                        return true;
+                    }
+                    match suffix.iter().position(|b| *b == b'.') {
+                        Some(dot) => suffix = &suffix[dot + 1..],
+                        None => return false,
+                    }
                 }
-                match suffix.iter().position(|b| *b == b'.') {
-                    Some(dot) => suffix = &suffix[dot + 1..],
-                    None => return false,
-                }
-            }
-        })
+            })
     }
-}
-
-/// Whether `host` is or lies under a name reserved for documentation.
-fn reserved(host: &[u8]) -> bool {
-    let host = host.strip_suffix(b".").unwrap_or(host);
-    let under = |domain: &[u8]| {
-        host.len() >= domain.len()
-            && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
-            && (host.len() == domain.len() || host[host.len() - domain.len() - 1] == b'.')
-    };
-    under(RESERVED_TOP) || RESERVED_DOMAINS.iter().any(|domain| under(domain))
 }
 
 #[cfg(test)]
