@@ -632,3 +632,115 @@ fn allowed_values_and_domains_are_left_where_they_stand() {
         assert!(!out.exists(), "nothing written for {flag} {value}");
     }
 }
+
+/// A RHEL sos report as support receives it: the host's name in the archive's own name and
+/// in a connection's file name, the directory's realm in capitals and as a distinguished
+/// name, accounts in passwd and shadow lines and in cron's and sudo's lines, password
+/// hashes and a bind password. Nothing of the host or its people may be left, in any
+/// file's content or name, and what names no one (system accounts, `ps`'s header) stays.
+#[test]
+fn a_sos_report_keeps_nothing_of_its_host_its_directory_or_its_accounts() {
+    let dir = Dir::new();
+    let bundle = dir.path("bundle");
+    let root = bundle.join("sosreport-db03-2026-12-04-abcd");
+    let files = [
+        ("etc/hostname", "db03.corp.acme-bank.com\n"),
+        (
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\n\
+             postgres:x:26:26:PostgreSQL Server:/var/lib/pgsql:/bin/bash\n\
+             svc_backup:x:1002:1002:Backup service:/var/lib/backup:/sbin/nologin\n",
+        ),
+        (
+            "etc/shadow",
+            "root:*:19000:0:99999:7:::\n\
+             mkowalski:$6$Qx7eR2pL$0123456789abcdefABCDEF/.xyz0123456789abcdefABCDEF:19000:0:99999:7:::\n",
+        ),
+        (
+            "etc/krb5.conf",
+            "[domain_realm]\n .corp.acme-bank.com = CORP.ACME-BANK.COM\n corp.acme-bank.com = CORP.ACME-BANK.COM\n",
+        ),
+        (
+            "etc/sssd/sssd.conf",
+            "[domain/corp.acme-bank.com]\n\
+             ldap_default_bind_dn = CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme-bank,DC=com\n\
+             ldap_default_authtok = S3cr3t!Bind2024\n",
+        ),
+        (
+            "etc/pgbouncer/userlist.txt",
+            "\"app_rw\" \"SCRAM-SHA-256$4096:c2FsdHNhbHQ=$abc123def456/ghi789+jkl=:mno0pqr1stu2vwx3yz4ABC5DEF6==\"\n\
+             \"reporting\" \"md5a3c1b2d9e8f7a6b5c4d3e2f1a0b9c8d7\"\n",
+        ),
+        (
+            "etc/NetworkManager/system-connections/db03-bond0.nmconnection",
+            "[connection]\nid=db03-bond0\ninterface-name=bond0\n",
+        ),
+        (
+            "var/log/messages",
+            "Dec  4 10:01:05 db03 sudo[1240]:     jdoe : TTY=pts/0 ; PWD=/home/jdoe ; USER=root ; COMMAND=/usr/bin/true\n\
+             Dec  4 10:02:00 db03 CROND[5000]: (svc_backup) CMD (/usr/local/bin/pg-backup.sh)\n",
+        ),
+        (
+            "sos_commands/process/ps_auxww",
+            "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\n\
+             postgres    3101  0.0  0.2 226844 17240 ?        Ss   10:02   0:00 postgres: checkpointer\n",
+        ),
+    ];
+    for (path, content) in files {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+    let out = dir.path("out");
+    let report = dir.path("report.json");
+    redact_with_report(&bundle, &out, &report);
+    let mut everything = String::new();
+    for file in all_files(&out) {
+        everything.push_str(&file.strip_prefix(&out).unwrap().to_string_lossy());
+        everything.push('\n');
+        everything.push_str(&fs::read_to_string(&file).unwrap());
+    }
+    let lower = everything.to_lowercase();
+    for sensitive in [
+        "db03",
+        "acme-bank",
+        "dc=corp",
+        "svc_backup",
+        "mkowalski",
+        "svc_sssd",
+        "jdoe",
+        "s3cr3t",
+        "qx7er2pl",
+        "c2fsdhnhbhq",
+        "md5a3c1b2d9",
+    ] {
+        assert!(
+            !lower.contains(sensitive),
+            "{sensitive} left in:\n{everything}"
+        );
+    }
+    for kept in [
+        "USER         PID %CPU",
+        "postgres:x:26:26:PostgreSQL Server",
+        "root:*:19000",
+        "interface-name=bond0",
+        "/usr/local/bin/pg-backup.sh",
+    ] {
+        assert!(everything.contains(kept), "{kept} lost:\n{everything}");
+    }
+    // The archive's name and the connection's keep their shape around the host's.
+    let names: Vec<String> = all_files(&out)
+        .iter()
+        .map(|f| f.strip_prefix(&out).unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("sosreport-h") && n.contains("-2026-12-04-abcd/")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.contains("-bond0.nmconnection")),
+        "{names:?}"
+    );
+}

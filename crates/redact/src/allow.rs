@@ -86,7 +86,12 @@ impl Allowed {
         {
             return true;
         }
-        kind == Kind::Hostname && self.under_kept_domain(value)
+        kind == Kind::Hostname
+            && match crate::validate::dn_domain(value) {
+                // A distinguished name's `DC=` parts: their domain.
+                Some((domain, _)) if value.contains(&b'=') => self.under_kept_domain(&domain),
+                _ => self.under_kept_domain(value),
+            }
     }
 
     /// Whether `host` is, or lies under, a reserved or an allowed domain.

@@ -25,6 +25,7 @@ pub enum Kind {
     AzureStorageKey,
     BearerToken,
     UrlPassword,
+    PasswordHash,
     Password,
     Email,
     PersonName,
@@ -59,6 +60,7 @@ impl Kind {
             Kind::AzureStorageKey => "azure_storage_key",
             Kind::BearerToken => "bearer_token",
             Kind::UrlPassword => "url_password",
+            Kind::PasswordHash => "password_hash",
             Kind::Password => "password",
             Kind::Email => "email",
             Kind::PersonName => "person_name",
@@ -127,7 +129,12 @@ enum Check {
     /// A number after a telephone's label: any grouping, but no address, date or code.
     LabelledPhone,
     Username,
+    /// A user name as a directory's common name (`CN=svc_sssd,OU=…,DC=…`): not one of the
+    /// directory's own containers or groups.
+    DirectoryName,
     Hostname,
+    /// The domain of an LDAP distinguished name's `DC=` parts.
+    DnDomain,
 }
 
 /// How far a PEM block's END line may lie from its BEGIN line.
@@ -161,7 +168,21 @@ enum Value {
 /// escaped line break (`\n` in a JSON string ends the line, and the value with it; an
 /// escaped backslash is a pair, so `\\n` is not one).
 const SECRET_CHAR: &str = r#"(?:[^\s"'<>;,&)}\]\\]|\\[^nrt\s])"#;
-const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token";
+/// A hashed password's scheme before it (`{SSHA}`, `{CRYPT}`): part of the value, though a
+/// value otherwise ends at a brace.
+const SCHEME: &str = r"(?:\{[A-Za-z0-9-]{2,12}\})";
+const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass";
+/// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
+/// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
+/// property's `spring.datasource.password`), or a capitalised one ending a camel-case name
+/// (`dbPassword`, `ClientSecret`). Only the last word is matched, after the byte before it,
+/// not every identifier from its start in case a secret's word ends it: the automaton's
+/// states are built as it meets them, and on source code each such state costs.
+fn secret_key_pattern() -> String {
+    format!(
+        r"(?:(?:\b|[_-])(?i:{SECRET_KEYS})|[a-z0-9](?:Password|Passwd|Passphrase|Secret|Token|ApiKey|Pwd))"
+    )
+}
 /// A telephone number's digits in any grouping, with an extension: what a label before or
 /// after it lets through (the check asks for 7–15 digits, or 6 in three groups or more).
 const LABELLED_PHONE: &str =
@@ -229,6 +250,7 @@ fn builtin() -> Vec<Detector> {
     let surname = surname_pattern();
     let first_names = first_names_pattern();
     let closes = SIGNATURE_CLOSES.join("|");
+    let secret_key = secret_key_pattern();
     use Category::*;
     let d = |kind, category, confidence, reason, pattern: &str, value, check| Detector {
         kind,
@@ -331,6 +353,20 @@ fn builtin() -> Vec<Detector> {
             Check::None,
         ),
         d(
+            Kind::PasswordHash,
+            Credentials,
+            0.95,
+            "password hash (crypt, LDAP, SCRAM, PostgreSQL md5, Django, Argon2)",
+            // `/etc/shadow`'s `$6$salt$…`, `$y$j9T$…` and bcrypt's `$2b$12$…`; slapd's
+            // `rootpw {SSHA}…`; PostgreSQL's `SCRAM-SHA-256$4096:…` and `md5` + 32 hex
+            // digits (`pg_authid`, pgbouncer's `userlist.txt`); Django's `pbkdf2_sha256$…`;
+            // Argon2's encoded form. A hash lets its password be guessed offline. The last
+            // part's length keeps a shell's `$1$2$3` out.
+            r"\$(?:1|2[abxy]|5|6|7|y|gy|md5|sha1)\$(?:[^\s$:\x22']{1,64}\$){1,3}[./A-Za-z0-9]{20,}|\{(?:S?SHA(?:256|384|512)?|S?MD5|CRYPT)\}[A-Za-z0-9+/=$.]{16,}|\bSCRAM-SHA-(?:1|256)\$[0-9]+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]{20,}|\bmd5[0-9a-f]{32}\b|\bpbkdf2_sha(?:1|256|512)\$[0-9]+\$[A-Za-z0-9+/=.]+\$[A-Za-z0-9+/=]{20,}|\$argon2(?:id|i|d)\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]{20,}",
+            Value::Whole,
+            Check::None,
+        ),
+        d(
             Kind::UrlPassword,
             Credentials,
             0.9,
@@ -345,7 +381,20 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "value of a secret-named key",
             &format!(
-                r#"(?i:\b(?:{SECRET_KEYS}))["']?\s*(?:=|:|=>)\s*["']?(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+                r#"{secret_key}["']?\s*(?:=|:|=>)\s*["']?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+            ),
+            Value::Group,
+            Check::Secret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.85,
+            "value of a secret-named setting in a space-separated configuration",
+            // redis.conf's `requirepass foobared` and `masterauth`, nslcd's and slapd's
+            // `bindpw`/`rootpw`, a `.netrc` line's `machine host login alice password s3cret`.
+            &format!(
+                r#"(?m:^)[ \t]*(?:(?i:requirepass|masterauth|bindpw|rootpw)|machine[ \t]+[^\s"']+[ \t]+login[ \t]+[^\s"']+[ \t]+password)[ \t]+["']?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
             Value::Group,
             Check::Secret,
@@ -603,10 +652,37 @@ fn builtin() -> Vec<Detector> {
             "user name in an sshd, sudo or cron log line",
             // The daemons' own formats, which name the user without the word "user":
             // `Accepted publickey for alice from`, `sudo:   alice : TTY=pts/0`,
-            // `CRON[412]: (alice) CMD (…)`.
-            r"(?:\b(?:Accepted|Failed) (?:password|publickey|keyboard-interactive/pam|hostbased|gssapi-with-mic|none) for (?:invalid user )?|\bsudo:[ \t]+|\bCRON\[[0-9]+\]:[ \t]+\()(?P<v>[A-Za-z_][A-Za-z0-9._-]*)(?:[ \t]+from\b|[ \t]+:[ \t]|\)[ \t]+CMD\b)",
+            // `CRON[412]: (alice) CMD (…)`; with a process id where journald or RHEL's
+            // syslog write it (`sudo[1240]:`), and RHEL's cron as `CROND[5000]:`.
+            r"(?:\b(?:Accepted|Failed) (?:password|publickey|keyboard-interactive/pam|hostbased|gssapi-with-mic|none) for (?:invalid user )?|\bsudo(?:\[[0-9]+\])?:[ \t]+|\bCROND?\[[0-9]+\]:[ \t]+\()(?P<v>[A-Za-z_][A-Za-z0-9._-]*)(?:[ \t]+from\b|[ \t]+:[ \t]|\)[ \t]+CMD\b)",
             Value::Group,
             Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "account in an /etc/passwd or /etc/shadow line",
+            // A person's or a service's account: `jdoe:x:1001:1001:John Doe:/home/jdoe:…`
+            // (a user id of 1000 or more; the system's own accounts have less), or a
+            // shadow line with a password hash (`svc_backup:$6$…`; locked system accounts
+            // have `*` or `!`).
+            r"(?m:^)(?P<v>[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)(?::x:[1-9][0-9]{3,9}:[0-9]+:|:\$[0-9a-z]+\$)",
+            Value::Group,
+            Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.8,
+            "common name in an LDAP distinguished name",
+            // `CN=svc_sssd,OU=Service Accounts,DC=corp,…`, `cn=John Doe,ou=people,dc=…`:
+            // an account or a person of a directory rooted in a domain (a certificate's
+            // subject, `CN=…,O=…,C=…`, is not). A name with a dot is a host's, which the
+            // host-name detector takes.
+            r"(?i:\bCN=)(?P<v>[^,=+.\n\\\x22<>;]{1,64}),[ \t]*(?:(?i:CN|OU)=[^,=\n]{1,64},[ \t]*)*(?i:DC)=",
+            Value::Group,
+            Check::DirectoryName,
         ),
         d(
             Kind::Username,
@@ -625,6 +701,18 @@ fn builtin() -> Vec<Detector> {
             r"(?i:[A-Z]:\\+Users\\+)(?P<v>[^\\\s\x22'/:*?<>|]+)",
             Value::After(b"\\"),
             Check::Username,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.85,
+            "domain in an LDAP distinguished name's DC= parts",
+            // sssd's, AD's and ldapsearch's `CN=svc,OU=Service Accounts,DC=corp,DC=acme,DC=com`
+            // spell the directory's domain label by label; each label is replaced as the
+            // dotted name's would be. The value starts after the first `DC=`.
+            r"(?i:\bDC=)(?P<v>[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:[ \t]*,[ \t]*(?i:DC)=[A-Za-z0-9][A-Za-z0-9-]{0,62})+)\b",
+            Value::Group,
+            Check::DnDomain,
         ),
         d(
             Kind::Hostname,
@@ -1499,13 +1587,20 @@ impl Detectors {
                 // The automaton alone says whether and where; the captures, which cost
                 // more, run on a match only.
                 let found = self.users.search(&anchored).or_else(|| {
-                    let after_separator = start > 0 && b"/\\".contains(&text[start - 1]);
-                    after_separator
-                        .then(|| {
-                            let from = start.saturating_sub(8);
-                            self.users.search(&Input::new(text).range(from..window))
-                        })
-                        .flatten()
+                    // A path's name after its separator (`/home/alice`), or a passwd or
+                    // shadow line's account before its `:x:` or `:$`: searched from a
+                    // few bytes before, or from the line's start.
+                    let from = if text[start] == b':' {
+                        let line = text[..start]
+                            .iter()
+                            .rposition(|b| *b == b'\n')
+                            .map_or(0, |n| n + 1);
+                        (start - line <= 33).then_some(line)
+                    } else {
+                        let after_separator = start > 0 && b"/\\".contains(&text[start - 1]);
+                        after_separator.then(|| start.saturating_sub(8))
+                    }?;
+                    self.users.search(&Input::new(text).range(from..window))
                 });
                 let Some(found) = found else {
                     continue;
@@ -1538,13 +1633,58 @@ impl Detectors {
     }
 }
 
+/// The containers and built-in groups of Active Directory and OpenLDAP, which name no one:
+/// `CN=Users,DC=corp,DC=acme,DC=com`.
+const DIRECTORY_CONTAINERS: &[&str] = &[
+    "Users",
+    "Computers",
+    "Builtin",
+    "System",
+    "Configuration",
+    "Schema",
+    "Partitions",
+    "Sites",
+    "Services",
+    "Keys",
+    "Program Data",
+    "Managed Service Accounts",
+    "ForeignSecurityPrincipals",
+    "Domain Controllers",
+    "Infrastructure",
+    "LostAndFound",
+    "NTDS Quotas",
+    "Domain Admins",
+    "Domain Users",
+    "Domain Computers",
+    "Domain Guests",
+    "Enterprise Admins",
+    "Schema Admins",
+    "Administrators",
+    "Administrator",
+    "Guest",
+    "krbtgt",
+    "Group Policy Creator Owners",
+    "Cert Publishers",
+    "DnsAdmins",
+    "Account Operators",
+    "Server Operators",
+    "Backup Operators",
+    "Print Operators",
+    "Remote Desktop Users",
+    "Protected Users",
+    "admin",
+    "Manager",
+    "people",
+    "groups",
+];
+
 /// The words the user-name patterns start with or hold (`for user`, `username`, `/home/`,
-/// `Accepted … for`, `sudo:`,
-/// `C:\\Users\\`, `account name`), as they are usually written.
+/// `Accepted … for`, `sudo:`, `C:\\Users\\`, `account name`, a passwd line's `:x:`), as they
+/// are usually written.
 const USER_WORDS: &[&str] = &[
     "user", "User", "USER", "login", "Login", "LOGIN", "logon", "Logon", "LOGON", "uid", "Uid",
     "UID", "account", "Account", "ACCOUNT", "logged", "Logged", "LOGGED", "signed", "Signed",
-    "SIGNED", "/home/", "Accepted", "Failed", "sudo:", "CRON[",
+    "SIGNED", "/home/", "Accepted", "Failed", "sudo", "CRON", ":x:", ":$2", ":$5", ":$6", ":$y",
 ];
 
 /// How far after its word a user name is looked for: the longest keyword and separators,
@@ -1671,6 +1811,8 @@ static NOT_NAME_STARTS: WordList = WordList::new(&[
 /// Words that follow "user" and the like without being a user name.
 static NOT_USERNAMES: WordList = WordList::new(&[
     "name",
+    // `ps aux`'s header: `USER  PID %CPU`.
+    "pid",
     "id",
     "ids",
     "are",
@@ -2822,6 +2964,23 @@ pub(crate) fn name_parts_alone(
         .collect()
 }
 
+/// The run of bytes `member` accepts around `text[at]`, as start..end.
+pub(crate) fn run_around(
+    text: &[u8],
+    at: usize,
+    member: impl Fn(&u8) -> bool,
+) -> std::ops::Range<usize> {
+    let start = text[..at]
+        .iter()
+        .rposition(|b| !member(b))
+        .map_or(0, |p| p + 1);
+    let end = text[at..]
+        .iter()
+        .position(|b| !member(b))
+        .map_or(text.len(), |p| at + p);
+    start..end
+}
+
 /// Whether `text[start..end]` is a word of its own: not glued to letters, digits or the
 /// marks of paths, addresses and code on either side (`xRaman`, `@Raman`, `Raman.java`,
 /// `Raman::new`, `Raman(`, `Raman<T>`), nor an apostrophe's letters after it (`Don't`;
@@ -2976,6 +3135,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && !working_directory(&text[..start], value)
                 && !assigns_a_variable(&text[..start], value, after)
                 && !declares_a_type(&text[..start], value, after)
+                && !calls_code(&text[..start], value, after)
                 && !test_status(&text[..start])
         }
         Check::Email => {
@@ -3118,6 +3278,14 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let ok = !glued_before && !glued_after && !continues && !other && valid;
             return ok.then_some((start, end));
         }
+        Check::DirectoryName => {
+            let container = DIRECTORY_CONTAINERS
+                .iter()
+                .any(|c| value.eq_ignore_ascii_case(c.as_bytes()));
+            return (!container)
+                .then(|| confirm(Check::Username, text, start, end))
+                .flatten();
+        }
         Check::Username => {
             if value.len() > 64 || std::str::from_utf8(value).is_err() {
                 return None;
@@ -3136,6 +3304,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && after.first() != Some(&b'@')
                 && after.first().is_none_or(u8::is_ascii)
                 && !contraction(after)
+        }
+        Check::DnDomain => {
+            validate::dn_domain(value).is_some_and(|(domain, _)| validate::hostname(&domain))
         }
         Check::Hostname => {
             // Mixed case reads as code (`InvoiceService.java`), except in a URL, where
@@ -3170,15 +3341,25 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                         l.eq_ignore_ascii_case(b"co") || l.eq_ignore_ascii_case(b"pty")
                     });
             // `Overstock.com Inc.`, `Wix.com Ltd.`, `C3.ai, Inc.`: a company named after its
-            // site, its legal form after the name.
+            // site, its legal form after the name on its line. A word that starts a dotted
+            // name is no form (a Kerberos realm before its domain in lower case: `CORP.ACME.COM
+            // corp.acme.com`).
             let comma = after.strip_prefix(b",").unwrap_or(after);
-            let form = comma.trim_ascii_start();
+            let form = &comma[comma
+                .iter()
+                .position(|b| *b != b' ' && *b != b'\t')
+                .unwrap_or(comma.len())..];
             let spaced = form.len() < comma.len();
-            let form = &form[..form
+            let form_end = form
                 .iter()
                 .position(|b| !b.is_ascii_alphabetic())
-                .unwrap_or(form.len())];
-            if company || (spaced && COMPANY_FORMS.contains_lowered(form)) {
+                .unwrap_or(form.len());
+            let dotted = form[form_end..]
+                .strip_prefix(b".")
+                .and_then(|rest| rest.first())
+                .is_some_and(u8::is_ascii_alphanumeric);
+            let form = &form[..form_end];
+            if company || (spaced && !dotted && COMPANY_FORMS.contains_lowered(form)) {
                 return None;
             }
             if !in_url && KEY_WORD_DOMAINS.contains_lowered(last) && before_setting(after) {
@@ -3240,8 +3421,14 @@ fn assigns_a_variable(before: &[u8], value: &[u8], after: &[u8]) -> bool {
     };
     // A name or a path of names (`self.get_token`, `os.environ`).
     let path = |part: &[u8]| part.split(|b| *b == b'.').all(name);
-    let member =
-        |part: &[u8]| (part.starts_with(b"self.") || part.starts_with(b"this.")) && path(part);
+    // A member (`self.password`), or a path of names in small letters (`node.value`,
+    // `ty.colon_token`): a JWT's or a key's dotted parts hold capitals.
+    let member = |part: &[u8]| {
+        path(part)
+            && (part.starts_with(b"self.")
+                || part.starts_with(b"this.")
+                || part.contains(&b'.') && !part.iter().any(u8::is_ascii_uppercase))
+    };
     let mut parts = value.splitn(3, |b| *b == b'(');
     let (statement, rest) = match (parts.next(), parts.next(), parts.next()) {
         (Some(variable), None, _) if member(variable) => {
@@ -3288,13 +3475,64 @@ fn declares_a_type(before: &[u8], value: &[u8], after: &[u8]) -> bool {
     if PRIMITIVES.contains(&value) {
         return follows(b",)>;=") || after.first().is_none_or(|b| *b == b'\n' || *b == b'\r');
     }
-    if value == b"impl" || value == b"dyn" {
+    if matches!(value, b"impl" | b"dyn" | b"*mut" | b"*const") {
         return after.first() == Some(&b' ');
+    }
+    // A C type's or a binding's name (`__u32`, `c_long`, `status_t`, `_bindgen_ty_7`);
+    // not a password with an underscore (`hunter_2`).
+    let c_type = (value.starts_with(b"_") || value.starts_with(b"c_") || value.ends_with(b"_t"))
+        && value
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
+    if c_type {
+        return follows(b",)>;=");
     }
     value.first().is_some_and(u8::is_ascii_uppercase)
         && value.iter().all(u8::is_ascii_alphabetic)
         && value.iter().any(u8::is_ascii_lowercase)
         && follows(b",)><+={;")
+}
+
+/// Whether a secret-named key's value, after a spaced `: ` or ` = ` as code writes them
+/// (or a `=` that ends its line),
+/// is code: a macro's call (`Token![_]`, `hex!(`, `Some(Token![<]`), a method's call
+/// (`input.parse()?`, `token.clone()`), or a field set from another (`colon_token:
+/// ty.colon_token,`). A secret's dotted parts hold capitals (a JWT's), and a password with
+/// a `!` before a bracket or a call's shape is rarer than such code.
+fn calls_code(before: &[u8], value: &[u8], after: &[u8]) -> bool {
+    let key_end = before.trim_ascii_end();
+    let spaced = key_end.len() < before.len()
+        && (key_end.ends_with(b":")
+            || key_end.ends_with(b" =")
+            || key_end.ends_with(b"=") && before[key_end.len()..].contains(&b'\n'));
+    if !spaced {
+        return false;
+    }
+    let value = [&b"Some("[..], b"Ok(", b"Box::new("]
+        .iter()
+        .find_map(|wrap| value.strip_prefix(*wrap))
+        .unwrap_or(value);
+    let name_end = value
+        .iter()
+        .position(|b| !(word_byte(*b) || *b == b'.'))
+        .unwrap_or(value.len());
+    let (path, rest) = value.split_at(name_end);
+    let is_path = path.first().is_some_and(|b| !b.is_ascii_digit())
+        && path.split(|b| *b == b'.').all(|part| !part.is_empty());
+    if !is_path {
+        return false;
+    }
+    let dotted = path.contains(&b'.');
+    let macro_call = rest.len() >= 2 && rest[0] == b'!' && b"([{".contains(&rest[1])
+        || rest.is_empty()
+            && after.starts_with(b"!")
+            && b"([{".contains(after.get(1).unwrap_or(&0));
+    let method_call = dotted && rest.first() == Some(&b'(');
+    let field = dotted
+        && rest.is_empty()
+        && !path.iter().any(u8::is_ascii_uppercase)
+        && matches!(after.first(), Some(b',' | b')' | b';'));
+    macro_call || method_call || field
 }
 
 /// Whether a secret-named key is a test's status (`PASS: config.sub checks`, automake's
@@ -3493,6 +3731,11 @@ fn secret_value(value: &[u8]) -> bool {
         // Code, not a value: a path (`Token::I32(9`, `RsaPrivateKey::new(`).
         || lower.starts_with(':')
         || lower.contains("::")
+        // A number in code (`PASS = 0x04`).
+        || lower.len() <= 18
+            && lower
+                .strip_prefix("0x")
+                .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
         || [
             "null",
             "none",
@@ -3643,6 +3886,9 @@ mod tests {
             "+447700 280771 fax\n".into(),
             "call me on 04.94.38.88.56?".into(),
             "my credit card number is 3591135996605773?".into(),
+            "requirepass foobared2x".into(),
+            "jdoe:x:1001:1001:John Doe:/home/jdoe:/bin/bash".into(),
+            "CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme,DC=com".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -3802,7 +4048,12 @@ mod tests {
             {\"path\": \"C:\\\\Users\\\\lena\\\\x\"}\nsuperuser oscar\nwhen the user wanted\n\
             uid=0 user: root user=mallory\nAccepted publickey for nadia from 10.0.0.1\n\
             login as: quinn\nLogged in as rupert\n\
-            sudo:   oscar2 : TTY=pts/1\nCRON[9]: (peggy) CMD (x)";
+            sudo:   oscar2 : TTY=pts/1\nCRON[9]: (peggy) CMD (x)\n\
+            sudo[1240]:     olga : TTY=pts/0\nCROND[5001]: (svc_bkp) CMD (x)\n\
+            postgres:x:26:26:PostgreSQL:/var/lib/pgsql:/bin/bash\n\
+            svc_backup:x:1002:1002:Backup:/var/lib/backup:/sbin/nologin\n\
+            mkowalski:$6$abcdefgh$0123456789abcdefABCDEF/.xyz0123:19000:0:99999:7:::\n\
+            daemon:*:19000:0:99999:7:::";
         let detectors = Detectors::new(&[], &[]).unwrap();
         let learned: Vec<&[u8]> = detectors
             .user_names(text.as_bytes())
@@ -3822,8 +4073,28 @@ mod tests {
         assert_eq!(
             names,
             [
-                "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-                "karl", "lena", "mallory", "nadia", "quinn", "rupert", "oscar2", "peggy"
+                "alice",
+                "bob",
+                "carol",
+                "dave",
+                "erin",
+                "frank",
+                "grace",
+                "heidi",
+                "ivan",
+                "judy",
+                "karl",
+                "lena",
+                "mallory",
+                "nadia",
+                "quinn",
+                "rupert",
+                "oscar2",
+                "peggy",
+                "olga",
+                "svc_bkp",
+                "svc_backup",
+                "mkowalski"
             ]
         );
     }
@@ -4846,6 +5117,14 @@ mod tests {
                 // A legal form's word that does not follow a space is no company's.
                 ("mail.acme.com incoming", "mail.acme.com"),
                 ("acme.com,ltd-west", "acme.com"),
+                // Nor one on the next line, or one that starts a dotted name: krb5.conf's
+                // realm before its domain.
+                (
+                    " .acme.com = CORP.ACME.COM\n corp.acme.com = x",
+                    "CORP.ACME.COM",
+                ),
+                ("realm ACME.COM\nInc. is", "ACME.COM"),
+                ("realm CORP.ACME.COM corp.acme.com", "CORP.ACME.COM"),
                 // In a URL or after `www.`, a country's code that is also an extension
                 // ends a host.
                 ("see https://www.ChatRepair.pl/ now", "www.ChatRepair.pl"),
@@ -5026,15 +5305,9 @@ mod tests {
             let mut at = 0;
             while let Some(dot) = bytes[at..].iter().position(|b| *b == b'.').map(|p| at + p) {
                 let host = |b: &u8| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-';
-                let start = bytes[..dot]
-                    .iter()
-                    .rposition(|b| !host(b))
-                    .map_or(0, |p| p + 1);
-                let end = bytes[dot..]
-                    .iter()
-                    .position(|b| !host(b))
-                    .map_or(bytes.len(), |p| dot + p);
-                runs.extend(detectors.host_names_in(bytes, start..end));
+                let run = run_around(bytes, dot, host);
+                let end = run.end;
+                runs.extend(detectors.host_names_in(bytes, run));
                 at = end.max(dot + 1);
             }
             assert_eq!(runs, expected, "{text}, run by run");
@@ -5139,6 +5412,144 @@ mod tests {
         ] {
             finds(text, Kind::Password, value);
         }
+    }
+
+    #[test]
+    fn secret_named_keys_whatever_comes_before_their_last_word() {
+        finds_each(
+            Kind::Password,
+            &[
+                ("DB_PASSWORD=hunter2xyz", "hunter2xyz"),
+                ("  POSTGRES_PASSWORD: hunter2xyz", "hunter2xyz"),
+                ("mysql-root-password = hunter2xyz", "hunter2xyz"),
+                ("ldap_default_authtok = S3cr3t!Bind2024", "S3cr3t!Bind2024"),
+                ("{\"dbPassword\": \"hunter2xyz\"}", "hunter2xyz"),
+                ("ClientSecret=abcDEF123ghi", "abcDEF123ghi"),
+                ("#BindPasswd: s3cr3tbind", "s3cr3tbind"),
+                ("masterauth=abc123xyz", "abc123xyz"),
+                // Configurations that set a key with a space.
+                ("requirepass foobared2x", "foobared2x"),
+                ("# comment\n  masterauth \"s3cr3t-Value\"", "s3cr3t-Value"),
+                ("bindpw S3cr3t!Bind", "S3cr3t!Bind"),
+                (
+                    "rootpw {SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+                    "{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+                ),
+                ("\"password\": \"{CRYPT}$6$abc\"}", "{CRYPT}$6$abc"),
+                (
+                    "machine api.acme.com login alice password 01234abcdef",
+                    "01234abcdef",
+                ),
+                // Still a value where code's shapes end a line or a quote holds them.
+                ("colon_token: ty.colon_token\n", "ty.colon_token"),
+                ("api_token: \"input.parse()\"", "input.parse("),
+                ("db_password: hunter_2,\n", "hunter_2"),
+                ("db_password=0x1234567890abcdef12\n", "0x1234567890abcdef12"),
+            ],
+        );
+        misses_each(
+            Kind::Password,
+            &[
+                // A key whose secret word is not its last (`password_length`), or glued to
+                // the word before it (`bypass`, `OLDPWD`).
+                "password_length = 12345678",
+                "# set requirepass to enable it\nrequirepass ${REDIS_PASS}",
+                "the login page password field",
+                "bypass=abcdefgh",
+                // Code: C types, pointers, macros, calls and fields.
+                "pub const SYS_memfd_secret: c_long = 447;",
+                "pub log_passwd: __u32,\n",
+                "        pub pw_passwd: *mut c_char,",
+                "    pub semi_token: Token![;],",
+                "        sig.generics.lt_token = Some(Token![<](sig.ident.span()));",
+                "    let expected_shared_secret =\n        hex!(\"5166f24a\");",
+                "            semi_token: input.parse()?,",
+                "    let cloned_token = cancellation_token.clone(); // for later",
+                "                            colon_token: ty.colon_token,",
+                "    DEVSTAT_MATCH_PASS = 0x04,",
+                "                    node_token = current_ast_node.value\n",
+            ],
+        );
+    }
+
+    #[test]
+    fn accounts_and_domains_in_directory_names() {
+        let dn =
+            "ldap_default_bind_dn = CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme-bank,DC=com";
+        finds(dn, Kind::Username, "svc_sssd");
+        finds(dn, Kind::Hostname, "corp,DC=acme-bank,DC=com");
+        let person = "dn: cn=John Doe,ou=people, dc=acme, dc=com";
+        finds(person, Kind::Username, "John Doe");
+        finds(person, Kind::Hostname, "acme, dc=com");
+        // A host as a common name is the host-name detector's.
+        let host = "CN=db03.corp.acme.com,OU=Servers,DC=corp,DC=acme,DC=com";
+        finds(host, Kind::Hostname, "db03.corp.acme.com");
+        misses_each(
+            Kind::Username,
+            &[
+                host,
+                "CN=Users,DC=corp,DC=acme,DC=com",
+                "CN=Domain Admins,CN=Users,DC=corp,DC=acme,DC=com",
+                // A certificate's subject is rooted in no domain.
+                "subject=CN=Jane Roe,O=Acme Ltd,C=GB",
+            ],
+        );
+        misses_each(
+            Kind::Hostname,
+            &["ripple DC=5V,DC=6Z", "x DC=corp y", "DC=acme,OU=x"],
+        );
+    }
+
+    #[test]
+    fn password_hashes() {
+        finds_each(
+            Kind::PasswordHash,
+            &[
+                (
+                    "jdoe:$6$rounds=5000$abcdefgh$0123456789abcdefABCDEF/.xyz0123:19000:0:99999:7:::",
+                    "$6$rounds=5000$abcdefgh$0123456789abcdefABCDEF/.xyz0123",
+                ),
+                (
+                    "alice:$y$j9T$F5Jx5fExrKuJdK7PO9rdf/$p.Zr4XfDWtm0KnJ3cFq2nMbEuYnA6:19700:0:99999:7:::",
+                    "$y$j9T$F5Jx5fExrKuJdK7PO9rdf/$p.Zr4XfDWtm0KnJ3cFq2nMbEuYnA6",
+                ),
+                (
+                    "hash: $2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+                    "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+                ),
+                (
+                    "olcRootPW: {SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+                    "{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+                ),
+                (
+                    "\"app_rw\" \"SCRAM-SHA-256$4096:c2FsdHNhbHQ=$abc123def456/ghi789+jkl=:mno0pqr1stu2vwx3yz4ABC=\"",
+                    "SCRAM-SHA-256$4096:c2FsdHNhbHQ=$abc123def456/ghi789+jkl=:mno0pqr1stu2vwx3yz4ABC=",
+                ),
+                (
+                    "\"reporting\" \"md5a3c1b2d9e8f7a6b5c4d3e2f1a0b9c8d7\"",
+                    "md5a3c1b2d9e8f7a6b5c4d3e2f1a0b9c8d7",
+                ),
+                (
+                    "pbkdf2_sha256$600000$c2FsdHNhbHQ$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=",
+                    "pbkdf2_sha256$600000$c2FsdHNhbHQ$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=",
+                ),
+                (
+                    "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$YWJjZGVmZ2hpamtsbW5vcHFyc3R1",
+                    "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$YWJjZGVmZ2hpamtsbW5vcHFyc3R1",
+                ),
+            ],
+        );
+        misses_each(
+            Kind::PasswordHash,
+            &[
+                "echo $1$2$3 and $6$x$y",
+                "root:*:19000:0:99999:7:::",
+                "jdoe:!!:19000::::::",
+                "md5sum d41d8cd98f00b204e9800998ecf8427e",
+                "checksum md5:d41d8cd98f00b204e9800998ecf8427e",
+                "{SHA}short",
+            ],
+        );
     }
 
     #[test]
@@ -5331,7 +5742,44 @@ mod tests {
             Kind::Username,
             "svc_backup",
         );
+        finds(
+            "web01 sudo[1240]:     jdoe : TTY=pts/0 ; PWD=/home/jdoe ; USER=root",
+            Kind::Username,
+            "jdoe",
+        );
+        finds(
+            "db03 CROND[5000]: (svc_backup) CMD (/usr/local/bin/pg-backup.sh)",
+            Kind::Username,
+            "svc_backup",
+        );
+        // Accounts of people and services in /etc/passwd and /etc/shadow, not the
+        // system's own.
+        finds(
+            "root:x:0:0:root:/root:/bin/bash\njdoe:x:1001:1001:John Doe:/home/jdoe:/bin/bash",
+            Kind::Username,
+            "jdoe",
+        );
+        finds(
+            "svc.backup:$y$j9T$F5Jx5fExrKuJdK7PO9rdf/$p.Zr4XfDWtm0KnJ3c:19700:0:99999:7:::",
+            Kind::Username,
+            "svc.backup",
+        );
+        misses_each(
+            Kind::Username,
+            &[
+                "postgres:x:26:26:PostgreSQL Server:/var/lib/pgsql:/bin/bash",
+                "nobody:x:65534:65534:Kernel Overflow User:/:/sbin/nologin",
+                "sshd:*:19000:0:99999:7:::",
+                "time 12:00:1000:20: elapsed",
+                "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND",
+            ],
+        );
         misses("sudo: unable to resolve host web01", Kind::Username);
+        misses(
+            "sudo[12]: pam_unix(sudo:auth): conversation failed",
+            Kind::Username,
+        );
+        misses("CROND[5000]: (CRON) INFO (Shutting down)", Kind::Username);
         misses("Accepted publickey for root from 10.0.0.5", Kind::Username);
         misses("Failed password for 3 attempts", Kind::Username);
         // JSON and YAML-like fields: the key's closing quote before the separator.

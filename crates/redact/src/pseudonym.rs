@@ -161,6 +161,7 @@ impl Pseudonymizer {
         let text = crate::text_of(value);
         match kind {
             Kind::Email => self.push_email(out, &text),
+            Kind::Hostname if text.contains('=') => self.push_dn_domain(out, value),
             Kind::Hostname if !text.contains('.') => self.push_label(out, text.as_bytes()),
             Kind::Hostname => self.push_hostname(out, &text),
             Kind::Ipv4 => match text.parse() {
@@ -249,6 +250,23 @@ impl Pseudonymizer {
                 out.push_str(&String::from_utf8_lossy(suffix));
             }
         });
+    }
+
+    /// A distinguished name's `DC=` parts (`corp,DC=acme,DC=com`, after the first `DC=`):
+    /// the dotted domain's pseudonym, its labels joined as the value joins its own.
+    fn push_dn_domain(&self, out: &mut String, value: &[u8]) {
+        let Some((domain, separator)) = crate::validate::dn_domain(value) else {
+            return self.push_opaque(out, "dn", value);
+        };
+        let mut host = String::new();
+        self.push_hostname(&mut host, &crate::text_of(&domain));
+        let separator = crate::text_of(separator);
+        for (i, label) in host.split('.').enumerate() {
+            if i > 0 {
+                out.push_str(&separator);
+            }
+            out.push_str(label);
+        }
     }
 
     /// One host name label; a bare short name seen alone maps the same way.

@@ -321,33 +321,51 @@ impl Redactor {
             if taken.overlaps(start, end) {
                 continue;
             }
-            let (category, confidence, reason) = match learned_as {
-                Kind::Username => (
-                    Category::AccountIdentifiers,
-                    0.7,
-                    "user name seen in context elsewhere in the input",
-                ),
-                _ => (
-                    Category::Hostnames,
-                    0.8,
-                    "short name of a host seen elsewhere in the input",
-                ),
-            };
-            extra.push(Finding {
-                start,
-                end,
-                kind: learned_as,
-                category,
-                confidence,
-                reason,
+            extra.push(match learned_as {
+                Kind::Username => Finding {
+                    start,
+                    end,
+                    kind: Kind::Username,
+                    category: Category::AccountIdentifiers,
+                    confidence: 0.7,
+                    reason: "user name seen in context elsewhere in the input",
+                },
+                _ => learned_host(start, end),
             });
         }
+        // Learned hosts within compounds, where the runs above saw one word: their
+        // findings overlap none of the text's own or of the whole words'.
+        let mut words = extra.iter().peekable();
+        let mut taken = crate::detect::Taken::new(findings);
+        let mut compounds = Vec::new();
+        learned.hosts_in_compounds(text, &mut compounds);
+        let parts: Vec<Finding> = compounds
+            .into_iter()
+            .filter(|&(start, end)| {
+                while words.next_if(|w| w.end <= start).is_some() {}
+                !taken.overlaps(start, end) && words.peek().is_none_or(|w| w.start >= end)
+            })
+            .map(|(start, end)| learned_host(start, end))
+            .collect();
+        extra.extend(parts);
         merge(findings, extra);
     }
 
     /// The replacement of a bare short host name matches the first label of its full name.
     pub fn pseudonymizer(&self) -> &Pseudonymizer {
         &self.pseudonymizer
+    }
+}
+
+/// A learned short host name's finding.
+fn learned_host(start: usize, end: usize) -> Finding {
+    Finding {
+        start,
+        end,
+        kind: Kind::Hostname,
+        category: Category::Hostnames,
+        confidence: 0.8,
+        reason: "short name of a host seen elsewhere in the input",
     }
 }
 
@@ -361,8 +379,8 @@ fn merge(findings: &mut Vec<Finding>, mut extra: Vec<Finding>) {
 
 /// The runs of name bytes in `text` whose first byte `first` accepts, in order, as (start,
 /// end): ASCII letters and digits, `-`, `_` and `.`, the bytes a learned name can stand
-/// beside without being a whole word of its own (`web01` in `web01-backup`, `xweb01`,
-/// `web01_old` or `web01.log` is not the host). Every word of a text is a run, so they
+/// beside without being a whole word of its own (`xweb01` or `web01.log` is not the host;
+/// within `web01-backup` or `web01_old`, see [`Learned::hosts_in_compounds`]). Every word of a text is a run, so they
 /// are read from the text's classified bits (see [`crate::scan`]), not byte by byte; and
 /// only a run whose first byte passes has its end looked for: most words of a log start
 /// with a byte no learned name starts with, and cost a bit and a table lookup.
@@ -633,6 +651,8 @@ struct Learned {
     names: Option<NameWords>,
     /// The bytes, in either case, a learned host or user name starts with.
     first_bytes: [bool; 256],
+    /// The bytes, in either case, a learned host name starts with.
+    host_bytes: [bool; 256],
 }
 
 impl Learned {
@@ -642,6 +662,7 @@ impl Learned {
             users: HashSet::default(),
             starts: Box::new([[0; 4]; 64]),
             first_bytes: [false; 256],
+            host_bytes: [false; 256],
             names: NameWords::learned(
                 lessons
                     .names
@@ -658,6 +679,8 @@ impl Learned {
         };
         for name in names(lessons.hosts) {
             learned.add_start(&name);
+            learned.host_bytes[usize::from(name[0].to_ascii_lowercase())] = true;
+            learned.host_bytes[usize::from(name[0].to_ascii_uppercase())] = true;
             learned.hosts.insert(name.to_ascii_lowercase());
         }
         for name in names(lessons.users) {
@@ -682,6 +705,73 @@ impl Learned {
                 .is_some_and(|b| self.first_bytes[usize::from(*b)])
         };
         first(0) || matches!(run[0], b'n' | b'r' | b't') && first(1)
+    }
+
+    /// The learned host names within compounds of `text` joined by `-` or `_`
+    /// (`sosreport-db03-2026-12-04`, `db03-bond0.nmconnection`, `db03_backup.tar`), in
+    /// order, as (start, end): at each part next to a joint, the longest run of parts from
+    /// it that is one. A host's own name holds a digit or a hyphen (see [`short_name`]), so
+    /// it is no everyday word of such a compound; a user name, which may be one (`deploy`
+    /// of `pre-deploy`), is looked for only as a whole word.
+    fn hosts_in_compounds(&self, text: &[u8], found: &mut Vec<(usize, usize)>) {
+        /// How many parts a name found this way spans at most.
+        const PARTS: usize = 8;
+        if self.hosts.is_empty() {
+            return;
+        }
+        let name_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+        let joint = |b: u8| b == b'-' || b == b'_';
+        // Compounds are found from their joints, which are far fewer than words.
+        let mut done = 0;
+        for at in memchr::memchr2_iter(b'-', b'_', text) {
+            if at < done {
+                continue;
+            }
+            let std::ops::Range { start, end } = crate::detect::run_around(text, at, name_byte);
+            done = end;
+            // Each part, from the compound's start or after a joint.
+            let mut part = start;
+            while part < end {
+                let part_end = text[part..end]
+                    .iter()
+                    .position(|b| joint(*b))
+                    .map_or(end, |p| part + p);
+                if part_end > part && self.host_bytes[usize::from(text[part])] {
+                    // Where this part and each next one end, then the longest that names a
+                    // learned host.
+                    let mut ends = [0; PARTS];
+                    let mut count = 0;
+                    let mut e = part_end;
+                    while count < PARTS {
+                        ends[count] = e;
+                        count += 1;
+                        if e == end {
+                            break;
+                        }
+                        e = text[e + 1..end]
+                            .iter()
+                            .position(|b| joint(*b))
+                            .map_or(end, |p| e + 1 + p);
+                    }
+                    let longest = ends[..count].iter().rev().find_map(|&e| {
+                        // A sentence's full stop is no part of the name.
+                        let e = part + text[part..e].iter().rposition(|b| *b != b'.')? + 1;
+                        (self.holds(&text[part..e]) == Some(Kind::Hostname)).then_some(e)
+                    });
+                    if let Some(e) = longest {
+                        found.push((part, e));
+                        // The next part after the name.
+                        part = e;
+                        while part < end && !joint(text[part]) {
+                            part += 1;
+                        }
+                        part += 1;
+                        continue;
+                    }
+                }
+                part = part_end + 1;
+            }
+        }
     }
 
     /// The kind `run` was learned as; a name learned both ways is a host's, the surer
@@ -1151,13 +1241,14 @@ mod tests {
     fn short_names_learned_anywhere_are_replaced_everywhere() {
         let mut r = redactor(Policy::default());
         r.learn([&b"ping web01.corp.acme.com ok"[..]]);
-        let out = r
-            .redact(b"web01 restarted; web01-backup untouched; xweb01 untouched; restarted web01.");
+        let out =
+            r.redact(b"web01 restarted; web01-backup too; xweb01 untouched; restarted web01.");
         let text = String::from_utf8(out.text).unwrap();
         let label = r.pseudonymizer().label("web01");
         assert!(text.starts_with(&format!("{label} restarted")), "{text}");
         assert!(text.ends_with(&format!("restarted {label}.")), "{text}");
-        assert!(text.contains("web01-backup") && text.contains("xweb01"));
+        assert!(text.contains(&format!("{label}-backup too")), "{text}");
+        assert!(text.contains("xweb01 untouched"), "{text}");
     }
 
     #[test]
@@ -1165,16 +1256,42 @@ mod tests {
         let mut r = redactor(Policy::default());
         r.learn([&b"from 10.0.0.1,db-7.corp.acme.com; v1.2.3 app02.io web9x.prod.acme.com"[..]]);
         let label = r.pseudonymizer().label("db-7");
-        let out = r.redact(b"DB-7 down (db-7): db-7_old db-7.log xdb-7 app02 web9x\ndb-7");
+        let out = r.redact(b"DB-7 down (db-7): db-7.log xdb-7 db-77 app02 web9x\ndb-7");
         let text = String::from_utf8(out.text).unwrap();
         assert_eq!(
             text,
             format!(
-                "{label} down ({label}): db-7_old db-7.log xdb-7 app02 {}\n{label}",
+                "{label} down ({label}): db-7.log xdb-7 db-77 app02 {}\n{label}",
                 r.pseudonymizer().label("web9x")
             ),
             "two labels (app02.io) teach nothing; case does not matter"
         );
+        // Within a compound joined by `-` or `_` (an archive's, a connection's or a
+        // backup's name), the longest run of its parts that is a learned host.
+        let mut r = redactor(Policy::default());
+        r.learn([&b"db03.corp.acme.com web-01.corp.acme.com"[..]]);
+        let text = b"sosreport-db03-2026-12-04-abcd/db03-bond0.nmconnection id=db03-bond0 \
+                     db03_backup.tar web-01-old see sosreport-db03. xdb03-1 db03x-1 db-03 \
+                     web-012-x alice-db03a";
+        let out = String::from_utf8(r.redact(text).text).unwrap();
+        let (db03, web01) = (
+            r.pseudonymizer().label("db03"),
+            r.pseudonymizer().label("web-01"),
+        );
+        assert_eq!(
+            out,
+            format!(
+                "sosreport-{db03}-2026-12-04-abcd/{db03}-bond0.nmconnection id={db03}-bond0 \
+                 {db03}_backup.tar {web01}-old see sosreport-{db03}. xdb03-1 db03x-1 db-03 \
+                 web-012-x alice-db03a"
+            )
+        );
+        // Learned users stay whole words: `deploy` of `pre-deploy` is no account.
+        let mut r = redactor(Policy::default());
+        r.learn([&b"user=deploy7 on db03.corp.acme.com"[..]]);
+        let out = r.redact(b"pre-deploy7 deploy7");
+        let found: Vec<Kind> = out.findings.iter().map(|f| f.kind).collect();
+        assert_eq!(found, [Kind::Username]);
         // A short name with a hyphen and no digit is one; a word of letters alone is not
         // (`mail` of `mail.corp.acme.com` is an everyday word).
         let mut r = redactor(Policy::default());
@@ -1262,6 +1379,33 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&out.text)
         );
+    }
+
+    #[test]
+    fn a_directorys_domain_is_replaced_label_by_label_as_its_dotted_name_is() {
+        let r = redactor(Policy::default());
+        let text = b"bind_dn = CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme,DC=com\n\
+                     base = dc=Corp, dc=Acme, dc=Com\nrealm corp.acme.com";
+        let out = String::from_utf8(r.redact(text).text).unwrap();
+        let host = r
+            .pseudonymizer()
+            .pseudonym(Kind::Hostname, b"corp.acme.com");
+        let user = r.pseudonymizer().pseudonym(Kind::Username, b"svc_sssd");
+        let labels: Vec<&str> = host.split('.').collect();
+        assert_eq!(labels.len(), 4, "{host}");
+        assert_eq!(
+            out,
+            format!(
+                "bind_dn = CN={user},OU=Service Accounts,DC={}\n\
+                 base = dc={}\nrealm {host}",
+                labels.join(",DC="),
+                labels.join(", dc=")
+            )
+        );
+        // An allowed domain is kept in a directory's name too.
+        let policy = Policy::parse("allow_domains = [\"acme.com\"]").unwrap();
+        let out = redactor(policy).redact(b"OU=Staff,DC=corp,DC=acme,DC=com");
+        assert_eq!(out.findings, []);
     }
 
     #[test]

@@ -352,6 +352,32 @@ pub(crate) fn file_extension(label: &[u8]) -> bool {
 
 /// Whether `text` is a host or domain name: at least two labels, ending in a known public
 /// suffix or an internal one, not a file name or a Java package.
+/// The domain an LDAP distinguished name's `DC=` parts spell, dotted (`acme,DC=corp,DC=com`,
+/// the value after the first `DC=`, is `acme.corp.com`), with the separator its parts are
+/// written with (`,DC=`, `, dc=`), if `value` is such a run.
+pub fn dn_domain(value: &[u8]) -> Option<(Vec<u8>, &[u8])> {
+    let comma = value.iter().position(|b| *b == b',')?;
+    let equals = comma + value[comma..].iter().position(|b| *b == b'=')?;
+    let mut domain = Vec::with_capacity(value.len());
+    for (i, part) in value.split(|b| *b == b',').enumerate() {
+        let label = if i == 0 {
+            part
+        } else {
+            let (key, label) = part.split_at(part.iter().position(|b| *b == b'=')? + 1);
+            if !key[..key.len() - 1]
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"dc")
+            {
+                return None;
+            }
+            domain.push(b'.');
+            label
+        };
+        domain.extend_from_slice(label);
+    }
+    Some((domain, &value[comma..=equals]))
+}
+
 pub fn hostname(text: &[u8]) -> bool {
     host_name(text, false)
 }
