@@ -744,3 +744,70 @@ fn a_sos_report_keeps_nothing_of_its_host_its_directory_or_its_accounts() {
         "{names:?}"
     );
 }
+
+/// A Kubernetes must-gather: secrets and a kubeconfig as `kubectl get -o yaml` writes them
+/// (private keys and a registry's credentials in base64, a token), a pod's environment as
+/// name/value pairs, nodes named in file names. No secret and no node's name or address
+/// may be left; certificates, which are public, and the manifests' own words stay.
+#[test]
+fn a_must_gather_keeps_no_secret_and_no_node() {
+    let dir = Dir::new();
+    let root = dir.path("must-gather");
+    let key = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVBdGVzdA==";
+    let cert = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUN0ZXN0Y2VydA==";
+    let docker = "eyJhdXRocyI6eyJyZWdpc3RyeS5hY21lLWJhbmsuY29tIjp7ImF1dGgiOiJZV1J0YVc0PSJ9fX0=";
+    let files = [
+        (
+            "cluster-scoped-resources/core/nodes/worker-2.ocp4.acme-bank.com.yaml".to_owned(),
+            "metadata:\n  name: worker-2.ocp4.acme-bank.com\nstatus:\n  addresses:\n  - address: 10.0.2.41\n    type: InternalIP\n".to_owned(),
+        ),
+        (
+            "namespaces/payments/core/secrets.yaml".to_owned(),
+            format!("- data:\n    tls.crt: {cert}\n    tls.key: {key}\n  type: kubernetes.io/tls\n- data:\n    .dockerconfigjson: {docker}\n"),
+        ),
+        (
+            "kubeconfig".to_owned(),
+            format!("users:\n- name: admin\n  user:\n    client-certificate-data: {cert}\n    client-key-data: {key}\n- name: bot\n  user:\n    token: sha256~Xk3p9QvL2mN8rT5wY7zA1bC4dE6fG0hJ2kL4mN6pQ8r\n"),
+        ),
+        (
+            "namespaces/payments/pods/ledger/ledger.yaml".to_owned(),
+            "spec:\n  containers:\n  - env:\n    - name: DB_PASSWORD\n      value: Tr0ub4dor-Ledger\n    - name: JAVA_OPTS\n      value: -Djavax.net.ssl.trustStorePassword=changeit2024\n  nodeName: worker-2.ocp4.acme-bank.com\n".to_owned(),
+        ),
+    ];
+    for (path, content) in &files {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+    let out = dir.path("out");
+    redact_with_report(&root, &out, &dir.path("report.json"));
+    let mut everything = String::new();
+    for file in all_files(&out) {
+        everything.push_str(&file.strip_prefix(&out).unwrap().to_string_lossy());
+        everything.push('\n');
+        everything.push_str(&fs::read_to_string(&file).unwrap());
+    }
+    for sensitive in [
+        key,
+        docker,
+        "Xk3p9QvL",
+        "Tr0ub4dor",
+        "changeit2024",
+        "worker-2",
+        "acme-bank",
+        "10.0.2.41",
+    ] {
+        assert!(
+            !everything.contains(sensitive),
+            "{sensitive} left in:\n{everything}"
+        );
+    }
+    for kept in [
+        format!("tls.crt: {cert}"),
+        format!("client-certificate-data: {cert}"),
+        "- name: DB_PASSWORD".to_owned(),
+        "type: InternalIP".to_owned(),
+    ] {
+        assert!(everything.contains(&kept), "{kept} lost:\n{everything}");
+    }
+}

@@ -101,6 +101,8 @@ enum Check {
     None,
     /// A PEM header: the finding runs to the matching END line, within 16 KiB.
     PemBlock,
+    /// Base64 whose first bytes decode to a PEM private key's header.
+    Base64PemKey,
     Secret,
     Email,
     Name,
@@ -171,7 +173,7 @@ const SECRET_CHAR: &str = r#"(?:[^\s"'<>;,&)}\]\\]|\\[^nrt\s])"#;
 /// A hashed password's scheme before it (`{SSHA}`, `{CRYPT}`): part of the value, though a
 /// value otherwise ends at a brace.
 const SCHEME: &str = r"(?:\{[A-Za-z0-9-]{2,12}\})";
-const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass";
+const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
 /// property's `spring.datasource.password`), or a capitalised one ending a camel-case name
@@ -270,6 +272,19 @@ fn builtin() -> Vec<Detector> {
             r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----",
             Value::Whole,
             Check::PemBlock,
+        ),
+        d(
+            Kind::PrivateKey,
+            Credentials,
+            0.99,
+            "PEM private key block, base64-encoded",
+            // Kubernetes secrets' `tls.key:` and `ssh-privatekey:`, a kubeconfig's
+            // `client-key-data:`, as `kubectl get -o yaml` and must-gather write them:
+            // `-----BEGIN` in base64; the check decodes the start and wants `PRIVATE KEY`
+            // (a certificate's `client-certificate-data` is public).
+            r"\bLS0tLS1CRUdJTi[A-Za-z0-9+/]{16,}={0,2}",
+            Value::Whole,
+            Check::Base64PemKey,
         ),
         d(
             Kind::Jwt,
@@ -382,6 +397,20 @@ fn builtin() -> Vec<Detector> {
             "value of a secret-named key",
             &format!(
                 r#"{secret_key}["']?\s*(?:=|:|=>)\s*["']?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+            ),
+            Value::Group,
+            Check::Secret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.85,
+            "value of a secret-named environment variable in a name/value pair",
+            // A Kubernetes container's `env:` list, as manifests, `kubectl get -o yaml` and
+            // must-gather write it: `- name: DB_PASSWORD` then `value: hunter2` (or the
+            // same as JSON, `{"name":"DB_PASSWORD","value":"hunter2"}`).
+            &format!(
+                r#"\bname["']?[ \t]*:[ \t]*["']?[A-Za-z0-9_.-]*{secret_key}["']?[ \t]*,?\s*["']?value["']?[ \t]*:[ \t]*["']?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
             Value::Group,
             Check::Secret,
@@ -3129,6 +3158,13 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             return Some((start, end + end_at + close + marker.len()));
         }
         // A key's value already ends at an escaped line break (`SECRET_CHAR`).
+        Check::Base64PemKey => {
+            use base64::Engine;
+            let head = &value[..value.len().min(64) / 4 * 4];
+            base64::engine::general_purpose::STANDARD
+                .decode(head)
+                .is_ok_and(|pem| find(&pem, b"PRIVATE KEY").is_some())
+        }
         Check::Secret => {
             value.len() <= 512
                 && secret_value(value)
@@ -3731,6 +3767,15 @@ fn secret_value(value: &[u8]) -> bool {
         // Code, not a value: a path (`Token::I32(9`, `RsaPrivateKey::new(`).
         || lower.starts_with(':')
         || lower.contains("::")
+        // A file's path, not its content (`private_key: /etc/ssl/private/server.key`).
+        || lower.starts_with('/')
+            && lower.matches('/').count() >= 2
+            && lower.split('/').skip(1).all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            })
         // A number in code (`PASS = 0x04`).
         || lower.len() <= 18
             && lower
@@ -3887,6 +3932,7 @@ mod tests {
             "call me on 04.94.38.88.56?".into(),
             "my credit card number is 3591135996605773?".into(),
             "requirepass foobared2x".into(),
+            "- name: DB_PASSWORD\n  value: hunter2xyz".into(),
             "jdoe:x:1001:1001:John Doe:/home/jdoe:/bin/bash".into(),
             "CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme,DC=com".into(),
         ];
@@ -5427,6 +5473,15 @@ mod tests {
                 ("ClientSecret=abcDEF123ghi", "abcDEF123ghi"),
                 ("#BindPasswd: s3cr3tbind", "s3cr3tbind"),
                 ("masterauth=abc123xyz", "abc123xyz"),
+                // A name/value pair of a container's environment.
+                (
+                    "        env:\n        - name: DB_PASSWORD\n          value: hunter2xyz\n",
+                    "hunter2xyz",
+                ),
+                (
+                    "{\"name\":\"API_TOKEN\",\"value\":\"abc123def456\"}",
+                    "abc123def456",
+                ),
                 // Configurations that set a key with a space.
                 ("requirepass foobared2x", "foobared2x"),
                 ("# comment\n  masterauth \"s3cr3t-Value\"", "s3cr3t-Value"),
@@ -5453,6 +5508,8 @@ mod tests {
                 // A key whose secret word is not its last (`password_length`), or glued to
                 // the word before it (`bypass`, `OLDPWD`).
                 "password_length = 12345678",
+                "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:",
+                "- name: PASSWORD_LENGTH\n  value: \"12345678\"",
                 "# set requirepass to enable it\nrequirepass ${REDIS_PASS}",
                 "the login page password field",
                 "bypass=abcdefgh",
@@ -5498,6 +5555,38 @@ mod tests {
             Kind::Hostname,
             &["ripple DC=5V,DC=6Z", "x DC=corp y", "DC=acme,OU=x"],
         );
+    }
+
+    #[test]
+    fn private_keys_in_base64_and_paths_to_them() {
+        let rsa = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVBdGVzdA==";
+        let ec = "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUJ0ZXN0";
+        let ssh = "LS0tLS1CRUdJTiBPUEVOU1NIIFBSSVZBVEUgS0VZLS0tLS0K";
+        finds(&format!("  tls.key: {rsa}\n"), Kind::PrivateKey, rsa);
+        finds(
+            &format!("    client-key-data: {ec}\n"),
+            Kind::PrivateKey,
+            ec,
+        );
+        finds(
+            &format!("{{\"id_ed25519\":\"{ssh}\"}}"),
+            Kind::PrivateKey,
+            ssh,
+        );
+        // A certificate is public.
+        misses(
+            "    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM=\n",
+            Kind::PrivateKey,
+        );
+        finds(
+            "  .dockerconfigjson: eyJhdXRocyI6eyJyZWdpc3RyeS5hY21lLmNvbSI6e30=",
+            Kind::Password,
+            "eyJhdXRocyI6eyJyZWdpc3RyeS5hY21lLmNvbSI6e30=",
+        );
+        // A key's file is no secret; a password that starts with a slash is one.
+        misses("private_key: /etc/ssl/private/server.key", Kind::Password);
+        finds("password: /Zx9!q2/a", Kind::Password, "/Zx9!q2/a");
+        finds("password: /Zx9q2abc", Kind::Password, "/Zx9q2abc");
     }
 
     #[test]
