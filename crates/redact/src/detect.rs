@@ -137,6 +137,9 @@ enum Check {
     Hostname,
     /// The domain of an LDAP distinguished name's `DC=` parts.
     DnDomain,
+    /// A host's own name after its label or as a UNC path's server: a word with a letter,
+    /// not one that names no host (`localhost`, `none`).
+    HostLabel,
 }
 
 /// How far a PEM block's END line may lie from its BEGIN line.
@@ -663,6 +666,35 @@ fn builtin() -> Vec<Detector> {
             Check::LabelledPhone,
         ),
         d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "host's own name after its label",
+            // Windows' `ipconfig /all` and `systeminfo` (`Host Name . . . : WS-JDOE-0142`,
+            // `Host Name:  WS-JDOE-0142`, `Logon Server: \\\\DC01`), an event's
+            // `Workstation Name:`, `hostnamectl`'s `Static hostname:`, `HOSTNAME=db03`: a
+            // host named by its one label, which no dotted name gives (a full name after
+            // the label is the host-name detector's). A `:` is a label's when a space or a
+            // quote follows it (`user:pass@hostname:port` is no label). Before the user-name
+            // detectors, which would take `Logon Server` for a logon's user.
+            &format!(
+                r#"\b(?:{})["']?(?:[ \t.]*=[ \t]*["']?|[ \t.]*:(?:[ \t]+["']?|["']))(?:\\\\)?(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)(?:[^.A-Za-z0-9_$-]|\z)"#,
+                HOST_LABELS.join("|")
+            ),
+            Value::Group,
+            Check::HostLabel,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "server of a UNC path",
+            // A share's `\\\\FS01\\home$\\jdoe`: the server's one label, before its share.
+            r#"(?:^|[\s"'=:(])\\\\(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)\\[A-Za-z0-9$]"#,
+            Value::Group,
+            Check::HostLabel,
+        ),
+        d(
             Kind::Username,
             AccountIdentifiers,
             0.75,
@@ -696,7 +728,7 @@ fn builtin() -> Vec<Detector> {
             // (a user id of 1000 or more; the system's own accounts have less), or a
             // shadow line with a password hash (`svc_backup:$6$…`; locked system accounts
             // have `*` or `!`).
-            r"(?m:^)(?P<v>[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)(?::x:[1-9][0-9]{3,9}:[0-9]+:|:\$[0-9a-z]+\$)",
+            r"(?m:^)(?P<v>[A-Za-z_][A-Za-z0-9_.-]*\$?)(?::x:[1-9][0-9]{3,9}:[0-9]+:|:\$[0-9a-z]+\$)",
             Value::Group,
             Check::Username,
         ),
@@ -709,7 +741,7 @@ fn builtin() -> Vec<Detector> {
             // an account or a person of a directory rooted in a domain (a certificate's
             // subject, `CN=…,O=…,C=…`, is not). A name with a dot is a host's, which the
             // host-name detector takes.
-            r"(?i:\bCN=)(?P<v>[^,=+.\n\\\x22<>;]{1,64}),[ \t]*(?:(?i:CN|OU)=[^,=\n]{1,64},[ \t]*)*(?i:DC)=",
+            r"(?i:\bCN=)(?P<v>[^,=+.\n\\\x22<>;]+),[ \t]*(?:(?i:CN|OU)=[^,=\n]+,[ \t]*)*(?i:DC)=",
             Value::Group,
             Check::DirectoryName,
         ),
@@ -739,7 +771,7 @@ fn builtin() -> Vec<Detector> {
             // sssd's, AD's and ldapsearch's `CN=svc,OU=Service Accounts,DC=corp,DC=acme,DC=com`
             // spell the directory's domain label by label; each label is replaced as the
             // dotted name's would be. The value starts after the first `DC=`.
-            r"(?i:\bDC=)(?P<v>[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:[ \t]*,[ \t]*(?i:DC)=[A-Za-z0-9][A-Za-z0-9-]{0,62})+)\b",
+            r"(?i:\bDC=)(?P<v>[A-Za-z0-9][A-Za-z0-9-]*(?:[ \t]*,[ \t]*(?i:DC)=[A-Za-z0-9][A-Za-z0-9-]*)+)\b",
             Value::Group,
             Check::DnDomain,
         ),
@@ -792,13 +824,12 @@ pub struct Detectors {
     shapes: Vec<Option<Shape>>,
     /// The host-name pattern alone, for the learning pass.
     hosts: MultiRegex,
-    /// The user-name patterns alone, for the learning pass, and the index of each one's
-    /// detector.
-    users: MultiRegex,
-    user_detectors: Vec<usize>,
-    /// The words every user-name pattern holds, in their usual letter cases: the learning
-    /// pass looks for them (many bytes at a time) and runs `users` only where they are.
-    user_words: aho_corasick::AhoCorasick,
+    /// The detectors of hosts named by one label (`Host Name: WS-0142`, `\\\\DC01\\x`),
+    /// for the learning pass, where [`HOST_LABELS`] or a share's `\\\\` is.
+    host_labels: Scoped,
+    /// The user-name detectors, for the learning pass, where one of the words every
+    /// user-name pattern holds is, in their usual letter cases ([`USER_WORDS`]).
+    users: Scoped,
     values: Vec<Option<ValueRegex>>,
     /// The person-name detectors alone, for the learning pass, built on its first use
     /// (a redactor that learns nothing never builds them).
@@ -1053,6 +1084,48 @@ pub struct PatternError {
     pub message: String,
 }
 
+/// Some of the detectors, as the learning pass runs them: their patterns compiled alone,
+/// only where one of the words they hold is.
+struct Scoped {
+    /// Each pattern's detector.
+    detectors: Vec<usize>,
+    regex: MultiRegex,
+    /// Found many bytes at a time.
+    words: aho_corasick::AhoCorasick,
+}
+
+impl Scoped {
+    fn of<'w>(
+        detectors: &[Detector],
+        which: impl Fn(&Detector) -> bool,
+        words: impl IntoIterator<Item = &'w &'w str>,
+        name: &str,
+    ) -> Result<Self, PatternError> {
+        let error = |message: String| PatternError {
+            name: name.into(),
+            message,
+        };
+        let indexes: Vec<usize> = (0..detectors.len())
+            .filter(|&i| which(&detectors[i]))
+            .collect();
+        let patterns: Vec<&str> = indexes
+            .iter()
+            .map(|&i| detectors[i].pattern.as_str())
+            .collect();
+        let regex = compile(&patterns).map_err(error)?;
+        // Leftmost-first, which the packed (SIMD) searchers need.
+        let words = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(words)
+            .map_err(|e| error(e.to_string()))?;
+        Ok(Self {
+            detectors: indexes,
+            regex,
+            words,
+        })
+    }
+}
+
 impl Detectors {
     /// The built-in detectors plus the user's keywords and patterns.
     pub fn new(keywords: &[String], custom: &[CustomPattern]) -> Result<Self, PatternError> {
@@ -1146,24 +1219,18 @@ impl Detectors {
                 message,
             })?,
         };
-        let user_detectors: Vec<usize> = (0..detectors.len())
-            .filter(|&i| detectors[i].kind == Kind::Username)
-            .collect();
-        let user_patterns: Vec<&str> = user_detectors
-            .iter()
-            .map(|&i| detectors[i].pattern.as_str())
-            .collect();
-        let users = compile(&user_patterns).map_err(|message| PatternError {
-            name: "username".into(),
-            message,
-        })?;
-        let user_words = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(USER_WORDS)
-            .map_err(|e| PatternError {
-                name: "username".into(),
-                message: e.to_string(),
-            })?;
+        let host_labels = Scoped::of(
+            &detectors,
+            |d| d.check == Check::HostLabel,
+            HOST_LABELS.iter().chain(UNC_STARTS),
+            "hostname",
+        )?;
+        let users = Scoped::of(
+            &detectors,
+            |d| d.kind == Kind::Username,
+            USER_WORDS,
+            "username",
+        )?;
         let values = detectors
             .iter()
             .map(|d| {
@@ -1194,9 +1261,8 @@ impl Detectors {
             all,
             shapes,
             hosts,
+            host_labels,
             users,
-            user_detectors,
-            user_words,
             values,
             names: std::sync::OnceLock::new(),
             allowed,
@@ -1590,6 +1656,42 @@ impl Detectors {
 }
 
 impl Detectors {
+    /// The hosts `text` names by one label (`Host Name . . : WS-JDOE-0142`, `\\\\DC01\\`),
+    /// found by their detector alone, for the learning pass.
+    pub fn host_labels<'t>(&self, text: &'t [u8]) -> impl Iterator<Item = &'t [u8]> + use<'t, '_> {
+        let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            while let Some(word) = self.host_labels.words.find(&text[at..]) {
+                let hit = at + word.start();
+                at = hit + 1;
+                let window = hit..text.len().min(hit + HOST_LABEL_WINDOW);
+                let Some(m) = self
+                    .host_labels
+                    .regex
+                    .search(&Input::new(text).range(window))
+                else {
+                    continue;
+                };
+                at = at.max(m.end());
+                let detector = self.host_labels.detectors[m.pattern().as_usize()];
+                let m = regex_automata::Match::new(
+                    regex_automata::PatternID::new_unchecked(detector),
+                    m.range(),
+                );
+                let Some((start, end)) = self.value_of(m, text, 0..text.len(), &mut slots) else {
+                    continue;
+                };
+                if let Some((s, e)) = confirm(Check::HostLabel, text, start, end)
+                    .filter(|&(s, e)| !self.allowed.holds(Kind::Hostname, &text[s..e]))
+                {
+                    return Some(&text[s..e]);
+                }
+            }
+            None
+        })
+    }
+
     /// The user names in `text` that the user-name detectors find in context (`user
     /// alice`, `/home/alice`, `C:\\Users\\alice`), for the learning pass: each as the
     /// range of its match's context (`user=`) and the range of the name.
@@ -1606,7 +1708,7 @@ impl Detectors {
         // Where the last name given ends.
         let mut given = 0;
         std::iter::from_fn(move || {
-            while let Some(word) = self.user_words.find(&text[at..]) {
+            while let Some(word) = self.users.words.find(&text[at..]) {
                 let start = at + word.start();
                 at = start + 1;
                 let window = text.len().min(start + USER_WINDOW);
@@ -1615,7 +1717,7 @@ impl Detectors {
                     .anchored(Anchored::Yes);
                 // The automaton alone says whether and where; the captures, which cost
                 // more, run on a match only.
-                let found = self.users.search(&anchored).or_else(|| {
+                let found = self.users.regex.search(&anchored).or_else(|| {
                     // A path's name after its separator (`/home/alice`), or a passwd or
                     // shadow line's account before its `:x:` or `:$`: searched from a
                     // few bytes before, or from the line's start.
@@ -1629,12 +1731,14 @@ impl Detectors {
                         let after_separator = start > 0 && b"/\\".contains(&text[start - 1]);
                         after_separator.then(|| start.saturating_sub(8))
                     }?;
-                    self.users.search(&Input::new(text).range(from..window))
+                    self.users
+                        .regex
+                        .search(&Input::new(text).range(from..window))
                 });
                 let Some(found) = found else {
                     continue;
                 };
-                let detector = self.user_detectors[found.pattern().as_usize()];
+                let detector = self.users.detectors[found.pattern().as_usize()];
                 let found = regex_automata::Match::new(
                     regex_automata::PatternID::new_unchecked(detector),
                     found.range(),
@@ -1840,8 +1944,11 @@ static NOT_NAME_STARTS: WordList = WordList::new(&[
 /// Words that follow "user" and the like without being a user name.
 static NOT_USERNAMES: WordList = WordList::new(&[
     "name",
-    // `ps aux`'s header: `USER  PID %CPU`.
+    // `ps aux`'s header: `USER  PID %CPU`; `whoami /all`'s `USER INFORMATION`; a
+    // Windows event's `Logon Server:`.
     "pid",
+    "information",
+    "server",
     "id",
     "ids",
     "are",
@@ -3219,8 +3326,11 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             // A word cut where it goes on (`Html` of `HtmlNameOrMarkup`, `Rfc` of
             // `Rfc2822`) is an identifier's, no name's.
             let cut = text.get(end).is_some_and(u8::is_ascii_alphanumeric);
-            return (may_be_name(value) && !opens_code(&text[end..]) && !cut)
-                .then_some((start, end));
+            return (may_be_name(value)
+                && !opens_code(&text[end..])
+                && !cut
+                && !names_a_thing(&text[..start]))
+            .then_some((start, end));
         }
         Check::KnownName => return known_name(text, start, end),
         Check::LabelledName => {
@@ -3340,6 +3450,21 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && after.first() != Some(&b'@')
                 && after.first().is_none_or(u8::is_ascii)
                 && !contraction(after)
+        }
+        Check::HostLabel => {
+            // A host's own name holds a digit or a hyphen (`WS-JDOE-0142`, `DC01`), or is
+            // written in capitals as Windows writes its names (`FILESRV`); a word in small
+            // letters after `hostname:` is a changelog's subject or code (`hostname:
+            // simplify`, `hostname = trimmed;`).
+            let own = value.iter().any(|b| b.is_ascii_digit() || *b == b'-')
+                || value
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            own && value.len() >= 3
+                && value.len() <= 63
+                && value.iter().any(u8::is_ascii_alphabetic)
+                && !NOT_HOST_LABELS.contains_lowered(value)
+                && !value.ends_with(b"-")
         }
         Check::DnDomain => {
             validate::dn_domain(value).is_some_and(|(domain, _)| validate::hostname(&domain))
@@ -3630,6 +3755,197 @@ fn label_before(before: &[u8]) -> Option<&[u8]> {
         .trim_ascii_end();
     Some(label.strip_suffix(b":")?.trim_ascii_end())
 }
+
+/// Whether the `Name:` field a value follows is a thing's (`OS Name:`, `Host Name:`,
+/// `product_name =`, `Workstation Name:`), by the word before `Name`.
+fn names_a_thing(before: &[u8]) -> bool {
+    let Some(label) = label_before(before).or_else(|| {
+        let label = before.trim_ascii_end().strip_suffix(b"=")?;
+        Some(label.trim_ascii_end())
+    }) else {
+        return false;
+    };
+    let Some(qualified) = label
+        .len()
+        .checked_sub(4)
+        .filter(|&at| label[at..].eq_ignore_ascii_case(b"name"))
+        .map(|at| {
+            label[..at]
+                .strip_suffix(b" ")
+                .or(label[..at].strip_suffix(b"_"))
+        })
+    else {
+        return false;
+    };
+    let Some(qualifier) = qualified else {
+        return false;
+    };
+    let word = &qualifier[qualifier
+        .iter()
+        .rposition(|b| !b.is_ascii_alphabetic())
+        .map_or(0, |p| p + 1)..];
+    THING_NAMES.contains_lowered(word)
+}
+
+/// The labels a host's own name follows, as written (`Host Name . . . :`, `HOSTNAME=`).
+const HOST_LABELS: &[&str] = &[
+    "Host Name",
+    "HostName",
+    "Hostname",
+    "hostname",
+    "HOSTNAME",
+    "host_name",
+    "HOST_NAME",
+    "Computer Name",
+    "ComputerName",
+    "COMPUTERNAME",
+    "computer_name",
+    "Workstation Name",
+    "WorkstationName",
+    "Machine Name",
+    "MachineName",
+    "machine_name",
+    "nodeName",
+    "node_name",
+    "NodeName",
+    "Logon Server",
+    "LogonServer",
+    "LOGONSERVER",
+];
+
+/// A share's `\\\\` as its pattern reads it, after a space, a quote or a separator: three
+/// bytes, for the packed searcher (two would stop it at every `\\\\` of an escaped string).
+const UNC_STARTS: &[&str] = &[
+    " \\\\", "\t\\\\", "\n\\\\", "\"\\\\", "'\\\\", "=\\\\", ":\\\\", "(\\\\",
+];
+
+/// How far after a host's label or a share's `\\\\` its name is looked for: the label, a
+/// column's dots (`Host Name . . . . . . :`) and a label of at most 63 bytes.
+const HOST_LABEL_WINDOW: usize = 160;
+
+/// Words a host's label or a share's server may be that name no host.
+static NOT_HOST_LABELS: WordList = WordList::new(&[
+    "localhost",
+    "none",
+    "null",
+    "nil",
+    "unknown",
+    "undefined",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "default",
+    "hostname",
+    "name",
+    "example",
+    "server",
+    "host",
+    "empty",
+    "not",
+    "the",
+    "your",
+    "auto",
+    "any",
+    "all",
+]);
+
+/// What a `… Name:` field names when it is no person: a machine, a program, a place in a
+/// system or an organisation.
+static THING_NAMES: WordList = WordList::new(&[
+    "os",
+    "host",
+    "computer",
+    "machine",
+    "device",
+    "node",
+    "server",
+    "workstation",
+    "domain",
+    "product",
+    "service",
+    "process",
+    "file",
+    "app",
+    "application",
+    "package",
+    "project",
+    "module",
+    "class",
+    "method",
+    "function",
+    "field",
+    "table",
+    "column",
+    "database",
+    "db",
+    "schema",
+    "printer",
+    "share",
+    "volume",
+    "disk",
+    "image",
+    "container",
+    "pod",
+    "cluster",
+    "namespace",
+    "job",
+    "task",
+    "queue",
+    "topic",
+    "bucket",
+    "network",
+    "interface",
+    "adapter",
+    "company",
+    "organization",
+    "organisation",
+    "org",
+    "team",
+    "group",
+    "brand",
+    "vendor",
+    "model",
+    "event",
+    "key",
+    "tag",
+    "branch",
+    "repo",
+    "repository",
+    "feature",
+    "plan",
+    "template",
+    "policy",
+    "role",
+    "region",
+    "zone",
+    "site",
+    "city",
+    "country",
+    "street",
+    "store",
+    "bank",
+    "logon",
+    "instance",
+    "resource",
+    "object",
+    "variable",
+    "property",
+    "attribute",
+    "config",
+    "setting",
+    "profile",
+    "certificate",
+    "provider",
+    "driver",
+    "program",
+    "system",
+    "software",
+    "board",
+    "bios",
+    "cpu",
+    "processor",
+]);
 
 /// Whether two or three capitalised words after a label or a hand-off name a person: no
 /// word names a team, a company, a product or a place (`Network Operations`, `Red Hat
@@ -3933,6 +4249,8 @@ mod tests {
             "my credit card number is 3591135996605773?".into(),
             "requirepass foobared2x".into(),
             "- name: DB_PASSWORD\n  value: hunter2xyz".into(),
+            "Host Name:   WS-JDOE-0142\n".into(),
+            "open \\\\FS01\\home$".into(),
             "jdoe:x:1001:1001:John Doe:/home/jdoe:/bin/bash".into(),
             "CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme,DC=com".into(),
         ];
@@ -5587,6 +5905,64 @@ mod tests {
         misses("private_key: /etc/ssl/private/server.key", Kind::Password);
         finds("password: /Zx9!q2/a", Kind::Password, "/Zx9!q2/a");
         finds("password: /Zx9q2abc", Kind::Password, "/Zx9q2abc");
+    }
+
+    #[test]
+    fn hosts_named_by_one_label_after_their_label_or_as_a_share() {
+        finds_each(
+            Kind::Hostname,
+            &[
+                (
+                    "   Host Name . . . . . . . . . . . . : WS-JDOE-0142\n",
+                    "WS-JDOE-0142",
+                ),
+                ("Host Name:                 WS-JDOE-0142\n", "WS-JDOE-0142"),
+                ("\tWorkstation Name:\tWS-MKOWALSKI\n", "WS-MKOWALSKI"),
+                ("   Static hostname: db03\n", "db03"),
+                ("COMPUTERNAME=WS-0142", "WS-0142"),
+                ("HOSTNAME=db03\nPATH=/usr/bin", "db03"),
+                ("\"hostname\": \"web-7\",", "web-7"),
+                ("Host Name: FILESRV\n", "FILESRV"),
+                ("Logon Server:              \\\\DC01\n", "DC01"),
+                ("LOGONSERVER=\\\\DC01", "DC01"),
+                ("Mapped drive \\\\FILESRV\\home$\\x", "FILESRV"),
+                // A full name after the label is the whole host.
+                ("Host Name: db03.corp.acme.com\n", "db03.corp.acme.com"),
+            ],
+        );
+        misses_each(
+            Kind::Hostname,
+            &[
+                "hostname: localhost\n",
+                "Host Name: <none>\n",
+                "HOSTNAME=${HOST}",
+                "printf(\"\\\\n\")",
+                "    b\"\\\\x08\\\\x10\",",
+                "see `smtp://user:pass@hostname:port`",
+                "C:\\\\\\\\u00e1s@acme.com",
+                "hostname: 127\n",
+                "host_name = self.host_name",
+                "\thostname: simplify\n\t* src/hostname.c",
+                "            hostname = trimmed;",
+                "HOSTNAME=LOCALHOST",
+                "Host Name: UNKNOWN\n",
+            ],
+        );
+        // A thing's `Name:` field names no person.
+        misses_each(
+            Kind::PersonName,
+            &[
+                "OS Name:                   Microsoft Windows 11 Enterprise",
+                "Product Name: Dell Latitude",
+                "service_name = Billing Export",
+            ],
+        );
+        finds("Name: John Doe\n", Kind::PersonName, "John Doe");
+        finds("Display Name: John Doe\n", Kind::PersonName, "John Doe");
+        misses_each(
+            Kind::Username,
+            &["USER INFORMATION\n----", "Logon Server:  \\\\DC01"],
+        );
     }
 
     #[test]

@@ -379,8 +379,8 @@ fn merge(findings: &mut Vec<Finding>, mut extra: Vec<Finding>) {
 
 /// The runs of name bytes in `text` whose first byte `first` accepts, in order, as (start,
 /// end): ASCII letters and digits, `-`, `_` and `.`, the bytes a learned name can stand
-/// beside without being a whole word of its own (`xweb01` or `web01.log` is not the host;
-/// within `web01-backup` or `web01_old`, see [`Learned::hosts_in_compounds`]). Every word of a text is a run, so they
+/// beside without being a whole word of its own (`xweb01`, `web01_old` or `web01.log` is
+/// not the host; within `web01-backup`, see [`Learned::hosts_in_compounds`]). Every word of a text is a run, so they
 /// are read from the text's classified bits (see [`crate::scan`]), not byte by byte; and
 /// only a run whose first byte passes has its end looked for: most words of a log start
 /// with a byte no learned name starts with, and cost a bit and a table lookup.
@@ -534,9 +534,15 @@ pub const LEARNED_NAME_WORDS: usize = 20_000;
 impl Lessons {
     /// Learns from one text (a chunk of a file).
     pub fn learn(&mut self, detectors: &Detectors, text: &[u8]) {
+        // A host named by its one label (`Host Name: WS-0142`) is learned as a short name
+        // is: with a digit or a hyphen (`web` of `hostname: web` is an everyday word).
+        let labels = detectors
+            .host_labels(text)
+            .filter(|label| label.iter().copied().any(host_mark))
+            .map(|label| String::from_utf8_lossy(label).to_ascii_lowercase());
         add_bounded(
             &mut self.hosts,
-            short_host_names(detectors, text),
+            short_host_names(detectors, text).into_iter().chain(labels),
             LEARNED_NAMES,
         );
         add_bounded(
@@ -707,10 +713,11 @@ impl Learned {
         first(0) || matches!(run[0], b'n' | b'r' | b't') && first(1)
     }
 
-    /// The learned host names within compounds of `text` joined by `-` or `_`
-    /// (`sosreport-db03-2026-12-04`, `db03-bond0.nmconnection`, `db03_backup.tar`), in
-    /// order, as (start, end): at each part next to a joint, the longest run of parts from
-    /// it that is one. A host's own name holds a digit or a hyphen (see [`short_name`]), so
+    /// The learned host names within compounds of `text` joined by `-`
+    /// (`sosreport-db03-2026-12-04`, `db03-bond0.nmconnection`, `db03-backup.tar`), in
+    /// order, as (start, end): at each part, the longest run of parts from it that is one.
+    /// Not `_`, which joins the words of nearly every identifier in code, where looking
+    /// cost a twentieth of a run on source code. A host's own name holds a digit or a hyphen (see [`short_name`]), so
     /// it is no everyday word of such a compound; a user name, which may be one (`deploy`
     /// of `pre-deploy`), is looked for only as a whole word.
     fn hosts_in_compounds(&self, text: &[u8], found: &mut Vec<(usize, usize)>) {
@@ -720,10 +727,10 @@ impl Learned {
             return;
         }
         let name_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-        let joint = |b: u8| b == b'-' || b == b'_';
+        let joint = |b: u8| b == b'-';
         // Compounds are found from their joints, which are far fewer than words.
         let mut done = 0;
-        for at in memchr::memchr2_iter(b'-', b'_', text) {
+        for at in memchr::memchr_iter(b'-', text) {
             if at < done {
                 continue;
             }
@@ -1266,12 +1273,12 @@ mod tests {
             ),
             "two labels (app02.io) teach nothing; case does not matter"
         );
-        // Within a compound joined by `-` or `_` (an archive's, a connection's or a
-        // backup's name), the longest run of its parts that is a learned host.
+        // Within a compound joined by `-` (an archive's, a connection's or a backup's
+        // name), the longest run of its parts that is a learned host.
         let mut r = redactor(Policy::default());
         r.learn([&b"db03.corp.acme.com web-01.corp.acme.com"[..]]);
         let text = b"sosreport-db03-2026-12-04-abcd/db03-bond0.nmconnection id=db03-bond0 \
-                     db03_backup.tar web-01-old see sosreport-db03. xdb03-1 db03x-1 db-03 \
+                     db03-backup.tar db03_x web-01-old see sosreport-db03. xdb03-1 db03x-1 db-03 \
                      web-012-x alice-db03a";
         let out = String::from_utf8(r.redact(text).text).unwrap();
         let (db03, web01) = (
@@ -1282,7 +1289,7 @@ mod tests {
             out,
             format!(
                 "sosreport-{db03}-2026-12-04-abcd/{db03}-bond0.nmconnection id={db03}-bond0 \
-                 {db03}_backup.tar {web01}-old see sosreport-{db03}. xdb03-1 db03x-1 db-03 \
+                 {db03}-backup.tar db03_x {web01}-old see sosreport-{db03}. xdb03-1 db03x-1 db-03 \
                  web-012-x alice-db03a"
             )
         );
@@ -1406,6 +1413,29 @@ mod tests {
         let policy = Policy::parse("allow_domains = [\"acme.com\"]").unwrap();
         let out = redactor(policy).redact(b"OU=Staff,DC=corp,DC=acme,DC=com");
         assert_eq!(out.findings, []);
+    }
+
+    #[test]
+    fn a_host_named_by_its_label_is_replaced_everywhere_as_its_short_name_is() {
+        let mut r = redactor(Policy::default());
+        r.learn([
+            &b"   Host Name . . . . . : WS-JDOE-0142\nLogon Server: \\\\DC01\n\
+                    hostname: web\nHost Name: FILESRV\nHOSTNAME=db03.corp.acme.com\n"[..],
+        ]);
+        // Learned as a short name is: with a digit or a hyphen (`FILESRV`, found where its
+        // label names it, is not looked for alone).
+        let text = b"WS-JDOE-0142$ joined; dc01 replied; web ok; FILESRV; db03 up";
+        let out = String::from_utf8(r.redact(text).text).unwrap();
+        let label = |name: &str| r.pseudonymizer().label(name);
+        assert_eq!(
+            out,
+            format!(
+                "{}$ joined; {} replied; web ok; FILESRV; {} up",
+                label("ws-jdoe-0142"),
+                label("dc01"),
+                label("db03")
+            )
+        );
     }
 
     #[test]
