@@ -422,6 +422,19 @@ fn builtin() -> Vec<Detector> {
             Kind::Password,
             Credentials,
             0.85,
+            "password in a .pgpass line",
+            // `hostname:port:database:username:password`, PostgreSQL's password file (a
+            // database and a user with a letter or `*`: no timestamp's digits).
+            &format!(
+                r"(?m:^)[A-Za-z0-9.*_-]+:(?:[0-9]{{1,5}}|\*):[^:\s]*[A-Za-z*][^:\s]*:[^:\s]*[A-Za-z*][^:\s]*:(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)(?m:$)"
+            ),
+            Value::Group,
+            Check::Secret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.85,
             "value of a secret-named setting in a space-separated configuration",
             // redis.conf's `requirepass foobared` and `masterauth`, nslcd's and slapd's
             // `bindpw`/`rootpw`, a `.netrc` line's `machine host login alice password s3cret`.
@@ -3272,6 +3285,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 .decode(head)
                 .is_ok_and(|pem| find(&pem, b"PRIVATE KEY").is_some())
         }
+        // A PEM block after a secret's key (a service account's `"private_key": "-----BEGIN
+        // PRIVATE KEY-----\n…"`) is the block's detector's, whole: the search goes on at it.
+        Check::Secret if value.starts_with(b"-----BEGIN") => false,
         Check::Secret => {
             value.len() <= 512
                 && secret_value(value)
@@ -3811,6 +3827,7 @@ const HOST_LABELS: &[&str] = &[
     "Logon Server",
     "LogonServer",
     "LOGONSERVER",
+    "_HOSTNAME",
 ];
 
 /// A share's `\\\\` as its pattern reads it, after a space, a quote or a separator: three
@@ -4250,6 +4267,7 @@ mod tests {
             "requirepass foobared2x".into(),
             "- name: DB_PASSWORD\n  value: hunter2xyz".into(),
             "Host Name:   WS-JDOE-0142\n".into(),
+            "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger".into(),
             "open \\\\FS01\\home$".into(),
             "jdoe:x:1001:1001:John Doe:/home/jdoe:/bin/bash".into(),
             "CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme,DC=com".into(),
@@ -5962,6 +5980,36 @@ mod tests {
         misses_each(
             Kind::Username,
             &["USER INFORMATION\n----", "Logon Server:  \\\\DC01"],
+        );
+    }
+
+    #[test]
+    fn a_service_accounts_key_and_a_pgpass_line() {
+        let account = "{\"type\": \"service_account\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n\", \"client_id\": \"1048\"}";
+        finds(
+            account,
+            Kind::PrivateKey,
+            "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----",
+        );
+        misses(account, Kind::Password);
+        finds(
+            "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger\n",
+            Kind::Password,
+            "Tr0ub4dor-Ledger",
+        );
+        finds(
+            "*:*:*:replicator:s3cr3t-repl",
+            Kind::Password,
+            "s3cr3t-repl",
+        );
+        misses_each(
+            Kind::Password,
+            &["12:30:45:00:9999", "Dec  4 10:01:05 db03 sudo[1240]: x"],
+        );
+        finds(
+            "{\"_HOSTNAME\":\"db03\",\"_COMM\":\"sshd\"}",
+            Kind::Hostname,
+            "db03",
         );
     }
 
