@@ -176,7 +176,7 @@ const SECRET_CHAR: &str = r#"(?:[^\s"'<>;,&)}\]\\]|\\[^nrt\s])"#;
 /// A hashed password's scheme before it (`{SSHA}`, `{CRYPT}`): part of the value, though a
 /// value otherwise ends at a brace.
 const SCHEME: &str = r"(?:\{[A-Za-z0-9-]{2,12}\})";
-const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg";
+const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
 /// property's `spring.datasource.password`), or a capitalised one ending a camel-case name
@@ -365,8 +365,9 @@ fn builtin() -> Vec<Detector> {
             Kind::BearerToken,
             Credentials,
             0.9,
-            "bearer token in an Authorization header",
-            r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer)\s+(?P<v>[A-Za-z0-9._~+/-]{8}[A-Za-z0-9._~+/-]*=*)",
+            "bearer token or basic credentials in an Authorization header",
+            // `Bearer …`, `Token …`, and `Basic …`: a user and password in base64.
+            r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer|basic|token)\s+(?P<v>[A-Za-z0-9._~+/-]{8}[A-Za-z0-9._~+/-]*=*)",
             Value::Group,
             Check::None,
         ),
@@ -729,6 +730,19 @@ fn builtin() -> Vec<Detector> {
             // `CRON[412]: (alice) CMD (…)`; with a process id where journald or RHEL's
             // syslog write it (`sudo[1240]:`), and RHEL's cron as `CROND[5000]:`.
             r"(?:\b(?:Accepted|Failed) (?:password|publickey|keyboard-interactive/pam|hostbased|gssapi-with-mic|none) for (?:invalid user )?|\bsudo(?:\[[0-9]+\])?:[ \t]+|\bCROND?\[[0-9]+\]:[ \t]+\()(?P<v>[A-Za-z_][A-Za-z0-9._-]*)(?:[ \t]+from\b|[ \t]+:[ \t]|\)[ \t]+CMD\b)",
+            Value::Group,
+            Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "user in a web server's access log (Common Log Format)",
+            // Apache's and nginx's `10.0.0.1 - jdoe [04/Dec/2026:10:00:00 +0000] "GET …`:
+            // the authenticated user between the client's identity (`-`: no server asks
+            // for it any more) and the date. From the `-`, so that the client's address
+            // before it is still found.
+            r" - (?P<v>[A-Za-z_][A-Za-z0-9._-]*) \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:",
             Value::Group,
             Check::Username,
         ),
@@ -4268,6 +4282,7 @@ mod tests {
             "- name: DB_PASSWORD\n  value: hunter2xyz".into(),
             "Host Name:   WS-JDOE-0142\n".into(),
             "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger".into(),
+            "10.0.0.1 - jdoe [04/Dec/2026:10:00:00 +0000] \"GET".into(),
             "open \\\\FS01\\home$".into(),
             "jdoe:x:1001:1001:John Doe:/home/jdoe:/bin/bash".into(),
             "CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme,DC=com".into(),
@@ -5708,6 +5723,28 @@ mod tests {
             Kind::BearerToken,
             "abcdef0123456789abcdef",
         );
+        finds(
+            "Authorization: Basic amRvZTpodW50ZXIy",
+            Kind::BearerToken,
+            "amRvZTpodW50ZXIy",
+        );
+        finds(
+            "authorization: token ghx0123456789abcdef",
+            Kind::BearerToken,
+            "ghx0123456789abcdef",
+        );
+        misses("Authorization: Basic realm", Kind::BearerToken);
+        // A session's cookie lets whoever holds it in.
+        finds(
+            "Cookie: JSESSIONID=8F3E1C2D4B5A69788796A5B4C3D2E1F0; lang=en",
+            Kind::Password,
+            "8F3E1C2D4B5A69788796A5B4C3D2E1F0",
+        );
+        finds(
+            "Set-Cookie: PHPSESSID=el4ukv0kqbvoirg7nkp4dncpk3; path=/",
+            Kind::Password,
+            "el4ukv0kqbvoirg7nkp4dncpk3",
+        );
         finds("password=Hunter2Hunter2", Kind::Password, "Hunter2Hunter2");
         finds("\"pwd\": \"Tr0ub4dor&3\"", Kind::Password, "Tr0ub4dor");
         finds(
@@ -6264,6 +6301,13 @@ mod tests {
             "db03 CROND[5000]: (svc_backup) CMD (/usr/local/bin/pg-backup.sh)",
             Kind::Username,
             "svc_backup",
+        );
+        let access = "10.40.99.23 - jdoe [04/Dec/2026:10:00:00 +0000] \"GET /x HTTP/1.1\" 200 512";
+        finds(access, Kind::Username, "jdoe");
+        finds(access, Kind::Ipv4, "10.40.99.23");
+        misses(
+            "10.40.99.23 - - [04/Dec/2026:10:00:00 +0000] \"GET /x HTTP/1.1\" 200 512",
+            Kind::Username,
         );
         // Accounts of people and services in /etc/passwd and /etc/shadow, not the
         // system's own.
