@@ -137,6 +137,8 @@ enum Check {
     Hostname,
     /// The domain of an LDAP distinguished name's `DC=` parts.
     DnDomain,
+    /// A Windows account after its domain: not the system's own domains or accounts.
+    DomainUser,
     /// A host's own name after its label or as a UNC path's server: a word with a letter,
     /// not one that names no host (`localhost`, `none`).
     HostLabel,
@@ -732,6 +734,19 @@ fn builtin() -> Vec<Detector> {
             r"(?:\b(?:Accepted|Failed) (?:password|publickey|keyboard-interactive/pam|hostbased|gssapi-with-mic|none) for (?:invalid user )?|\bsudo(?:\[[0-9]+\])?:[ \t]+|\bCROND?\[[0-9]+\]:[ \t]+\()(?P<v>[A-Za-z_][A-Za-z0-9._-]*)(?:[ \t]+from\b|[ \t]+:[ \t]|\)[ \t]+CMD\b)",
             Value::Group,
             Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.8,
+            "Windows account as DOMAIN\\user",
+            // An event's, an IIS log's or `whoami`'s `CORP\\zsmith`, `ACME-BANK\\svc_sql01`
+            // (in JSON `CORP\\\\zsmith`): a NetBIOS domain in capitals, not a path's folder
+            // (after a separator) and not the system's own (`NT AUTHORITY\\SYSTEM`,
+            // `BUILTIN\\…`, `HKLM\\…`).
+            r#"\b[A-Z][A-Z0-9-]{1,14}\\{1,2}(?P<v>[A-Za-z][A-Za-z0-9._-]*)(?:[^\\A-Za-z0-9._-]|\z)"#,
+            Value::Group,
+            Check::DomainUser,
         ),
         d(
             Kind::Username,
@@ -1378,6 +1393,14 @@ impl Detectors {
                 // after `"user": `, a home directory after `PWD=`): the context is spent,
                 // the search goes on at the value.
                 at = start;
+            } else if let Some(second) = (matches!(detector.check, Check::Phone))
+                .then(|| dotted_second_group(&text[m.start()..], m.len()))
+                .flatten()
+            {
+                // A number refused as a phone may hide an address after its first group (a
+                // time's `01 10.40` before `10.40.1.5` in an IIS log's `10:00:01
+                // 10.40.1.5`): the search goes on there.
+                at = m.start() + second;
             } else if matches!(detector.check, Check::KnownName) {
                 // A run of capitalised words that names nobody may still hold a name, a
                 // host or a key further on: the search goes on at its second word.
@@ -1445,6 +1468,23 @@ impl Detectors {
         })();
         found.unwrap_or_else(|| self.all.pikevm.find(&mut cache.pikevm, input.clone()))
     }
+}
+
+/// Where the second group of a number, the first `len` bytes of `number` (the text from
+/// its start), starts, if it is dotted like an address's start (`10.40` of `01 10.40`,
+/// `127` of `1883 127` before `.0.0.1`); a byte dump's pairs (`34 35 34 30`) are not.
+fn dotted_second_group(number: &[u8], len: usize) -> Option<usize> {
+    let space = number[..len].iter().position(|b| *b == b' ')? + 1;
+    let digits = number[space..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let dotted = (1..=3).contains(&digits)
+        && number.get(space + digits) == Some(&b'.')
+        && number
+            .get(space + digits + 1)
+            .is_some_and(u8::is_ascii_digit);
+    dotted.then_some(space)
 }
 
 /// How far a window of [`name_windows`] reaches either side of its candidate, at most.
@@ -1781,7 +1821,10 @@ impl Detectors {
                 if end <= given {
                     continue;
                 }
-                if let Some((s, e)) = confirm(Check::Username, text, start, end)
+                // The detector's own check (a domain's account, a directory's name refuse
+                // more than a user name's).
+                let check = self.detectors[detector].check;
+                if let Some((s, e)) = confirm(check, text, start, end)
                     .filter(|&(s, e)| !self.allowed.holds(Kind::Username, &text[s..e]))
                 {
                     given = end;
@@ -1976,6 +2019,7 @@ static NOT_USERNAMES: WordList = WordList::new(&[
     "pid",
     "information",
     "server",
+    "failure",
     "id",
     "ids",
     "are",
@@ -3471,7 +3515,24 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 last_label(value),
                 (Some(_), extension) if validate::file_extension(extension)
             );
+            // A label's word after a bare keyword (`Logon Type:`, `Logon Process:`, `User
+            // Name:`), not an account (`user alice: denied` still is one).
+            let bare_keyword = text[..start]
+                .trim_ascii_end()
+                .last()
+                .is_some_and(u8::is_ascii_alphabetic);
+            let label = bare_keyword
+                && value.first().is_some_and(u8::is_ascii_uppercase)
+                && after.first() == Some(&b':');
+            // A Windows domain before its account (`"user": "CORP\\jdoe"`): the account is
+            // the domain detector's, which the search reaches next.
+            let domain = after.first() == Some(&b'\\')
+                && value
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-');
             !NOT_USERNAMES.contains_lowered(value)
+                && !label
+                && !domain
                 && !file
                 && !value.iter().all(u8::is_ascii_digit)
                 && !prose_user(&text[..start])
@@ -3480,6 +3541,36 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && after.first() != Some(&b'@')
                 && after.first().is_none_or(u8::is_ascii)
                 && !contraction(after)
+        }
+        Check::DomainUser => {
+            let separator = text[..start]
+                .iter()
+                .rev()
+                .take_while(|b| **b == b'\\')
+                .count();
+            let domain_end = start - separator;
+            let domain_start = text[..domain_end]
+                .iter()
+                .rposition(|b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-'))
+                .map_or(0, |p| p + 1);
+            let domain = &text[domain_start..domain_end];
+            let in_path = domain_start
+                .checked_sub(1)
+                .is_some_and(|p| b"\\/:.-_%$".contains(&text[p]));
+            let system = SYSTEM_DOMAINS.iter().any(|d| domain == d.as_bytes())
+                || value.eq_ignore_ascii_case(b"system");
+            // A string's escape after a word in capitals (`"GET\n/ HTTP"`, `"ABCDE\nFG"`,
+            // `"DZ\u{0323}"`), not an account.
+            let escape = separator == 1
+                && b"nrtuxbfv0e".contains(&value[0])
+                && (value.len() == 1
+                    || value[1].is_ascii_uppercase()
+                    || value[1].is_ascii_digit()
+                    || after.first() == Some(&b'{'));
+            if in_path || system || escape || value.len() < 2 {
+                return None;
+            }
+            return confirm(Check::Username, text, start, end);
         }
         Check::HostLabel => {
             // A host's own name holds a digit or a hyphen (`WS-JDOE-0142`, `DC01`), or is
@@ -3853,6 +3944,24 @@ const UNC_STARTS: &[&str] = &[
 /// How far after a host's label or a share's `\\\\` its name is looked for: the label, a
 /// column's dots (`Host Name . . . . . . :`) and a label of at most 63 bytes.
 const HOST_LABEL_WINDOW: usize = 160;
+
+/// Windows' own domains and the registry's hives, before a `\\` that names no account.
+const SYSTEM_DOMAINS: &[&str] = &[
+    "BUILTIN",
+    "HKLM",
+    "HKCU",
+    "HKCR",
+    "HKU",
+    "HKCC",
+    "AUTHORITY",
+    "SERVICE",
+    "APPPOOL",
+    "WINDOWS",
+    "WINNT",
+    "SYSTEM32",
+    "PROGRA",
+    "CR",
+];
 
 /// Words a host's label or a share's server may be that name no host.
 static NOT_HOST_LABELS: WordList = WordList::new(&[
@@ -4283,6 +4392,7 @@ mod tests {
             "Host Name:   WS-JDOE-0142\n".into(),
             "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger".into(),
             "10.0.0.1 - jdoe [04/Dec/2026:10:00:00 +0000] \"GET".into(),
+            "by CORP\\zsmith now".into(),
             "open \\\\FS01\\home$".into(),
             "jdoe:x:1001:1001:John Doe:/home/jdoe:/bin/bash".into(),
             "CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme,DC=com".into(),
@@ -4450,7 +4560,8 @@ mod tests {
             postgres:x:26:26:PostgreSQL:/var/lib/pgsql:/bin/bash\n\
             svc_backup:x:1002:1002:Backup:/var/lib/backup:/sbin/nologin\n\
             mkowalski:$6$abcdefgh$0123456789abcdefABCDEF/.xyz0123:19000:0:99999:7:::\n\
-            daemon:*:19000:0:99999:7:::";
+            daemon:*:19000:0:99999:7:::\n\
+            git clone C:\\cygwin\\home\\USER\\repo";
         let detectors = Detectors::new(&[], &[]).unwrap();
         let learned: Vec<&[u8]> = detectors
             .user_names(text.as_bytes())
@@ -5261,6 +5372,23 @@ mod tests {
         // Not a word of its own: a longer name, a lower-case word.
         misses("Johnson & Johnson", Kind::PersonName);
         misses("the john account", Kind::PersonName);
+    }
+
+    #[test]
+    fn a_number_refused_as_a_phone_hides_no_address_after_it() {
+        for text in [
+            "2026-12-04 10:00:01 10.40.1.5 GET /owa/ - 443",
+            "x 10:00:01 10.40.1.5 GET",
+            "listener 1883 10.40.1.5\n",
+        ] {
+            finds(text, Kind::Ipv4, "10.40.1.5");
+            misses(text, Kind::Phone);
+        }
+        // A byte dump's tail is no phone either.
+        misses(
+            "hex!(\"18 0f 31 39 39 31 30 35 30 36 32 33 34 35 34 30 5a\")",
+            Kind::Phone,
+        );
     }
 
     #[test]
@@ -6309,6 +6437,35 @@ mod tests {
             "10.40.99.23 - - [04/Dec/2026:10:00:00 +0000] \"GET /x HTTP/1.1\" 200 512",
             Kind::Username,
         );
+        // Windows accounts after their domain.
+        for (text, user) in [
+            ("Logon failure: CORP\\zsmith from 10.1.2.3", "zsmith"),
+            ("443 CORP\\zsmith 10.40.99.23 Mozilla/5.0 200", "zsmith"),
+            (
+                "Access denied for ACME-BANK\\svc_sql01 on share",
+                "svc_sql01",
+            ),
+            ("\"user\": \"CORP\\\\jdoe\"", "jdoe"),
+        ] {
+            finds(text, Kind::Username, user);
+        }
+        misses_each(
+            Kind::Username,
+            &[
+                "running as NT AUTHORITY\\SYSTEM now",
+                "key HKLM\\SOFTWARE\\Microsoft",
+                "C:\\WINDOWS\\system32\\svchost.exe",
+                "member of BUILTIN\\Administrators",
+                "Logon Type:\t\t3\nLogon Process:\t\tKerberos",
+                "Logon failure: unknown user name",
+                "git clone C:\\cygwin\\home\\USER\\repo",
+                "b\"GET\\n/ HTTP/1.1\"",
+                "\"ABCDE\\nFG\"",
+                "\"DZ\\u{0323}\"",
+                "Avoid CR\\LF troubles",
+            ],
+        );
+        finds("user alice: permission denied", Kind::Username, "alice");
         // Accounts of people and services in /etc/passwd and /etc/shadow, not the
         // system's own.
         finds(
