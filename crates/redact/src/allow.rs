@@ -89,7 +89,7 @@ impl Allowed {
         kind == Kind::Hostname
             && match crate::validate::dn_domain(value) {
                 // A distinguished name's `DC=` parts: their domain.
-                Some((domain, _)) if value.contains(&b'=') => self.under_kept_domain(&domain),
+                Some((domain, _)) => self.under_kept_domain(&domain),
                 _ => self.under_kept_domain(value),
             }
     }

@@ -1724,39 +1724,15 @@ impl Detectors {
 
 impl Detectors {
     /// The hosts `text` names by one label (`Host Name . . : WS-JDOE-0142`, `\\\\DC01\\`),
-    /// found by their detector alone, for the learning pass.
+    /// found by their detectors alone, for the learning pass: searched from each of their
+    /// words on.
     pub fn host_labels<'t>(&self, text: &'t [u8]) -> impl Iterator<Item = &'t [u8]> + use<'t, '_> {
-        let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
-        let mut at = 0;
-        std::iter::from_fn(move || {
-            while let Some(word) = self.host_labels.words.find(&text[at..]) {
-                let hit = at + word.start();
-                at = hit + 1;
-                let window = hit..text.len().min(hit + HOST_LABEL_WINDOW);
-                let Some(m) = self
-                    .host_labels
-                    .regex
-                    .search(&Input::new(text).range(window))
-                else {
-                    continue;
-                };
-                at = at.max(m.end());
-                let detector = self.host_labels.detectors[m.pattern().as_usize()];
-                let m = regex_automata::Match::new(
-                    regex_automata::PatternID::new_unchecked(detector),
-                    m.range(),
-                );
-                let Some((start, end)) = self.value_of(m, text, 0..text.len(), &mut slots) else {
-                    continue;
-                };
-                if let Some((s, e)) = confirm(Check::HostLabel, text, start, end)
-                    .filter(|&(s, e)| !self.allowed.holds(Kind::Hostname, &text[s..e]))
-                {
-                    return Some(&text[s..e]);
-                }
-            }
-            None
-        })
+        fn search(scoped: &Scoped, text: &[u8], hit: usize) -> Option<regex_automata::Match> {
+            let window = hit..text.len().min(hit + HOST_LABEL_WINDOW);
+            scoped.regex.search(&Input::new(text).range(window))
+        }
+        self.scoped_values(&self.host_labels, Kind::Hostname, text, search)
+            .map(move |(_, value)| &text[value])
     }
 
     /// The user names in `text` that the user-name detectors find in context (`user
@@ -1769,43 +1745,57 @@ impl Detectors {
         &self,
         text: &'t [u8],
     ) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + use<'t, '_> {
+        fn search(scoped: &Scoped, text: &[u8], start: usize) -> Option<regex_automata::Match> {
+            let window = text.len().min(start + USER_WINDOW);
+            let anchored = Input::new(text)
+                .range(start..window)
+                .anchored(Anchored::Yes);
+            // The automaton alone says whether and where; the captures, which cost more,
+            // run on a match only.
+            scoped.regex.search(&anchored).or_else(|| {
+                // A path's name after its separator (`/home/alice`), or a passwd or shadow
+                // line's account before its `:x:` or `:$`: searched from a few bytes
+                // before, or from the line's start.
+                let from = if text[start] == b':' {
+                    let line = text[..start]
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |n| n + 1);
+                    (start - line <= 33).then_some(line)
+                } else {
+                    let after_separator = start > 0 && b"/\\".contains(&text[start - 1]);
+                    after_separator.then(|| start.saturating_sub(8))
+                }?;
+                scoped.regex.search(&Input::new(text).range(from..window))
+            })
+        }
+        self.scoped_values(&self.users, Kind::Username, text, search)
+    }
+
+    /// What `scoped`'s detectors find in `text`, values of `kind`, for the learning pass:
+    /// `search` finds the match for each of their words, at its start; each value is
+    /// confirmed by its detector's own check and given once, in order, as its match's
+    /// start and the value's range.
+    fn scoped_values<'t, 's>(
+        &'s self,
+        scoped: &'s Scoped,
+        kind: Kind,
+        text: &'t [u8],
+        search: fn(&Scoped, &[u8], usize) -> Option<regex_automata::Match>,
+    ) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + use<'t, 's> {
         // Capture slots per value pattern, made on first use (as in `find`).
         let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
         let mut at = 0;
-        // Where the last name given ends.
+        // Where the last value given ends.
         let mut given = 0;
         std::iter::from_fn(move || {
-            while let Some(word) = self.users.words.find(&text[at..]) {
-                let start = at + word.start();
-                at = start + 1;
-                let window = text.len().min(start + USER_WINDOW);
-                let anchored = Input::new(text)
-                    .range(start..window)
-                    .anchored(Anchored::Yes);
-                // The automaton alone says whether and where; the captures, which cost
-                // more, run on a match only.
-                let found = self.users.regex.search(&anchored).or_else(|| {
-                    // A path's name after its separator (`/home/alice`), or a passwd or
-                    // shadow line's account before its `:x:` or `:$`: searched from a
-                    // few bytes before, or from the line's start.
-                    let from = if text[start] == b':' {
-                        let line = text[..start]
-                            .iter()
-                            .rposition(|b| *b == b'\n')
-                            .map_or(0, |n| n + 1);
-                        (start - line <= 33).then_some(line)
-                    } else {
-                        let after_separator = start > 0 && b"/\\".contains(&text[start - 1]);
-                        after_separator.then(|| start.saturating_sub(8))
-                    }?;
-                    self.users
-                        .regex
-                        .search(&Input::new(text).range(from..window))
-                });
-                let Some(found) = found else {
+            while let Some(word) = scoped.words.find(&text[at..]) {
+                let hit = at + word.start();
+                at = hit + 1;
+                let Some(found) = search(scoped, text, hit) else {
                     continue;
                 };
-                let detector = self.users.detectors[found.pattern().as_usize()];
+                let detector = scoped.detectors[found.pattern().as_usize()];
                 let found = regex_automata::Match::new(
                     regex_automata::PatternID::new_unchecked(detector),
                     found.range(),
@@ -1816,7 +1806,7 @@ impl Detectors {
                 };
                 // A match found from before the word (after a path's separator) may end
                 // before it, and be one given already (`/home/u` of `/home/u/user`): the
-                // scan never goes back, and gives each name once.
+                // scan never goes back, and gives each value once.
                 at = at.max(end);
                 if end <= given {
                     continue;
@@ -1825,7 +1815,7 @@ impl Detectors {
                 // more than a user name's).
                 let check = self.detectors[detector].check;
                 if let Some((s, e)) = confirm(check, text, start, end)
-                    .filter(|&(s, e)| !self.allowed.holds(Kind::Username, &text[s..e]))
+                    .filter(|&(s, e)| !self.allowed.holds(kind, &text[s..e]))
                 {
                     given = end;
                     return Some((found.start(), s..e));
@@ -3959,7 +3949,6 @@ const SYSTEM_DOMAINS: &[&str] = &[
     "WINDOWS",
     "WINNT",
     "SYSTEM32",
-    "PROGRA",
     "CR",
 ];
 

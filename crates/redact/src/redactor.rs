@@ -727,8 +727,9 @@ impl Learned {
             return;
         }
         let name_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-        let joint = |b: u8| b == b'-';
-        // Compounds are found from their joints, which are far fewer than words.
+        // Where each part of a compound ends: at each hyphen, and at its end.
+        let mut cuts = Vec::new();
+        // Compounds are found from their hyphens, which are far fewer than words.
         let mut done = 0;
         for at in memchr::memchr_iter(b'-', text) {
             if at < done {
@@ -736,47 +737,26 @@ impl Learned {
             }
             let std::ops::Range { start, end } = crate::detect::run_around(text, at, name_byte);
             done = end;
-            // Each part, from the compound's start or after a joint.
-            let mut part = start;
-            while part < end {
-                let part_end = text[part..end]
-                    .iter()
-                    .position(|b| joint(*b))
-                    .map_or(end, |p| part + p);
-                if part_end > part && self.host_bytes[usize::from(text[part])] {
-                    // Where this part and each next one end, then the longest that names a
-                    // learned host.
-                    let mut ends = [0; PARTS];
-                    let mut count = 0;
-                    let mut e = part_end;
-                    while count < PARTS {
-                        ends[count] = e;
-                        count += 1;
-                        if e == end {
-                            break;
-                        }
-                        e = text[e + 1..end]
-                            .iter()
-                            .position(|b| joint(*b))
-                            .map_or(end, |p| e + 1 + p);
-                    }
-                    let longest = ends[..count].iter().rev().find_map(|&e| {
+            cuts.clear();
+            cuts.extend(memchr::memchr_iter(b'-', &text[start..end]).map(|p| start + p));
+            cuts.push(end);
+            // Each part, from the compound's start or after a hyphen: the longest run of
+            // parts from it that names a learned host, then on after that run.
+            let (mut part, mut k) = (start, 0);
+            while k < cuts.len() {
+                if cuts[k] > part && self.host_bytes[usize::from(text[part])] {
+                    let longest = (k..cuts.len().min(k + PARTS)).rev().find_map(|j| {
                         // A sentence's full stop is no part of the name.
-                        let e = part + text[part..e].iter().rposition(|b| *b != b'.')? + 1;
-                        (self.holds(&text[part..e]) == Some(Kind::Hostname)).then_some(e)
+                        let e = part + text[part..cuts[j]].iter().rposition(|b| *b != b'.')? + 1;
+                        (self.holds(&text[part..e]) == Some(Kind::Hostname)).then_some((j, e))
                     });
-                    if let Some(e) = longest {
+                    if let Some((j, e)) = longest {
                         found.push((part, e));
-                        // The next part after the name.
-                        part = e;
-                        while part < end && !joint(text[part]) {
-                            part += 1;
-                        }
-                        part += 1;
-                        continue;
+                        k = j;
                     }
                 }
-                part = part_end + 1;
+                part = cuts[k] + 1;
+                k += 1;
             }
         }
     }
