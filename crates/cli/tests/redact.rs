@@ -811,3 +811,59 @@ fn a_must_gather_keeps_no_secret_and_no_node() {
         assert!(everything.contains(&kept), "{kept} lost:\n{everything}");
     }
 }
+
+/// A ticket with a pasted terminal session: prompts, an SSH key, database and registry
+/// commands with their accounts and passwords. None may leave; what an engineer reads to
+/// follow the session (the commands, `root`, the options) stays.
+#[test]
+fn a_pasted_terminal_session_keeps_no_account_host_or_password() {
+    let dir = Dir::new();
+    let input = dir.path("ticket.txt");
+    fs::write(
+        &input,
+        "Hi team, here is what I ran:\n\
+         [jdoe@ws-jdoe-0142 ~]$ ssh -l jdoe db03\n\
+         [root@db03 ~]# mysql -u dbadmin -pS3cretPass! billing\n\
+         [root@db03 ~]# PGPASSWORD=hunter22 psql -U lchen billing\n\
+         rkumar@build-07:~/src$ docker login -u rkumar -p Dock3rPass registry\n\
+         rkumar@build-07:~/src$ curl -u alice:Adm1nPass https://10.0.0.7/status\n\
+         rkumar@build-07:~/src$ redis-cli -a R3disPass ping\n\
+         rkumar@build-07:~/src$ cat ~/.ssh/authorized_keys\n\
+         ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9xyz mkowalski@laptop-mk\n\
+         Later jdoe saw the same on build-07.\n",
+    )
+    .unwrap();
+    let out = dir.path("out.txt");
+    redact_with_report(&input, &out, &dir.path("report.json"));
+    let text = fs::read_to_string(&out).unwrap();
+    for sensitive in [
+        "jdoe",
+        "ws-jdoe-0142",
+        "db03",
+        "dbadmin",
+        "S3cretPass",
+        "hunter22",
+        "lchen",
+        "rkumar",
+        "build-07",
+        "Dock3rPass",
+        "alice",
+        "Adm1nPass",
+        "R3disPass",
+        "mkowalski",
+        "laptop-mk",
+    ] {
+        assert!(!text.contains(sensitive), "{sensitive} left in:\n{text}");
+    }
+    for kept in [
+        "[root@",
+        "mysql -u ",
+        " psql -U ",
+        "docker login -u ",
+        "redis-cli -a ",
+        "cat ~/.ssh/authorized_keys",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9xyz ",
+    ] {
+        assert!(text.contains(kept), "{kept} lost:\n{text}");
+    }
+}

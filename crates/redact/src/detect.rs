@@ -142,6 +142,18 @@ enum Check {
     /// A host's own name after its label or as a UNC path's server: a word with a letter,
     /// not one that names no host (`localhost`, `none`).
     HostLabel,
+    /// An account and the host it is on, `user@host` (a shell prompt's `[jdoe@ws-0142
+    /// ~]$`, an SSH public key's comment): two findings, each where its own check passes
+    /// (`root@db03` gives the host alone).
+    UserAtHost,
+    /// An account and its password, `user:password`, after curl's `-u`: two findings.
+    UserPassword,
+    /// A password given as an option of a command that takes it so (`mysql -pS3cret`,
+    /// `sshpass -p S3cret`, `docker login -p S3cret`, `redis-cli -a S3cret`).
+    CommandSecret,
+    /// An account given as an option of a command that takes it so (`psql -U jdoe`, `mysql
+    /// -u jdoe`, `docker login -u jdoe`, `ssh -l jdoe`).
+    CommandUser,
 }
 
 /// How far a PEM block's END line may lie from its BEGIN line.
@@ -178,16 +190,20 @@ const SECRET_CHAR: &str = r#"(?:[^\s"'<>;,&)}\]\\]|\\[^nrt\s])"#;
 /// A hashed password's scheme before it (`{SSHA}`, `{CRYPT}`): part of the value, though a
 /// value otherwise ends at a brace.
 const SCHEME: &str = r"(?:\{[A-Za-z0-9-]{2,12}\})";
+/// An account and its host, `jdoe@ws-0142` or `jdoe@db03.corp.acme.com`: no email's
+/// local part (no `+` or `%`), a host's labels after it.
+const USER_AT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?";
 const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
 /// property's `spring.datasource.password`), or a capitalised one ending a camel-case name
-/// (`dbPassword`, `ClientSecret`). Only the last word is matched, after the byte before it,
+/// (`dbPassword`, `ClientSecret`), or a password's word ending a name in capitals
+/// (`PGPASSWORD`, `KEYSTOREPASSWORD`). Only the last word is matched, after the byte before it,
 /// not every identifier from its start in case a secret's word ends it: the automaton's
 /// states are built as it meets them, and on source code each such state costs.
 fn secret_key_pattern() -> String {
     format!(
-        r"(?:(?:\b|[_-])(?i:{SECRET_KEYS})|[a-z0-9](?:Password|Passwd|Passphrase|Secret|Token|ApiKey|Pwd))"
+        r"(?:(?:\b|[_-])(?i:{SECRET_KEYS})|[a-z0-9](?:Password|Passwd|Passphrase|Secret|Token|ApiKey|Pwd)|[A-Z0-9](?:PASSWORD|PASSWD|PASSPHRASE))"
     )
 }
 /// A telephone number's digits in any grouping, with an extension: what a label before or
@@ -446,6 +462,75 @@ fn builtin() -> Vec<Detector> {
             ),
             Value::Group,
             Check::Secret,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.9,
+            "account and host of a bracketed shell prompt",
+            // RHEL's and Fedora's `[jdoe@ws-0142 ~]$`, as a ticket's pasted session shows it.
+            &format!(r"\[(?P<v>{USER_AT_HOST})[ \t][^\]\n]*\][$#]"),
+            Value::Group,
+            Check::UserAtHost,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.9,
+            "account and host of a shell prompt before its directory",
+            // Debian's and Ubuntu's `jdoe@ws-0142:~/src$`. From a word's start, as an
+            // email address is: from a line's start, past its indentation, every line of
+            // source code would cost the automaton states.
+            &format!(r"\b(?P<v>{USER_AT_HOST}):[~/][^\s]*[$#](?:[ \t]|(?m:$))"),
+            Value::Group,
+            Check::UserAtHost,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.9,
+            "account and host in an SSH public key's comment",
+            // `authorized_keys` and `*.pub`: `ssh-ed25519 AAAA… jdoe@ws-0142`.
+            &format!(
+                r"\b(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)[ \t]+AAAA[A-Za-z0-9+/]+={{0,3}}[ \t]+(?P<v>{USER_AT_HOST})\b"
+            ),
+            Value::Group,
+            Check::UserAtHost,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "account and password given to curl",
+            // `curl -u alice:S3cret`, `curl --user 'alice:S3cret'`.
+            &format!(
+                r#"[ \t](?:-u|--user)[ \t]*["']?(?P<v>[^\s:"']+:{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+            ),
+            Value::Group,
+            Check::UserPassword,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "password given as a command's option",
+            // `mysql -pS3cret`, `sshpass -p S3cret`, `docker login -p S3cret`,
+            // `redis-cli -a S3cret`: the check knows which command takes which.
+            &format!(
+                r#"[ \t](?:-p|-a|--password|--passwd)[ \t]*["']?(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+            ),
+            Value::Group,
+            Check::CommandSecret,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "account given as a command's option",
+            // `psql -U jdoe`, `mysql -ujdoe`, `docker login -u jdoe`, `ssh -l jdoe`.
+            r#"[ \t]-[Uul][ \t]*["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]*)"#,
+            Value::Group,
+            Check::CommandUser,
         ),
         d(
             Kind::Email,
@@ -872,6 +957,10 @@ pub struct Detectors {
     /// The user-name detectors, for the learning pass, where one of the words every
     /// user-name pattern holds is, in their usual letter cases ([`USER_WORDS`]).
     users: Scoped,
+    /// The detectors of accounts at a prompt, in an SSH key or as a command's option, for
+    /// the learning pass, where one of [`PROMPT_WORDS`] or [`COMMAND_NAMES`] is: apart from [`Self::users`],
+    /// so that each searcher's words stay few enough for the fastest packed search.
+    commands: Scoped,
     values: Vec<Option<ValueRegex>>,
     /// The person-name detectors alone, for the learning pass, built on its first use
     /// (a redactor that learns nothing never builds them).
@@ -1267,10 +1356,17 @@ impl Detectors {
             HOST_LABELS.iter().chain(UNC_STARTS),
             "hostname",
         )?;
+        let command = |d: &Detector| matches!(d.check, Check::UserAtHost | Check::CommandUser);
         let users = Scoped::of(
             &detectors,
-            |d| d.kind == Kind::Username,
+            |d| d.kind == Kind::Username && !command(d),
             USER_WORDS,
+            "username",
+        )?;
+        let commands = Scoped::of(
+            &detectors,
+            command,
+            PROMPT_WORDS.iter().chain(COMMAND_NAMES),
             "username",
         )?;
         let values = detectors
@@ -1305,6 +1401,7 @@ impl Detectors {
             hosts,
             host_labels,
             users,
+            commands,
             values,
             names: std::sync::OnceLock::new(),
             allowed,
@@ -1378,7 +1475,34 @@ impl Detectors {
             let confirmed = confirm(detector.check, text, start, end)
                 .map(|(s, e)| (s.max(last_end), e))
                 .filter(|&(s, e)| s < e && !self.allowed.holds(detector.kind, &text[s..e]));
-            if let Some((start, end)) = confirmed {
+            if let Some((start, end)) = confirmed
+                .filter(|_| matches!(detector.check, Check::UserAtHost | Check::UserPassword))
+            {
+                // A pair's parts, each a finding of its own kind.
+                at = end;
+                let [first, second] = pair_parts(detector.check, text, start, end);
+                let kinds = if detector.check == Check::UserAtHost {
+                    (Kind::Hostname, Category::Hostnames)
+                } else {
+                    (Kind::Password, Category::Credentials)
+                };
+                let parts = [
+                    first.map(|part| (part, (Kind::Username, Category::AccountIdentifiers))),
+                    second.map(|part| (part, kinds)),
+                ];
+                for ((start, end), (kind, category)) in parts.into_iter().flatten() {
+                    if !self.allowed.holds(kind, &text[start..end]) {
+                        findings.push(Finding {
+                            start,
+                            end,
+                            kind,
+                            category,
+                            confidence: detector.confidence,
+                            reason: detector.reason,
+                        });
+                    }
+                }
+            } else if let Some((start, end)) = confirmed {
                 at = end.max(start + 1);
                 findings.push(Finding {
                     start,
@@ -1388,6 +1512,13 @@ impl Detectors {
                     confidence: detector.confidence,
                     reason: detector.reason,
                 });
+            } else if matches!(
+                detector.check,
+                Check::CommandSecret | Check::CommandUser | Check::UserPassword
+            ) {
+                // An option of no command that takes it so (`sudo -u`, `mkdir -p`) may be
+                // another detector's context (`--user alice`): the search goes on inside.
+                at = m.start() + 1;
             } else if start > m.start() {
                 // A refused value after its context may hold a finding itself (an email
                 // after `"user": `, a home directory after `PWD=`): the context is spent,
@@ -1732,7 +1863,7 @@ impl Detectors {
             scoped.regex.search(&Input::new(text).range(window))
         }
         self.scoped_values(&self.host_labels, Kind::Hostname, text, search)
-            .map(move |(_, value)| &text[value])
+            .map(move |(_, value, _)| &text[value])
     }
 
     /// The user names in `text` that the user-name detectors find in context (`user
@@ -1741,10 +1872,7 @@ impl Detectors {
     ///
     /// The patterns run only where one of their words is: anchored at it, or, after a
     /// path's separator (`C:\\Users\\`), from a few bytes before it.
-    pub fn user_names<'t>(
-        &self,
-        text: &'t [u8],
-    ) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + use<'t, '_> {
+    pub fn user_names(&self, text: &[u8]) -> Vec<SeenUser> {
         fn search(scoped: &Scoped, text: &[u8], start: usize) -> Option<regex_automata::Match> {
             let window = text.len().min(start + USER_WINDOW);
             let anchored = Input::new(text)
@@ -1769,7 +1897,75 @@ impl Detectors {
                 scoped.regex.search(&Input::new(text).range(from..window))
             })
         }
-        self.scoped_values(&self.users, Kind::Username, text, search)
+        fn search_command(
+            scoped: &Scoped,
+            text: &[u8],
+            start: usize,
+        ) -> Option<regex_automata::Match> {
+            let rest = &text[start..];
+            // An SSH key's base64 runs to hundreds of bytes before its comment.
+            let reach = if rest.starts_with(b"ssh-") || rest.starts_with(b"ecdsa-") {
+                SSH_KEY_LINE
+            } else {
+                USER_WINDOW
+            };
+            let window = text.len().min(start + reach);
+            let anchored = Input::new(text)
+                .range(start..window)
+                .anchored(Anchored::Yes);
+            let line = || {
+                text[..start]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |n| n + 1)
+            };
+            // The automaton alone says whether and where; the captures, which cost more,
+            // run on a match only.
+            scoped.regex.search(&anchored).or_else(|| {
+                if COMMAND_NAMES.iter().any(|w| rest.starts_with(w.as_bytes())) {
+                    // A command's options after its name (`psql -h db -U jdoe`).
+                    let end = rest
+                        .iter()
+                        .take(SSH_KEY_LINE)
+                        .position(|b| *b == b'\n')
+                        .map_or(window.max(text.len().min(start + SSH_KEY_LINE)), |p| {
+                            start + p
+                        });
+                    return scoped.regex.search(&Input::new(text).range(start..end));
+                }
+                // A prompt's account before its `]$` or `:~$`: searched from the line's
+                // start.
+                let line = line();
+                (start - line <= USER_WINDOW)
+                    .then(|| scoped.regex.search(&Input::new(text).range(line..window)))
+                    .flatten()
+            })
+        }
+        let mut seen: Vec<SeenUser> = self
+            .scoped_values(&self.users, Kind::Username, text, search)
+            .chain(self.scoped_values(&self.commands, Kind::Username, text, search_command))
+            .map(move |(context, value, check)| {
+                if check == Check::UserAtHost {
+                    let [name, host] = pair_parts(check, text, value.start, value.end);
+                    SeenUser {
+                        context,
+                        name: name.map(|(s, e)| s..e),
+                        host: host.map(|(s, e)| s..e),
+                        sure: true,
+                    }
+                } else {
+                    SeenUser {
+                        context,
+                        name: Some(value),
+                        host: None,
+                        sure: check == Check::CommandUser,
+                    }
+                }
+            })
+            .collect();
+        // In the text's order, as the two searches' values interleave.
+        seen.sort_by_key(|user| user.context);
+        seen
     }
 
     /// What `scoped`'s detectors find in `text`, values of `kind`, for the learning pass:
@@ -1782,7 +1978,7 @@ impl Detectors {
         kind: Kind,
         text: &'t [u8],
         search: fn(&Scoped, &[u8], usize) -> Option<regex_automata::Match>,
-    ) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + use<'t, 's> {
+    ) -> impl Iterator<Item = (usize, std::ops::Range<usize>, Check)> + use<'t, 's> {
         // Capture slots per value pattern, made on first use (as in `find`).
         let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
         let mut at = 0;
@@ -1818,7 +2014,7 @@ impl Detectors {
                     .filter(|&(s, e)| !self.allowed.holds(kind, &text[s..e]))
                 {
                     given = end;
-                    return Some((found.start(), s..e));
+                    return Some((found.start(), s..e, check));
                 }
             }
             None
@@ -1879,6 +2075,39 @@ const USER_WORDS: &[&str] = &[
     "UID", "account", "Account", "ACCOUNT", "logged", "Logged", "LOGGED", "signed", "Signed",
     "SIGNED", "/home/", "Accepted", "Failed", "sudo", "CRON", ":x:", ":$2", ":$5", ":$6", ":$y",
 ];
+
+/// The words an account's prompt or SSH key holds: a prompt's end (`]$ `, `:~$`), a key's
+/// type. With [`COMMAND_NAMES`], three bytes or more, and at most 32, as for
+/// [`USER_WORDS`]: the packed search's fastest form.
+const PROMPT_WORDS: &[&str] = &["]$ ", "]# ", ":~$", ":~#", ":~/", "ssh-", "ecdsa-"];
+
+/// The commands whose options the user-name patterns find further on their line.
+const COMMAND_NAMES: &[&str] = &[
+    "psql",
+    "pg_dump",
+    "pg_restore",
+    "pg_basebackup",
+    "createdb",
+    "vacuumdb",
+    "mysql",
+    "mariadb",
+    "docker",
+    "podman",
+    "ssh ",
+];
+
+/// How far an SSH key's comment, or a command's option, may lie from the line's start.
+const SSH_KEY_LINE: usize = 1024;
+
+/// A user name the learning pass met: where its match's context starts, the account (none
+/// where a prompt's is `root`), the host it is on (a prompt's or a key's), and whether the
+/// context alone makes it an account (a prompt, a key, a command's option).
+pub struct SeenUser {
+    pub context: usize,
+    pub name: Option<std::ops::Range<usize>>,
+    pub host: Option<std::ops::Range<usize>>,
+    pub sure: bool,
+}
 
 /// How far after its word a user name is looked for: the longest keyword and separators,
 /// and a name of at most 64 bytes.
@@ -3577,6 +3806,38 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && !NOT_HOST_LABELS.contains_lowered(value)
                 && !value.ends_with(b"-")
         }
+        Check::UserAtHost | Check::UserPassword => {
+            let [first, second] = pair_parts(check, text, start, end);
+            let command = check != Check::UserPassword
+                || option_before(text, start).is_some_and(|(option, _, at)| {
+                    command_before(text, at) == Some(Command::Curl)
+                        && (option == b"-u" || option == b"--user")
+                });
+            command && (first.is_some() || second.is_some())
+        }
+        Check::CommandSecret | Check::CommandUser => {
+            let (option, attached, at) = option_before(text, start)?;
+            let command = command_before(text, at)?;
+            use Command::*;
+            let takes = match (check, option, attached) {
+                // A space after mysql's `-p` makes it ask: the word after is a database.
+                (Check::CommandSecret, b"-p", true) => matches!(command, Mysql | Sshpass),
+                (Check::CommandSecret, b"-p", false) => matches!(command, Login | Sshpass),
+                (Check::CommandSecret, b"--password", false) => command == Login,
+                (Check::CommandSecret, b"-a", _) => command == Redis,
+                (Check::CommandUser, b"-u", _) => matches!(command, Mysql | Login),
+                (Check::CommandUser, b"-U", _) => command == Postgres,
+                (Check::CommandUser, b"-l", _) => command == Ssh,
+                _ => false,
+            };
+            if !takes {
+                return None;
+            }
+            if check == Check::CommandUser {
+                return confirm(Check::Username, text, start, end);
+            }
+            secret_value(value)
+        }
         Check::DnDomain => {
             validate::dn_domain(value).is_some_and(|(domain, _)| validate::hostname(&domain))
         }
@@ -4192,6 +4453,127 @@ fn prose_user(before: &[u8]) -> bool {
 }
 
 /// A secret's value: not a placeholder, a variable reference or an obvious non-secret.
+/// The commands whose options name an account or carry a password, by family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    /// `mysql`, `mysqldump`, `mariadb`…: `-u jdoe`, `-pS3cret`.
+    Mysql,
+    /// `psql`, `pg_dump`, `createdb`…: `-U jdoe`.
+    Postgres,
+    /// A registry's `login` (`docker login`, `podman login`, `helm registry login`): `-u
+    /// jdoe -p S3cret`.
+    Login,
+    /// `sshpass -p S3cret`.
+    Sshpass,
+    /// `redis-cli -a S3cret`.
+    Redis,
+    /// `ssh -l jdoe`.
+    Ssh,
+    /// `curl -u alice:S3cret`.
+    Curl,
+}
+
+/// The command an option before `at` belongs to: the last word of [`Command`]'s families
+/// before it on its line, after the last pipe, `;` or `&` (`sudo -u postgres psql -U
+/// jdoe`: `psql`), by its file's name (`/usr/bin/mysql`).
+fn command_before(text: &[u8], at: usize) -> Option<Command> {
+    let line = &text[at.saturating_sub(512)..at];
+    let line = &line[line
+        .iter()
+        .rposition(|b| b"\n\r|;&".contains(b))
+        .map_or(0, |p| p + 1)..];
+    let (mut found, mut login, mut registry) = (None, false, false);
+    for word in line.split(|b| *b == b' ' || *b == b'\t') {
+        let word = word
+            .strip_prefix(b"\"")
+            .or_else(|| word.strip_prefix(b"'"))
+            .unwrap_or(word);
+        let name = &word[word.iter().rposition(|b| *b == b'/').map_or(0, |p| p + 1)..];
+        match name {
+            b"mysql" | b"mysqldump" | b"mysqladmin" | b"mysqlimport" | b"mysqlshow"
+            | b"mysqlcheck" | b"mysqlpump" | b"mariadb" | b"mariadb-dump" | b"mariadb-admin" => {
+                found = Some(Command::Mysql)
+            }
+            b"psql" | b"pg_dump" | b"pg_dumpall" | b"pg_restore" | b"pg_basebackup"
+            | b"createdb" | b"dropdb" | b"vacuumdb" | b"reindexdb" | b"clusterdb" | b"pgbench"
+            | b"pg_isready" => found = Some(Command::Postgres),
+            b"docker" | b"podman" | b"nerdctl" | b"buildah" | b"skopeo" | b"helm" | b"oras" => {
+                registry = true
+            }
+            b"login" => login = true,
+            b"sshpass" => found = Some(Command::Sshpass),
+            b"redis-cli" => found = Some(Command::Redis),
+            b"ssh" => found = Some(Command::Ssh),
+            b"curl" => found = Some(Command::Curl),
+            _ => {}
+        }
+    }
+    if registry && login {
+        return Some(Command::Login);
+    }
+    found
+}
+
+/// The option a value follows (`-p` of `-pS3cret` or of `-p "S3cret"`), whether the value
+/// is attached to it, and where the option starts.
+fn option_before(text: &[u8], start: usize) -> Option<(&[u8], bool, usize)> {
+    let mut end = start;
+    if end > 0 && matches!(text[end - 1], b'"' | b'\'') {
+        end -= 1;
+    }
+    let quoted_end = end;
+    while end > 0 && matches!(text[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    let begin = text[..end]
+        .iter()
+        .rposition(|b| *b == b' ' || *b == b'\t')?
+        + 1;
+    Some((&text[begin..end], end == quoted_end, begin))
+}
+
+/// The two parts of a pair's value, `jdoe@ws-0142` or `alice:S3cret`, each where its own
+/// check passes: the account where it names someone (not `root` or `postgres`), the host
+/// where it is one (not `localhost`), the password where it is no placeholder.
+fn pair_parts(check: Check, text: &[u8], start: usize, end: usize) -> [Option<(usize, usize)>; 2] {
+    let separator = if check == Check::UserAtHost {
+        b'@'
+    } else {
+        b':'
+    };
+    let Some(mid) = text[start..end]
+        .iter()
+        .position(|b| *b == separator)
+        .map(|p| start + p)
+    else {
+        return [None, None];
+    };
+    let user = &text[start..mid];
+    // Shaped like an account (curl's may be an email address), not a variable (`$USER`).
+    let account = (1..=64).contains(&user.len())
+        && (user[0].is_ascii_alphabetic() || user[0] == b'_')
+        && user
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(b))
+        && !NOT_USERNAMES.contains_lowered(user)
+        && !SHARED_ACCOUNTS.contains_lowered(user);
+    let second = &text[mid + 1..end];
+    let second_ok = if check == Check::UserAtHost {
+        second.len() <= 253
+            && second.iter().any(u8::is_ascii_alphabetic)
+            && second
+                .split(|b| *b == b'.')
+                .all(|label| (1..=63).contains(&label.len()) && !label.ends_with(b"-"))
+            && !NOT_HOST_LABELS.contains_lowered(second)
+    } else {
+        secret_value(second)
+    };
+    [
+        account.then_some((start, mid)),
+        second_ok.then_some((mid + 1, end)),
+    ]
+}
+
 fn secret_value(value: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(value) else {
         return true;
@@ -4205,6 +4587,10 @@ fn secret_value(value: &[u8]) -> bool {
         || lower.starts_with('%')
         || lower.starts_with('<')
         || lower.starts_with("$(")
+        // A shell's variable (`-p "$REGISTRY_PASSWORD"`).
+        || lower.len() > 1
+            && lower.starts_with('$')
+            && lower[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         // A command's output in a shell script (`PWD=`pwd``).
         || lower.starts_with('`')
         || lower.starts_with("redacted")
@@ -4385,6 +4771,12 @@ mod tests {
             "open \\\\FS01\\home$".into(),
             "jdoe:x:1001:1001:John Doe:/home/jdoe:/bin/bash".into(),
             "CN=svc_sssd,OU=Service Accounts,DC=corp,DC=acme,DC=com".into(),
+            "[jdoe@ws-0142 ~]$ id".into(),
+            "jdoe@ws-0142:~/src$ make".into(),
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9x jdoe@ws-0142".into(),
+            "curl -u alice:S3cretPw https://x".into(),
+            "mysql -pS3cretPass db".into(),
+            "psql -U jdoe db".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -4490,7 +4882,9 @@ mod tests {
             let detectors = Detectors::new(&[], &[]).unwrap();
             let names = detectors
                 .user_names(text)
-                .map(|(_, name)| text[name].to_vec())
+                .into_iter()
+                .filter_map(|seen| seen.name)
+                .map(|name| text[name].to_vec())
                 .collect::<Vec<_>>();
             let _ = done.send(names);
         });
@@ -4550,11 +4944,21 @@ mod tests {
             svc_backup:x:1002:1002:Backup:/var/lib/backup:/sbin/nologin\n\
             mkowalski:$6$abcdefgh$0123456789abcdefABCDEF/.xyz0123:19000:0:99999:7:::\n\
             daemon:*:19000:0:99999:7:::\n\
-            git clone C:\\cygwin\\home\\USER\\repo";
+            git clone C:\\cygwin\\home\\USER\\repo\n\
+            [jdoe@ws-jdoe-0142 ~]$ id\n\
+            [root@db03 ~]# id\n\
+            rkumar@build-07:~/src$ make\n\
+            ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7xyz asmith@laptop-as\n\
+            $ PGPASSWORD=x psql -h db03 -p 5432 -U lchen billing\n\
+            mysqldump -u okafor -pS3cret db > x.sql\n\
+            docker login -u tkowalski -p Dock3rPass registry\n\
+            ssh -C -l mbrown db03";
         let detectors = Detectors::new(&[], &[]).unwrap();
         let learned: Vec<&[u8]> = detectors
             .user_names(text.as_bytes())
-            .map(|(_, name)| &text.as_bytes()[name])
+            .into_iter()
+            .filter_map(|seen| seen.name)
+            .map(|name| &text.as_bytes()[name])
             .collect();
         let found: Vec<&[u8]> = detectors
             .find(text.as_bytes())
@@ -4591,9 +4995,25 @@ mod tests {
                 "olga",
                 "svc_bkp",
                 "svc_backup",
-                "mkowalski"
+                "mkowalski",
+                "jdoe",
+                "rkumar",
+                "asmith",
+                "lchen",
+                "okafor",
+                "tkowalski",
+                "mbrown"
             ]
         );
+        // A prompt's and a key's hosts come with their accounts; `root@`'s alone.
+        let hosts: Vec<&[u8]> = detectors
+            .user_names(text.as_bytes())
+            .into_iter()
+            .filter_map(|seen| seen.host)
+            .map(|host| &text.as_bytes()[host])
+            .collect();
+        let expected: [&[u8]; 4] = [b"ws-jdoe-0142", b"db03", b"build-07", b"laptop-as"];
+        assert_eq!(hosts, expected);
     }
 
     #[test]
@@ -6017,6 +6437,105 @@ mod tests {
                 "                    node_token = current_ast_node.value\n",
             ],
         );
+    }
+
+    #[test]
+    fn accounts_hosts_and_passwords_of_prompts_keys_and_command_lines() {
+        let cases: &[(&str, &[(Kind, &str)])] = &[
+            (
+                "[jdoe@ws-jdoe-0142 ~]$ sudo systemctl status postgresql",
+                &[(Kind::Username, "jdoe"), (Kind::Hostname, "ws-jdoe-0142")],
+            ),
+            // `root` names no one; its host is still the customer's.
+            (
+                "[root@db03 /var/log]# tail messages",
+                &[(Kind::Hostname, "db03")],
+            ),
+            (
+                "jdoe@ws-jdoe-0142:~/src$ make",
+                &[(Kind::Username, "jdoe"), (Kind::Hostname, "ws-jdoe-0142")],
+            ),
+            (
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9x mkowalski@laptop-mk",
+                &[(Kind::Username, "mkowalski"), (Kind::Hostname, "laptop-mk")],
+            ),
+            (
+                "curl -u alice:S3cretPw https://10.0.0.1/status",
+                &[
+                    (Kind::Username, "alice"),
+                    (Kind::Password, "S3cretPw"),
+                    (Kind::Ipv4, "10.0.0.1"),
+                ],
+            ),
+            (
+                "curl --user 'alice:S3cretPw' -k",
+                &[(Kind::Username, "alice"), (Kind::Password, "S3cretPw")],
+            ),
+            (
+                "mysql -u dbadmin -pS3cretPass! billing",
+                &[(Kind::Username, "dbadmin"), (Kind::Password, "S3cretPass!")],
+            ),
+            (
+                "/usr/bin/mysqldump -ujdoe -p'S3cret' db",
+                &[(Kind::Username, "jdoe"), (Kind::Password, "S3cret")],
+            ),
+            ("psql -h db -U jdoe billing", &[(Kind::Username, "jdoe")]),
+            ("sudo -u postgres psql -U jdoe", &[(Kind::Username, "jdoe")]),
+            (
+                "PGPASSWORD=hunter22 psql -h db",
+                &[(Kind::Password, "hunter22")],
+            ),
+            (
+                "docker login -u tkowalski -p Dock3rPass registry",
+                &[
+                    (Kind::Username, "tkowalski"),
+                    (Kind::Password, "Dock3rPass"),
+                ],
+            ),
+            (
+                "podman login --password Dock3rPass quay",
+                &[(Kind::Password, "Dock3rPass")],
+            ),
+            (
+                "sshpass -p 'Sup3rSecret' scp a b",
+                &[(Kind::Password, "Sup3rSecret")],
+            ),
+            (
+                "redis-cli -h cache -a R3disPass ping",
+                &[(Kind::Password, "R3disPass")],
+            ),
+            ("ssh -l jdoe db03", &[(Kind::Username, "jdoe")]),
+            // Another detector's context after an option of no such command.
+            ("foo --user alice", &[(Kind::Username, "alice")]),
+        ];
+        for (text, expected) in cases {
+            let found: Vec<(Kind, String)> = kinds(text);
+            let expected: Vec<(Kind, String)> =
+                expected.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            assert_eq!(found, expected, "{text}");
+        }
+        for text in [
+            "mkdir -p /var/lib/app",
+            "gcc -pthread -o app main.c",
+            "sort -u names.txt",
+            "ssh -p 2222 admin",
+            // A space after mysql's `-p` makes it ask; `billing` is a database.
+            "mysql -p billing",
+            "docker run -u 1000:1000 alpine",
+            "sudo -u postgres vacuumdb",
+            "docker login -u \"$REGISTRY_USER\" -p \"$REGISTRY_PASSWORD\"",
+            "root@localhost:~# uptime",
+            "curl -u \"$USER:$TOKEN\" https://api",
+            "tar -cf - . | ssh -C -l root db",
+        ] {
+            let found = kinds(text);
+            assert!(
+                found
+                    .iter()
+                    .all(|(k, _)| !matches!(k, Kind::Username | Kind::Password | Kind::Hostname)),
+                "{text}: {found:?}"
+            );
+        }
     }
 
     #[test]

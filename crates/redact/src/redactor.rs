@@ -545,13 +545,18 @@ impl Lessons {
             short_host_names(detectors, text).into_iter().chain(labels),
             LEARNED_NAMES,
         );
-        add_bounded(
-            &mut self.users,
-            detectors
-                .user_names(text)
-                .filter_map(|(context, name)| learnable_user(text, context, name)),
-            LEARNED_NAMES,
-        );
+        let mut pair_hosts = Vec::new();
+        let users = detectors.user_names(text).into_iter().filter_map(|seen| {
+            // A prompt's or a key's host, as a host named by its label is.
+            if let Some(host) = seen.host.map(|h| &text[h]) {
+                if !host.contains(&b'.') && host.iter().copied().any(host_mark) {
+                    pair_hosts.push(String::from_utf8_lossy(host).to_ascii_lowercase());
+                }
+            }
+            learnable_user(text, seen.context, seen.name?, seen.sure)
+        });
+        add_bounded(&mut self.users, users, LEARNED_NAMES);
+        add_bounded(&mut self.hosts, pair_hosts, LEARNED_NAMES);
         // Only full names: a word found alone (`Hi Mon`, `Name: Serialize`) is evidence
         // enough within its own text, not for every file of a bundle.
         let names = detectors.full_names(text);
@@ -596,7 +601,12 @@ fn add_bounded<T: Ord>(names: &mut BTreeSet<T>, more: impl IntoIterator<Item = T
 /// `{`, `::`), and not an account every system has or a word of everyday logs
 /// (`postgres`, `www-data`, `backup`, `test`): those name no person, and replacing every
 /// mention would make the bundle hard to read (`systemctl restart postgres`).
-fn learnable_user(text: &[u8], context: usize, name: std::ops::Range<usize>) -> Option<String> {
+fn learnable_user(
+    text: &[u8],
+    context: usize,
+    name: std::ops::Range<usize>,
+    sure: bool,
+) -> Option<String> {
     let before = &text[context..name.start];
     let next = text.get(name.end);
     let after = text[name.end..].trim_ascii_start();
@@ -635,7 +645,7 @@ fn learnable_user(text: &[u8], context: usize, name: std::ops::Range<usize>) -> 
             .windows(2)
             .any(|w| !w[0].is_ascii_alphanumeric() && !w[1].is_ascii_alphanumeric())
         && (windows || !value.iter().any(u8::is_ascii_uppercase));
-    ((home || assigned || log_phrase || daemon_line)
+    ((home || assigned || log_phrase || daemon_line || sure)
         && !code
         && account
         && !crate::detect::SHARED_ACCOUNTS.contains_lowered(value))
@@ -1356,6 +1366,32 @@ mod tests {
             .find(|f| f.kind == Kind::Username)
             .unwrap();
         assert_eq!(learned.category, Category::AccountIdentifiers);
+    }
+
+    #[test]
+    fn accounts_and_hosts_of_prompts_keys_and_commands_are_learned() {
+        let mut r = redactor(Policy::default());
+        r.learn([&b"[jdoe@ws-jdoe-0142 ~]$ id\n[root@db03 ~]# id\n\
+            ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9x asmith@laptop\n\
+            psql -h db03 -U lchen billing\nsudo -u postgres vacuumdb"[..]]);
+        let out =
+            r.redact(b"jdoe logged in to ws-jdoe-0142 and db03; asmith on laptop; lchen; postgres");
+        let text = String::from_utf8(out.text).unwrap();
+        let user = |name: &[u8]| r.pseudonymizer().pseudonym(Kind::Username, name);
+        let host = |name: &[u8]| r.pseudonymizer().pseudonym(Kind::Hostname, name);
+        // A host without a digit or a hyphen (`laptop`) is a word too common to learn,
+        // and `postgres`, `sudo`'s account, is no one's.
+        assert_eq!(
+            text,
+            format!(
+                "{jdoe} logged in to {ws} and {db03}; {asmith} on laptop; {lchen}; postgres",
+                jdoe = user(b"jdoe"),
+                ws = host(b"ws-jdoe-0142"),
+                db03 = host(b"db03"),
+                asmith = user(b"asmith"),
+                lchen = user(b"lchen"),
+            )
+        );
     }
 
     #[test]
