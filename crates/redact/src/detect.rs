@@ -558,7 +558,7 @@ fn builtin() -> Vec<Detector> {
             0.7,
             "name in a greeting, signature, Name: field or after \"call me\"",
             &format!(
-                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:{closes}))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?|(?i:\b(?:my|maiden|full|his|her)[ \t]+name[ \t]+is)[ \t]+|\b(?:[Cc]alls?|[Cc]alled)[ \t]+me[ \t]+)(?P<v>{name})"
+                r"(?:\b(?:Hi|Hello|Dear|Hey|Thanks|Thank you|Regards|Cheers|Sincerely)[,!]?[ \t]+|(?i:\b(?:{closes}))[,!]?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|(?m:^)--[ \t]?\r?\n[ \t]*|(?i:\b(?:full[ _]?name|contact[ _]?name|name))[ \t]*[:=][ \t]*\x22?|(?i:\b(?:my|maiden|full|his|her)[ \t]+name[ \t]+is)[ \t]+|\b(?:[Cc]alls?|[Cc]alled)[ \t]+me[ \t]+)(?P<v>{name})"
             ),
             Value::Group,
             Check::Name,
@@ -5116,6 +5116,12 @@ mod tests {
                 ("Dear Mrs. LaToya Jackson,", "LaToya Jackson"),
                 ("Simon McVittie <smcv@debian.org>", "Simon McVittie"),
                 ("Thanks to Roland McGrath for it", "Roland McGrath"),
+                // After an email's signature separator.
+                (
+                    "call me.\n-- \nTomasz Kowalski | Senior DBA | ACME Bank",
+                    "Tomasz Kowalski",
+                ),
+                ("ok\r\n--\r\nPriya Raman\r\nSupport", "Priya Raman"),
             ],
         );
         misses_each(
@@ -5126,6 +5132,10 @@ mod tests {
                 "    fn name(&self, name: HtmlNameOrMarkup, b: u8)",
                 "            name: \"Rfc2822\",",
                 "Thanks!\nEmployee record: attached",
+                // A separator only at a line's start, alone on its line.
+                "a -- \nTomasz Kowalski",
+                "--- \nTomasz Kowalski",
+                "-- comment\nTomasz Kowalski",
                 "Thanks!\nFrom: ops@example.com",
                 r"Regards,\nSubject: disk full",
                 "Hi Team, the build is green",
