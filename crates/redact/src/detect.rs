@@ -146,7 +146,8 @@ enum Check {
     /// ~]$`, an SSH public key's comment): two findings, each where its own check passes
     /// (`root@db03` gives the host alone).
     UserAtHost,
-    /// An account and its password, `user:password`, after curl's `-u`: two findings.
+    /// An account and its password, `user:password` after curl's `-u`, `user/password`
+    /// in an Oracle login: two findings.
     UserPassword,
     /// A password given as an option of a command that takes it so (`mysql -pS3cret`,
     /// `sshpass -p S3cret`, `docker login -p S3cret`, `redis-cli -a S3cret`).
@@ -506,6 +507,17 @@ fn builtin() -> Vec<Detector> {
             &format!(
                 r#"[ \t](?:-u|--user)[ \t]*["']?(?P<v>[^\s:"']+:{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
+            Value::Group,
+            Check::UserPassword,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "account and password of an Oracle login",
+            // `jdbc:oracle:thin:scott/tiger@db03:1521/ORCL`, `sqlplus scott/tiger@orcl`,
+            // `expdp system/manager@db`.
+            r#"(?:(?i:\bjdbc:oracle:(?:thin|oci8?):)|\b(?:sqlplus|sqlldr|expdp|impdp|exp|imp)(?:[ \t]+-[A-Za-z]+)*[ \t]+)["']?(?P<v>[A-Za-z_][A-Za-z0-9_$#.]*/[^\s@/"']+)@"#,
             Value::Group,
             Check::UserPassword,
         ),
@@ -1504,11 +1516,19 @@ impl Detectors {
                 }
             } else if let Some((start, end)) = confirmed {
                 at = end.max(start + 1);
+                // A computer's account (`Account Name: WS-JDOE-0142$`) names its host.
+                let machine = (detector.kind == Kind::Username)
+                    .then(|| machine_account(text, start, end))
+                    .flatten();
+                let (end, kind, category) = match machine {
+                    Some(host_end) => (host_end, Kind::Hostname, Category::Hostnames),
+                    None => (end, detector.kind, detector.category),
+                };
                 findings.push(Finding {
                     start,
                     end,
-                    kind: detector.kind,
-                    category: detector.category,
+                    kind,
+                    category,
                     confidence: detector.confidence,
                     reason: detector.reason,
                 });
@@ -3808,7 +3828,15 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         }
         Check::UserAtHost | Check::UserPassword => {
             let [first, second] = pair_parts(check, text, start, end);
+            let oracle = || {
+                let before = text[start.saturating_sub(8)..start].to_ascii_lowercase();
+                [&b"thin:"[..], b"oci:", b"oci8:"]
+                    .iter()
+                    .any(|tail| before.ends_with(tail))
+                    || command_before(text, start) == Some(Command::Oracle)
+            };
             let command = check != Check::UserPassword
+                || oracle()
                 || option_before(text, start).is_some_and(|(option, _, at)| {
                     command_before(text, at) == Some(Command::Curl)
                         && (option == b"-u" || option == b"--user")
@@ -4453,6 +4481,28 @@ fn prose_user(before: &[u8]) -> bool {
 }
 
 /// A secret's value: not a placeholder, a variable reference or an obvious non-secret.
+/// Where the host's name ends if the account `text[start..end]` is a computer's: a
+/// NetBIOS name (at most 15 letters, digits and hyphens, with a letter) and a `$`, after
+/// it or ending it (a Samba passwd line's `ws01$:x:`).
+fn machine_account(text: &[u8], start: usize, end: usize) -> Option<usize> {
+    // A home directory before a shell's `$` (`cd /home/jdoe$`) is a person's.
+    if start > 0 && text[start - 1] == b'/' {
+        return None;
+    }
+    let host_end = if text[start..end].ends_with(b"$") {
+        end - 1
+    } else if text.get(end) == Some(&b'$') {
+        end
+    } else {
+        return None;
+    };
+    let host = &text[start..host_end];
+    ((1..=15).contains(&host.len())
+        && host.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && host.iter().any(u8::is_ascii_alphabetic))
+    .then_some(host_end)
+}
+
 /// The commands whose options name an account or carry a password, by family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Command {
@@ -4471,6 +4521,8 @@ enum Command {
     Ssh,
     /// `curl -u alice:S3cret`.
     Curl,
+    /// `sqlplus scott/tiger@orcl`, `expdp system/manager@db`.
+    Oracle,
 }
 
 /// The command an option before `at` belongs to: the last word of [`Command`]'s families
@@ -4505,6 +4557,9 @@ fn command_before(text: &[u8], at: usize) -> Option<Command> {
             b"redis-cli" => found = Some(Command::Redis),
             b"ssh" => found = Some(Command::Ssh),
             b"curl" => found = Some(Command::Curl),
+            b"sqlplus" | b"sqlldr" | b"expdp" | b"impdp" | b"exp" | b"imp" => {
+                found = Some(Command::Oracle)
+            }
             _ => {}
         }
     }
@@ -4532,18 +4587,18 @@ fn option_before(text: &[u8], start: usize) -> Option<(&[u8], bool, usize)> {
     Some((&text[begin..end], end == quoted_end, begin))
 }
 
-/// The two parts of a pair's value, `jdoe@ws-0142` or `alice:S3cret`, each where its own
+/// The two parts of a pair's value, `jdoe@ws-0142`, `alice:S3cret` or `scott/tiger`, each where its own
 /// check passes: the account where it names someone (not `root` or `postgres`), the host
 /// where it is one (not `localhost`), the password where it is no placeholder.
 fn pair_parts(check: Check, text: &[u8], start: usize, end: usize) -> [Option<(usize, usize)>; 2] {
-    let separator = if check == Check::UserAtHost {
-        b'@'
-    } else {
-        b':'
+    // `alice:S3cret`, or Oracle's `scott/tiger`.
+    let separator = |b: &u8| match check {
+        Check::UserAtHost => *b == b'@',
+        _ => *b == b':' || *b == b'/',
     };
     let Some(mid) = text[start..end]
         .iter()
-        .position(|b| *b == separator)
+        .position(separator)
         .map(|p| start + p)
     else {
         return [None, None];
@@ -4777,6 +4832,7 @@ mod tests {
             "curl -u alice:S3cretPw https://x".into(),
             "mysql -pS3cretPass db".into(),
             "psql -U jdoe db".into(),
+            "sqlplus -s jdoe/S3cret@orcl".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -6517,6 +6573,30 @@ mod tests {
             ("ssh -l jdoe db03", &[(Kind::Username, "jdoe")]),
             // Another detector's context after an option of no such command.
             ("foo --user alice", &[(Kind::Username, "alice")]),
+            (
+                "jdbc:oracle:thin:scott/Tiger42@10.0.0.9:1521/ORCL",
+                &[
+                    (Kind::Username, "scott"),
+                    (Kind::Password, "Tiger42"),
+                    (Kind::Ipv4, "10.0.0.9"),
+                ],
+            ),
+            (
+                "sqlplus -s jdoe/S3cret#1@orcl",
+                &[(Kind::Username, "jdoe"), (Kind::Password, "S3cret#1")],
+            ),
+            // `sys` is everyone's; its password is still a secret.
+            ("expdp sys/Manag3r@db", &[(Kind::Password, "Manag3r")]),
+            // A computer's account names its host.
+            (
+                "Account Name:\t\tWS-JDOE-0142$",
+                &[(Kind::Hostname, "WS-JDOE-0142")],
+            ),
+            ("by CORP\\DC01$ now", &[(Kind::Hostname, "DC01")]),
+            (
+                "ws01$:x:1001:515::/dev/null:/bin/false",
+                &[(Kind::Hostname, "ws01")],
+            ),
         ];
         for (text, expected) in cases {
             let found: Vec<(Kind, String)> = kinds(text);
@@ -6537,6 +6617,10 @@ mod tests {
             "root@localhost:~# uptime",
             "curl -u \"$USER:$TOKEN\" https://api",
             "tar -cf - . | ssh -C -l root db",
+            // No password, or a path's slash.
+            "sqlplus / as sysdba",
+            "sqlplus jdoe@orcl",
+            "see docs/setup@v2 for exp",
         ] {
             let found = kinds(text);
             assert!(
