@@ -142,6 +142,12 @@ enum Check {
     /// A host's own name after its label or as a UNC path's server: a word with a letter,
     /// not one that names no host (`localhost`, `none`).
     HostLabel,
+    /// A secret after its keyword on a line that starts as a network device's setting does
+    /// ([`DEVICE_SECRET_LINES`]).
+    DeviceSecret,
+    /// A URL's host named by its one label: a host's own name (as [`Check::HostLabel`]) in a
+    /// URL, after its scheme or its userinfo, not an email's domain.
+    UrlHost,
     /// An account and the host it is on, `user@host` (a shell prompt's `[jdoe@ws-0142
     /// ~]$`, an SSH public key's comment): two findings, each where its own check passes
     /// (`root@db03` gives the host alone).
@@ -194,6 +200,9 @@ const SCHEME: &str = r"(?:\{[A-Za-z0-9-]{2,12}\})";
 /// An account and its host, `jdoe@ws-0142` or `jdoe@db03.corp.acme.com`: no email's
 /// local part (no `+` or `%`), a host's labels after it.
 const USER_AT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?";
+/// An account and its host's short name, as a shell's prompt shows them (`\\u@\\h`): one
+/// label, so that the automaton follows an email's domain no further than its first.
+const USER_AT_SHORT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9-]*";
 const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
@@ -465,12 +474,49 @@ fn builtin() -> Vec<Detector> {
             Check::Secret,
         ),
         d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "secret in a network device's configuration",
+            // Cisco IOS and its kin: `enable secret 5 $1$…`, `username x privilege 15 secret
+            // 9 $9$…`, `snmp-server community S3cret RO`, `tacacs-server host 10.1.1.5 key 7
+            // 0822455D0A16` (type 7 is reversible), `crypto isakmp key`, `key-string`,
+            // `wpa-psk ascii 0`, `ntp authentication-key 1 md5`: the value after its keyword
+            // and its optional type digit, where the line starts as such a setting does (the
+            // check), so that the line's account and addresses before it are found too.
+            r"[ \t](?:secret|password|community|key|key-string|ascii|md5|pre-shared-key)[ \t]+(?:[0-9][ \t]+)?(?P<v>[^\s]+)",
+            Value::Group,
+            Check::DeviceSecret,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "host's own name set by a command or a device's configuration",
+            // `hostname core-sw-01` (a switch's configuration, a shell), `hostnamectl
+            // set-hostname db03`, `sysname`: the line's last word, after the command.
+            r"\b(?:hostname|sysname)[ \t]+(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)[ \t]*;?\r?(?m:$)",
+            Value::Group,
+            Check::HostLabel,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "host of a URL named by its one label",
+            // `amqp://guest:guest@rabbit-02:5672`, `http://web-01:8080/`: after the scheme,
+            // or after the userinfo a URL's password detector took.
+            r#"://(?:[^\s/@"']*@)?(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)(?::[0-9]{1,5})?(?:[/\s"'?#]|\z)"#,
+            Value::Group,
+            Check::UrlHost,
+        ),
+        d(
             Kind::Username,
             AccountIdentifiers,
             0.9,
             "account and host of a bracketed shell prompt",
             // RHEL's and Fedora's `[jdoe@ws-0142 ~]$`, as a ticket's pasted session shows it.
-            &format!(r"\[(?P<v>{USER_AT_HOST})[ \t][^\]\n]*\][$#]"),
+            &format!(r"\[(?P<v>{USER_AT_SHORT_HOST})[ \t][^\]\n]*\][$#]"),
             Value::Group,
             Check::UserAtHost,
         ),
@@ -482,7 +528,7 @@ fn builtin() -> Vec<Detector> {
             // Debian's and Ubuntu's `jdoe@ws-0142:~/src$`. From a word's start, as an
             // email address is: from a line's start, past its indentation, every line of
             // source code would cost the automaton states.
-            &format!(r"\b(?P<v>{USER_AT_HOST}):[~/][^\s]*[$#](?:[ \t]|(?m:$))"),
+            &format!(r"\b(?P<v>{USER_AT_SHORT_HOST}):[~/][^\s]*[$#](?:[ \t]|(?m:$))"),
             Value::Group,
             Check::UserAtHost,
         ),
@@ -815,7 +861,7 @@ fn builtin() -> Vec<Detector> {
             // `login as alice`, PuTTY's `login as: alice`, `logged in as alice`. "account"
             // names a user only as a field (`account=jdoe`, Windows' `Account
             // Name: jdoe`); in prose ("my account stays active") it does not.
-            r#"(?:(?i:\b(?:log(?:in|on|ged in)|signed in)[ \t]+as\b)[ \t]*:?[ \t]*|(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:["']?[ \t]*[=:][ \t]*)?|(?i:\baccount(?:[ _]?name)?\b)["']?[ \t]*[=:][ \t]*)["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
+            r#"(?:(?i:\b(?:log(?:in|on|ged in)|signed in)[ \t]+as\b)[ \t]*:?[ \t]*|(?i:\b(?:account(?:[ _]?name)?|user[ _]?id)\b)["']?[ \t]*[=:][ \t]*|(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:["']?[ \t]*[=:][ \t]*)?)["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
             Value::After(b" \t=:\"'"),
             Check::Username,
         ),
@@ -903,6 +949,17 @@ fn builtin() -> Vec<Detector> {
             Check::Username,
         ),
         d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "home folder on a share",
+            // `\\fs01\users\jdoe\Documents`, `\\nas\home\jdoe`: the share's server is found
+            // first, then its folder of users.
+            r#"\\+(?i:users|home|homes|profiles)\\+(?P<v>[A-Za-z_][A-Za-z0-9._-]*)(?:\\|[\s"']|\z)"#,
+            Value::Group,
+            Check::Username,
+        ),
+        d(
             Kind::Hostname,
             Hostnames,
             0.85,
@@ -983,7 +1040,7 @@ pub struct Detectors {
 }
 
 /// The most a lazy DFA's cache of states may grow to (see [`compile`]).
-const LAZY_DFA_BYTES: usize = 16 << 20;
+const LAZY_DFA_BYTES: usize = 32 << 20;
 /// The largest automaton a policy's pattern may compile to (`(?:[a-z]{500}){500}`): past
 /// it the policy is refused, not run out of memory.
 const NFA_BYTES: usize = 10 << 20;
@@ -1524,6 +1581,33 @@ impl Detectors {
                     Some(host_end) => (host_end, Kind::Hostname, Category::Hostnames),
                     None => (end, detector.kind, detector.category),
                 };
+                // An address's handle before it (`kwatanabe <kwatanabe@…>`) is its account.
+                let handle = (detector.check == Check::Email)
+                    .then(|| handle_before(text, start, end))
+                    .flatten()
+                    .filter(|&(s, e)| {
+                        s >= last_end && !self.allowed.holds(Kind::Username, &text[s..e])
+                    });
+                // A URL's host by its one label after the password (`amqp://guest:S3cret@
+                // rabbit-02:5672`), which the search, resuming after the password, would
+                // no longer see after its scheme.
+                let url_host = (detector.kind == Kind::UrlPassword)
+                    .then(|| url_host_after(text, end))
+                    .flatten()
+                    .filter(|&(s, e)| !self.allowed.holds(Kind::Hostname, &text[s..e]));
+                if let Some((_, host_end)) = url_host {
+                    at = host_end;
+                }
+                if let Some((start, end)) = handle {
+                    findings.push(Finding {
+                        start,
+                        end,
+                        kind: Kind::Username,
+                        category: Category::AccountIdentifiers,
+                        confidence: detector.confidence,
+                        reason: "account named before its email address",
+                    });
+                }
                 findings.push(Finding {
                     start,
                     end,
@@ -1532,9 +1616,22 @@ impl Detectors {
                     confidence: detector.confidence,
                     reason: detector.reason,
                 });
+                if let Some((start, end)) = url_host {
+                    findings.push(Finding {
+                        start,
+                        end,
+                        kind: Kind::Hostname,
+                        category: Category::Hostnames,
+                        confidence: detector.confidence,
+                        reason: "host of a URL named by its one label",
+                    });
+                }
             } else if matches!(
                 detector.check,
-                Check::CommandSecret | Check::CommandUser | Check::UserPassword
+                Check::CommandSecret
+                    | Check::CommandUser
+                    | Check::UserPassword
+                    | Check::DeviceSecret
             ) {
                 // An option of no command that takes it so (`sudo -u`, `mkdir -p`) may be
                 // another detector's context (`--user alice`): the search goes on inside.
@@ -2253,6 +2350,8 @@ static NOT_NAME_STARTS: WordList = WordList::new(&[
 /// Words that follow "user" and the like without being a user name.
 static NOT_USERNAMES: WordList = WordList::new(&[
     "name",
+    // Junos' `set system login user jdoe`: the account is the word after.
+    "user",
     // `ps aux`'s header: `USER  PID %CPU`; `whoami /all`'s `USER INFORMATION`; a
     // Windows event's `Logon Server:`.
     "pid",
@@ -3693,7 +3792,15 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                     .all(|group| group.len() <= 1 && !group.iter().any(u8::is_ascii_digit));
             !glued && !path && validate::ipv6(value).is_some()
         }
-        Check::Ipv4 => validate::ipv4(value, before, after).is_some(),
+        // A subnet's mask (`255.255.255.0`) or an ACL's wildcard (`0.0.0.255`) is the
+        // network's shape an engineer reads, and no one's address.
+        Check::Ipv4 => validate::ipv4(value, before, after).is_some_and(|address| {
+            let bits = u32::from(address);
+            let mask =
+                |m: u32| m.leading_ones() >= 8 && m.leading_ones() + m.trailing_zeros() == 32;
+            let wildcard = bits.trailing_ones() >= 2 && mask(!bits);
+            !(mask(bits) || wildcard)
+        }),
         Check::Card => validate::payment_card(value),
         Check::LabelledCard => validate::labelled_card(value),
         Check::Iban => validate::iban(value),
@@ -3865,6 +3972,29 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 return confirm(Check::Username, text, start, end);
             }
             secret_value(value)
+        }
+        Check::DeviceSecret => {
+            let line_start = text[..start]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |p| p + 1);
+            let line = text[line_start..start].trim_ascii_start();
+            DEVICE_SECRET_LINES
+                .iter()
+                .any(|setting| line.starts_with(setting.as_bytes()))
+                && secret_value(value)
+        }
+        Check::UrlHost => {
+            // The token the host stands in holds the scheme's `://` (a URL's userinfo
+            // before it, not an email's local part).
+            let token_start = text[..start]
+                .iter()
+                .rposition(|b| b.is_ascii_whitespace() || b"\"'<(".contains(b))
+                .map_or(0, |p| p + 1);
+            let url = find(&text[token_start..start], b"://").is_some();
+            return url
+                .then(|| confirm(Check::HostLabel, text, start, end))
+                .flatten();
         }
         Check::DnDomain => {
             validate::dn_domain(value).is_some_and(|(domain, _)| validate::hostname(&domain))
@@ -4481,6 +4611,41 @@ fn prose_user(before: &[u8]) -> bool {
 }
 
 /// A secret's value: not a placeholder, a variable reference or an obvious non-secret.
+/// The handle before the email address `text[start..end]` that is its local part, as a
+/// commit's author or a mail's sender writes it: `kwatanabe <kwatanabe@users.noreply…>`.
+fn handle_before(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let local = &text[start..start + text[start..end].iter().position(|b| *b == b'@')?];
+    let before = text[..start].strip_suffix(b"<")?;
+    let handle_end = before.trim_ascii_end().len();
+    let handle_start = handle_end.checked_sub(local.len())?;
+    (handle_end < before.len()
+        && local.len() >= 2
+        && local.iter().any(u8::is_ascii_alphabetic)
+        && text[handle_start..handle_end].eq_ignore_ascii_case(local)
+        && (handle_start == 0 || !word_byte(text[handle_start - 1])))
+    .then_some((handle_start, handle_end))
+}
+
+/// The host a URL names by its one label right after its userinfo, which ends at `at`
+/// (`@rabbit-02:5672/`), as the URL host detector would confirm it.
+fn url_host_after(text: &[u8], at: usize) -> Option<(usize, usize)> {
+    let start = at + 1;
+    (text.get(at) == Some(&b'@')).then_some(())?;
+    let end = start
+        + text[start..]
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'-'))
+            .unwrap_or(text.len() - start);
+    let after = text[end..].strip_prefix(b":").map_or(&text[end..], |port| {
+        &port[port.iter().take_while(|b| b.is_ascii_digit()).count()..]
+    });
+    let ends = after
+        .first()
+        .is_none_or(|b| b.is_ascii_whitespace() || b"/\"'?#".contains(b));
+    ends.then(|| confirm(Check::HostLabel, text, start, end))
+        .flatten()
+}
+
 /// Where the host's name ends if the account `text[start..end]` is a computer's: a
 /// NetBIOS name (at most 15 letters, digits and hyphens, with a letter) and a `$`, after
 /// it or ending it (a Samba passwd line's `ws01$:x:`).
@@ -4502,6 +4667,21 @@ fn machine_account(text: &[u8], start: usize, end: usize) -> Option<usize> {
         && host.iter().any(u8::is_ascii_alphabetic))
     .then_some(host_end)
 }
+
+/// How the lines of a network device's configuration that hold a secret start.
+const DEVICE_SECRET_LINES: &[&str] = &[
+    "enable secret",
+    "enable password",
+    "username ",
+    "snmp-server community",
+    "tacacs-server",
+    "radius-server",
+    "crypto isakmp key",
+    "key-string",
+    "wpa-psk ascii",
+    "pre-shared-key",
+    "ntp authentication-key",
+];
 
 /// The commands whose options name an account or carry a password, by family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -4696,6 +4876,27 @@ mod tests {
             .collect()
     }
 
+    /// Each text's findings, all of them, as the kinds and values given.
+    fn finds_exactly(cases: &[(&str, &[(Kind, &str)])]) {
+        for (text, expected) in cases {
+            let expected: Vec<(Kind, String)> =
+                expected.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            assert_eq!(kinds(text), expected, "{text}");
+        }
+    }
+
+    fn finds_no_account_password_or_host(texts: &[&str]) {
+        for text in texts {
+            let found = kinds(text);
+            assert!(
+                found
+                    .iter()
+                    .all(|(k, _)| !matches!(k, Kind::Username | Kind::Password | Kind::Hostname)),
+                "{text}: {found:?}"
+            );
+        }
+    }
+
     fn finds(text: &str, kind: Kind, value: &str) {
         let found = kinds(text);
         assert!(
@@ -4833,6 +5034,10 @@ mod tests {
             "mysql -pS3cretPass db".into(),
             "psql -U jdoe db".into(),
             "sqlplus -s jdoe/S3cret@orcl".into(),
+            "hostname core-sw-01".into(),
+            "amqp://x@rabbit-02:5672".into(),
+            "enable secret 5 abcdefgh".into(),
+            "open \\\\fs01\\users\\jdoe\\x".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -6598,13 +6803,8 @@ mod tests {
                 &[(Kind::Hostname, "ws01")],
             ),
         ];
-        for (text, expected) in cases {
-            let found: Vec<(Kind, String)> = kinds(text);
-            let expected: Vec<(Kind, String)> =
-                expected.iter().map(|(k, v)| (*k, v.to_string())).collect();
-            assert_eq!(found, expected, "{text}");
-        }
-        for text in [
+        finds_exactly(cases);
+        finds_no_account_password_or_host(&[
             "mkdir -p /var/lib/app",
             "gcc -pthread -o app main.c",
             "sort -u names.txt",
@@ -6621,15 +6821,108 @@ mod tests {
             "sqlplus / as sysdba",
             "sqlplus jdoe@orcl",
             "see docs/setup@v2 for exp",
-        ] {
-            let found = kinds(text);
-            assert!(
-                found
-                    .iter()
-                    .all(|(k, _)| !matches!(k, Kind::Username | Kind::Password | Kind::Hostname)),
-                "{text}: {found:?}"
-            );
-        }
+        ]);
+    }
+
+    #[test]
+    fn a_network_devices_secrets_and_names_but_not_its_masks() {
+        let cases: &[(&str, &[(Kind, &str)])] = &[
+            ("hostname core-sw-01", &[(Kind::Hostname, "core-sw-01")]),
+            (
+                "$ sudo hostnamectl set-hostname db-03",
+                &[(Kind::Hostname, "db-03")],
+            ),
+            (
+                "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0",
+                &[(Kind::Password, "$1$mERr$hx5rVt7rPNoS4wqbXKX7m0")],
+            ),
+            (
+                "username netadmin privilege 15 secret 9 $9$nhEmQVczB7dqsO$X.Hsg",
+                &[
+                    (Kind::Username, "netadmin"),
+                    (Kind::Password, "$9$nhEmQVczB7dqsO$X.Hsg"),
+                ],
+            ),
+            (
+                "snmp-server community Publ1cRO RO 10",
+                &[(Kind::Password, "Publ1cRO")],
+            ),
+            (
+                "tacacs-server host 10.1.1.5 key 7 0822455D0A16",
+                &[(Kind::Ipv4, "10.1.1.5"), (Kind::Password, "0822455D0A16")],
+            ),
+            (
+                "crypto isakmp key VpnPr3Shared address 10.9.9.9",
+                &[(Kind::Password, "VpnPr3Shared"), (Kind::Ipv4, "10.9.9.9")],
+            ),
+            (
+                " ntp authentication-key 1 md5 NtpK3y99",
+                &[(Kind::Password, "NtpK3y99")],
+            ),
+            (
+                "wpa-psk ascii 0 WifiPassw0rd",
+                &[(Kind::Password, "WifiPassw0rd")],
+            ),
+            // A mask or a wildcard is the network's shape, no one's address.
+            (
+                " ip address 10.10.10.1 255.255.255.0",
+                &[(Kind::Ipv4, "10.10.10.1")],
+            ),
+            (
+                "access-list 10 permit 10.0.0.0 0.0.0.255",
+                &[(Kind::Ipv4, "10.0.0.0")],
+            ),
+            (
+                "route add 255.255.255.7 via 10.0.0.1",
+                &[(Kind::Ipv4, "255.255.255.7"), (Kind::Ipv4, "10.0.0.1")],
+            ),
+            // A URL's host by its one label, after its scheme or its userinfo.
+            (
+                "amqp://guest:Gu3st99@rabbit-02:5672",
+                &[
+                    (Kind::UrlPassword, "Gu3st99"),
+                    (Kind::Hostname, "rabbit-02"),
+                ],
+            ),
+            (
+                "see http://web-01:8080/status",
+                &[(Kind::Hostname, "web-01")],
+            ),
+            (
+                "Server=x;User ID=svc_ledger2;",
+                &[(Kind::Username, "svc_ledger2")],
+            ),
+            // In prose a user ID is a thing; only assigned is it an account's.
+            ("a user ID packet", &[]),
+            (
+                "set system login user jdoe authentication",
+                &[(Kind::Username, "jdoe")],
+            ),
+            (
+                "open \\\\fs01\\users\\jdoe\\Documents",
+                &[(Kind::Hostname, "fs01"), (Kind::Username, "jdoe")],
+            ),
+            (
+                "Author: kwatanabe <kwatanabe@users.example.org>",
+                &[
+                    (Kind::Username, "kwatanabe"),
+                    (Kind::Email, "kwatanabe@users.example.org"),
+                ],
+            ),
+            // A password's key in prose is still the key detector's.
+            ("my password = hunter22", &[(Kind::Password, "hunter22")]),
+        ];
+        finds_exactly(cases);
+        finds_no_account_password_or_host(&[
+            "press the key 5 times",
+            "the secret ingredient",
+            "hostname is core",
+            "hostname -f",
+            "mail jdoe@ws01 now",
+            "http://localhost:8080/",
+            "file:///etc/hosts",
+            "Author: bob <alice@acme.com>",
+        ]);
     }
 
     #[test]
