@@ -3962,7 +3962,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 (Check::CommandSecret, b"-a", _) => command == Redis,
                 (Check::CommandUser, b"-u", _) => matches!(command, Mysql | Login),
                 (Check::CommandUser, b"-U", _) => command == Postgres,
-                (Check::CommandUser, b"-l", _) => command == Ssh,
+                (Check::CommandUser, b"-l", _) => command == Ssh && ssh_option(text, at),
                 _ => false,
             };
             if !takes {
@@ -4747,6 +4747,31 @@ fn command_before(text: &[u8], at: usize) -> Option<Command> {
         return Some(Command::Login);
     }
     found
+}
+
+/// Whether the option at `at` is ssh's own, not the remote command's (`ssh db03 ls -l
+/// logs`): between `ssh` and it stand only options and the values of those that take one.
+fn ssh_option(text: &[u8], at: usize) -> bool {
+    let line = &text[at.saturating_sub(512)..at];
+    let line = &line[line.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1)..];
+    let words: Vec<&[u8]> = line
+        .split(|b| *b == b' ' || *b == b'\t')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let Some(ssh) = words
+        .iter()
+        .rposition(|word| *word == b"ssh" || word.ends_with(b"/ssh"))
+    else {
+        return false;
+    };
+    let after = &words[ssh + 1..];
+    after.iter().enumerate().all(|(i, word)| {
+        word.starts_with(b"-")
+            || i.checked_sub(1).is_some_and(|p| {
+                let option = after[p];
+                option.len() == 2 && b"bcDEeFIiJLlmOopQRSWw".contains(&option[1])
+            })
+    })
 }
 
 /// The option a value follows (`-p` of `-pS3cret` or of `-p "S3cret"`), whether the value
@@ -6776,6 +6801,10 @@ mod tests {
                 &[(Kind::Password, "R3disPass")],
             ),
             ("ssh -l jdoe db03", &[(Kind::Username, "jdoe")]),
+            (
+                "ssh -p 2222 -i key -l jdoe db03",
+                &[(Kind::Username, "jdoe")],
+            ),
             // Another detector's context after an option of no such command.
             ("foo --user alice", &[(Kind::Username, "alice")]),
             (
@@ -6817,6 +6846,8 @@ mod tests {
             "root@localhost:~# uptime",
             "curl -u \"$USER:$TOKEN\" https://api",
             "tar -cf - . | ssh -C -l root db",
+            // The remote command's own option.
+            "ssh db03 ls -l logs",
             // No password, or a path's slash.
             "sqlplus / as sysdba",
             "sqlplus jdoe@orcl",
