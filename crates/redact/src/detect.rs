@@ -145,8 +145,8 @@ enum Check {
     /// A secret after its keyword on a line that starts as a network device's setting does
     /// ([`DEVICE_SECRET_LINES`]).
     DeviceSecret,
-    /// A URL's host named by its one label: a host's own name (as [`Check::HostLabel`]) in a
-    /// URL, after its scheme or its userinfo, not an email's domain.
+    /// A URL's host named by its one label, after its scheme or its userinfo: checked as
+    /// [`Check::HostLabel`], but not learned as the hosts those labels name are.
     UrlHost,
     /// An account and the host it is on, `user@host` (a shell prompt's `[jdoe@ws-0142
     /// ~]$`, an SSH public key's comment): two findings, each where its own check passes
@@ -161,6 +161,18 @@ enum Check {
     /// An account given as an option of a command that takes it so (`psql -U jdoe`, `mysql
     /// -u jdoe`, `docker login -u jdoe`, `ssh -l jdoe`).
     CommandUser,
+}
+
+impl Check {
+    /// Whether a refused match is searched again from its second byte: an option of no
+    /// command that takes it so (`sudo -u`, `mkdir -p`) or a keyword on no device's line
+    /// may be another detector's context (`--user alice`, `password = x`).
+    fn resumes_inside(self) -> bool {
+        matches!(
+            self,
+            Check::CommandSecret | Check::CommandUser | Check::UserPassword | Check::DeviceSecret
+        )
+    }
 }
 
 /// How far a PEM block's END line may lie from its BEGIN line.
@@ -197,6 +209,9 @@ const SECRET_CHAR: &str = r#"(?:[^\s"'<>;,&)}\]\\]|\\[^nrt\s])"#;
 /// A hashed password's scheme before it (`{SSHA}`, `{CRYPT}`): part of the value, though a
 /// value otherwise ends at a brace.
 const SCHEME: &str = r"(?:\{[A-Za-z0-9-]{2,12}\})";
+/// A URL's host named by its one label, as the group `v`, with its port and the byte that
+/// ends it.
+const URL_HOST: &str = r#"(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)(?::[0-9]{1,5})?(?:[/\s"'?#]|\z)"#;
 /// An account and its host, `jdoe@ws-0142` or `jdoe@db03.corp.acme.com`: no email's
 /// local part (no `+` or `%`), a host's labels after it.
 const USER_AT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?";
@@ -506,7 +521,7 @@ fn builtin() -> Vec<Detector> {
             "host of a URL named by its one label",
             // `amqp://guest:guest@rabbit-02:5672`, `http://web-01:8080/`: after the scheme,
             // or after the userinfo a URL's password detector took.
-            r#"://(?:[^\s/@"']*@)?(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)(?::[0-9]{1,5})?(?:[/\s"'?#]|\z)"#,
+            &format!(r#"://(?:[^\s/@"']*@)?{URL_HOST}"#),
             Value::Group,
             Check::UrlHost,
         ),
@@ -1030,6 +1045,9 @@ pub struct Detectors {
     /// the learning pass, where one of [`PROMPT_WORDS`] or [`COMMAND_NAMES`] is: apart from [`Self::users`],
     /// so that each searcher's words stay few enough for the fastest packed search.
     commands: Scoped,
+    /// A URL's host named by one label after its userinfo's `@` ([`URL_HOST`]), read where a
+    /// URL's password ends.
+    url_host_tail: MultiRegex,
     values: Vec<Option<ValueRegex>>,
     /// The person-name detectors alone, for the learning pass, built on its first use
     /// (a redactor that learns nothing never builds them).
@@ -1432,6 +1450,11 @@ impl Detectors {
             USER_WORDS,
             "username",
         )?;
+        let url_host_tail =
+            compile_anchored(&format!("@{URL_HOST}")).map_err(|message| PatternError {
+                name: "hostname".into(),
+                message,
+            })?;
         let commands = Scoped::of(
             &detectors,
             command,
@@ -1471,6 +1494,7 @@ impl Detectors {
             host_labels,
             users,
             commands,
+            url_host_tail,
             values,
             names: std::sync::OnceLock::new(),
             allowed,
@@ -1544,97 +1568,10 @@ impl Detectors {
             let confirmed = confirm(detector.check, text, start, end)
                 .map(|(s, e)| (s.max(last_end), e))
                 .filter(|&(s, e)| s < e && !self.allowed.holds(detector.kind, &text[s..e]));
-            if let Some((start, end)) = confirmed
-                .filter(|_| matches!(detector.check, Check::UserAtHost | Check::UserPassword))
-            {
-                // A pair's parts, each a finding of its own kind.
-                at = end;
-                let [first, second] = pair_parts(detector.check, text, start, end);
-                let kinds = if detector.check == Check::UserAtHost {
-                    (Kind::Hostname, Category::Hostnames)
-                } else {
-                    (Kind::Password, Category::Credentials)
-                };
-                let parts = [
-                    first.map(|part| (part, (Kind::Username, Category::AccountIdentifiers))),
-                    second.map(|part| (part, kinds)),
-                ];
-                for ((start, end), (kind, category)) in parts.into_iter().flatten() {
-                    if !self.allowed.holds(kind, &text[start..end]) {
-                        findings.push(Finding {
-                            start,
-                            end,
-                            kind,
-                            category,
-                            confidence: detector.confidence,
-                            reason: detector.reason,
-                        });
-                    }
-                }
-            } else if let Some((start, end)) = confirmed {
-                at = end.max(start + 1);
-                // A computer's account (`Account Name: WS-JDOE-0142$`) names its host.
-                let machine = (detector.kind == Kind::Username)
-                    .then(|| machine_account(text, start, end))
-                    .flatten();
-                let (end, kind, category) = match machine {
-                    Some(host_end) => (host_end, Kind::Hostname, Category::Hostnames),
-                    None => (end, detector.kind, detector.category),
-                };
-                // An address's handle before it (`kwatanabe <kwatanabe@…>`) is its account.
-                let handle = (detector.check == Check::Email)
-                    .then(|| handle_before(text, start, end))
-                    .flatten()
-                    .filter(|&(s, e)| {
-                        s >= last_end && !self.allowed.holds(Kind::Username, &text[s..e])
-                    });
-                // A URL's host by its one label after the password (`amqp://guest:S3cret@
-                // rabbit-02:5672`), which the search, resuming after the password, would
-                // no longer see after its scheme.
-                let url_host = (detector.kind == Kind::UrlPassword)
-                    .then(|| url_host_after(text, end))
-                    .flatten()
-                    .filter(|&(s, e)| !self.allowed.holds(Kind::Hostname, &text[s..e]));
-                if let Some((_, host_end)) = url_host {
-                    at = host_end;
-                }
-                if let Some((start, end)) = handle {
-                    findings.push(Finding {
-                        start,
-                        end,
-                        kind: Kind::Username,
-                        category: Category::AccountIdentifiers,
-                        confidence: detector.confidence,
-                        reason: "account named before its email address",
-                    });
-                }
-                findings.push(Finding {
-                    start,
-                    end,
-                    kind,
-                    category,
-                    confidence: detector.confidence,
-                    reason: detector.reason,
-                });
-                if let Some((start, end)) = url_host {
-                    findings.push(Finding {
-                        start,
-                        end,
-                        kind: Kind::Hostname,
-                        category: Category::Hostnames,
-                        confidence: detector.confidence,
-                        reason: "host of a URL named by its one label",
-                    });
-                }
-            } else if matches!(
-                detector.check,
-                Check::CommandSecret
-                    | Check::CommandUser
-                    | Check::UserPassword
-                    | Check::DeviceSecret
-            ) {
-                // An option of no command that takes it so (`sudo -u`, `mkdir -p`) may be
-                // another detector's context (`--user alice`): the search goes on inside.
+            if let Some((start, end)) = confirmed {
+                at = self.push_confirmed(detector, text, start..end, last_end, &mut findings);
+            } else if detector.check.resumes_inside() {
+                // Another detector's context may stand inside (`--user alice`).
                 at = m.start() + 1;
             } else if start > m.start() {
                 // A refused value after its context may hold a finding itself (an email
@@ -1672,6 +1609,102 @@ impl Detectors {
             }
         }
         findings
+    }
+}
+
+impl Detectors {
+    /// Pushes the findings a confirmed value `text[value]` of `detector` gives, in order, and
+    /// returns where the search goes on. Most values give themselves. A pair (`jdoe@ws-0142`,
+    /// `alice:S3cret`) gives its parts, a computer's account (`WS-0142$`) its host, an email
+    /// address also the handle before it (`kwatanabe <kwatanabe@…>`), a URL's password also
+    /// the host named by one label after it (`amqp://guest:S3cret@rabbit-02:5672`, which the
+    /// search, resuming after the password, would no longer see after its scheme). What
+    /// the value became is left out where the policy allows it, as the value was.
+    fn push_confirmed(
+        &self,
+        detector: &Detector,
+        text: &[u8],
+        value: std::ops::Range<usize>,
+        last_end: usize,
+        findings: &mut Vec<Finding>,
+    ) -> usize {
+        let (start, end) = (value.start, value.end);
+        let found = |(start, end): (usize, usize), kind, category, reason| Finding {
+            start,
+            end,
+            kind,
+            category,
+            confidence: detector.confidence,
+            reason,
+        };
+        let account = (Kind::Username, Category::AccountIdentifiers);
+        let host = (Kind::Hostname, Category::Hostnames);
+        // Each with whether the policy has yet to be asked about it.
+        let mut parts: [Option<(Finding, bool)>; 3] = [None, None, None];
+        match detector.check {
+            Check::UserAtHost | Check::UserPassword => {
+                let [first, second] = pair_parts(detector.check, text, start, end);
+                let (kind, category) = if detector.check == Check::UserAtHost {
+                    host
+                } else {
+                    (Kind::Password, Category::Credentials)
+                };
+                parts[0] = first.map(|p| (found(p, account.0, account.1, detector.reason), true));
+                parts[1] = second.map(|p| (found(p, kind, category, detector.reason), true));
+            }
+            _ => {
+                parts[0] = (detector.check == Check::Email)
+                    .then(|| handle_before(text, start, end))
+                    .flatten()
+                    .filter(|&(s, _)| s >= last_end)
+                    .map(|p| {
+                        let reason = "account named before its email address";
+                        (found(p, account.0, account.1, reason), true)
+                    });
+                let machine = (detector.kind == Kind::Username)
+                    .then(|| machine_account(text, start, end))
+                    .flatten();
+                parts[1] = Some(match machine {
+                    Some(host_end) => (
+                        found((start, host_end), host.0, host.1, detector.reason),
+                        true,
+                    ),
+                    None => {
+                        let (kind, category) = (detector.kind, detector.category);
+                        (found((start, end), kind, category, detector.reason), false)
+                    }
+                });
+                parts[2] = (detector.kind == Kind::UrlPassword)
+                    .then(|| self.url_host_after(text, end))
+                    .flatten()
+                    .map(|p| {
+                        let reason = "host of a URL named by its one label";
+                        (found(p, host.0, host.1, reason), true)
+                    });
+            }
+        }
+        let mut resume = end.max(start + 1);
+        for (finding, ask) in parts.into_iter().flatten() {
+            if !ask
+                || !self
+                    .allowed
+                    .holds(finding.kind, &text[finding.start..finding.end])
+            {
+                resume = resume.max(finding.end);
+                findings.push(finding);
+            }
+        }
+        resume
+    }
+
+    /// The host a URL names by its one label right after its userinfo, which ends at `at`
+    /// (`@rabbit-02:5672/`), as the URL host detector reads and checks it.
+    fn url_host_after(&self, text: &[u8], at: usize) -> Option<(usize, usize)> {
+        let mut caps = self.url_host_tail.create_captures();
+        let input = Input::new(text).range(at..).anchored(Anchored::Yes);
+        self.url_host_tail.search_captures(&input, &mut caps);
+        let host = caps.get_group_by_name("v")?;
+        confirm(Check::HostLabel, text, host.start, host.end)
     }
 }
 
@@ -2002,11 +2035,7 @@ impl Detectors {
                 // line's account before its `:x:` or `:$`: searched from a few bytes
                 // before, or from the line's start.
                 let from = if text[start] == b':' {
-                    let line = text[..start]
-                        .iter()
-                        .rposition(|b| *b == b'\n')
-                        .map_or(0, |n| n + 1);
-                    (start - line <= 33).then_some(line)
+                    line_start(text, start, 33)
                 } else {
                     let after_separator = start > 0 && b"/\\".contains(&text[start - 1]);
                     after_separator.then(|| start.saturating_sub(8))
@@ -2030,12 +2059,6 @@ impl Detectors {
             let anchored = Input::new(text)
                 .range(start..window)
                 .anchored(Anchored::Yes);
-            let line = || {
-                text[..start]
-                    .iter()
-                    .rposition(|b| *b == b'\n')
-                    .map_or(0, |n| n + 1)
-            };
             // The automaton alone says whether and where; the captures, which cost more,
             // run on a match only.
             scoped.regex.search(&anchored).or_else(|| {
@@ -2045,17 +2068,13 @@ impl Detectors {
                         .iter()
                         .take(SSH_KEY_LINE)
                         .position(|b| *b == b'\n')
-                        .map_or(window.max(text.len().min(start + SSH_KEY_LINE)), |p| {
-                            start + p
-                        });
+                        .map_or(text.len().min(start + SSH_KEY_LINE), |p| start + p);
                     return scoped.regex.search(&Input::new(text).range(start..end));
                 }
                 // A prompt's account before its `]$` or `:~$`: searched from the line's
                 // start.
-                let line = line();
-                (start - line <= USER_WINDOW)
-                    .then(|| scoped.regex.search(&Input::new(text).range(line..window)))
-                    .flatten()
+                let line = line_start(text, start, USER_WINDOW)?;
+                scoped.regex.search(&Input::new(text).range(line..window))
             })
         }
         let mut seen: Vec<SeenUser> = self
@@ -3974,28 +3993,16 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             secret_value(value)
         }
         Check::DeviceSecret => {
-            let line_start = text[..start]
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(0, |p| p + 1);
-            let line = text[line_start..start].trim_ascii_start();
+            // A setting's value stands within a short line.
+            let line = line_start(text, start, DEVICE_LINE)?;
+            let line = text[line..start].trim_ascii_start();
             DEVICE_SECRET_LINES
                 .iter()
                 .any(|setting| line.starts_with(setting.as_bytes()))
                 && secret_value(value)
         }
-        Check::UrlHost => {
-            // The token the host stands in holds the scheme's `://` (a URL's userinfo
-            // before it, not an email's local part).
-            let token_start = text[..start]
-                .iter()
-                .rposition(|b| b.is_ascii_whitespace() || b"\"'<(".contains(b))
-                .map_or(0, |p| p + 1);
-            let url = find(&text[token_start..start], b"://").is_some();
-            return url
-                .then(|| confirm(Check::HostLabel, text, start, end))
-                .flatten();
-        }
+        // The pattern holds the scheme's `://`: a host's own name as a label's is.
+        Check::UrlHost => return confirm(Check::HostLabel, text, start, end),
         Check::DnDomain => {
             validate::dn_domain(value).is_some_and(|(domain, _)| validate::hostname(&domain))
         }
@@ -4626,26 +4633,6 @@ fn handle_before(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)
     .then_some((handle_start, handle_end))
 }
 
-/// The host a URL names by its one label right after its userinfo, which ends at `at`
-/// (`@rabbit-02:5672/`), as the URL host detector would confirm it.
-fn url_host_after(text: &[u8], at: usize) -> Option<(usize, usize)> {
-    let start = at + 1;
-    (text.get(at) == Some(&b'@')).then_some(())?;
-    let end = start
-        + text[start..]
-            .iter()
-            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'-'))
-            .unwrap_or(text.len() - start);
-    let after = text[end..].strip_prefix(b":").map_or(&text[end..], |port| {
-        &port[port.iter().take_while(|b| b.is_ascii_digit()).count()..]
-    });
-    let ends = after
-        .first()
-        .is_none_or(|b| b.is_ascii_whitespace() || b"/\"'?#".contains(b));
-    ends.then(|| confirm(Check::HostLabel, text, start, end))
-        .flatten()
-}
-
 /// Where the host's name ends if the account `text[start..end]` is a computer's: a
 /// NetBIOS name (at most 15 letters, digits and hyphens, with a letter) and a `$`, after
 /// it or ending it (a Samba passwd line's `ws01$:x:`).
@@ -4668,6 +4655,9 @@ fn machine_account(text: &[u8], start: usize, end: usize) -> Option<usize> {
     .then_some(host_end)
 }
 
+/// How far a device setting's value may stand from its line's start.
+const DEVICE_LINE: usize = 256;
+
 /// How the lines of a network device's configuration that hold a secret start.
 const DEVICE_SECRET_LINES: &[&str] = &[
     "enable secret",
@@ -4682,6 +4672,18 @@ const DEVICE_SECRET_LINES: &[&str] = &[
     "pre-shared-key",
     "ntp authentication-key",
 ];
+
+/// Where the line that holds `text[at]` starts, if no more than `reach` bytes before it: a
+/// check asked at every candidate looks back that far and no further, so that a text of
+/// one long line (a minified JSON, a dump) costs each candidate `reach` bytes, not the
+/// whole line before it.
+fn line_start(text: &[u8], at: usize, reach: usize) -> Option<usize> {
+    let floor = at.saturating_sub(reach);
+    match text[floor..at].iter().rposition(|b| *b == b'\n') {
+        Some(newline) => Some(floor + newline + 1),
+        None => (floor == 0).then_some(0),
+    }
+}
 
 /// The commands whose options name an account or carry a password, by family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -4709,19 +4711,10 @@ enum Command {
 /// before it on its line, after the last pipe, `;` or `&` (`sudo -u postgres psql -U
 /// jdoe`: `psql`), by its file's name (`/usr/bin/mysql`).
 fn command_before(text: &[u8], at: usize) -> Option<Command> {
-    let line = &text[at.saturating_sub(512)..at];
-    let line = &line[line
-        .iter()
-        .rposition(|b| b"\n\r|;&".contains(b))
-        .map_or(0, |p| p + 1)..];
     let (mut found, mut login, mut registry) = (None, false, false);
-    for word in line.split(|b| *b == b' ' || *b == b'\t') {
-        let word = word
-            .strip_prefix(b"\"")
-            .or_else(|| word.strip_prefix(b"'"))
-            .unwrap_or(word);
-        let name = &word[word.iter().rposition(|b| *b == b'/').map_or(0, |p| p + 1)..];
-        match name {
+    for word in command_words(text, at) {
+        // By its file's name (`/usr/bin/mysql`).
+        match &word[word.iter().rposition(|b| *b == b'/').map_or(0, |p| p + 1)..] {
             b"mysql" | b"mysqldump" | b"mysqladmin" | b"mysqlimport" | b"mysqlshow"
             | b"mysqlcheck" | b"mysqlpump" | b"mariadb" | b"mariadb-dump" | b"mariadb-admin" => {
                 found = Some(Command::Mysql)
@@ -4749,15 +4742,27 @@ fn command_before(text: &[u8], at: usize) -> Option<Command> {
     found
 }
 
+/// The words of the command that ends at `at`: of its line (at most 512 bytes back), after
+/// the last pipe, `;` or `&`; each without an opening quote.
+fn command_words(text: &[u8], at: usize) -> impl Iterator<Item = &[u8]> {
+    let line = &text[at.saturating_sub(512)..at];
+    let line = &line[line
+        .iter()
+        .rposition(|b| b"\n\r|;&".contains(b))
+        .map_or(0, |p| p + 1)..];
+    line.split(|b| *b == b' ' || *b == b'\t')
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            word.strip_prefix(b"\"")
+                .or_else(|| word.strip_prefix(b"'"))
+                .unwrap_or(word)
+        })
+}
+
 /// Whether the option at `at` is ssh's own, not the remote command's (`ssh db03 ls -l
 /// logs`): between `ssh` and it stand only options and the values of those that take one.
 fn ssh_option(text: &[u8], at: usize) -> bool {
-    let line = &text[at.saturating_sub(512)..at];
-    let line = &line[line.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1)..];
-    let words: Vec<&[u8]> = line
-        .split(|b| *b == b' ' || *b == b'\t')
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words: Vec<&[u8]> = command_words(text, at).collect();
     let Some(ssh) = words
         .iter()
         .rposition(|word| *word == b"ssh" || word.ends_with(b"/ssh"))
@@ -4785,9 +4790,12 @@ fn option_before(text: &[u8], start: usize) -> Option<(&[u8], bool, usize)> {
     while end > 0 && matches!(text[end - 1], b' ' | b'\t') {
         end -= 1;
     }
-    let begin = text[..end]
-        .iter()
-        .rposition(|b| *b == b' ' || *b == b'\t')?
+    // An option is a short word.
+    let floor = end.saturating_sub(32);
+    let begin = floor
+        + text[floor..end]
+            .iter()
+            .rposition(|b| *b == b' ' || *b == b'\t')?
         + 1;
     Some((&text[begin..end], end == quoted_end, begin))
 }
@@ -5166,6 +5174,8 @@ mod tests {
         let (done, result) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let detectors = Detectors::new(&[], &[]).unwrap();
+            // The main search over the same text must end too.
+            detectors.find(text);
             let names = detectors
                 .user_names(text)
                 .into_iter()
@@ -5177,6 +5187,63 @@ mod tests {
         result
             .recv_timeout(std::time::Duration::from_secs(60))
             .expect("the search ends")
+    }
+
+    /// What a value becomes (a pair's parts, a computer's host, a handle, a URL's host) is
+    /// kept where the policy allows it, as the value itself would be.
+    #[test]
+    fn the_parts_a_value_gives_are_kept_where_allowed() {
+        let allowed = ["jdoe", "ws-jdoe-0142", "rabbit-02", "kwatanabe"].map(String::from);
+        let detectors = Detectors::new(&[], &[])
+            .unwrap()
+            .allowing(Allowed::new(&allowed, &[]).unwrap());
+        let found = |text: &str| -> Vec<(Kind, String)> {
+            detectors
+                .find(text.as_bytes())
+                .into_iter()
+                .map(|f| (f.kind, text[f.start..f.end].to_owned()))
+                .collect()
+        };
+        assert_eq!(found("[jdoe@ws-jdoe-0142 ~]$ id"), []);
+        assert_eq!(
+            found("[jdoe@db03 ~]$ id"),
+            [(Kind::Hostname, "db03".into())]
+        );
+        assert_eq!(found("Account Name: WS-JDOE-0142$"), []);
+        assert_eq!(found("ws-jdoe-0142$:x:1001:515::/dev/null:/bin/false"), []);
+        assert_eq!(
+            found("amqp://guest:Gu3st99@rabbit-02:5672"),
+            [(Kind::UrlPassword, "Gu3st99".into())]
+        );
+        assert_eq!(
+            found("Author: kwatanabe <kwatanabe@users.example.org>"),
+            [(Kind::Email, "kwatanabe@users.example.org".into())]
+        );
+    }
+
+    /// A text of one long line (a minified JSON, a dump) costs each candidate a few bytes
+    /// of look-back, not the whole line before it: a check that scanned back to the line's
+    /// start made these texts quadratic (a megabyte of each took 18 to 60 s).
+    #[test]
+    fn a_long_line_of_candidates_is_searched_to_its_end() {
+        for piece in ["snmp key abcd1234 ", "a:~/x ", "a:x:1 ", "a://b-01/ "] {
+            let text: &'static [u8] = piece.repeat(300_000 / piece.len()).leak().as_bytes();
+            user_names_within_seconds(text);
+        }
+        // Within reach of its line's start, a setting's value is still found.
+        finds_exactly(&[(
+            "\nsnmp-server community S3cretRW RW",
+            &[(Kind::Password, "S3cretRW")],
+        )]);
+        let far = format!(
+            "snmp-server community{}S3cretRW RW",
+            " ".repeat(DEVICE_LINE)
+        );
+        finds_no_account_password_or_host(&[far.as_str()]);
+        assert_eq!(line_start(b"ab\ncd", 4, 1), None);
+        assert_eq!(line_start(b"ab\ncd", 4, 2), Some(3));
+        assert_eq!(line_start(b"abcd", 3, 3), Some(0));
+        assert_eq!(line_start(b"abcd", 3, 2), None);
     }
 
     #[test]
