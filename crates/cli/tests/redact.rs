@@ -867,3 +867,110 @@ fn a_pasted_terminal_session_keeps_no_account_host_or_password() {
         assert!(text.contains(kept), "{kept} lost:\n{text}");
     }
 }
+
+/// What a database server's support bundle holds: its hosts file, access rules, a dump's
+/// grants, an application's settings and connection strings.
+#[test]
+fn a_database_servers_bundle_keeps_no_account_host_or_password() {
+    let dir = Dir::new();
+    let bundle = dir.path("bundle");
+    fs::create_dir_all(bundle.join("etc")).unwrap();
+    fs::write(
+        bundle.join("etc/hosts"),
+        "127.0.0.1 localhost\n10.20.30.42  ldap02  # directory\n",
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("etc/pg_hba.conf"),
+        "local   all     all                     peer\n\
+         host    app     app_user  10.20.0.0/16  scram-sha-256\n",
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("etc/shadow"),
+        "root:$6$saltsalt$K8jZ1Qx9vX0mY2nT3pL4kR5sW6uV7yA8bC9dE0f:19700:0:99999:7:::\n",
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("grants.sql"),
+        "CREATE USER 'reporting'@'%' IDENTIFIED BY 'R3port;Pass!';\n\
+         GRANT SELECT ON app.* TO 'reporting'@'%';\n\
+         ALTER USER app_user WITH PASSWORD 'Pg5ecret,X';\n",
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("app.env"),
+        "SECRET_KEY_BASE=9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928\n\
+         CACHE_URL=redis://:R3disPass@cache-01:6379/0\n\
+         ORDERS_DB=Server=sql-prod-02;Database=Orders;User Id=svc_orders;\n\
+         RESET_LINK=https://portal.acme.com/reset?email=jdoe%40acme.com\n",
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("app.log"),
+        "ERROR bind to ldap02 failed; route 10.20.16.0/20 via 10.20.16.1\n",
+    )
+    .unwrap();
+    let out = dir.path("out");
+    let map = dir.path("map.json");
+    let args = [&bundle, Path::new("-o"), &out, Path::new("--map"), &map];
+    assert_succeeded(&redact(&args, &[], None));
+    let text: String = all_files(&out)
+        .iter()
+        .map(|f| fs::read_to_string(f).unwrap())
+        .collect();
+    for sensitive in [
+        "ldap02",
+        "app_user",
+        "K8jZ1Qx9vX0mY2nT3pL4kR5sW6uV7yA8bC9dE0f",
+        "reporting",
+        "R3port;Pass!",
+        "Pg5ecret,X",
+        "9f8e7d6c5b4a3928",
+        "R3disPass",
+        "cache-01",
+        "sql-prod-02",
+        "svc_orders",
+        "jdoe",
+        "acme.com",
+        "10.20.",
+    ] {
+        assert!(!text.contains(sensitive), "{sensitive} left in:\n{text}");
+    }
+    for kept in [
+        "root:",
+        "local   all     all",
+        "%40",
+        "/16  scram",
+        "/20 via",
+    ] {
+        assert!(text.contains(kept), "{kept} lost:\n{text}");
+    }
+    // A network stays a network, its hosts inside it.
+    let log = fs::read_to_string(out.join("app.log")).unwrap();
+    let route = log.split("route ").nth(1).unwrap();
+    let (network, rest) = route.split_once('/').unwrap();
+    let network: std::net::Ipv4Addr = network.parse().unwrap();
+    let gateway: std::net::Ipv4Addr = rest.split(' ').nth(2).unwrap().trim().parse().unwrap();
+    assert_eq!(u32::from(network) & 0xfff, 0, "{log}");
+    assert_eq!(u32::from(gateway) >> 12, u32::from(network) >> 12, "{log}");
+
+    // The owner's map turns the network and the encoded address back.
+    let revealed = redact(
+        &[
+            &out.join("app.log"),
+            Path::new("--reveal"),
+            Path::new("--map"),
+            &map,
+        ],
+        &[],
+        None,
+    );
+    assert!(revealed.status.success());
+    let restored = String::from_utf8(revealed.stdout).unwrap();
+    assert!(
+        restored.contains("route 10.20.16.0/20 via 10.20.16.1"),
+        "{restored}"
+    );
+    assert!(restored.contains("bind to ldap02"), "{restored}");
+}

@@ -105,6 +105,8 @@ enum Check {
     Base64PemKey,
     Secret,
     Email,
+    /// An email address whose `@` is written `%40`, as a URL's query carries it.
+    EncodedEmail,
     Name,
     /// A common first name, alone or followed by a surname.
     KnownName,
@@ -158,6 +160,9 @@ enum Check {
     /// A password given as an option of a command that takes it so (`mysql -pS3cret`,
     /// `sshpass -p S3cret`, `docker login -p S3cret`, `redis-cli -a S3cret`).
     CommandSecret,
+    /// A secret whose name says so only in passing (`SECRET_KEY_BASE`): long, and random
+    /// to read.
+    RandomSecret,
     /// An account given as an option of a command that takes it so (`psql -U jdoe`, `mysql
     /// -u jdoe`, `docker login -u jdoe`, `ssh -l jdoe`).
     CommandUser,
@@ -174,6 +179,9 @@ impl Check {
         )
     }
 }
+
+/// The longest value a detector's group gives that a check takes (a password, a token).
+const MAX_VALUE_BYTES: usize = 512;
 
 /// How far a PEM block's END line may lie from its BEGIN line.
 pub const PEM_BLOCK_BYTES: usize = 16 * 1024;
@@ -433,7 +441,9 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.9,
             "password in a URL's userinfo",
-            r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\x22']+:(?P<v>[^\s/@\x22']+)@",
+            // With its account (`https://builder:S3cret@…`) or without one
+            // (`redis://:S3cret@cache-01:6379`).
+            r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\x22']*:(?P<v>[^\s/@\x22']+)@",
             Value::Group,
             Check::Secret,
         ),
@@ -445,6 +455,32 @@ fn builtin() -> Vec<Detector> {
             &format!(
                 r#"{secret_key}["']?\s*(?:=|:|=>)\s*["']?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
+            Value::Group,
+            Check::Secret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.85,
+            "high-entropy value of a setting whose name holds a secret's word",
+            // `SECRET_KEY_BASE=9f8e…`, `JWT_SECRET_KEY: …`, `TOKEN_SIGNING_KEY=…`: the
+            // secret's word is not the name's last, so the name alone is no evidence (a
+            // `PASSWORD_MIN_LENGTH=8`, a `SECRET_FILE=/run/secrets/db`); the check wants a
+            // long value that reads as random.
+            r#"(?:\b|_)(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|APIKEY|API_KEY|PRIVATE_KEY|CREDENTIALS?)_[A-Z0-9_]*["']?[ \t]*[=:][ \t]*["']?(?P<v>[A-Za-z0-9+/=_.~-]{16}[A-Za-z0-9+/=_.~-]*)"#,
+            Value::Group,
+            Check::RandomSecret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "password in an SQL statement",
+            // MySQL's `CREATE USER 'x'@'%' IDENTIFIED BY 'S3cret'` (or `IDENTIFIED WITH
+            // caching_sha2_password BY`), PostgreSQL's `CREATE ROLE x LOGIN PASSWORD
+            // 'S3cret'` and `ALTER USER x WITH PASSWORD 'S3cret'`: the quoted string after
+            // the keywords, whatever it holds (a `;` or `,` inside quotes is the password's).
+            r#"(?i:\b(?:identified(?:[ \t]+with[ \t]+[a-z0-9_]+)?[ \t]+by|password))[ \t]+['"](?P<v>[^'"\r\n]{4}[^'"\r\n]*)['"]"#,
             Value::Group,
             Check::Secret,
         ),
@@ -615,12 +651,27 @@ fn builtin() -> Vec<Detector> {
             Check::Email,
         ),
         d(
+            Kind::Email,
+            Contact,
+            0.9,
+            "email address in a URL, its @ encoded",
+            // `/reset?email=jdoe%40acme.com`: the same address, the same pseudonym, its
+            // `@` still encoded.
+            // The local part as the plain address's pattern has it, so that the automaton
+            // follows both in one state.
+            r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*%40[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)+\b",
+            Value::Whole,
+            Check::EncodedEmail,
+        ),
+        d(
             Kind::PersonName,
             Contact,
             0.7,
             "name beside an email address",
+            // `Maria Kowalski <maria@…>`, quoted or not, and Outlook's and Exchange's
+            // surname first, `"Kowalski, Maria" <maria@…>`, `"Smith, John A." <…>`.
             &format!(
-                r#"(?P<v>{name})[ \t]*<(?:[A-Za-z0-9._%+-]|[\x80-\xFF]|\\u[0-9a-fA-F]{{4}})+@"#
+                r#"(?P<v>{name}|{surname},[ \t]*{name}(?:[ \t][A-Z]\.?)?)\x22?[ \t]*<(?:[A-Za-z0-9._%+-]|[\x80-\xFF]|\\u[0-9a-fA-F]{{4}})+@"#
             ),
             Value::Group,
             Check::Name,
@@ -869,6 +920,30 @@ fn builtin() -> Vec<Detector> {
             Check::HostLabel,
         ),
         d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "server of a connection string named by its one label",
+            // ADO.NET's and ODBC's `Server=sql-prod-02;`, `Data Source=SQLPROD02\\INST1`,
+            // `Server=tcp:sql-02,1433`, Npgsql's `Host=pg-main;`: capitalised, right before
+            // its `=`, and ended by the next setting's `;` (or the string's end). A dotted
+            // name is the host-name detector's. Code's `host = self.host` and prose cost
+            // the automaton no states.
+            r#"\b(?:Server|SERVER|Data Source|Host|HOST)=(?:tcp:)?(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)(?:[;,\\"']|\r?(?m:$))"#,
+            Value::Group,
+            Check::HostLabel,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "server of a PostgreSQL connection string named by its one label",
+            // libpq's `host=pg-main port=5432 dbname=app`: another of its settings after it.
+            r"\bhost=(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)[ \t]+(?:port|dbname|user|password|sslmode|connect_timeout)=",
+            Value::Group,
+            Check::HostLabel,
+        ),
+        d(
             Kind::Username,
             AccountIdentifiers,
             0.75,
@@ -916,6 +991,30 @@ fn builtin() -> Vec<Detector> {
             // for it any more) and the date. From the `-`, so that the client's address
             // before it is still found.
             r" - (?P<v>[A-Za-z_][A-Za-z0-9._-]*) \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:",
+            Value::Group,
+            Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "account in a pg_hba.conf line",
+            // `host  app  app_user  10.20.0.0/16  scram-sha-256`, `local all jdoe peer`: the
+            // third column, on a line that ends with an authentication method.
+            r"(?m:^)(?:host(?:ssl|nossl|gssenc|nogssenc)?|local)[ \t]+[^\s]+[ \t]+(?P<v>[A-Za-z_][A-Za-z0-9_.-]*)(?:[ \t]+[^\s]+){0,2}[ \t]+(?:trust|reject|md5|password|scram-sha-256|gss|sspi|ident|peer|pam|ldap|radius|cert)\b",
+            Value::Group,
+            Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "account of a MySQL or MariaDB grant",
+            // `GRANT ALL ON app.* TO 'jdoe'@'localhost'`, `DROP USER`, `SHOW GRANTS FOR`, a
+            // dump's `DEFINER=`: an account quoted (in single, double or back quotes), then
+            // `@`, then its host quoted. After its keyword: from every quote, each string
+            // of source code would cost the automaton states.
+            r#"(?i:\b(?:to|user|for|from|definer[ \t]*=))[ \t]*['"\x60](?P<v>[A-Za-z_][A-Za-z0-9._$-]*)['"\x60]@['"\x60]"#,
             Value::Group,
             Check::Username,
         ),
@@ -1570,6 +1669,11 @@ impl Detectors {
                 .filter(|&(s, e)| s < e && !self.allowed.holds(detector.kind, &text[s..e]));
             if let Some((start, end)) = confirmed {
                 at = self.push_confirmed(detector, text, start..end, last_end, &mut findings);
+            } else if end - start > MAX_VALUE_BYTES {
+                // A run of a value's characters longer than any value: whatever it holds
+                // (`password=password=…` as one token) would be searched again from each
+                // of its keys to its end, quadratic in the run.
+                at = end;
             } else if detector.check.resumes_inside() {
                 // Another detector's context may stand inside (`--user alice`).
                 at = m.start() + 1;
@@ -1578,6 +1682,10 @@ impl Detectors {
                 // after `"user": `, a home directory after `PWD=`): the context is spent,
                 // the search goes on at the value.
                 at = start;
+            } else if end < m.end() {
+                // Nor is the context after it spent: a shadow line's hash after its system
+                // account (`root:$6$…`), a refused common name's `DC=` domain after it.
+                at = end;
             } else if let Some(second) = (matches!(detector.check, Check::Phone))
                 .then(|| dotted_second_group(&text[m.start()..], m.len()))
                 .flatten()
@@ -1671,6 +1779,7 @@ impl Detectors {
                     ),
                     None => {
                         let (kind, category) = (detector.kind, detector.category);
+                        let end = network_end(detector.check, text, start, end);
                         (found((start, end), kind, category, detector.reason), false)
                     }
                 });
@@ -2014,6 +2123,24 @@ impl Detectors {
         }
         self.scoped_values(&self.host_labels, Kind::Hostname, text, search)
             .map(move |(_, value, _)| &text[value])
+    }
+
+    /// The hosts an `/etc/hosts` line names by one label after its address (`10.20.30.42
+    /// ldap02 ldap02-old  # lab`), for the learning pass. A line that starts with an
+    /// address and holds anything but names teaches nothing: `ip neigh`'s `10.0.0.1 dev
+    /// eth0 lladdr 52:54:…`, a known host's key.
+    pub fn hosts_file_labels(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+        let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', text).map(|p| p + 1));
+        line_starts
+            .filter(|&start| text.get(start).is_some_and(u8::is_ascii_digit))
+            .flat_map(move |start| {
+                let end =
+                    memchr::memchr2(b'\n', b'#', &text[start..]).map_or(text.len(), |p| start + p);
+                hosts_line_names(&text[start..end])
+            })
+            .filter(|name| {
+                !name.contains(&b'.') && confirm(Check::HostLabel, name, 0, name.len()).is_some()
+            })
     }
 
     /// The user names in `text` that the user-name detectors find in context (`user
@@ -3704,7 +3831,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         // PRIVATE KEY-----\n…"`) is the block's detector's, whole: the search goes on at it.
         Check::Secret if value.starts_with(b"-----BEGIN") => false,
         Check::Secret => {
-            value.len() <= 512
+            value.len() <= MAX_VALUE_BYTES
                 && secret_value(value)
                 && !working_directory(&text[..start], value)
                 && !assigns_a_variable(&text[..start], value, after)
@@ -3712,9 +3839,20 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && !calls_code(&text[..start], value, after)
                 && !test_status(&text[..start])
         }
+        Check::RandomSecret => {
+            value.len() <= MAX_VALUE_BYTES
+                && secret_value(value)
+                && value.iter().any(u8::is_ascii_digit)
+                && value.iter().any(u8::is_ascii_alphabetic)
+                && validate::entropy(value) >= 3.0
+        }
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
             validate::site_name(&value[at + 1..])
+        }
+        Check::EncodedEmail => {
+            let at = find(value, b"%40")?;
+            validate::site_name(&value[at + 3..])
         }
         Check::Name => {
             // A name beside an email address can take in the word before it: a greeting,
@@ -3757,7 +3895,17 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             // A word cut where it goes on (`Html` of `HtmlNameOrMarkup`, `Rfc` of
             // `Rfc2822`) is an identifier's, no name's.
             let cut = text.get(end).is_some_and(u8::is_ascii_alphanumeric);
+            // Surname first (`Kowalski, Maria`): every word a name's, none a team's
+            // (`Support, Team`).
+            let surname_first = value.contains(&b',');
+            let words_named = || {
+                value
+                    .split(|b| b" ,\t".contains(b))
+                    .filter(|w| !w.is_empty())
+                    .all(|w| !NOT_NAMES.contains(w) && !NOT_SURNAMES.contains_lowered(w))
+            };
             return (may_be_name(value)
+                && (!surname_first || words_named())
                 && !opens_code(&text[end..])
                 && !cut
                 && !names_a_thing(&text[..start]))
@@ -4381,6 +4529,15 @@ const SYSTEM_DOMAINS: &[&str] = &[
 /// Words a host's label or a share's server may be that name no host.
 static NOT_HOST_LABELS: WordList = WordList::new(&[
     "localhost",
+    // Character sets, as MySQL's `character-set-server = utf8mb4` names them.
+    "utf8",
+    "utf8mb3",
+    "utf8mb4",
+    "utf16",
+    "utf32",
+    "latin1",
+    "latin2",
+    "ucs2",
     "none",
     "null",
     "nil",
@@ -4617,7 +4774,68 @@ fn prose_user(before: &[u8]) -> bool {
     ARTICLES.contains_lowered(word)
 }
 
-/// A secret's value: not a placeholder, a variable reference or an obvious non-secret.
+/// The names of a hosts file's line (its comment cut off), if it is one: an address,
+/// then host names alone.
+fn hosts_line_names(line: &[u8]) -> Vec<&[u8]> {
+    let mut words = line
+        .split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty());
+    let address = words.next().and_then(|w| std::str::from_utf8(w).ok());
+    if address.is_none_or(|a| a.parse::<std::net::IpAddr>().is_err()) {
+        return Vec::new();
+    }
+    let names: Vec<&[u8]> = words.collect();
+    let host_name = |name: &&[u8]| {
+        name.len() <= 253
+            && name
+                .split(|b| *b == b'.')
+                .all(|label| (1..=63).contains(&label.len()))
+            && name
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b".-".contains(b))
+    };
+    if names.iter().all(host_name) {
+        names
+    } else {
+        Vec::new()
+    }
+}
+
+/// Where a network's address `text[start..end]` ends with its prefix's length
+/// (`10.20.0.0/16`, `2001:db8:7::/48`): only where the host's bits are zero, so that its
+/// pseudonym is a network's too. An interface's address with its length (`10.20.31.7/16`)
+/// is the host's, and ends where it did.
+fn network_end(check: Check, text: &[u8], start: usize, end: usize) -> usize {
+    let (width, address) = match check {
+        Check::Ipv4 => (
+            32,
+            validate::ipv4(&text[start..end], None, b"").map(|a| u128::from(u32::from(a))),
+        ),
+        Check::Ipv6 => (128, validate::ipv6(&text[start..end]).map(u128::from)),
+        _ => return end,
+    };
+    let digits = text[end..]
+        .iter()
+        .skip(1)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let length = (text.get(end) == Some(&b'/') && (1..=3).contains(&digits))
+        .then(|| {
+            std::str::from_utf8(&text[end + 1..end + 1 + digits])
+                .ok()?
+                .parse::<u32>()
+                .ok()
+        })
+        .flatten()
+        .filter(|&l| l >= 1 && l <= width);
+    match (address, length) {
+        (Some(address), Some(length)) if address.trailing_zeros() >= width - length => {
+            end + 1 + digits
+        }
+        _ => end,
+    }
+}
+
 /// The handle before the email address `text[start..end]` that is its local part, as a
 /// commit's author or a mail's sender writes it: `kwatanabe <kwatanabe@users.noreply…>`.
 fn handle_before(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
@@ -4629,6 +4847,8 @@ fn handle_before(text: &[u8], start: usize, end: usize) -> Option<(usize, usize)
         && local.len() >= 2
         && local.iter().any(u8::is_ascii_alphabetic)
         && text[handle_start..handle_end].eq_ignore_ascii_case(local)
+        // `Name <name@example.org>`, `User <user@…>`: a word, not a handle.
+        && !NOT_USERNAMES.contains_lowered(local)
         && (handle_start == 0 || !word_byte(text[handle_start - 1])))
     .then_some((handle_start, handle_end))
 }
@@ -4842,6 +5062,7 @@ fn pair_parts(check: Check, text: &[u8], start: usize, end: usize) -> [Option<(u
     ]
 }
 
+/// A secret's value: not a placeholder, a variable reference or an obvious non-secret.
 fn secret_value(value: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(value) else {
         return true;
@@ -5071,6 +5292,12 @@ mod tests {
             "amqp://x@rabbit-02:5672".into(),
             "enable secret 5 abcdefgh".into(),
             "open \\\\fs01\\users\\jdoe\\x".into(),
+            "SECRET_KEY_BASE=9f8e7d6c5b4a39281706f5e4d3c2b1a0".into(),
+            "IDENTIFIED BY 'R3port;Pass!'".into(),
+            "Server=sql-prod-02;Database=x".into(),
+            "host=pg-main port=5432".into(),
+            "host    app    app_user    10.20.0.0/16    md5".into(),
+            "GRANT ALL ON *.* TO 'jdoe'@'localhost'".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -5226,7 +5453,15 @@ mod tests {
     /// start made these texts quadratic (a megabyte of each took 18 to 60 s).
     #[test]
     fn a_long_line_of_candidates_is_searched_to_its_end() {
-        for piece in ["snmp key abcd1234 ", "a:~/x ", "a:x:1 ", "a://b-01/ "] {
+        // A secret's key repeated in one token: each key's value runs to the token's end.
+        for piece in [
+            "snmp key abcd1234 ",
+            "a:~/x ",
+            "a:x:1 ",
+            "a://b-01/ ",
+            "password=",
+            "SECRET_KEY_BASE=",
+        ] {
             let text: &'static [u8] = piece.repeat(300_000 / piece.len()).leak().as_bytes();
             user_names_within_seconds(text);
         }
@@ -7641,6 +7876,216 @@ mod tests {
             r"\\ndb1.corp.acme.com",
             Kind::Hostname,
             "ndb1.corp.acme.com",
+        );
+    }
+
+    #[test]
+    fn a_refused_value_leaves_the_context_after_it_to_be_searched() {
+        // A system account names no one, but its shadow line's hash is a credential.
+        let shadow = "root:$6$rounds=5000$saltsalt$K8jZ1Qx9vX0mY2nT3pL4kR5sW6uV7yA8bC9dE0f:19700:0:99999:7:::";
+        finds_only(
+            shadow,
+            Kind::PasswordHash,
+            "$6$rounds=5000$saltsalt$K8jZ1Qx9vX0mY2nT3pL4kR5sW6uV7yA8bC9dE0f",
+        );
+        // A word before an address that names no one leaves the whole address to be found,
+        // not only its domain.
+        finds_only(
+            "Author: Unknown <kunda@scribus.net>",
+            Kind::Email,
+            "kunda@scribus.net",
+        );
+    }
+
+    #[test]
+    fn passwords_of_sql_statements_and_urls_without_an_account_are_found() {
+        finds_exactly(&[
+            (
+                "CREATE USER 'reporting'@'10.20.%' IDENTIFIED BY 'R3port;Pass!';",
+                &[
+                    (Kind::Username, "reporting"),
+                    (Kind::Password, "R3port;Pass!"),
+                ],
+            ),
+            (
+                "ALTER USER app WITH PASSWORD 'S3cret,1';",
+                &[(Kind::Username, "app"), (Kind::Password, "S3cret,1")],
+            ),
+            (
+                "CREATE USER x IDENTIFIED WITH caching_sha2_password BY \"Xy7!long\"",
+                &[(Kind::Password, "Xy7!long")],
+            ),
+            (
+                "redis://:R3disPass@cache-01:6379/0",
+                &[
+                    (Kind::UrlPassword, "R3disPass"),
+                    (Kind::Hostname, "cache-01"),
+                ],
+            ),
+        ]);
+        misses_each(
+            Kind::Password,
+            &[
+                "ALTER USER app PASSWORD 'changeme';",
+                "ALTER USER app PASSWORD '${DB_PASSWORD}';",
+                "the password 'abc' is too short",
+            ],
+        );
+        misses("redis://cache-01:6379/0", Kind::UrlPassword);
+    }
+
+    #[test]
+    fn accounts_of_database_grants_and_access_rules_are_found() {
+        finds_each(
+            Kind::Username,
+            &[
+                ("GRANT ALL ON app.* TO 'jdoe'@'localhost';", "jdoe"),
+                (
+                    "/*!50013 DEFINER=`etl_user`@`%` SQL SECURITY */",
+                    "etl_user",
+                ),
+                ("SHOW GRANTS FOR \"svc_orders\"@\"10.0.0.%\";", "svc_orders"),
+                (
+                    "host    app    app_user    10.20.0.0/16    scram-sha-256",
+                    "app_user",
+                ),
+                ("hostssl all jdoe 10.20.31.7 255.255.255.255 md5", "jdoe"),
+                ("local   sales   mkowalski   peer", "mkowalski"),
+            ],
+        );
+        misses_each(
+            Kind::Username,
+            &[
+                "GRANT ALL ON *.* TO 'root'@'localhost';",
+                "let pair = ('key')@('value');",
+                "local   all             all                                     peer",
+                "host    replication     all             ::1/128                 md5",
+                "local time zone is set to UTC",
+                "host is down for maintenance",
+            ],
+        );
+        // The rule's address after its account is still found.
+        finds(
+            "host    app    app_user    10.20.0.0/16    scram-sha-256",
+            Kind::Ipv4,
+            "10.20.0.0/16",
+        );
+    }
+
+    #[test]
+    fn servers_of_connection_strings_are_found_by_their_one_label() {
+        finds_each(
+            Kind::Hostname,
+            &[
+                (
+                    "Server=sql-prod-02;Database=Orders;User Id=svc;",
+                    "sql-prod-02",
+                ),
+                (
+                    r"Data Source=SQLPROD02\INST1;Initial Catalog=x",
+                    "SQLPROD02",
+                ),
+                ("\"Server=tcp:sql-02,1433;Encrypt=True\"", "sql-02"),
+                ("Host=pg-main;Port=5432;Database=app", "pg-main"),
+                ("host=pg-main port=5432 dbname=app", "pg-main"),
+            ],
+        );
+        misses_each(
+            Kind::Hostname,
+            &[
+                "character-set-server = utf8mb4",
+                "Server=localhost;Database=x",
+                "Server=nginx;",
+                "host = self.host",
+                "let server = 'server-1' if x else y",
+            ],
+        );
+    }
+
+    #[test]
+    fn random_values_of_names_that_hold_a_secrets_word_are_found() {
+        finds_each(
+            Kind::Password,
+            &[
+                (
+                    "SECRET_KEY_BASE=9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928",
+                    "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928",
+                ),
+                (
+                    "JWT_SECRET_KEY: \"q8Zk2LmN5pR7tV9xB1cD3fG6\"",
+                    "q8Zk2LmN5pR7tV9xB1cD3fG6",
+                ),
+                (
+                    "export TOKEN_SIGNING_KEY=aB3dE6gH9jK2mN5pQ8s",
+                    "aB3dE6gH9jK2mN5pQ8s",
+                ),
+            ],
+        );
+        misses_each(
+            Kind::Password,
+            &[
+                "PASSWORD_MIN_LENGTH=8",
+                "TOKEN_EXPIRY_SECONDS=3600",
+                "SECRET_FILE=/run/secrets/db_password",
+                "SECRET_ROTATION_POLICY=weekly_rotation_enabled",
+                "SECRET_KEY_PLACEHOLDER=xxxxxxxxxxxxxxxxxxxx",
+            ],
+        );
+    }
+
+    #[test]
+    fn an_email_address_encoded_in_a_url_is_found_whole() {
+        finds_only(
+            "/reset?email=jdoe%40acme.com&lang=en",
+            Kind::Email,
+            "jdoe%40acme.com",
+        );
+        // A percent sign's other codes are no address.
+        misses("/files/report%20final.pdf", Kind::Email);
+    }
+
+    #[test]
+    fn display_names_are_found_quoted_and_surname_first() {
+        finds_each(
+            Kind::PersonName,
+            &[
+                (
+                    "From: \"Kowalski, Maria\" <maria.kowalski@acme.com>",
+                    "Kowalski, Maria",
+                ),
+                ("To: \"Smith, John A.\" <js@acme.com>", "Smith, John A."),
+                ("Cc: \"Loïc Le Loarer\" <lll@acme.com>", "Loïc Le Loarer"),
+            ],
+        );
+        misses(
+            "From: \"Support, Team\" <support@acme.com>",
+            Kind::PersonName,
+        );
+    }
+
+    #[test]
+    fn a_network_is_found_with_its_length_and_a_host_without() {
+        finds_exactly(&[
+            ("route 10.20.16.0/20 via", &[(Kind::Ipv4, "10.20.16.0/20")]),
+            ("inet 10.20.31.7/16 brd", &[(Kind::Ipv4, "10.20.31.7")]),
+            ("net 10.20.0.0/33 bad", &[(Kind::Ipv4, "10.20.0.0")]),
+            (
+                "prefix 2001:db8:7::/48 ok",
+                &[(Kind::Ipv6, "2001:db8:7::/48")],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn names_of_a_hosts_file_line_are_its_labels_after_an_address() {
+        let text =
+            b"127.0.0.1 localhost\n127.0.1.1 ws-jdoe-0142\n10.20.30.42  ldap02 ldap-old  # lab\n\
+            10.20.30.41 db-prod-01.corp.acme.com db-prod-01\n::1 ip6-localhost\n\
+            10.0.0.1 dev eth0 lladdr 52:54:00:12:34:56 REACHABLE\n2026-11-30 web-01 up\n";
+        let labels: Vec<&[u8]> = Detectors::hosts_file_labels(text).collect();
+        assert_eq!(
+            labels,
+            [&b"ws-jdoe-0142"[..], b"ldap02", b"ldap-old", b"db-prod-01"]
         );
     }
 

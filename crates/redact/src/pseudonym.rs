@@ -164,14 +164,30 @@ impl Pseudonymizer {
             Kind::Hostname if text.contains('=') => self.push_dn_domain(out, value),
             Kind::Hostname if !text.contains('.') => self.push_label(out, text.as_bytes()),
             Kind::Hostname => self.push_hostname(out, &text),
-            Kind::Ipv4 => match text.parse() {
-                Ok(ip) => push_ipv4(out, self.ipv4(ip)),
-                Err(_) => self.push_opaque(out, "ip", value),
-            },
-            Kind::Ipv6 => match text.parse() {
-                Ok(ip) => push_ipv6(out, self.ipv6(ip)),
-                Err(_) => self.push_opaque(out, "ip", value),
-            },
+            Kind::Ipv4 | Kind::Ipv6 => {
+                // A network (`10.20.0.0/16`) is a network's address in its pseudonym too:
+                // the prefix as its addresses' prefix, the host's bits still zero. A host's
+                // address with its network's length (`10.20.31.7/16`) stays the host's.
+                let (address, length) = match text.split_once('/') {
+                    Some((address, length)) => (address, length.parse::<u32>().ok()),
+                    None => (text.as_ref(), None),
+                };
+                match address.parse::<std::net::IpAddr>() {
+                    Ok(std::net::IpAddr::V4(ip)) => {
+                        let kept = network_mask(u32::from(ip).into(), 32, length);
+                        let bits = u128::from(u32::from(self.ipv4(ip))) & kept;
+                        push_ipv4(out, (bits as u32).into());
+                    }
+                    Ok(std::net::IpAddr::V6(ip)) => {
+                        let kept = network_mask(ip.into(), 128, length);
+                        push_ipv6(out, (u128::from(self.ipv6(ip)) & kept).into());
+                    }
+                    Err(_) => self.push_opaque(out, "ip", value),
+                }
+                if let Some(length) = length {
+                    let _ = write!(out, "/{length}");
+                }
+            }
             Kind::MacAddress => self.push_mac(out, value),
             Kind::PaymentCard
             | Kind::Iban
@@ -208,12 +224,19 @@ impl Pseudonymizer {
 
     /// Local part replaced, domain mapped like a host name.
     fn push_email(&self, out: &mut String, email: &str) {
-        let (local, domain) = email.rsplit_once('@').unwrap_or((email, "example.com"));
+        // In a URL the `@` may be encoded (`jdoe%40acme.com`), and stays so.
+        let (local, at, domain) = match email.rsplit_once('@') {
+            Some((local, domain)) => (local, "@", domain),
+            None => match email.rsplit_once("%40") {
+                Some((local, domain)) => (local, "%40", domain),
+                None => (email, "@", "example.com"),
+            },
+        };
         out.push_str("user-");
         with_lower(local.as_bytes(), |local| {
             self.push_tag(out, "user", local, TAG_CHARS)
         });
-        out.push('@');
+        out.push_str(at);
         self.push_hostname(out, domain);
     }
 
@@ -555,6 +578,18 @@ fn country_code_len(digits: &[u8]) -> usize {
 
 /// Appends `ip` as its `Display` writes it (`10.0.0.1`), without the formatting
 /// machinery, which cost an access log's addresses more than writing them does.
+/// The bits of an address's pseudonym to keep: all of them, but for a network's address
+/// (`address`, `width` bits wide, whose host's bits under `length` are zero) its prefix.
+fn network_mask(address: u128, width: u32, length: Option<u32>) -> u128 {
+    let host_bits = length.map_or(0, |l| width.saturating_sub(l));
+    let mask = u128::MAX.checked_shl(host_bits).unwrap_or(0);
+    if address & !mask == 0 {
+        mask
+    } else {
+        u128::MAX
+    }
+}
+
 fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
     for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {
@@ -794,6 +829,47 @@ mod tests {
         let public = p().ipv4("203.0.113.7".parse().unwrap());
         let neighbour = p().ipv4("203.0.113.9".parse().unwrap());
         assert_eq!(public.octets()[..3], neighbour.octets()[..3]);
+    }
+
+    #[test]
+    fn a_network_keeps_its_length_and_its_hosts_stay_inside() {
+        let net = p().pseudonym(Kind::Ipv4, b"10.20.16.0/20");
+        let (address, length) = net.split_once('/').unwrap();
+        assert_eq!(length, "20");
+        let network: std::net::Ipv4Addr = address.parse().unwrap();
+        assert_eq!(u32::from(network) & 0xfff, 0, "host bits stay zero: {net}");
+        // A host of the network is in the network's pseudonym.
+        for host in ["10.20.17.5", "10.20.31.254"] {
+            let host: std::net::Ipv4Addr =
+                p().pseudonym(Kind::Ipv4, host.as_bytes()).parse().unwrap();
+            assert_eq!(
+                u32::from(host) >> 12,
+                u32::from(network) >> 12,
+                "{host} in {net}"
+            );
+        }
+        let net6 = p().pseudonym(Kind::Ipv6, b"2001:db8:7::/48");
+        let (address, length) = net6.split_once('/').unwrap();
+        assert_eq!(length, "48");
+        let network: std::net::Ipv6Addr = address.parse().unwrap();
+        let host: std::net::Ipv6Addr = p()
+            .pseudonym(Kind::Ipv6, b"2001:db8:7:1::5")
+            .parse()
+            .unwrap();
+        assert_eq!(u128::from(network) << 48, 0, "{net6}");
+        assert_eq!(u128::from(host) >> 80, u128::from(network) >> 80);
+        // A host's address with its network's length stays the host's.
+        assert_eq!(
+            p().pseudonym(Kind::Ipv4, b"10.20.31.7/16"),
+            format!("{}/16", p().pseudonym(Kind::Ipv4, b"10.20.31.7"))
+        );
+    }
+
+    #[test]
+    fn an_encoded_address_keeps_its_encoding_and_its_pseudonym() {
+        let plain = p().pseudonym(Kind::Email, b"jdoe@acme.com");
+        let encoded = p().pseudonym(Kind::Email, b"jdoe%40acme.com");
+        assert_eq!(encoded, plain.replace('@', "%40"));
     }
 
     #[test]

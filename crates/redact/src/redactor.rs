@@ -538,6 +538,7 @@ impl Lessons {
         // is: with a digit or a hyphen (`web` of `hostname: web` is an everyday word).
         let labels = detectors
             .host_labels(text)
+            .chain(Detectors::hosts_file_labels(text))
             .filter(|label| label.iter().copied().any(host_mark))
             .map(|label| String::from_utf8_lossy(label).to_ascii_lowercase());
         add_bounded(
@@ -1012,6 +1013,23 @@ mod tests {
             b"\\users\\",
             b"kwatanabe <kwatanabe@",
             b"-- \n",
+            // SQL, connection strings, hosts files, networks, encoded addresses.
+            b" IDENTIFIED BY '",
+            b"PASSWORD '",
+            b"TO 'jdoe'@'",
+            b"host all app ",
+            b"local ",
+            b" md5",
+            b"Server=",
+            b"host=",
+            b" port=",
+            b"SECRET_KEY_BASE=",
+            b"9f8e7d6c5b4a3928",
+            b"\"Kowalski, Maria\" <",
+            b"%40",
+            b"/16",
+            b"::/48",
+            b"redis://:",
         ];
         let (done, result) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -1500,6 +1518,16 @@ mod tests {
                 label("db03")
             )
         );
+    }
+
+    #[test]
+    fn hosts_named_in_a_hosts_file_are_replaced_everywhere() {
+        let mut r = redactor(Policy::default());
+        r.learn([&b"127.0.0.1 localhost\n10.20.30.42  ldap02  # directory\n\
+               10.0.0.1 dev eth0 lladdr 52:54:00:12:34:56 REACHABLE\n"[..]]);
+        let out = String::from_utf8(r.redact(b"bind to ldap02 failed on eth0").text).unwrap();
+        let label = r.pseudonymizer().label("ldap02");
+        assert_eq!(out, format!("bind to {label} failed on eth0"));
     }
 
     #[test]
