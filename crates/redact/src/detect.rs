@@ -2131,8 +2131,19 @@ impl Detectors {
     /// eth0 lladdr 52:54:…`, a known host's key.
     pub fn hosts_file_labels(text: &[u8]) -> impl Iterator<Item = &[u8]> {
         let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', text).map(|p| p + 1));
+        // An address, then a space or a tab, within its first 46 bytes: most lines that
+        // start with a digit start with a date, and cost no more than this look.
+        let address_first = |start: usize| {
+            let head = &text[start..text.len().min(start + 46)];
+            head.first().is_some_and(u8::is_ascii_digit)
+                && head
+                    .iter()
+                    .position(|b| *b == b' ' || *b == b'\t')
+                    .and_then(|space| std::str::from_utf8(&head[..space]).ok())
+                    .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok())
+        };
         line_starts
-            .filter(|&start| text.get(start).is_some_and(u8::is_ascii_digit))
+            .filter(move |&start| address_first(start))
             .flat_map(move |start| {
                 let end =
                     memchr::memchr2(b'\n', b'#', &text[start..]).map_or(text.len(), |p| start + p);
@@ -4806,6 +4817,18 @@ fn hosts_line_names(line: &[u8]) -> Vec<&[u8]> {
 /// pseudonym is a network's too. An interface's address with its length (`10.20.31.7/16`)
 /// is the host's, and ends where it did.
 fn network_end(check: Check, text: &[u8], start: usize, end: usize) -> usize {
+    // Most addresses have no length: nothing is parsed for them.
+    if text.get(end) != Some(&b'/') {
+        return end;
+    }
+    let digits = text[end + 1..]
+        .iter()
+        .take(4)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let length = std::str::from_utf8(&text[end + 1..end + 1 + digits])
+        .ok()
+        .and_then(|l| l.parse::<u32>().ok());
     let (width, address) = match check {
         Check::Ipv4 => (
             32,
@@ -4814,22 +4837,10 @@ fn network_end(check: Check, text: &[u8], start: usize, end: usize) -> usize {
         Check::Ipv6 => (128, validate::ipv6(&text[start..end]).map(u128::from)),
         _ => return end,
     };
-    let digits = text[end..]
-        .iter()
-        .skip(1)
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    let length = (text.get(end) == Some(&b'/') && (1..=3).contains(&digits))
-        .then(|| {
-            std::str::from_utf8(&text[end + 1..end + 1 + digits])
-                .ok()?
-                .parse::<u32>()
-                .ok()
-        })
-        .flatten()
-        .filter(|&l| l >= 1 && l <= width);
     match (address, length) {
-        (Some(address), Some(length)) if address.trailing_zeros() >= width - length => {
+        (Some(address), Some(length))
+            if (1..=width).contains(&length) && address.trailing_zeros() >= width - length =>
+        {
             end + 1 + digits
         }
         _ => end,
