@@ -479,8 +479,9 @@ fn builtin() -> Vec<Detector> {
             // MySQL's `CREATE USER 'x'@'%' IDENTIFIED BY 'S3cret'` (or `IDENTIFIED WITH
             // caching_sha2_password BY`), PostgreSQL's `CREATE ROLE x LOGIN PASSWORD
             // 'S3cret'` and `ALTER USER x WITH PASSWORD 'S3cret'`: the quoted string after
-            // the keywords, whatever it holds (a `;` or `,` inside quotes is the password's).
-            r#"(?i:\b(?:identified(?:[ \t]+with[ \t]+[a-z0-9_]+)?[ \t]+by|password))[ \t]+['"](?P<v>[^'"\r\n]{4}[^'"\r\n]*)['"]"#,
+            // the keywords, a `;` or `,` inside it too; but no space, so that code's `"Password
+            // " + pwd + "."` and prose's `password "must be longer"` are none.
+            r#"(?i:\b(?:identified(?:[ \t]+with[ \t]+[a-z0-9_]+)?[ \t]+by|password))[ \t]+['"](?P<v>[^'"\s]{4}[^'"\s]*)['"]"#,
             Value::Group,
             Check::Secret,
         ),
@@ -7940,6 +7941,8 @@ mod tests {
                 "ALTER USER app PASSWORD 'changeme';",
                 "ALTER USER app PASSWORD '${DB_PASSWORD}';",
                 "the password 'abc' is too short",
+                "log(\"Password \" + pwd + \".\")",
+                "the password \"must be longer\" rule",
             ],
         );
         misses("redis://cache-01:6379/0", Kind::UrlPassword);
