@@ -999,6 +999,28 @@ fn builtin() -> Vec<Detector> {
             Kind::Username,
             AccountIdentifiers,
             0.85,
+            "account of a login session as last, who and w list it",
+            // `jdoe     pts/0        10.20.31.7       Mon Nov 30 09:12   still logged in`:
+            // the line's first word before its terminal.
+            r"(?m:^)(?P<v>[A-Za-z_][A-Za-z0-9._-]*)[ \t]+(?:pts/[0-9]+|tty[0-9]+|:[0-9]+)[ \t]",
+            Value::Group,
+            Check::Username,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "host of a login session as last lists it",
+            // `mkowalski pts/1  vpn-gw-03  Mon Nov 30 08:55 - 09:40  (00:45)`: the column
+            // after the terminal, before the day (an address there is the address's).
+            r"[ \t](?:pts/[0-9]+|tty[0-9]+)[ \t]+(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)[ \t]+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[ \t]",
+            Value::Group,
+            Check::HostLabel,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
             "account in a pg_hba.conf line",
             // `host  app  app_user  10.20.0.0/16  scram-sha-256`, `local all jdoe peer`: the
             // third column, on a line that ends with an authentication method.
@@ -5310,6 +5332,7 @@ mod tests {
             "host=pg-main port=5432".into(),
             "host    app    app_user    10.20.0.0/16    md5".into(),
             "GRANT ALL ON *.* TO 'jdoe'@'localhost'".into(),
+            "jdoe     pts/0        vpn-gw-03        Mon Nov 30 09:12".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -7983,6 +8006,34 @@ mod tests {
             "host    app    app_user    10.20.0.0/16    scram-sha-256",
             Kind::Ipv4,
             "10.20.0.0/16",
+        );
+    }
+
+    #[test]
+    fn accounts_and_hosts_of_login_sessions_are_found() {
+        finds_exactly(&[
+            (
+                "mkowalski pts/1       vpn-gw-03        Mon Nov 30 08:55 - 09:40  (00:45)",
+                &[(Kind::Username, "mkowalski"), (Kind::Hostname, "vpn-gw-03")],
+            ),
+            (
+                "jdoe     pts/0        10.20.31.7       Mon Nov 30 09:12   still logged in",
+                &[(Kind::Username, "jdoe"), (Kind::Ipv4, "10.20.31.7")],
+            ),
+            (
+                "jdoe     pts/0        2026-11-30 09:12 (10.20.31.7)",
+                &[(Kind::Username, "jdoe"), (Kind::Ipv4, "10.20.31.7")],
+            ),
+        ]);
+        // The system's own accounts, a reboot's pseudo-user, and a host column's word.
+        finds_no_account_password_or_host(&[
+            "root     pts/0        10.20.31.7       Mon Nov 30 09:12   still logged in",
+            "reboot   system boot  6.1.0-18-amd64   Mon Nov 30 08:50   still running",
+            "see the tty1 console for details",
+        ]);
+        misses(
+            "jdoe     tty1         console          Mon Nov 30 09:12",
+            Kind::Hostname,
         );
     }
 
