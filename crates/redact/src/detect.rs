@@ -2153,25 +2153,9 @@ impl Detectors {
     /// address and holds anything but names teaches nothing: `ip neigh`'s `10.0.0.1 dev
     /// eth0 lladdr 52:54:…`, a known host's key.
     pub fn hosts_file_labels(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-        let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', text).map(|p| p + 1));
-        // An address, then a space or a tab, within its first 46 bytes: most lines that
-        // start with a digit start with a date, and cost no more than this look.
-        let address_first = |start: usize| {
-            let head = &text[start..text.len().min(start + 46)];
-            head.first().is_some_and(u8::is_ascii_digit)
-                && head
-                    .iter()
-                    .position(|b| *b == b' ' || *b == b'\t')
-                    .and_then(|space| std::str::from_utf8(&head[..space]).ok())
-                    .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok())
-        };
-        line_starts
-            .filter(move |&start| address_first(start))
-            .flat_map(move |start| {
-                let end =
-                    memchr::memchr2(b'\n', b'#', &text[start..]).map_or(text.len(), |p| start + p);
-                hosts_line_names(&text[start..end])
-            })
+        std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text).map(|p| p + 1))
+            .flat_map(move |start| hosts_line_names(text, start))
             .filter(|name| {
                 !name.contains(&b'.') && confirm(Check::HostLabel, name, 0, name.len()).is_some()
             })
@@ -3929,17 +3913,10 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             // A word cut where it goes on (`Html` of `HtmlNameOrMarkup`, `Rfc` of
             // `Rfc2822`) is an identifier's, no name's.
             let cut = text.get(end).is_some_and(u8::is_ascii_alphanumeric);
-            // Surname first (`Kowalski, Maria`): every word a name's, none a team's
-            // (`Support, Team`).
+            // Surname first (`Kowalski, Maria`), every word a name's, as after a label.
             let surname_first = value.contains(&b',');
-            let words_named = || {
-                value
-                    .split(|b| b" ,\t".contains(b))
-                    .filter(|w| !w.is_empty())
-                    .all(|w| !NOT_NAMES.contains(w) && !NOT_SURNAMES.contains_lowered(w))
-            };
             return (may_be_name(value)
-                && (!surname_first || words_named())
+                && (!surname_first || names_a_person(value))
                 && !opens_code(&text[end..])
                 && !cut
                 && !names_a_thing(&text[..start]))
@@ -4696,9 +4673,12 @@ static THING_NAMES: WordList = WordList::new(&[
 /// Whether two or three capitalised words after a label or a hand-off name a person: no
 /// word names a team, a company, a product or a place (`Network Operations`, `Red Hat
 /// Inc`, `Legal Team`), and the first is no article or pronoun (`The Debian Project`,
-/// `Our Users`) or a support tier (`Tier Two`).
+/// `Our Users`) or a support tier (`Tier Two`). Written surname first too (`Kowalski,
+/// Maria`, `Support, Team`).
 fn names_a_person(value: &[u8]) -> bool {
-    let mut words = value.split(|b| *b == b' ' || *b == b'\t');
+    let mut words = value
+        .split(|b| b" ,\t".contains(b))
+        .filter(|w| !w.is_empty());
     let first = words.clone().next().unwrap_or_default();
     !ARTICLES.contains_lowered(first)
         && !NOT_NAME_STARTS.contains_lowered(first)
@@ -4808,17 +4788,26 @@ fn prose_user(before: &[u8]) -> bool {
     ARTICLES.contains_lowered(word)
 }
 
-/// The names of a hosts file's line (its comment cut off), if it is one: an address,
-/// then host names alone.
-fn hosts_line_names(line: &[u8]) -> Vec<&[u8]> {
-    let mut words = line
-        .split(u8::is_ascii_whitespace)
-        .filter(|w| !w.is_empty());
-    let address = words.next().and_then(|w| std::str::from_utf8(w).ok());
-    if address.is_none_or(|a| a.parse::<std::net::IpAddr>().is_err()) {
+/// The names of the line of `text` at `start` (its comment cut off) if it is a hosts
+/// file's: an address, then host names alone. The address is read first, within its first
+/// 46 bytes: most lines that start with a digit start with a date, and cost no more.
+fn hosts_line_names(text: &[u8], start: usize) -> Vec<&[u8]> {
+    let head = &text[start..text.len().min(start + 46)];
+    let address = head
+        .first()
+        .filter(|b| b.is_ascii_digit())
+        .and_then(|_| head.iter().position(|b| *b == b' ' || *b == b'\t'))
+        .filter(|&end| {
+            std::str::from_utf8(&head[..end]).is_ok_and(|a| a.parse::<std::net::IpAddr>().is_ok())
+        });
+    let Some(address_end) = address else {
         return Vec::new();
-    }
-    let names: Vec<&[u8]> = words.collect();
+    };
+    let end = memchr::memchr2(b'\n', b'#', &text[start..]).map_or(text.len(), |p| start + p);
+    let names: Vec<&[u8]> = text[start + address_end..end]
+        .split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty())
+        .collect();
     let host_name = |name: &&[u8]| {
         name.len() <= 253
             && name
@@ -8105,8 +8094,9 @@ mod tests {
             Kind::Email,
             "jdoe%40acme.com",
         );
-        // A percent sign's other codes are no address.
+        // A percent sign's other codes are no address, nor is a file's name after `%40`.
         misses("/files/report%20final.pdf", Kind::Email);
+        misses("/builds/app%40config.yaml", Kind::Email);
     }
 
     #[test]
