@@ -128,6 +128,50 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Every file under `out` (or `out` itself), each as its path below `out` and its text.
+fn everything_in(out: &Path) -> String {
+    if out.is_file() {
+        return fs::read_to_string(out).unwrap();
+    }
+    let mut everything = String::new();
+    for file in all_files(out) {
+        everything.push_str(&file.strip_prefix(out).unwrap().to_string_lossy());
+        everything.push('\n');
+        everything.push_str(&fs::read_to_string(&file).unwrap());
+    }
+    everything
+}
+
+/// `file` as `casebridge redact --reveal` restores it with the owner's `map`, which must
+/// succeed.
+fn revealed(file: &Path, map: &Path) -> String {
+    let revealed = redact(
+        &[file, Path::new("--reveal"), Path::new("--map"), map],
+        &[],
+        None,
+    );
+    assert_succeeded(&revealed);
+    String::from_utf8(revealed.stdout).unwrap()
+}
+
+/// Redacts `input` into the directory's `out` with its `map.json`, which must succeed.
+fn redact_with_map(dir: &Dir, input: &Path) -> (PathBuf, PathBuf) {
+    let (out, map) = (dir.path("out"), dir.path("map.json"));
+    let args = [input, Path::new("-o"), &out, Path::new("--map"), &map];
+    assert_succeeded(&redact(&args, &[], None));
+    (out, map)
+}
+
+/// Asserts that `text` holds none of `sensitive` and all of `kept`.
+fn assert_hides_and_keeps(text: &str, sensitive: &[&str], kept: &[&str]) {
+    for sensitive in sensitive {
+        assert!(!text.contains(sensitive), "{sensitive} left in:\n{text}");
+    }
+    for kept in kept {
+        assert!(text.contains(kept), "{kept} lost:\n{text}");
+    }
+}
+
 #[test]
 fn a_bundle_is_redacted_into_a_mirror_with_names_rewritten() {
     let dir = Dir::new();
@@ -197,13 +241,7 @@ fn a_bundle_is_redacted_into_a_mirror_with_names_rewritten() {
     // The partner's reply quotes pseudonyms; the owner's map restores them.
     let reply = dir.path("reply.txt");
     fs::write(&reply, format!("We looked at:\n{text}")).unwrap();
-    let revealed = redact(
-        &[&reply, Path::new("--reveal"), Path::new("--map"), &map],
-        &[],
-        None,
-    );
-    assert!(revealed.status.success());
-    let restored = String::from_utf8(revealed.stdout).unwrap();
+    let restored = revealed(&reply, &map);
     assert!(
         restored.contains("Failed password for user alice from 10.20.30.40"),
         "{restored}"
@@ -422,16 +460,7 @@ fn a_map_of_an_earlier_format_still_reveals_but_is_not_extended() {
     fs::write(&map, &old).unwrap();
     let reply = dir.path("reply.txt");
     fs::write(&reply, "Person-1a2b3c says hi").unwrap();
-    let revealed = redact(
-        &[&reply, Path::new("--reveal"), Path::new("--map"), &map],
-        &[],
-        None,
-    );
-    assert!(revealed.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&revealed.stdout),
-        "Jane Doe says hi"
-    );
+    assert_eq!(revealed(&reply, &map), "Jane Doe says hi");
 
     let out = dir.path("out");
     let input = dir.path("in.txt");
@@ -694,14 +723,8 @@ fn a_sos_report_keeps_nothing_of_its_host_its_directory_or_its_accounts() {
     let out = dir.path("out");
     let report = dir.path("report.json");
     redact_with_report(&bundle, &out, &report);
-    let mut everything = String::new();
-    for file in all_files(&out) {
-        everything.push_str(&file.strip_prefix(&out).unwrap().to_string_lossy());
-        everything.push('\n');
-        everything.push_str(&fs::read_to_string(&file).unwrap());
-    }
-    let lower = everything.to_lowercase();
-    for sensitive in [
+    let everything = everything_in(&out);
+    let sensitive = [
         "db03",
         "acme-bank",
         "dc=corp",
@@ -713,21 +736,17 @@ fn a_sos_report_keeps_nothing_of_its_host_its_directory_or_its_accounts() {
         "qx7er2pl",
         "c2fsdhnhbhq",
         "md5a3c1b2d9",
-    ] {
-        assert!(
-            !lower.contains(sensitive),
-            "{sensitive} left in:\n{everything}"
-        );
-    }
-    for kept in [
+    ];
+    // In any letter case.
+    assert_hides_and_keeps(&everything.to_lowercase(), &sensitive, &[]);
+    let kept = [
         "USER         PID %CPU",
         "postgres:x:26:26:PostgreSQL Server",
         "root:*:19000",
         "interface-name=bond0",
         "/usr/local/bin/pg-backup.sh",
-    ] {
-        assert!(everything.contains(kept), "{kept} lost:\n{everything}");
-    }
+    ];
+    assert_hides_and_keeps(&everything, &[], &kept);
     // The archive's name and the connection's keep their shape around the host's.
     let names: Vec<String> = all_files(&out)
         .iter()
@@ -781,13 +800,7 @@ fn a_must_gather_keeps_no_secret_and_no_node() {
     }
     let out = dir.path("out");
     redact_with_report(&root, &out, &dir.path("report.json"));
-    let mut everything = String::new();
-    for file in all_files(&out) {
-        everything.push_str(&file.strip_prefix(&out).unwrap().to_string_lossy());
-        everything.push('\n');
-        everything.push_str(&fs::read_to_string(&file).unwrap());
-    }
-    for sensitive in [
+    let sensitive = [
         key,
         docker,
         "Xk3p9QvL",
@@ -796,20 +809,15 @@ fn a_must_gather_keeps_no_secret_and_no_node() {
         "worker-2",
         "acme-bank",
         "10.0.2.41",
-    ] {
-        assert!(
-            !everything.contains(sensitive),
-            "{sensitive} left in:\n{everything}"
-        );
-    }
-    for kept in [
+    ];
+    let kept = [
         format!("tls.crt: {cert}"),
         format!("client-certificate-data: {cert}"),
         "- name: DB_PASSWORD".to_owned(),
         "type: InternalIP".to_owned(),
-    ] {
-        assert!(everything.contains(&kept), "{kept} lost:\n{everything}");
-    }
+    ];
+    let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
+    assert_hides_and_keeps(&everything_in(&out), &sensitive, &kept);
 }
 
 /// A ticket with a pasted terminal session: prompts, an SSH key, database and registry
@@ -836,7 +844,7 @@ fn a_pasted_terminal_session_keeps_no_account_host_or_password() {
     let out = dir.path("out.txt");
     redact_with_report(&input, &out, &dir.path("report.json"));
     let text = fs::read_to_string(&out).unwrap();
-    for sensitive in [
+    let sensitive = [
         "jdoe",
         "ws-jdoe-0142",
         "db03",
@@ -852,10 +860,8 @@ fn a_pasted_terminal_session_keeps_no_account_host_or_password() {
         "R3disPass",
         "mkowalski",
         "laptop-mk",
-    ] {
-        assert!(!text.contains(sensitive), "{sensitive} left in:\n{text}");
-    }
-    for kept in [
+    ];
+    let kept = [
         "[root@",
         "mysql -u ",
         " psql -U ",
@@ -863,13 +869,79 @@ fn a_pasted_terminal_session_keeps_no_account_host_or_password() {
         "redis-cli -a ",
         "cat ~/.ssh/authorized_keys",
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9xyz ",
-    ] {
-        assert!(text.contains(kept), "{kept} lost:\n{text}");
-    }
+    ];
+    assert_hides_and_keeps(&text, &sensitive, &kept);
 }
 
 /// What a database server's support bundle holds: its hosts file, access rules, a dump's
 /// grants, an application's settings and connection strings.
+#[test]
+fn a_cloud_and_identity_bundle_keeps_no_signature_webhook_document_or_mounted_host() {
+    let dir = Dir::new();
+    let bundle = dir.path("bundle");
+    fs::create_dir_all(&bundle).unwrap();
+    fs::write(
+        bundle.join("backup.log"),
+        "GET https://acmestore.blob.core.windows.net/b/db.bak?sv=2021-06-08&sp=rl&sig=Vq3kT9%2FzX8mN2pL7vR9sT1uW3y%3D&se=2026\n\
+         alerts to https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/Xk92mPq4rTzz8YpQwErTyUio\n\
+         nfs01:/export/home on /home type nfs (rw)\n\
+         DATABASE_URL=postgres://db-prod-01.internal:5432/app\n\
+         mysqldump -h db-prod-01 app > app.sql; ping db-prod-01\n\
+         link/ether 52:54:00:ab:cd:ef brd ff:ff:ff:ff:ff:ff; mdns 224.0.0.251 ff02::fb\n\
+         java -Duser.home=/srv/app -jar app.jar\n",
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("ticket.txt"),
+        "Requester: Fatima Al-Hassan\n\
+         Customer number: 4471-2291\n\
+         Date of birth: 1984-03-12\n\
+         Passport No: C01X00T47\n\
+         Driver's license: D1234567\n",
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("key.ppk"),
+        "PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nComment: key\nPublic-Lines: 1\n\
+         AAAAB3NzaC1yc2E\nPrivate-Lines: 2\nAAABAQCXkq3Yb8mPL2v7\nQx9TzRnWkq3Yb8mP==\nPrivate-MAC: 0a1b\n",
+    )
+    .unwrap();
+    let (out, map) = redact_with_map(&dir, &bundle);
+    let text = everything_in(&out);
+    let sensitive = [
+        "Vq3kT9",
+        "Xk92mPq4rTzz8YpQwErTyUio",
+        "nfs01",
+        "db-prod-01",
+        "52:54:00:ab:cd:ef",
+        "Al-Hassan",
+        "4471-2291",
+        "1984-03-12",
+        "C01X00T47",
+        "D1234567",
+        "AAABAQCXkq3Yb8mPL2v7",
+        "Qx9TzRnW",
+    ];
+    // What names no one stays as an engineer reads it: broadcast and multicast
+    // addresses, a signed URL's other parameters, Java's own property.
+    let kept = [
+        "brd ff:ff:ff:ff:ff:ff",
+        "224.0.0.251 ff02::fb",
+        "sv=2021-06-08&sp=rl&sig=",
+        "&se=2026",
+        "-Duser.home=/srv/app",
+        "Private-MAC: 0a1b",
+        "/export/home on /home type nfs",
+    ];
+    assert_hides_and_keeps(&text, &sensitive, &kept);
+    // The owner's map turns them back.
+    let restored = revealed(&out.join("ticket.txt"), &map);
+    assert!(
+        restored.contains("Passport No: C01X00T47") && restored.contains("Al-Hassan"),
+        "{restored}"
+    );
+}
+
 #[test]
 fn a_database_servers_bundle_keeps_no_account_host_or_password() {
     let dir = Dir::new();
@@ -911,15 +983,9 @@ fn a_database_servers_bundle_keeps_no_account_host_or_password() {
         "ERROR bind to ldap02 failed; route 10.20.16.0/20 via 10.20.16.1\n",
     )
     .unwrap();
-    let out = dir.path("out");
-    let map = dir.path("map.json");
-    let args = [&bundle, Path::new("-o"), &out, Path::new("--map"), &map];
-    assert_succeeded(&redact(&args, &[], None));
-    let text: String = all_files(&out)
-        .iter()
-        .map(|f| fs::read_to_string(f).unwrap())
-        .collect();
-    for sensitive in [
+    let (out, map) = redact_with_map(&dir, &bundle);
+    let text = everything_in(&out);
+    let sensitive = [
         "ldap02",
         "app_user",
         "K8jZ1Qx9vX0mY2nT3pL4kR5sW6uV7yA8bC9dE0f",
@@ -934,18 +1000,15 @@ fn a_database_servers_bundle_keeps_no_account_host_or_password() {
         "jdoe",
         "acme.com",
         "10.20.",
-    ] {
-        assert!(!text.contains(sensitive), "{sensitive} left in:\n{text}");
-    }
-    for kept in [
+    ];
+    let kept = [
         "root:",
         "local   all     all",
         "%40",
         "/16  scram",
         "/20 via",
-    ] {
-        assert!(text.contains(kept), "{kept} lost:\n{text}");
-    }
+    ];
+    assert_hides_and_keeps(&text, &sensitive, &kept);
     // A network stays a network, its hosts inside it.
     let log = fs::read_to_string(out.join("app.log")).unwrap();
     let route = log.split("route ").nth(1).unwrap();
@@ -956,18 +1019,7 @@ fn a_database_servers_bundle_keeps_no_account_host_or_password() {
     assert_eq!(u32::from(gateway) >> 12, u32::from(network) >> 12, "{log}");
 
     // The owner's map turns the network and the encoded address back.
-    let revealed = redact(
-        &[
-            &out.join("app.log"),
-            Path::new("--reveal"),
-            Path::new("--map"),
-            &map,
-        ],
-        &[],
-        None,
-    );
-    assert!(revealed.status.success());
-    let restored = String::from_utf8(revealed.stdout).unwrap();
+    let restored = revealed(&out.join("app.log"), &map);
     assert!(
         restored.contains("route 10.20.16.0/20 via 10.20.16.1"),
         "{restored}"

@@ -23,6 +23,10 @@ pub enum Kind {
     StripeKey,
     GcpApiKey,
     AzureStorageKey,
+    /// The secret path of a chat service's incoming webhook (Slack, Discord, Teams).
+    Webhook,
+    /// A signed URL's signature or session token (Azure SAS, S3 and GCS pre-signed URLs).
+    UrlSignature,
     BearerToken,
     UrlPassword,
     PasswordHash,
@@ -39,6 +43,11 @@ pub enum Kind {
     NlBsn,
     CaSin,
     InAadhaar,
+    Passport,
+    DriverLicense,
+    /// A customer's, client's or account's number after its label.
+    AccountNumber,
+    DateOfBirth,
     Phone,
     Username,
     Hostname,
@@ -58,6 +67,8 @@ impl Kind {
             Kind::StripeKey => "stripe_key",
             Kind::GcpApiKey => "gcp_api_key",
             Kind::AzureStorageKey => "azure_storage_key",
+            Kind::Webhook => "webhook_secret",
+            Kind::UrlSignature => "url_signature",
             Kind::BearerToken => "bearer_token",
             Kind::UrlPassword => "url_password",
             Kind::PasswordHash => "password_hash",
@@ -74,6 +85,10 @@ impl Kind {
             Kind::NlBsn => "nl_bsn",
             Kind::CaSin => "ca_sin",
             Kind::InAadhaar => "in_aadhaar",
+            Kind::Passport => "passport",
+            Kind::DriverLicense => "driver_license",
+            Kind::AccountNumber => "account_number",
+            Kind::DateOfBirth => "date_of_birth",
             Kind::Phone => "phone",
             Kind::Username => "username",
             Kind::Hostname => "hostname",
@@ -166,6 +181,16 @@ enum Check {
     /// An account given as an option of a command that takes it so (`psql -U jdoe`, `mysql
     /// -u jdoe`, `docker login -u jdoe`, `ssh -l jdoe`).
     CommandUser,
+    /// A database server given as an option of a client that takes it so (`mysql -h
+    /// db-prod-01`, `psql --host=pg-02`, `redis-cli -h cache-01`): a host's own name as
+    /// [`Check::HostLabel`] reads one.
+    CommandHost,
+    /// A host's one label before a remote path (`nfs01:/export/home`, `scp x web-01:/tmp`):
+    /// a host's own name with a digit or a hyphen (`HTTP:/` is no host).
+    PathHost,
+    /// A document's number after its label (a passport's, a licence's, a customer's): three
+    /// digits or more, not one repeated.
+    IdNumber,
 }
 
 impl Check {
@@ -175,7 +200,11 @@ impl Check {
     fn resumes_inside(self) -> bool {
         matches!(
             self,
-            Check::CommandSecret | Check::CommandUser | Check::UserPassword | Check::DeviceSecret
+            Check::CommandSecret
+                | Check::CommandUser
+                | Check::CommandHost
+                | Check::UserPassword
+                | Check::DeviceSecret
         )
     }
 }
@@ -226,7 +255,7 @@ const USER_AT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9](?:[A-Za-z0-9.-
 /// An account and its host's short name, as a shell's prompt shows them (`\\u@\\h`): one
 /// label, so that the automaton follows an email's domain no further than its first.
 const USER_AT_SHORT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9-]*";
-const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session";
+const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
 /// property's `spring.datasource.password`), or a capitalised one ending a camel-case name
@@ -407,8 +436,54 @@ fn builtin() -> Vec<Detector> {
             Kind::AzureStorageKey,
             Credentials,
             0.95,
-            "Azure storage connection string AccountKey",
-            r"(?i:AccountKey)=(?P<v>[A-Za-z0-9+/]{40}[A-Za-z0-9+/]*={0,2})",
+            "Azure storage or Service Bus connection string key",
+            // A storage account's `AccountKey=`, a Service Bus's or an Event Hub's
+            // `SharedAccessKey=`.
+            r"(?i:AccountKey|SharedAccessKey)=(?P<v>[A-Za-z0-9+/]{40}[A-Za-z0-9+/]*={0,2})",
+            Value::Group,
+            Check::None,
+        ),
+        d(
+            Kind::UrlSignature,
+            Credentials,
+            0.9,
+            "signature or session token of a signed URL",
+            // An Azure shared access signature's `&sig=` (a blob URL, a Logic App's or a
+            // Teams workflow's trigger, a `SharedAccessSignature=` connection string), an
+            // S3 or GCS pre-signed URL's `X-Amz-Signature=`, `X-Amz-Security-Token=` and
+            // `X-Goog-Signature=`, CloudFront's `Signature=`: whoever holds the URL may
+            // read or write until it expires.
+            r"[?&](?:sig|Signature|(?i:x-amz-signature|x-amz-security-token|x-goog-signature))=(?P<v>[A-Za-z0-9%+/._~-]{16}[A-Za-z0-9%+/._~-]*={0,2})",
+            Value::Group,
+            Check::None,
+        ),
+        d(
+            Kind::Webhook,
+            Credentials,
+            0.95,
+            "secret path of a chat webhook URL (Slack, Microsoft Teams)",
+            // Whoever holds `https://hooks.slack.com/services/T…/B…/…` or a Teams
+            // connector's `…/webhookb2/…@…/IncomingWebhook/…/…` posts to the channel.
+            r"(?:\bhooks\.slack\.com/(?:services|workflows|triggers)/|/webhookb2/|\boutlook\.office(?:365)?\.com/webhook/)(?P<v>[A-Za-z0-9@_-]{8}[A-Za-z0-9@_-]*(?:/[A-Za-z0-9@_-]+)+)",
+            Value::Group,
+            Check::None,
+        ),
+        d(
+            Kind::Webhook,
+            Credentials,
+            0.95,
+            "secret path of a Discord webhook URL",
+            r"\bdiscord(?:app)?\.com/api/webhooks/(?P<v>[0-9]{17,20}/[A-Za-z0-9_-]{60}[A-Za-z0-9_-]*)",
+            Value::Group,
+            Check::None,
+        ),
+        d(
+            Kind::PrivateKey,
+            Credentials,
+            0.99,
+            "PuTTY private key's lines",
+            // A `.ppk` file's `Private-Lines: 14` and the base64 lines it counts.
+            r"\bPrivate-Lines:[ \t]*[0-9]+\r?\n(?P<v>[A-Za-z0-9+/=]{4,}(?:\r?\n[A-Za-z0-9+/=]{4,})*)(?:\r?\n|\z)",
             Value::Group,
             Check::None,
         ),
@@ -643,6 +718,17 @@ fn builtin() -> Vec<Detector> {
             Check::CommandUser,
         ),
         d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "database server given as a client's option",
+            // `mysql -h db-prod-01`, `psql --host=pg-02`, `redis-cli -h cache-01`: named by
+            // its one label (a dotted name or an address is found as such).
+            r#"[ \t](?:-h|--host)(?:[ \t]*|=)["']?(?P<v>[A-Za-z0-9][A-Za-z0-9-]*)(?:[\s"';]|\z)"#,
+            Value::Group,
+            Check::CommandHost,
+        ),
+        d(
             Kind::Email,
             Contact,
             0.95,
@@ -727,7 +813,7 @@ fn builtin() -> Vec<Detector> {
             // Operations`, `Customer: Acme Corp`); one (`User: Alice`) or an account's
             // shape (`User: JDoe`) stays the user-name detector's, which comes after.
             &format!(
-                r"(?i:\b(?:user|customer|client|caller|requester|requestor|reporter|contact|assignee|owner|agent|engineer|technician|assigned[ _]to|(?:opened|created|closed|resolved|reported)[ _]by|requested[ _]for))[ \t]*:[ \t]*(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{CAPITAL}(?:{SMALL}|['-])+){{1,2}})(?:[ \t]*(?:\r?\n|\\[rn]|[,;.)\x22'<]|(?m:$))|[ \t]+[a-z(])"
+                r"(?i:\b(?:user|customer|client|caller|requester|requestor|reporter|contact|assignee|owner|agent|engineer|technician|assigned[ _]to|(?:opened|created|closed|resolved|reported)[ _]by|requested[ _]for))[ \t]*:[ \t]*(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{CAPITAL}(?:{SMALL}|['-]{CAPITAL}?)+){{1,2}})(?:[ \t]*(?:\r?\n|\\[rn]|[,;.)\x22'<]|(?m:$))|[ \t]+[a-z(])"
             ),
             Value::Group,
             Check::LabelledName,
@@ -793,6 +879,18 @@ fn builtin() -> Vec<Detector> {
             Check::LabelledCard,
         ),
         d(
+            Kind::AccountNumber,
+            AccountIdentifiers,
+            0.8,
+            "customer or account number after its label",
+            // `Customer number: 4471-2291`, `customer_id=ACME-00912`, `"accountId":
+            // "123456789012"`, `Contract no. C-2024-0117`: the number that finds the
+            // customer in the vendor's own systems, which a partner does not need.
+            r#"(?i:\b(?:customer|client|account|acct|member|subscriber|contract)[ \t_-]*(?:no\.?|number|num|nr\.?|#|id))["']?(?:[ \t]*[:#=]|[ \t])[ \t]*["']?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{3,30}[A-Za-z0-9])\b"#,
+            Value::Group,
+            Check::IdNumber,
+        ),
+        d(
             Kind::Iban,
             Financial,
             0.95,
@@ -845,6 +943,38 @@ fn builtin() -> Vec<Detector> {
             r"(?i:\baadhaar(?: (?:no|number))?\b)[\s:#=.]*(?P<v>[2-9][0-9]{3} ?[0-9]{4} ?[0-9]{4})\b",
             Value::Group,
             Check::Aadhaar,
+        ),
+        d(
+            Kind::Passport,
+            GovernmentId,
+            0.85,
+            "passport number after its label",
+            // `Passport No: C01X00T47`, `passport_number=123456789`, `"passport": "…"`.
+            r#"(?i:\bpassport(?:[ \t_-]*(?:no\.?|number|num|nr\.?|#|id))?)["']?[ \t]*[:#=][ \t]*["']?(?P<v>[A-Z0-9]{6,9})\b"#,
+            Value::Group,
+            Check::IdNumber,
+        ),
+        d(
+            Kind::DriverLicense,
+            GovernmentId,
+            0.85,
+            "driver's licence number after its label",
+            // `Driver's license: D1234567`, `driving_licence_no = MORGA753116SM9IJ`.
+            r#"(?i:\b(?:driver'?s?|driving)[ \t_-]*licen[cs]e(?:[ \t_-]*(?:no\.?|number|num|nr\.?|#|id))?)["']?[ \t]*[:#=][ \t]*["']?(?P<v>[A-Z0-9][A-Z0-9-]{4,18}[A-Z0-9])\b"#,
+            Value::Group,
+            Check::IdNumber,
+        ),
+        d(
+            Kind::DateOfBirth,
+            Contact,
+            0.85,
+            "date of birth after its label",
+            // `Date of birth: 1984-03-12`, `DOB: 12/03/1984`, `"birthDate": "…"`, `born on
+            // 12 March 1984`: a date alone is everywhere in logs, a person's birth date
+            // identifies them.
+            r#"(?i:\b(?:date[ \t]+of[ \t]+birth|birth[ _-]?date|d\.?o\.?b\.?|born(?:[ \t]+on)?))["']?[ \t]*[:=]?[ \t]*["']?(?P<v>[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{4}|[0-9]{2})|[0-9]{1,2}(?:st|nd|rd|th)?[ \t]+(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?[ \t]+[0-9]{4}|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[ \t]+[0-9]{1,2}(?:st|nd|rd|th)?,?[ \t]+[0-9]{4})\b"#,
+            Value::Group,
+            Check::None,
         ),
         d(
             Kind::Phone,
@@ -943,6 +1073,18 @@ fn builtin() -> Vec<Detector> {
             r"\bhost=(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)[ \t]+(?:port|dbname|user|password|sslmode|connect_timeout)=",
             Value::Group,
             Check::HostLabel,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "host named by its one label before a remote path",
+            // An NFS export as mount, fstab and df show it (`nfs01:/export/home on /home
+            // type nfs`), a copy's target (`scp app.log web-01:/tmp/`, `rsync -a
+            // backup-02:/srv/ .`). A URL's `scheme://` is none.
+            r"\b(?P<v>[A-Za-z0-9][A-Za-z0-9-]+):/[A-Za-z0-9_.~-]",
+            Value::Group,
+            Check::PathHost,
         ),
         d(
             Kind::Username,
@@ -1090,9 +1232,10 @@ fn builtin() -> Vec<Detector> {
             AccountIdentifiers,
             0.85,
             "home folder on a share",
-            // `\\fs01\users\jdoe\Documents`, `\\nas\home\jdoe`: the share's server is found
-            // first, then its folder of users.
-            r#"\\+(?i:users|home|homes|profiles)\\+(?P<v>[A-Za-z_][A-Za-z0-9._-]*)(?:\\|[\s"']|\z)"#,
+            // `\\fs01\users\jdoe\Documents`, `\\nas\home\jdoe`, a hidden share's
+            // `\\FS-02\home$\jdoe`: the share's server is found first, then its folder
+            // of users.
+            r#"\\+(?i:users|home|homes|profiles)\$?\\+(?P<v>[A-Za-z_][A-Za-z0-9._-]*)(?:\\|[\s"']|\z)"#,
             Value::Group,
             Check::Username,
         ),
@@ -3162,7 +3305,8 @@ static ADDRESS_LABELS: WordList = WordList::new(&[
 ]);
 
 /// Generic top-level domains that are also the last word of a setting's key
-/// (`spring.application.name`, `spring.mail.host`, `logging.file.name`), lower case: such a
+/// (`spring.application.name`, `spring.mail.host`, `logging.file.name`, Java's
+/// `-Duser.home=`; `.home` is an internal suffix), lower case: such a
 /// dotted name before `=`, or before `:` and no port number, is a key, not a host.
 /// Domains a company's own hosts use (`.app`, `.cloud`, `.group`, a country's `.id`) are
 /// not here, so an inventory keyed by its hosts (`web01.acme.cloud:`) still has them found.
@@ -3174,6 +3318,7 @@ static KEY_WORD_DOMAINS: WordList = WordList::new(&[
     "events",
     "free",
     "help",
+    "home",
     "host",
     "link",
     "map",
@@ -3951,7 +4096,22 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && text.get(end).is_none_or(u8::is_ascii);
             return ok.then_some((start, end));
         }
-        Check::Mac => value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic()),
+        // The broadcast address, an unset one and the well-known multicast groups
+        // (IPv4's `01:00:5e:…`, IPv6's `33:33:…`, the bridges' `01:80:c2:…`, Cisco's
+        // `01:00:0c:…`) name no device.
+        Check::Mac => {
+            let hex: Vec<u8> = value
+                .iter()
+                .filter(|b| b.is_ascii_hexdigit())
+                .map(u8::to_ascii_lowercase)
+                .collect();
+            let protocol = hex.iter().all(|b| *b == b'f')
+                || hex.iter().all(|b| *b == b'0')
+                || [&b"01005e"[..], b"3333", b"0180c2", b"01000c"]
+                    .iter()
+                    .any(|prefix| hex.starts_with(prefix));
+            (value.len() != 14 || value.iter().any(|b| b.is_ascii_alphabetic())) && !protocol
+        }
         Check::Ipv6 => {
             let glued = before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.')
                 && !escape_letter(text, start - 1);
@@ -3968,7 +4128,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 || value
                     .split(|b| *b == b':')
                     .all(|group| group.len() <= 1 && !group.iter().any(u8::is_ascii_digit));
-            !glued && !path && validate::ipv6(value).is_some()
+            // A multicast group (`ff02::1`, all of a link's nodes) names no host.
+            !glued && !path && validate::ipv6(value).is_some_and(|a| !a.is_multicast())
         }
         // A subnet's mask (`255.255.255.0`) or an ACL's wildcard (`0.0.0.255`) is the
         // network's shape an engineer reads, and no one's address.
@@ -3977,7 +4138,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let mask =
                 |m: u32| m.leading_ones() >= 8 && m.leading_ones() + m.trailing_zeros() == 32;
             let wildcard = bits.trailing_ones() >= 2 && mask(!bits);
-            !(mask(bits) || wildcard)
+            // A multicast group (`224.0.0.251`, mDNS) names no host either.
+            !(mask(bits) || wildcard || address.is_multicast())
         }),
         Check::Card => validate::payment_card(value),
         Check::LabelledCard => validate::labelled_card(value),
@@ -4127,6 +4289,30 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                         && (option == b"-u" || option == b"--user")
                 });
             command && (first.is_some() || second.is_some())
+        }
+        Check::CommandHost => {
+            let (option, _, at) = option_before(text, start)?;
+            let server = matches!(option, b"-h" | b"--host" | b"--host=")
+                && matches!(
+                    command_before(text, at),
+                    Some(Command::Mysql | Command::Postgres | Command::Redis)
+                );
+            return server.then(|| confirm(Check::HostLabel, text, start, end))?;
+        }
+        // Not a path's folder (`/usr/bin/X11:/usr/bin`) or a record's field (passwd's
+        // `www-data:/var/www`).
+        Check::PathHost => {
+            before.is_none_or(|b| b" \t\r\n\"'=@([,>".contains(&b))
+                && value
+                    .iter()
+                    .copied()
+                    .any(|b| b.is_ascii_digit() || b == b'-')
+                && confirm(Check::HostLabel, text, start, end).is_some()
+        }
+        Check::IdNumber => {
+            let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
+            let first = value[0];
+            digits >= 3 && !value.iter().all(|b| *b == first)
         }
         Check::CommandSecret | Check::CommandUser => {
             let (option, attached, at) = option_before(text, start)?;
@@ -5322,6 +5508,18 @@ mod tests {
             "host    app    app_user    10.20.0.0/16    md5".into(),
             "GRANT ALL ON *.* TO 'jdoe'@'localhost'".into(),
             "jdoe     pts/0        vpn-gw-03        Mon Nov 30 09:12".into(),
+            "db.bak?sv=2021-06-08&sig=Vq3kT9%2FzX8mN2pL7vR9sT1uW3y%3D&se=x".into(),
+            "https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/Xk92mPq4rTzz8".into(),
+            format!(
+                "https://discord.com/api/webhooks/123456789012345678/{}",
+                "aB3-".repeat(17)
+            ),
+            "Private-Lines: 2\nAAABAQCX\nkq3Yb8mP\nPrivate-MAC: 0a1b".into(),
+            "Passport No: C01X00T47".into(),
+            "Driver's license: D1234567".into(),
+            "Date of birth: 1984-03-12".into(),
+            "customer_id=ACME-00912".into(),
+            "mysql -h db-prod-01 -u x".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -6655,7 +6853,251 @@ mod tests {
             "00:1A:2b:3c:4D:5e",
         );
         finds("mac 001a.2b3c.4d5e", Kind::MacAddress, "001a.2b3c.4d5e");
+        finds(
+            "link/ether 52:54:00:ab:cd:ef",
+            Kind::MacAddress,
+            "52:54:00:ab:cd:ef",
+        );
         misses("serial 1234.5678.9012", Kind::MacAddress);
+        // The broadcast address, well-known multicast groups and an unset address name
+        // no device; another address with the group bit set is still found (a made-up
+        // one in a test's fixture is someone's all the same).
+        misses_each(
+            Kind::MacAddress,
+            &[
+                "link/ether 52:54:00:ab:cd:ef brd ff:ff:ff:ff:ff:ff",
+                "dst 01:00:5e:00:00:fb (mDNS)",
+                "dst 33-33-00-00-00-01",
+                "hwaddr 00:00:00:00:00:00",
+                "stp 0180.c200.0000",
+            ]
+            .map(|t| t.split_once(" brd ").map_or(t, |(_, brd)| brd)),
+        );
+        finds(
+            "nic hwaddr 07:d3:8b:0e:23:02",
+            Kind::MacAddress,
+            "07:d3:8b:0e:23:02",
+        );
+    }
+
+    #[test]
+    fn a_multicast_group_is_no_host() {
+        misses_each(
+            Kind::Ipv4,
+            &["mdns 224.0.0.251:5353", "igmp 239.255.255.250"],
+        );
+        misses_each(Kind::Ipv6, &["ping ff02::1%eth0", "group ff05::1:3 joined"]);
+        finds("from 223.255.255.1 ok", Kind::Ipv4, "223.255.255.1");
+        finds("from fe80::1%eth0", Kind::Ipv6, "fe80::1");
+    }
+
+    #[test]
+    fn signed_urls_and_chat_webhooks_are_secrets() {
+        let sas = "https://acme.blob.core.windows.net/b/db.bak?sv=2021-06-08&sp=rl&sig=Vq3kT9%2FzX8mN2pL7vR9sT1uW3yZ5aB6cD8e%3D&se=2026";
+        finds(
+            sas,
+            Kind::UrlSignature,
+            "Vq3kT9%2FzX8mN2pL7vR9sT1uW3yZ5aB6cD8e%3D",
+        );
+        finds(
+            "GET /x?X-Amz-Credential=k&X-Amz-Signature=4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99 HTTP/1.1",
+            Kind::UrlSignature,
+            "4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99",
+        );
+        finds(
+            "Endpoint=sb://x/;SharedAccessSignature=SharedAccessSignature sr=x&sig=AbCdEfGh12345678IjKl%3d&se=1",
+            Kind::UrlSignature,
+            "AbCdEfGh12345678IjKl%3d",
+        );
+        let key = "A1b2C3d4".repeat(6);
+        finds(
+            &format!("Endpoint=sb://bus/;SharedAccessKeyName=Root;SharedAccessKey={key}="),
+            Kind::AzureStorageKey,
+            &format!("{key}="),
+        );
+        finds(
+            "webhook: https://hooks.slack.com/services/T024BE7LD/B01ABCDEF12/Xk92mPq4rTzz8YpQwErTyUio",
+            Kind::Webhook,
+            "T024BE7LD/B01ABCDEF12/Xk92mPq4rTzz8YpQwErTyUio",
+        );
+        finds(
+            "https://acme.webhook.office.com/webhookb2/1f2e@3d4c/IncomingWebhook/9a8b7c/5d6e",
+            Kind::Webhook,
+            "1f2e@3d4c/IncomingWebhook/9a8b7c/5d6e",
+        );
+        let token = "aB3-xY9_".repeat(9);
+        finds(
+            &format!("url=https://discord.com/api/webhooks/123456789012345678/{token}"),
+            Kind::Webhook,
+            &format!("123456789012345678/{token}"),
+        );
+        // A signature too short to be one, a page's `sig=` word, Slack's docs page, a
+        // Discord URL without its token.
+        misses_each(
+            Kind::UrlSignature,
+            &[
+                "?sig=abc&x=1",
+                "see the sig= parameter",
+                "?design=Vq3kT9zX8mN2pL7vR9sT1",
+            ],
+        );
+        misses_each(
+            Kind::Webhook,
+            &[
+                "see https://api.slack.com/messaging/webhooks",
+                "https://hooks.slack.com/services/",
+                "https://discord.com/api/webhooks/123456789012345678",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_putty_keys_private_lines_are_a_private_key() {
+        let ppk = "PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nComment: jdoe\nPublic-Lines: 1\nAAAAB3NzaC1yc2E\nPrivate-Lines: 2\nAAABAQCXkq3Yb8mP\nL2v7Qx9TzRnW==\nPrivate-MAC: 0a1b2c\n";
+        finds_each(
+            Kind::PrivateKey,
+            &[
+                (ppk, "AAABAQCXkq3Yb8mP\nL2v7Qx9TzRnW=="),
+                ("Private-Lines: 1\r\nAAAB3Nza", "AAAB3Nza"),
+            ],
+        );
+        misses_each(
+            Kind::PrivateKey,
+            &[
+                "Public-Lines: 2\nAAAAB3NzaC1yc2E\n",
+                "Private-Lines: 14 (see below)\n",
+            ],
+        );
+    }
+
+    #[test]
+    fn identity_documents_and_customer_numbers_after_their_labels() {
+        finds_each(
+            Kind::Passport,
+            &[
+                ("Passport No: C01X00T47", "C01X00T47"),
+                ("passport_number=123456789", "123456789"),
+                ("\"passport\": \"09AB12345\"", "09AB12345"),
+                ("Passport #: 512345678.", "512345678"),
+            ],
+        );
+        misses_each(
+            Kind::Passport,
+            &[
+                "Passport: EXPIRED",
+                "passport renewal 2024-05-01",
+                "Passport No: 000000000",
+                "passport photo: AB12",
+            ],
+        );
+        finds_each(
+            Kind::DriverLicense,
+            &[
+                ("Driver's license: D1234567", "D1234567"),
+                ("driving_licence_no = MORGA753116SM9IJ", "MORGA753116SM9IJ"),
+                ("Drivers License #: 123-456-789", "123-456-789"),
+            ],
+        );
+        misses_each(
+            Kind::DriverLicense,
+            &["driver license: VALID", "driver license checks pass 3 of 4"],
+        );
+        finds_each(
+            Kind::AccountNumber,
+            &[
+                ("Customer number: 4471-2291", "4471-2291"),
+                ("customer_id=ACME-00912 email=x", "ACME-00912"),
+                ("\"accountId\": \"123456789012\"", "123456789012"),
+                ("Contract no. C-2024-0117", "C-2024-0117"),
+            ],
+        );
+        misses_each(
+            Kind::AccountNumber,
+            &[
+                "account_id = ${ACCOUNT_ID}",
+                "customer_id=none",
+                "client_id: 42",
+                "account number: 00000",
+                "the customer number is wrong",
+            ],
+        );
+        finds_each(
+            Kind::DateOfBirth,
+            &[
+                ("Date of birth: 1984-03-12", "1984-03-12"),
+                ("DOB: 12/03/1984", "12/03/1984"),
+                ("\"birthDate\": \"1990-07-01\"", "1990-07-01"),
+                ("born on 12 March 1984 in", "12 March 1984"),
+                ("D.O.B. Mar 3rd, 1984", "Mar 3rd, 1984"),
+            ],
+        );
+        misses_each(
+            Kind::DateOfBirth,
+            &[
+                "Date: 1984-03-12",
+                "date of birth unknown",
+                "born 1984",
+                "reborn 12/03/1984",
+                "dobby 12/03/1984",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_host_named_by_its_label_before_a_path_or_after_a_clients_option() {
+        finds_each(
+            Kind::Hostname,
+            &[
+                ("nfs01:/export/home on /home type nfs", "nfs01"),
+                ("mounts:\nnfs-02:/export/home /home nfs rw 0 0", "nfs-02"),
+                ("scp app.log web-01:/tmp/", "web-01"),
+                ("rsync -a jdoe@backup-02:/srv/ .", "backup-02"),
+                ("mysql -h db-prod-01 -u admin appdb", "db-prod-01"),
+                ("mysqldump -hdb-prod-01 app", "db-prod-01"),
+                ("psql --host=pg-02 -U jdoe", "pg-02"),
+                ("redis-cli -h cache-01 -p 6379", "cache-01"),
+            ],
+        );
+        misses_each(
+            Kind::Hostname,
+            &[
+                "copy s3://bucket/key now",
+                "HTTP:/index.html",
+                "C:/Users",
+                "mount nfs:/export",
+                "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
+                "PATH=/usr/local/bin/X11:/usr/bin",
+                "df -h /var-01",
+                "ls -h web-01",
+                "mysql -h localhost -u x",
+                "sort -h db-01.txt",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_labelled_name_keeps_a_capital_after_its_hyphen_or_apostrophe() {
+        finds_each(
+            Kind::PersonName,
+            &[
+                ("Requester: Fatima Al-Hassan\n", "Fatima Al-Hassan"),
+                ("Assignee: Patrick O'Neil\n", "Patrick O'Neil"),
+            ],
+        );
+    }
+
+    #[test]
+    fn javas_home_properties_are_no_hosts() {
+        misses_each(
+            Kind::Hostname,
+            &[
+                "java -Duser.home=/srv/app -jar app.jar",
+                "user.home = /var/lib/app",
+                "System.getProperty(\"user.home\")",
+                "JAVA: java.home is /usr/lib/jvm",
+            ],
+        );
+        finds("ping nas01.home now", Kind::Hostname, "nas01.home");
     }
 
     #[test]

@@ -196,6 +196,10 @@ impl Pseudonymizer {
             | Kind::NlBsn
             | Kind::CaSin
             | Kind::InAadhaar
+            | Kind::Passport
+            | Kind::DriverLicense
+            | Kind::AccountNumber
+            | Kind::DateOfBirth
             | Kind::Phone => self.push_same_shape(out, kind.name(), value),
             Kind::PersonName => {
                 out.push_str("Person-");

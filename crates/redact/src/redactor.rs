@@ -848,8 +848,16 @@ pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> 
         }
         at = end.max(dot + 1);
         // A run with no byte a short name needs (a stack frame's
-        // `com.acme.billing.Invoice.post`) holds none, and costs no search.
-        if dots < 2 || seen & LETTER == 0 || seen & MARK == 0 {
+        // `com.acme.billing.Invoice.post`) holds none, and costs no search. Two labels
+        // name a host within a site only under an internal suffix (`db-01.internal`).
+        let internal = || {
+            let last = text[start..end]
+                .rsplit(|b| *b == b'.')
+                .next()
+                .unwrap_or(b"");
+            crate::validate::internal_suffix(last)
+        };
+        if dots == 0 || seen & LETTER == 0 || seen & MARK == 0 || (dots == 1 && !internal()) {
             continue;
         }
         for name in detectors.host_names_in(text, start..end) {
@@ -862,16 +870,24 @@ pub fn short_host_names(detectors: &Detectors, text: &[u8]) -> BTreeSet<String> 
     names
 }
 
-/// The first label of a host name with three or more labels, if it looks like a host's
-/// own name (three characters or more, with a [`host_mark`]) and names a host within a
-/// site, not the site itself: `web01` of `web01.corp.acme.com` or `web01.acme.co.uk`, but
-/// not `http2` of `http2.github.io`, a site of its own under a public suffix, whose name
-/// in a project's docs is a word of the project. As written.
+/// The first label of a host name with three or more labels, or two under an internal
+/// suffix, if it looks like a host's own name (three characters or more, with a
+/// [`host_mark`]) and names a host within a site, not the site itself: `web01` of
+/// `web01.corp.acme.com`, `web01.acme.co.uk` or `db-01.internal`, but not `http2` of
+/// `http2.github.io`, a site of its own under a public suffix, whose name in a project's
+/// docs is a word of the project. As written.
 fn short_name(name: &[u8]) -> Option<&str> {
     let host = std::str::from_utf8(name).ok()?;
     let mut labels = host.split('.');
     let short = labels.next()?;
-    if !(labels.count() >= 2 && short.len() >= 3 && short.bytes().any(host_mark)) {
+    if !(short.len() >= 3 && short.bytes().any(host_mark)) {
+        return None;
+    }
+    let (count, last) = labels.fold((0, ""), |(count, _), label| (count + 1, label));
+    if count == 1 && crate::validate::internal_suffix(last.as_bytes()) {
+        return Some(short);
+    }
+    if count < 2 {
         return None;
     }
     // The public suffix list is in lower case.
@@ -1030,6 +1046,20 @@ mod tests {
             b"/16",
             b"::/48",
             b"redis://:",
+            b"&sig=",
+            b"hooks.slack.com/services/",
+            b"/webhookb2/",
+            b"Private-Lines: 2",
+            b"Passport No: ",
+            b"Date of birth: ",
+            b"12/03/1984",
+            b"customer_id=",
+            b"ACME-00912",
+            b"nfs01:/",
+            b"mysql -h ",
+            b"db-prod-01.internal",
+            b"ff:ff:ff:ff:ff:ff",
+            b"ff02::1",
         ];
         let (done, result) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -1376,6 +1406,23 @@ mod tests {
         assert_eq!(
             text,
             format!("http2 tc39 {} {}", label("web-7"), label("db-8"))
+        );
+        // Two labels name a host within a site under an internal suffix alone.
+        let mut r = redactor(Policy::default());
+        r.learn([
+            &b"DATABASE_URL=postgres://db-prod-01.internal:5432/app nas-2.local app-3.io\n\
+                    if op1.int < op2.int: home-1.home"[..],
+        ]);
+        let out = r.redact(b"ping db-prod-01; nas-2 app-3 op1 home-1");
+        let text = String::from_utf8(out.text).unwrap();
+        let label = |name: &str| r.pseudonymizer().label(name);
+        assert_eq!(
+            text,
+            format!(
+                "ping {}; {} app-3 op1 home-1",
+                label("db-prod-01"),
+                label("nas-2")
+            )
         );
     }
 

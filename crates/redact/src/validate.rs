@@ -345,6 +345,23 @@ static REVERSE_DNS_ROOTS: WordList = WordList::new(&[
 /// field's name; no host is named so.
 static CODE_RECEIVERS: WordList = WordList::new(&["cls", "self", "super", "this"]);
 
+/// Whether `label` is a suffix only internal networks use (`internal`, `local`, `corp`), in
+/// any letter case: not `.int` or `.home`, which code writes as members (`op1.int`,
+/// `cmd.home`).
+pub(crate) fn internal_suffix(label: &[u8]) -> bool {
+    NETWORK_SUFFIXES.contains_lowered(label)
+}
+
+/// The [`INTERNAL_SUFFIXES`] that name nothing in code.
+static NETWORK_SUFFIXES: WordList = WordList::new(&[
+    "local",
+    "lan",
+    "internal",
+    "intranet",
+    "corp",
+    "localdomain",
+]);
+
 /// Whether `label` is a file's extension (`log`, `gz`, `yaml`), in any letter case.
 pub(crate) fn file_extension(label: &[u8]) -> bool {
     FILE_EXTENSIONS.contains_lowered(label)
@@ -423,6 +440,10 @@ fn host_name(text: &[u8], site: bool) -> bool {
         return false;
     }
     if !site && CODE_RECEIVERS.contains(first) {
+        return false;
+    }
+    // Java's own properties (`System.getProperty("user.home")`), under the internal `.home`.
+    if !site && count == 2 && last == b"home" && (first == b"user" || first == b"java") {
         return false;
     }
     let package_root = count >= 3 && REVERSE_DNS_ROOTS.contains(first);
