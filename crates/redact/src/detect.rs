@@ -22,7 +22,11 @@ pub enum Kind {
     SlackToken,
     StripeKey,
     GcpApiKey,
+    /// A service's token known by its prefix (OpenAI's `sk-proj-`, npm's `npm_`, Vault's
+    /// `hvs.`, …).
+    ApiToken,
     AzureStorageKey,
+    AzureClientSecret,
     /// The secret path of a chat service's incoming webhook (Slack, Discord, Teams).
     Webhook,
     /// A signed URL's signature or session token (Azure SAS, S3 and GCS pre-signed URLs).
@@ -66,7 +70,9 @@ impl Kind {
             Kind::SlackToken => "slack_token",
             Kind::StripeKey => "stripe_key",
             Kind::GcpApiKey => "gcp_api_key",
+            Kind::ApiToken => "api_token",
             Kind::AzureStorageKey => "azure_storage_key",
+            Kind::AzureClientSecret => "azure_client_secret",
             Kind::Webhook => "webhook_secret",
             Kind::UrlSignature => "url_signature",
             Kind::BearerToken => "bearer_token",
@@ -188,6 +194,11 @@ enum Check {
     /// A host's one label before a remote path (`nfs01:/export/home`, `scp x web-01:/tmp`):
     /// a host's own name with a digit or a hyphen (`HTTP:/` is no host).
     PathHost,
+    /// An IAM user or a role's session after an IAM or STS ARN's account.
+    IamUser,
+    /// An Entra ID client secret from its digit and `Q~` on: the three characters before
+    /// them belong to it, and a character of its alphabet may not go on after it.
+    AzureSecret,
     /// A document's number after its label (a passport's, a licence's, a customer's): three
     /// digits or more, not one repeated.
     IdNumber,
@@ -255,7 +266,7 @@ const USER_AT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9](?:[A-Za-z0-9.-
 /// An account and its host's short name, as a shell's prompt shows them (`\\u@\\h`): one
 /// label, so that the automaton follows an email's domain no further than its first.
 const USER_AT_SHORT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9-]*";
-const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken";
+const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken|license[_-]?key";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
 /// property's `spring.datasource.password`), or a capitalised one ending a camel-case name
@@ -431,6 +442,37 @@ fn builtin() -> Vec<Detector> {
             r"\bAIza[0-9A-Za-z_-]{35}\b",
             Value::Whole,
             Check::None,
+        ),
+        d(
+            Kind::ApiToken,
+            Credentials,
+            0.95,
+            "service token with its vendor's prefix",
+            // The prefixes secret scanners know, each with the length and alphabet its
+            // vendor documents: OpenAI's and Anthropic's `sk-proj-`/`sk-ant-`, Hugging
+            // Face's `hf_`, npm's `npm_`, PyPI's `pypi-AgEIcHlwaS5vcmc`, Docker Hub's
+            // `dckr_pat_`, GitLab's other tokens (`glrt-`, `gldt-`, `glptt-`…), Vault's
+            // `hvs.`/`hvb.`, SendGrid's `SG.`, Shopify's `shpat_`, Twilio's `SK`, Databricks'
+            // `dapi`, DigitalOcean's `dop_v1_`, Atlassian's `ATATT3`, Postman's `PMAK-`,
+            // Grafana's `glc_`/`glsa_`, New Relic's `NRAK-` (its license keys, which only
+            // end in `NRAL`, are found after their name, `license_key`), Linear's
+            // `lin_api_`, Notion's `ntn_`, Mailgun's `key-`, Slack's app-level `xapp-`,
+            // Stripe's webhook `whsec_`, Heroku's `HRKU-`, Google's OAuth `GOCSPX-` and
+            // `ya29.`, age's secret keys.
+            r"\b(?:sk-(?:proj|svcacct|admin|ant)-[A-Za-z0-9_-]{20,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|hf_[A-Za-z0-9]{30,40}|npm_[A-Za-z0-9]{36}|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}|dckr_pat_[A-Za-z0-9_-]{27,}|gl(?:rt|dt|ptt|cbt|ft|imt|soat|oas|agent)-[A-Za-z0-9_-]{20,}|hv[sb]\.[A-Za-z0-9_-]{24,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|shp(?:at|ss|ca|pa)_[A-Fa-f0-9]{32}|SK[0-9a-fA-F]{32}|dapi[a-f0-9]{32}(?:-[0-9])?|do[opr]_v1_[a-f0-9]{64}|ATATT3[A-Za-z0-9_=-]{100,}|PMAK-[a-f0-9]{24}-[a-f0-9]{34}|glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|NR(?:AK|JS|II)-[A-Za-z0-9]{19,}|lin_api_[A-Za-z0-9]{40}|ntn_[0-9]{11}[A-Za-z0-9]{35}|key-[a-f0-9]{32}|xapp-[0-9]-[A-Za-z0-9-]{20,}|whsec_[A-Za-z0-9+/=]{32,}|HRKU-[A-Za-z0-9_-]{30,}|GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[A-Za-z0-9_-]{20,}|AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b",
+            Value::Whole,
+            Check::None,
+        ),
+        d(
+            Kind::AzureClientSecret,
+            Credentials,
+            0.9,
+            "Microsoft Entra ID (Azure AD) client secret",
+            // `8Q~kZ3r.Vq9TzX…`: three characters, a digit, `Q~`, then 31 to 34. The three
+            // before the digit are the check's to take.
+            r"[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
+            Value::Whole,
+            Check::AzureSecret,
         ),
         d(
             Kind::AzureStorageKey,
@@ -886,9 +928,31 @@ fn builtin() -> Vec<Detector> {
             // `Customer number: 4471-2291`, `customer_id=ACME-00912`, `"accountId":
             // "123456789012"`, `Contract no. C-2024-0117`: the number that finds the
             // customer in the vendor's own systems, which a partner does not need.
-            r#"(?i:\b(?:customer|client|account|acct|member|subscriber|contract)[ \t_-]*(?:no\.?|number|num|nr\.?|#|id))["']?(?:[ \t]*[:#=]|[ \t])[ \t]*["']?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{3,30}[A-Za-z0-9])\b"#,
+            r#"(?i:\b(?:customer|client|account|acct|member|subscriber|contract|subscription|tenant)[ \t_-]*(?:no\.?|number|num|nr\.?|#|id))["']?(?:[ \t]*[:#=]|[ \t])[ \t]*["']?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{3,38}[A-Za-z0-9])\b"#,
             Value::Group,
             Check::IdNumber,
+        ),
+        d(
+            Kind::AccountNumber,
+            AccountIdentifiers,
+            0.9,
+            "AWS account in an ARN",
+            // `arn:aws:iam::123456789012:user/jdoe`: the twelve digits; the resource
+            // after them is looked for on its own.
+            r"\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?P<v>[0-9]{12})",
+            Value::Group,
+            Check::None,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "IAM user or role session in an ARN",
+            // `…:user/ops/jdoe`, `…:assumed-role/AdminRole/jdoe`: after an IAM or STS
+            // ARN's account (the check).
+            r"(?:\buser|\bassumed-role/[A-Za-z0-9+=,.@_-]+)/(?:[A-Za-z0-9+=,.@_-]+/)*(?P<v>[A-Za-z0-9+=,._-]+)\b",
+            Value::Group,
+            Check::IamUser,
         ),
         d(
             Kind::Iban,
@@ -4309,6 +4373,32 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                     .any(|b| b.is_ascii_digit() || b == b'-')
                 && confirm(Check::HostLabel, text, start, end).is_some()
         }
+        Check::IamUser => {
+            // The ARN's token, up to the value: `arn:aws:iam::123456789012:user/…`.
+            let token = &text[start.saturating_sub(256)..start];
+            let token = &token[token
+                .iter()
+                .rposition(|b| b.is_ascii_whitespace() || b"\"'<>(),;=".contains(b))
+                .map_or(0, |p| p + 1)..];
+            let arn = token.starts_with(b"arn:aws")
+                && [&b":iam::"[..], b":sts::"].iter().any(|service| {
+                    find(token, service).is_some_and(|at| {
+                        let account = &token[at + service.len()..];
+                        account.len() > 13
+                            && account[..12].iter().all(u8::is_ascii_digit)
+                            && account[12] == b':'
+                    })
+                });
+            return arn.then(|| confirm(Check::Username, text, start, end))?;
+        }
+        Check::AzureSecret => {
+            let secret = |b: &u8| b.is_ascii_alphanumeric() || b"_~.-".contains(b);
+            let begin = start.checked_sub(3)?;
+            let whole = text[begin..start].iter().all(|b| secret(b) && *b != b'-')
+                && begin.checked_sub(1).is_none_or(|i| !secret(&text[i]))
+                && !after.first().is_some_and(secret);
+            return whole.then_some((begin, end));
+        }
         Check::IdNumber => {
             let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
             let first = value[0];
@@ -5520,6 +5610,7 @@ mod tests {
             "Date of birth: 1984-03-12".into(),
             "customer_id=ACME-00912".into(),
             "mysql -h db-prod-01 -u x".into(),
+            "arn:aws:iam::123456789012:user/ops/jdoe".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -6947,6 +7038,124 @@ mod tests {
                 "see https://api.slack.com/messaging/webhooks",
                 "https://hooks.slack.com/services/",
                 "https://discord.com/api/webhooks/123456789012345678",
+            ],
+        );
+    }
+
+    #[test]
+    fn service_tokens_are_found_by_their_vendors_prefix() {
+        let hex32 = "3f8a9c2e71d54b6fa0e8c7d9b2a14f63";
+        let alnum = |n: usize| "Xk92mPq4rT".repeat(n / 10 + 1)[..n].to_owned();
+        let tokens = [
+            format!("sk-proj-{}", alnum(48)),
+            format!("sk-ant-api03-{}", alnum(90)),
+            format!("sk-{}T3BlbkFJ{}", alnum(20), alnum(20)),
+            format!("hf_{}", alnum(34)),
+            format!("npm_{}", alnum(36)),
+            format!("pypi-AgEIcHlwaS5vcmc{}", alnum(60)),
+            format!("dckr_pat_{}", alnum(27)),
+            format!("glrt-{}", alnum(20)),
+            format!("hvs.{}", alnum(90)),
+            format!("SG.{}.{}", alnum(22), alnum(43)),
+            format!("shpat_{hex32}"),
+            format!("SK{hex32}"),
+            format!("dapi{hex32}"),
+            format!("dop_v1_{hex32}{hex32}"),
+            format!(
+                "PMAK-{}-{}",
+                &hex32[..24],
+                "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7"
+            ),
+            format!("glsa_{}_{}", alnum(32), &hex32[..8]),
+            format!("NRAK-{}", "X".repeat(27)),
+            format!("lin_api_{}", alnum(40)),
+            format!("key-{hex32}"),
+            format!("xapp-1-{}", alnum(30)),
+            format!("whsec_{}", alnum(32)),
+            format!("GOCSPX-{}", alnum(28)),
+            format!("ya29.{}", alnum(40)),
+        ];
+        for token in &tokens {
+            finds(&format!("using {token} ok"), Kind::ApiToken, token);
+            finds(&format!("\"{token}\""), Kind::ApiToken, token);
+        }
+        // A prefix with too short a token, a word that starts like one, an ordinary
+        // hexadecimal id.
+        misses_each(
+            Kind::ApiToken,
+            &[
+                "sk-proj-abc",
+                "task-proj-Xk92mPq4rTXk92mPq4rTXk92mPq4rT",
+                "hf_model name",
+                "npm_config_cache=/tmp",
+                "key-value store",
+                "SKU 3f8a9c2e71d54b6f",
+                &format!("commit {hex32}"),
+                &format!("mask{hex32}"),
+            ],
+        );
+        finds(
+            "using Abc8Q~kZ3r.Vq9TzX8mN2pL7vR9sT1uW3yZ5aB6c ok",
+            Kind::AzureClientSecret,
+            "Abc8Q~kZ3r.Vq9TzX8mN2pL7vR9sT1uW3yZ5aB6c",
+        );
+        finds(
+            "AZURE_APP=abc8Q~kZ3r.Vq9TzX8mN2pL7vR9sT1uW3yZ5aB6c",
+            Kind::AzureClientSecret,
+            "abc8Q~kZ3r.Vq9TzX8mN2pL7vR9sT1uW3yZ5aB6c",
+        );
+        misses_each(
+            Kind::AzureClientSecret,
+            &[
+                "ab8Q~kZ3r.Vq9TzX8mN2pL7vR9sT1uW3yZ5aB6c",
+                "xyz8Q~kZ3r.Vq9TzX8mN2pL7vR9sT1uW3yZ5aB6cD8Vq9TzX8mN2pL7vR9",
+                "see 8Q~ short",
+            ],
+        );
+    }
+
+    #[test]
+    fn an_arns_account_and_iam_user_are_identifiers() {
+        finds_each(
+            Kind::AccountNumber,
+            &[
+                ("arn:aws:iam::123456789012:user/jdoe", "123456789012"),
+                (
+                    "arn:aws-us-gov:s3:us-gov-west-1:123456789012:x",
+                    "123456789012",
+                ),
+                (
+                    "\"subscriptionId\": \"3f2b8c1d-4e5a-4b6c-9d7e-8f9a0b1c2d3e\"",
+                    "3f2b8c1d-4e5a-4b6c-9d7e-8f9a0b1c2d3e",
+                ),
+                (
+                    "tenant_id=72f988bf-86f1-41af-91ab-2d7cd011db47",
+                    "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                ),
+            ],
+        );
+        finds_each(
+            Kind::Username,
+            &[
+                ("arn:aws:iam::123456789012:user/mkowalski", "mkowalski"),
+                ("\"arn:aws:iam::123456789012:user/ops/bwilson\"", "bwilson"),
+                (
+                    "arn:aws:sts::123456789012:assumed-role/AdminRole/jdoe",
+                    "jdoe",
+                ),
+            ],
+        );
+        // A bucket's ARN names no account; a path's `user/` is no IAM user.
+        misses(
+            "arn:aws:s3:::acme-backups-123456789012",
+            Kind::AccountNumber,
+        );
+        misses_each(
+            Kind::Username,
+            &[
+                "GET /api/user/mkowalski",
+                "arn:aws:iam::123456789012:role/AdminRole",
+                "arn:aws:iam::1234:user/mkowalski",
             ],
         );
     }

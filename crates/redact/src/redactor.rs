@@ -1060,6 +1060,11 @@ mod tests {
             b"db-prod-01.internal",
             b"ff:ff:ff:ff:ff:ff",
             b"ff02::1",
+            b"sk-proj-",
+            b"arn:aws:iam::123456789012:",
+            b"user/",
+            b"abc8Q~",
+            b"subscriptionId=",
         ];
         let (done, result) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
