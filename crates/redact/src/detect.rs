@@ -220,6 +220,16 @@ impl Check {
     }
 }
 
+/// How long a run of an address's characters must be for a search that starts in it to
+/// look within a window first ([`Detectors::search_from`]).
+const RUN_WINDOW: usize = 8 * 1024;
+
+/// A byte of an email address's local part, a URL's scheme or a host name's run: what the
+/// patterns that wait for an `@` or a `://` read before it.
+fn address_run_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b".-_%+".contains(&b)
+}
+
 /// The longest value a detector's group gives that a check takes (a password, a token).
 const MAX_VALUE_BYTES: usize = 512;
 
@@ -1853,7 +1863,7 @@ impl Detectors {
         while at < text.len() {
             let found = match ahead.take() {
                 Some(found) if found.as_ref().is_none_or(|m| m.start() >= at) => found,
-                _ => self.search(&Input::new(text).range(at..), &mut cache),
+                _ => self.search_from(text, at, &mut cache),
             };
             // In a JSON string or a C-like log a line starts right after an escaped line
             // break (`\n`), where the escape's letter leaves no word boundary: a value
@@ -2056,6 +2066,39 @@ impl Detectors {
     /// frames), each of which paid a reverse search; on prose, fewer reverse states are
     /// built. Should a lazy DFA give up (its cache cleared too often for too little
     /// progress), the PikeVM searches instead.
+    /// The leftmost match at or after `at`, as [`Detectors::search`] finds it in the rest
+    /// of `text`, but read within a window where `at` lies in a long run of an address's
+    /// characters (`A1-A1-A1-…`, `1.2.3.4.1.2.3.4…`). There the patterns that wait for an
+    /// `@` or a `://` after such a run (an email's local part, a URL's scheme) keep the
+    /// automaton going to the run's end on every search, and a run with a candidate every
+    /// few bytes took time growing with the square of its length (0.9 MB of `A1-`: 34 s).
+    /// A match within the window's first half that ends before the window does is the one
+    /// the whole rest gives, unless a longer one than half the window starts before it;
+    /// otherwise the window doubles.
+    fn search_from(
+        &self,
+        text: &[u8],
+        at: usize,
+        cache: &mut UnionCache,
+    ) -> Option<regex_automata::Match> {
+        let whole = |cache: &mut UnionCache| self.search(&Input::new(text).range(at..), cache);
+        let run = &text[at..text.len().min(at + RUN_WINDOW)];
+        if run.len() < RUN_WINDOW || !run.iter().copied().all(address_run_byte) {
+            return whole(cache);
+        }
+        let mut window = RUN_WINDOW;
+        while at + window < text.len() {
+            let end = at + window;
+            if let Some(m) = self.search(&Input::new(text).range(at..end), cache) {
+                if m.start() - at <= window / 2 && m.end() < end {
+                    return Some(m);
+                }
+            }
+            window *= 2;
+        }
+        whole(cache)
+    }
+
     fn search(&self, input: &Input, cache: &mut UnionCache) -> Option<regex_automata::Match> {
         let (text, at) = (input.haystack(), input.start());
         let (forward, reverse) = cache.halves.as_parts_mut();
@@ -5774,10 +5817,28 @@ mod tests {
             "a://b-01/ ",
             "password=",
             "SECRET_KEY_BASE=",
+            // A run of an address's characters, a candidate every few bytes.
+            "A1-",
+            "1.2.3.4.",
         ] {
             let text: &'static [u8] = piece.repeat(300_000 / piece.len()).leak().as_bytes();
             user_names_within_seconds(text);
         }
+        // Searched in windows there, a run still gives every match whole, one longer than
+        // a window too.
+        let jwt = format!(
+            "eyJ{}.eyJ{}.{}",
+            "a".repeat(6000),
+            "b".repeat(6000),
+            "c".repeat(90)
+        );
+        let text = format!("{}{jwt} tail", "A1-".repeat(3000));
+        let found = kinds(&text);
+        assert_eq!(found.len(), 501, "{:?}", &found[495..]);
+        assert!(found[..500]
+            .iter()
+            .all(|(kind, value)| *kind == Kind::MacAddress && value == "A1-A1-A1-A1-A1-A1"));
+        assert_eq!(found[500], (Kind::Jwt, jwt));
         // Within reach of its line's start, a setting's value is still found.
         finds_exactly(&[(
             "\nsnmp-server community S3cretRW RW",
