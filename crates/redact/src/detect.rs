@@ -3073,6 +3073,40 @@ pub(crate) fn word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// Whether `value` is a weekday's name starting a date (`last login Tue Dec  1`, `login
+/// Mon 30 Nov`, `Sunday, November 29`): a month's name or a digit after it.
+fn weekday_of_a_date(value: &[u8], after: &[u8]) -> bool {
+    static WEEKDAYS: WordList = WordList::new(&[
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]);
+    static MONTHS: WordList = WordList::new(&[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ]);
+    let after = after.strip_prefix(b",").unwrap_or(after);
+    let next = after.trim_ascii_start();
+    let word = &next[..next
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(next.len())];
+    next.len() < after.len()
+        && WEEKDAYS.contains_lowered(value)
+        && (word.first().is_some_and(u8::is_ascii_digit)
+            || word.get(..3).is_some_and(|m| MONTHS.contains_lowered(m)))
+}
+
 /// Whether `text[at]` is the letter of an escape (`\n`, `\r`, `\t`: a backslash that is not
 /// itself escaped, then the letter), as JSON strings and C-like logs write line breaks.
 pub(crate) fn escape_letter(text: &[u8], at: usize) -> bool {
@@ -4334,6 +4368,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && after.first() != Some(&b'@')
                 && after.first().is_none_or(u8::is_ascii)
                 && !contraction(after)
+                && !weekday_of_a_date(value, after)
         }
         Check::DomainUser => {
             let separator = text[..start]
@@ -7354,6 +7389,20 @@ mod tests {
                 ("Assignee: Patrick O'Neil\n", "Patrick O'Neil"),
             ],
         );
+    }
+
+    #[test]
+    fn a_weekday_starting_a_date_is_no_user() {
+        misses_each(
+            Kind::Username,
+            &[
+                "last login Tue Dec  1 08:55 on pts/0",
+                "login Mon 30 Nov",
+                "user Sunday, November 29",
+            ],
+        );
+        finds("login Monday", Kind::Username, "Monday");
+        finds("user fri from 10.0.0.1", Kind::Username, "fri");
     }
 
     #[test]
