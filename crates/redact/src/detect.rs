@@ -199,6 +199,9 @@ enum Check {
     /// An Entra ID client secret from its digit and `Q~` on: the three characters before
     /// them belong to it, and a character of its alphabet may not go on after it.
     AzureSecret,
+    /// An account as a ticket's field's value: not a type's name (`owner: str` in Python)
+    /// or code's member (`self.owner`), and an account as [`Check::Username`] reads one.
+    FieldUser,
     /// A document's number after its label (a passport's, a licence's, a customer's): three
     /// digits or more, not one repeated.
     IdNumber,
@@ -1232,6 +1235,20 @@ fn builtin() -> Vec<Detector> {
             r"[ \t](?:pts/[0-9]+|tty[0-9]+)[ \t]+(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)[ \t]+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[ \t]",
             Value::Group,
             Check::HostLabel,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.8,
+            "account after a ticket's owner or assignee field",
+            // A ticket export's or a tracker's `Owner: rgupta`, `"assignee": "jdoe"`,
+            // `Reporter: mkowalski`: one word in small letters, as accounts are written (a
+            // capitalised word names a team or a state: `Owner: Support`, `Assignee:
+            // Unassigned`), ended by a space, a line's end or a quote: code's `owner: i32,`
+            // and `owner=owner,` go on with a separator.
+            r#"(?i:\b(?:owner|assignee|requester|requestor|reporter|submitter|assigned[ _]to|(?:opened|created|reported)[ _]by))["']?[ \t]*[=:][ \t]*["']?(?P<v>[a-z_][a-z0-9._-]{1,31})(?:[\s"']|\z)"#,
+            Value::Group,
+            Check::FieldUser,
         ),
         d(
             Kind::Username,
@@ -4241,11 +4258,14 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         // (IPv4's `01:00:5e:…`, IPv6's `33:33:…`, the bridges' `01:80:c2:…`, Cisco's
         // `01:00:0c:…`) name no device.
         Check::Mac => {
-            let hex: Vec<u8> = value
-                .iter()
-                .filter(|b| b.is_ascii_hexdigit())
-                .map(u8::to_ascii_lowercase)
-                .collect();
+            // The address's twelve hexadecimal digits, in small letters.
+            let mut digits = [0u8; 12];
+            let mut len = 0;
+            for b in value.iter().filter(|b| b.is_ascii_hexdigit()).take(12) {
+                digits[len] = b.to_ascii_lowercase();
+                len += 1;
+            }
+            let hex = &digits[..len];
             let protocol = hex.iter().all(|b| *b == b'f')
                 || hex.iter().all(|b| *b == b'0')
                 || [&b"01005e"[..], b"3333", b"0180c2", b"01000c"]
@@ -4476,6 +4496,37 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && begin.checked_sub(1).is_none_or(|i| !secret(&text[i]))
                 && !after.first().is_some_and(secret);
             return whole.then_some((begin, end));
+        }
+        Check::FieldUser => {
+            static TYPES: WordList = WordList::new(&[
+                "any",
+                "bool",
+                "boolean",
+                "dict",
+                "float",
+                "int",
+                "integer",
+                "list",
+                "me",
+                "number",
+                "object",
+                "optional",
+                "self",
+                "str",
+                "string",
+                "true",
+                "false",
+                "unassigned",
+                "uuid",
+                "this",
+                "cls",
+            ]);
+            // `self.owner`: code's member, its receiver first.
+            let first = value.split(|b| *b == b'.').next().unwrap_or(value);
+            if TYPES.contains(first) {
+                return None;
+            }
+            return confirm(Check::Username, text, start, end);
         }
         Check::IdNumber => {
             let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
@@ -5689,6 +5740,7 @@ mod tests {
             "customer_id=ACME-00912".into(),
             "mysql -h db-prod-01 -u x".into(),
             "arn:aws:iam::123456789012:user/ops/jdoe".into(),
+            "Owner: rgupta\n".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -7387,6 +7439,32 @@ mod tests {
             &[
                 ("Requester: Fatima Al-Hassan\n", "Fatima Al-Hassan"),
                 ("Assignee: Patrick O'Neil\n", "Patrick O'Neil"),
+            ],
+        );
+    }
+
+    #[test]
+    fn an_account_in_a_tickets_owner_field_is_a_user() {
+        finds_each(
+            Kind::Username,
+            &[
+                ("Owner: rgupta\n", "rgupta"),
+                ("\"assignee\": \"jdoe\",", "jdoe"),
+                ("Reporter: m.kowalski", "m.kowalski"),
+                ("reported_by=svc_backup x", "svc_backup"),
+            ],
+        );
+        misses_each(
+            Kind::Username,
+            &[
+                "Owner: Support",
+                "Assignee: Unassigned",
+                "owner: str = None",
+                "owner = self.owner",
+                "owner: i32,",
+                "f(owner=owner, group=group)",
+                "owner: root",
+                "created by: the script",
             ],
         );
     }
