@@ -266,7 +266,7 @@ enum Value {
 /// A character of a secret-named key's value: up to a space, quote or delimiter, or an
 /// escaped line break (`\n` in a JSON string ends the line, and the value with it; an
 /// escaped backslash is a pair, so `\\n` is not one).
-const SECRET_CHAR: &str = r#"(?:[^\s"'<>;,&)}\]\\]|\\[^nrt\s])"#;
+const SECRET_CHAR: &str = r#"(?:[^\s"'<>;,&)}\]\\]|\\[^nrt\s"'])"#;
 /// A hashed password's scheme before it (`{SSHA}`, `{CRYPT}`): part of the value, though a
 /// value otherwise ends at a brace.
 const SCHEME: &str = r"(?:\{[A-Za-z0-9-]{2,12}\})";
@@ -279,7 +279,7 @@ const USER_AT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9](?:[A-Za-z0-9.-
 /// An account and its host's short name, as a shell's prompt shows them (`\\u@\\h`): one
 /// label, so that the automaton follows an email's domain no further than its first.
 const USER_AT_SHORT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9-]*";
-const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken|license[_-]?key";
+const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken|license[_-]?key|aspxauth|aspnetcore\.(?:cookies|session|antiforgery[a-z0-9._-]*)";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
 /// property's `spring.datasource.password`), or a capitalised one ending a camel-case name
@@ -547,8 +547,9 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.9,
             "bearer token or basic credentials in an Authorization header",
-            // `Bearer …`, `Token …`, and `Basic …`: a user and password in base64.
-            r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer|basic|token)\s+(?P<v>[A-Za-z0-9._~+/-]{8}[A-Za-z0-9._~+/-]*=*)",
+            // `Bearer …`, `Token …`, `Basic …` (a user and password in base64), and
+            // Kerberos' or NTLM's `Negotiate …`/`NTLM …`, in `Proxy-Authorization` too.
+            r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer|basic|token|negotiate|ntlm)\s+(?P<v>[A-Za-z0-9._~+/-]{8}[A-Za-z0-9._~+/-]*=*)",
             Value::Group,
             Check::None,
         ),
@@ -583,7 +584,7 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "value of a secret-named key",
             &format!(
-                r#"{secret_key}["']?\s*(?:=|:|=>)\s*["']?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+                r#"{secret_key}(?:\\?["'])?\s*(?:=|:|=>)\s*(?:\\?["'])?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
             Value::Group,
             Check::Secret,
@@ -949,6 +950,17 @@ fn builtin() -> Vec<Detector> {
             Kind::AccountNumber,
             AccountIdentifiers,
             0.9,
+            "Windows security identifier of a domain or its account",
+            // `S-1-5-21-3623811015-3361044348-30300820-1013`: the domain's three numbers and
+            // the account's; a well-known SID (`S-1-5-18`, `S-1-5-32-544`) names no one.
+            r"\bS-1-5-21-(?P<v>[0-9]{1,10}-[0-9]{1,10}-[0-9]{1,10}(?:-[0-9]{1,10})?)\b",
+            Value::Group,
+            Check::None,
+        ),
+        d(
+            Kind::AccountNumber,
+            AccountIdentifiers,
+            0.9,
             "AWS account in an ARN",
             // `arn:aws:iam::123456789012:user/jdoe`: the twelve digits; the resource
             // after them is looked for on its own.
@@ -1170,8 +1182,11 @@ fn builtin() -> Vec<Detector> {
             "user name in context",
             // `login as alice`, PuTTY's `login as: alice`, `logged in as alice`. "account"
             // names a user only as a field (`account=jdoe`, Windows' `Account
-            // Name: jdoe`); in prose ("my account stays active") it does not.
-            r#"(?:(?i:\b(?:log(?:in|on|ged in)|signed in)[ \t]+as\b)[ \t]*:?[ \t]*|(?i:\b(?:account(?:[ _]?name)?|user[ _]?id)\b)["']?[ \t]*[=:][ \t]*|(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:["']?[ \t]*[=:][ \t]*)?)["']?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
+            // Name: jdoe`); in prose ("my account stays active") it does not. An
+            // environment file's `DB_USER=app`, `SPRING_DATASOURCE_USERNAME=svc` (no space
+            // around `=`: code's `LOG_USER: c_int`, `PEM_USER = x` are none); JSON escaped
+            // within JSON (a HAR file's `\"username\":\"jdoe\"`).
+            r#"(?:(?i:\b(?:log(?:in|on|ged in)|signed in)[ \t]+as\b)[ \t]*:?[ \t]*|(?i:\b(?:account(?:[ _]?name)?|user[ _]?id)\b)(?:\\?["'])?[ \t]*[=:][ \t]*|(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:(?:\\?["'])?[ \t]*[=:][ \t]*)?|[A-Z0-9]_(?:USER(?:NAME)?|LOGIN)["']?=)(?:\\?["'])?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
             Value::After(b" \t=:\"'"),
             Check::Username,
         ),
@@ -1235,6 +1250,17 @@ fn builtin() -> Vec<Detector> {
             r"[ \t](?:pts/[0-9]+|tty[0-9]+)[ \t]+(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)[ \t]+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[ \t]",
             Value::Group,
             Check::HostLabel,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "account of a Windows event's TargetUserName or SubjectUserName",
+            // An event exported as XML (`<Data Name="TargetUserName">jdoe</Data>`) or
+            // as text (`TargetUserName: jdoe`).
+            r#"\b(?:Target|Subject)UserName(?:["']>|["']?[ \t]*[:=][ \t]*["']?)(?P<v>[A-Za-z_][A-Za-z0-9._-]*)(?:[\s"'<]|\z)"#,
+            Value::Group,
+            Check::Username,
         ),
         d(
             Kind::Username,
@@ -5741,6 +5767,8 @@ mod tests {
             "mysql -h db-prod-01 -u x".into(),
             "arn:aws:iam::123456789012:user/ops/jdoe".into(),
             "Owner: rgupta\n".into(),
+            "<Data Name=\"TargetUserName\">kwatanabe</Data>".into(),
+            "S-1-5-21-3623811015-3361044348-30300820-1013".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -7440,6 +7468,66 @@ mod tests {
                 ("Requester: Fatima Al-Hassan\n", "Fatima Al-Hassan"),
                 ("Assignee: Patrick O'Neil\n", "Patrick O'Neil"),
             ],
+        );
+    }
+
+    #[test]
+    fn accounts_and_passwords_in_escaped_json_env_files_and_windows_events() {
+        let har =
+            r#"{"postData":{"text":"{\"username\":\"mkowalski\",\"password\":\"Sup3rS3cret!\"}"}}"#;
+        finds(har, Kind::Username, "mkowalski");
+        finds(har, Kind::Password, "Sup3rS3cret!");
+        finds_each(
+            Kind::Username,
+            &[
+                ("SPRING_DATASOURCE_USERNAME=svc_billing", "svc_billing"),
+                ("POSTGRES_USER=app_owner\n", "app_owner"),
+                ("TargetUserName: jsmith  IpAddress:", "jsmith"),
+                (
+                    "<Data Name=\"TargetUserName\">kwatanabe</Data>",
+                    "kwatanabe",
+                ),
+                (
+                    "<Data Name='SubjectUserName'>svc_backup</Data>",
+                    "svc_backup",
+                ),
+            ],
+        );
+        misses_each(
+            Kind::Username,
+            &[
+                "MAX_USER=5",
+                "CURRENT_USER = root",
+                "pub const LOG_USER: c_int = 1 << 3;",
+                "PEM_USER = pem_recip_st",
+                "git clone x C:\\cygwin\\home\\USER\\repo",
+                "<Data Name=\"TargetUserName\">-</Data>",
+                "TargetUserName: SYSTEM",
+            ],
+        );
+        finds(
+            "Security ID: S-1-5-21-3623811015-3361044348-30300820-1013 x",
+            Kind::AccountNumber,
+            "3623811015-3361044348-30300820-1013",
+        );
+        misses_each(
+            Kind::AccountNumber,
+            &["SID S-1-5-18", "S-1-5-32-544 Administrators"],
+        );
+        finds(
+            "Authorization: Negotiate YIIHewYGKwYBBQUCoIIHbzCCB2ug",
+            Kind::BearerToken,
+            "YIIHewYGKwYBBQUCoIIHbzCCB2ug",
+        );
+        finds(
+            "Proxy-Authorization: NTLM TlRMTVNTUAADAAAAGAAYAHgAAAA=",
+            Kind::BearerToken,
+            "TlRMTVNTUAADAAAAGAAYAHgAAAA=",
+        );
+        finds(
+            "Cookie: .AspNetCore.Cookies=CfDJ8Kz9mN2pL7vR9sT1uW3yZ5aB6cD8eF0gH; x=1",
+            Kind::Password,
+            "CfDJ8Kz9mN2pL7vR9sT1uW3yZ5aB6cD8eF0gH",
         );
     }
 
