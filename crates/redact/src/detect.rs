@@ -199,6 +199,8 @@ enum Check {
     /// An Entra ID client secret from its digit and `Q~` on: the three characters before
     /// them belong to it, and a character of its alphabet may not go on after it.
     AzureSecret,
+    /// `user:password` in base64.
+    BasicAuth,
     /// An account as a ticket's field's value: not a type's name (`owner: str` in Python)
     /// or code's member (`self.owner`), and an account as [`Check::Username`] reads one.
     FieldUser,
@@ -279,7 +281,7 @@ const USER_AT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9](?:[A-Za-z0-9.-
 /// An account and its host's short name, as a shell's prompt shows them (`\\u@\\h`): one
 /// label, so that the automaton follows an email's domain no further than its first.
 const USER_AT_SHORT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9-]*";
-const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken|license[_-]?key|aspxauth|aspnetcore\.(?:cookies|session|antiforgery[a-z0-9._-]*)";
+const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken|license[_-]?key|aspxauth|aspnetcore\.(?:cookies|session|antiforgery[a-z0-9._-]*)|psk|pre[_-]?shared[_-]?key|wpa[_-]?passphrase";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
 /// property's `spring.datasource.password`), or a capitalised one ending a camel-case name
@@ -376,7 +378,8 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.99,
             "PEM private key block",
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----",
+            // And OpenPGP's `PRIVATE KEY BLOCK`, OpenVPN's `Static key V1`.
+            r"-----BEGIN (?:(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?|OpenVPN Static key V1)-----",
             Value::Whole,
             Check::PemBlock,
         ),
@@ -601,6 +604,50 @@ fn builtin() -> Vec<Detector> {
             r#"(?:\b|_)(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|APIKEY|API_KEY|PRIVATE_KEY|CREDENTIALS?)_[A-Z0-9_]*["']?[ \t]*[=:][ \t]*["']?(?P<v>[A-Za-z0-9+/=_.~-]{16}[A-Za-z0-9+/=_.~-]*)"#,
             Value::Group,
             Check::RandomSecret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.85,
+            "value of a secret-named XML element",
+            // Maven's `settings.xml` (`<password>…</password>`), Jenkins' `<apiToken>`,
+            // a SOAP request's `<Password>`: the element's text, up to its closing tag.
+            &format!(
+                r#"<[A-Za-z0-9_.:-]*{secret_key}>(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)\}}?</"#
+            ),
+            Value::Group,
+            Check::Secret,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.8,
+            "account in a user-named XML element",
+            // `<username>deployer</username>`, `<Login>jdoe</Login>`.
+            r#"<(?i:user(?:[_-]?name)?|login|account)>(?P<v>[A-Za-z_][A-Za-z0-9._@-]*)</"#,
+            Value::Group,
+            Check::Username,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "account and password of a registry's auth in base64",
+            // Docker's `config.json`, a pull secret's `.dockerconfigjson`: `"auth":
+            // "ZGVwbG95ZXI6…"`, `user:password` in base64 (the check decodes it).
+            r#""auth"[ \t]*:[ \t]*"(?P<v>[A-Za-z0-9+/]{8}[A-Za-z0-9+/]*={0,2})""#,
+            Value::Group,
+            Check::BasicAuth,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "secret of an IPsec secrets file",
+            // strongSwan's and Libreswan's `ipsec.secrets`: `: PSK "…"`, `jdoe : EAP "…"`.
+            r#":[ \t]*(?:PSK|XAUTH|EAP|NTLM)[ \t]+["'](?P<v>[^"'\n]{4,})["']"#,
+            Value::Group,
+            Check::Secret,
         ),
         d(
             Kind::Password,
@@ -4161,7 +4208,14 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         Check::None => true,
         Check::PemBlock => {
             let window = &text[end..text.len().min(end + PEM_BLOCK_BYTES)];
-            let marker = b"PRIVATE KEY-----";
+            // The END line names what the BEGIN line did.
+            let marker: &[u8] = if value.ends_with(b"BLOCK-----") {
+                b"PRIVATE KEY BLOCK-----"
+            } else if value.ends_with(b"V1-----") {
+                b"Static key V1-----"
+            } else {
+                b"PRIVATE KEY-----"
+            };
             let end_at = find(window, b"-----END ")?;
             let close = find(&window[end_at..], marker)?;
             return Some((start, end + end_at + close + marker.len()));
@@ -4522,6 +4576,16 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && begin.checked_sub(1).is_none_or(|i| !secret(&text[i]))
                 && !after.first().is_some_and(secret);
             return whole.then_some((begin, end));
+        }
+        Check::BasicAuth => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .is_ok_and(|pair| {
+                    pair.iter().position(|b| *b == b':').is_some_and(|colon| {
+                        colon > 0 && colon + 1 < pair.len() && std::str::from_utf8(&pair).is_ok()
+                    })
+                })
         }
         Check::FieldUser => {
             static TYPES: WordList = WordList::new(&[
@@ -5769,6 +5833,10 @@ mod tests {
             "Owner: rgupta\n".into(),
             "<Data Name=\"TargetUserName\">kwatanabe</Data>".into(),
             "S-1-5-21-3623811015-3361044348-30300820-1013".into(),
+            "<password>N3xusPass!</password>".into(),
+            "<username>deployer</username>".into(),
+            "{\"auth\":\"ZGVwbG95ZXI6RDNwbG95UGFzcyE=\"}".into(),
+            ": PSK \"IpsecS3cret\"".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -7528,6 +7596,48 @@ mod tests {
             "Cookie: .AspNetCore.Cookies=CfDJ8Kz9mN2pL7vR9sT1uW3yZ5aB6cD8eF0gH; x=1",
             Kind::Password,
             "CfDJ8Kz9mN2pL7vR9sT1uW3yZ5aB6cD8eF0gH",
+        );
+    }
+
+    #[test]
+    fn secrets_in_xml_registry_auths_vpn_and_wifi_configurations() {
+        finds_each(
+            Kind::Password,
+            &[
+                ("<password>N3xusPass!</password>", "N3xusPass!"),
+                ("<apiToken>11a2b3c4d5e6f7a8</apiToken>", "11a2b3c4d5e6f7a8"),
+                ("<ns:Password>S3cr3t99</ns:Password>", "S3cr3t99"),
+                (
+                    "{\"auth\":\"ZGVwbG95ZXI6RDNwbG95UGFzcyE=\"}",
+                    "ZGVwbG95ZXI6RDNwbG95UGFzcyE=",
+                ),
+                ("network={ psk=\"W1fiPassw0rd!\" }", "W1fiPassw0rd!"),
+                (
+                    "PresharedKey = FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE=",
+                    "FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE=",
+                ),
+                (": PSK \"IpsecS3cret\"", "IpsecS3cret"),
+                ("jdoe : EAP \"EapPass1\"", "EapPass1"),
+            ],
+        );
+        misses_each(
+            Kind::Password,
+            &[
+                "<password></password>",
+                "<password>${DB_PASSWORD}</password>",
+                "<passwordPolicy>strict</passwordPolicy>",
+                // Base64 that decodes to no `user:password` pair.
+                "{\"auth\":\"dHJ1ZQ==\"}",
+                "auth: true",
+            ],
+        );
+        finds("<username>deployer</username>", Kind::Username, "deployer");
+        let openvpn = "-----BEGIN OpenVPN Static key V1-----\ne685bdaf659a25a2\n-----END OpenVPN Static key V1-----";
+        let pgp = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----";
+        finds_each(Kind::PrivateKey, &[(openvpn, openvpn), (pgp, pgp)]);
+        misses(
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQINBF\n-----END PGP PUBLIC KEY BLOCK-----",
+            Kind::PrivateKey,
         );
     }
 
