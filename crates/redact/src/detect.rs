@@ -1214,6 +1214,16 @@ fn builtin() -> Vec<Detector> {
             Kind::Hostname,
             Hostnames,
             0.8,
+            "node a Kubernetes event assigned a pod to",
+            // `Successfully assigned prod/checkout-7d9f8b6c5-x2kqp to worker-node-06`.
+            r"\bSuccessfully assigned [^\s/]+/[^\s]+ to (?P<v>[A-Za-z0-9][A-Za-z0-9-]+)(?:[^.A-Za-z0-9_-]|\z)",
+            Value::Group,
+            Check::HostLabel,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
             "host named by its one label before a remote path",
             // An NFS export as mount, fstab and df show it (`nfs01:/export/home on /home
             // type nfs`), a copy's target (`scp app.log web-01:/tmp/`, `rsync -a
@@ -4999,6 +5009,8 @@ const HOST_LABELS: &[&str] = &[
     "nodeName",
     "node_name",
     "NodeName",
+    // `kubectl describe pod`'s `Node:         worker-node-05/10.0.1.5`.
+    "Node",
     "Logon Server",
     "LogonServer",
     "LOGONSERVER",
@@ -5837,6 +5849,7 @@ mod tests {
             "<username>deployer</username>".into(),
             "{\"auth\":\"ZGVwbG95ZXI6RDNwbG95UGFzcyE=\"}".into(),
             ": PSK \"IpsecS3cret\"".into(),
+            "Successfully assigned prod/x-1 to worker-node-06\n".into(),
         ];
         let detectors = Detectors::new(&[], &[]).unwrap();
         let mut answered = std::collections::BTreeSet::new();
@@ -7679,6 +7692,29 @@ mod tests {
         );
         finds("login Monday", Kind::Username, "Monday");
         finds("user fri from 10.0.0.1", Kind::Username, "fri");
+    }
+
+    #[test]
+    fn a_kubernetes_node_named_by_its_label() {
+        finds_each(
+            Kind::Hostname,
+            &[
+                ("Node:         worker-node-05/10.0.1.5\n", "worker-node-05"),
+                (
+                    "Successfully assigned prod/checkout-7d9f8b6c5-x2kqp to worker-node-06\n",
+                    "worker-node-06",
+                ),
+                ("  nodeName: worker-node-03\n", "worker-node-03"),
+            ],
+        );
+        misses_each(
+            Kind::Hostname,
+            &[
+                "Node: v18.2.0",
+                "impl<T> Node: Clone for X",
+                "Successfully assigned prod/x to localhost",
+            ],
+        );
     }
 
     #[test]
