@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
-use crate::detect::{Detectors, Finding, Kind, NameWords, PatternError};
+use crate::detect::{host_mark, Detectors, Finding, Kind, NameWords, PatternError};
 use crate::map::{MapBook, MapError, PseudonymMap};
 use crate::{Action, Category, Policy, Pseudonymizer};
 
@@ -894,12 +894,6 @@ fn short_name(name: &[u8]) -> Option<&str> {
     let site =
         crate::pseudonym::with_lower(name, |lower| Some(psl::domain(lower)?.as_bytes().len()))?;
     (site < name.len()).then_some(short)
-}
-
-/// A digit or a hyphen: a host's own name holds one (`web01`, `db-primary`), an everyday
-/// word (`mail`, `www`) none.
-const fn host_mark(b: u8) -> bool {
-    b.is_ascii_digit() || b == b'-'
 }
 
 #[cfg(test)]
