@@ -1026,3 +1026,79 @@ fn a_database_servers_bundle_keeps_no_account_host_or_password() {
     );
     assert!(restored.contains("bind to ldap02"), "{restored}");
 }
+
+#[test]
+fn a_browser_capture_and_a_shell_history_keep_no_session_or_destination() {
+    let dir = Dir::new();
+    let bundle = dir.path("bundle");
+    fs::create_dir_all(&bundle).unwrap();
+    // A HAR capture, as a customer's browser saves it for support: session cookies in a
+    // header, in the cookie list and in a response.
+    fs::write(
+        bundle.join("portal.har"),
+        r#"{"log": {"entries": [{"request": {"url": "https://portal.acme.com/api/me",
+  "headers": [{"name": "Cookie", "value": "_portal_session=Qm9iYnlUYWJsZXM6MTIzNDU2Nzg5MA%3D%3D--a1b2c3d4e5; lang=en-US"}],
+  "cookies": [{"name": "sid", "value": "s%3Ak2l9m3n8b4v7c1x6z5a0.Rt4vWz8yBc3hJk5Lm7"},
+              {"name": "okta-oauth-state", "value": "Xj3kL9mQ2pR5sT8vW1yZ4aB7cD0eF"},
+              {"name": "lang", "value": "en-US"}]},
+ "response": {"status": 200, "headers": [{"name": "Set-Cookie", "value": "sid=Vb7Nm3Kl9Jh5Gf1Ds8Aq2We4Rt6Yu0Io; Path=/; Secure"}]}}]}}
+"#,
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("bash_history"),
+        "ssh -i ~/.ssh/ops mkowalski@bastion-02\n\
+         scp dump.sql mkowalski@10.40.7.21:/tmp/\n\
+         sshpass -p 'Tr0ub4dor&3' ssh deploy@web-07\n\
+         ldapsearch -x -D cn=admin,dc=acme,dc=com -w Adm1nPw0rd -b dc=acme,dc=com\n",
+    )
+    .unwrap();
+    fs::write(
+        bundle.join("netrc"),
+        "machine files.acme.com login mkowalski password N3trcPassw0rd\n",
+    )
+    .unwrap();
+    let (out, map) = redact_with_map(&dir, &bundle);
+    let text = everything_in(&out);
+    let sensitive = [
+        "Qm9iYnlUYWJsZXM6MTIzNDU2Nzg5MA",
+        "k2l9m3n8b4v7c1x6z5a0",
+        "Xj3kL9mQ2pR5sT8vW1yZ4aB7cD0eF",
+        "Vb7Nm3Kl9Jh5Gf1Ds8Aq2We4Rt6Yu0Io",
+        "mkowalski",
+        "bastion-02",
+        "10.40.7.21",
+        "Tr0ub4dor",
+        "&3'",
+        "web-07",
+        "Adm1nPw0rd",
+        "acme",
+        "N3trcPassw0rd",
+    ];
+    // What names no one stays: a language cookie, the commands and their options.
+    let kept = [
+        r#"{"name": "lang", "value": "en-US"}"#,
+        "; lang=en-US",
+        "Path=/; Secure",
+        "ssh -i ~/.ssh/ops ",
+        "ldapsearch -x -D cn=admin,dc=",
+        "machine ",
+        " login ",
+        " password ",
+    ];
+    assert_hides_and_keeps(&text, &sensitive, &kept);
+    // One account, one pseudonym, in every file; the owner's map turns it back.
+    let history = fs::read_to_string(out.join("bash_history")).unwrap();
+    let netrc = fs::read_to_string(out.join("netrc")).unwrap();
+    let account = history
+        .split_once("ops ")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(account, _)| account.to_string())
+        .unwrap();
+    assert!(netrc.contains(&format!("login {account} ")), "{netrc}");
+    let restored = revealed(&out.join("bash_history"), &map);
+    assert!(
+        restored.contains("mkowalski@bastion-02") && restored.contains("'Tr0ub4dor&3'"),
+        "{restored}"
+    );
+}

@@ -32,6 +32,8 @@ pub enum Kind {
     /// A signed URL's signature or session token (Azure SAS, S3 and GCS pre-signed URLs).
     UrlSignature,
     BearerToken,
+    /// A web session's cookie or identifier: whoever holds it is logged in as its user.
+    SessionToken,
     UrlPassword,
     PasswordHash,
     Password,
@@ -76,6 +78,7 @@ impl Kind {
             Kind::Webhook => "webhook_secret",
             Kind::UrlSignature => "url_signature",
             Kind::BearerToken => "bearer_token",
+            Kind::SessionToken => "session_token",
             Kind::UrlPassword => "url_password",
             Kind::PasswordHash => "password_hash",
             Kind::Password => "password",
@@ -184,6 +187,19 @@ enum Check {
     /// A secret whose name says so only in passing (`SECRET_KEY_BASE`): long, and random
     /// to read.
     RandomSecret,
+    /// A session's cookie or identifier: random to read as [`Check::RandomSecret`] wants,
+    /// and no Windows security identifier (`sid: S-1-5-21-…`, found as an account).
+    SessionToken,
+    /// A `.netrc` entry's password: a secret as [`Check::Secret`] reads one, with the
+    /// entry's host and account before it (`machine api.acme.com login alice password
+    /// …`): up to three findings.
+    Netrc,
+    /// `user@host` after an SSH or copy command (`ssh alice@bastion`): the account and the
+    /// host ([`destination_parts`]).
+    SshDestination,
+    /// A `.pgpass` line's password, with the line's host and account before it
+    /// (`db-01:5432:sales:report:…`): up to three findings.
+    Pgpass,
     /// An account given as an option of a command that takes it so (`psql -U jdoe`, `mysql
     /// -u jdoe`, `docker login -u jdoe`, `ssh -l jdoe`).
     CommandUser,
@@ -281,6 +297,10 @@ const USER_AT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9](?:[A-Za-z0-9.-
 /// An account and its host's short name, as a shell's prompt shows them (`\\u@\\h`): one
 /// label, so that the automaton follows an email's domain no further than its first.
 const USER_AT_SHORT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9-]*";
+/// A session's cookie or identifier by its name, whole or as the last word of a longer one
+/// (`_portal_session`, `okta-oauth-state`, `next-auth.session-token`, `MRHSession`,
+/// `SMSESSION`).
+const SESSION_KEY: &str = r"(?:(?:\b|[_.-])(?i:sess(?:ion)?(?:[_.-]?(?:id|token|key|state))?|sid|oauth[_-]?state|remember[_-]?(?:me|token))|[A-Za-z0-9](?:Session|SESSION)(?:Id|ID|Token)?)";
 const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken|license[_-]?key|aspxauth|aspnetcore\.(?:cookies|session|antiforgery[a-z0-9._-]*)|psk|pre[_-]?shared[_-]?key|wpa[_-]?passphrase";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
@@ -561,12 +581,13 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.95,
             "password hash (crypt, LDAP, SCRAM, PostgreSQL md5, Django, Argon2)",
-            // `/etc/shadow`'s `$6$salt$…`, `$y$j9T$…` and bcrypt's `$2b$12$…`; slapd's
+            // `/etc/shadow`'s `$6$salt$…`, `$y$j9T$…` and bcrypt's `$2b$12$…`; Apache's
+            // `.htpasswd` `$apr1$…`; slapd's
             // `rootpw {SSHA}…`; PostgreSQL's `SCRAM-SHA-256$4096:…` and `md5` + 32 hex
             // digits (`pg_authid`, pgbouncer's `userlist.txt`); Django's `pbkdf2_sha256$…`;
             // Argon2's encoded form. A hash lets its password be guessed offline. The last
             // part's length keeps a shell's `$1$2$3` out.
-            r"\$(?:1|2[abxy]|5|6|7|y|gy|md5|sha1)\$(?:[^\s$:\x22']{1,64}\$){1,3}[./A-Za-z0-9]{20,}|\{(?:S?SHA(?:256|384|512)?|S?MD5|CRYPT)\}[A-Za-z0-9+/=$.]{16,}|\bSCRAM-SHA-(?:1|256)\$[0-9]+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]{20,}|\bmd5[0-9a-f]{32}\b|\bpbkdf2_sha(?:1|256|512)\$[0-9]+\$[A-Za-z0-9+/=.]+\$[A-Za-z0-9+/=]{20,}|\$argon2(?:id|i|d)\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]{20,}",
+            r"\$(?:1|2[abxy]|5|6|7|y|gy|md5|sha1|apr1)\$(?:[^\s$:\x22']{1,64}\$){1,3}[./A-Za-z0-9]{20,}|\{(?:S?SHA(?:256|384|512)?|S?MD5|CRYPT)\}[A-Za-z0-9+/=$.]{16,}|\bSCRAM-SHA-(?:1|256)\$[0-9]+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]{20,}|\bmd5[0-9a-f]{32}\b|\bpbkdf2_sha(?:1|256|512)\$[0-9]+\$[A-Za-z0-9+/=.]+\$[A-Za-z0-9+/=]{20,}|\$argon2(?:id|i|d)\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]{20,}",
             Value::Whole,
             Check::None,
         ),
@@ -604,6 +625,24 @@ fn builtin() -> Vec<Detector> {
             r#"(?:\b|_)(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|APIKEY|API_KEY|PRIVATE_KEY|CREDENTIALS?)_[A-Z0-9_]*["']?[ \t]*[=:][ \t]*["']?(?P<v>[A-Za-z0-9+/=_.~-]{16}[A-Za-z0-9+/=_.~-]*)"#,
             Value::Group,
             Check::RandomSecret,
+        ),
+        d(
+            Kind::SessionToken,
+            Credentials,
+            0.85,
+            "session cookie or identifier, by its name",
+            // A web session's cookie or identifier as a `Cookie:` or `Set-Cookie:` header,
+            // a HAR capture's cookie list (`{"name": "sid", "value": "…"}`) or a log's
+            // field holds it: `_portal_session=…`, `sid=…`, `"session": "…"`,
+            // `sessionId=…`, `okta-oauth-state=…`, F5's `MRHSession=…`. Whoever holds one
+            // is logged in as its user: a HAR file's session cookies are how uploads to
+            // support have leaked. The name is common in logs (`session opened`,
+            // `session=3`): the check wants a long value that reads as random.
+            &format!(
+                r#"{SESSION_KEY}(?:\\?["'])?(?:[ \t]*[=:][ \t]*|[ \t]*,[ \t]*["']value["'][ \t]*:[ \t]*)(?:\\?["'])?(?P<v>[A-Za-z0-9%+/._~-]{{16}}[A-Za-z0-9%+/._~-]*={{0,2}})"#
+            ),
+            Value::Group,
+            Check::SessionToken,
         ),
         d(
             Kind::Password,
@@ -688,7 +727,7 @@ fn builtin() -> Vec<Detector> {
                 r"(?m:^)[A-Za-z0-9.*_-]+:(?:[0-9]{{1,5}}|\*):[^:\s]*[A-Za-z*][^:\s]*:[^:\s]*[A-Za-z*][^:\s]*:(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)(?m:$)"
             ),
             Value::Group,
-            Check::Secret,
+            Check::Pgpass,
         ),
         d(
             Kind::Password,
@@ -696,12 +735,25 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "value of a secret-named setting in a space-separated configuration",
             // redis.conf's `requirepass foobared` and `masterauth`, nslcd's and slapd's
-            // `bindpw`/`rootpw`, a `.netrc` line's `machine host login alice password s3cret`.
+            // `bindpw`/`rootpw`.
             &format!(
-                r#"(?m:^)[ \t]*(?:(?i:requirepass|masterauth|bindpw|rootpw)|machine[ \t]+[^\s"']+[ \t]+login[ \t]+[^\s"']+[ \t]+password)[ \t]+["']?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+                r#"(?m:^)[ \t]*(?i:requirepass|masterauth|bindpw|rootpw)[ \t]+["']?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
             Value::Group,
             Check::Secret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "password of a .netrc entry",
+            // `machine api.acme.com login alice password s3cret`, on one line or over
+            // several: the check finds the entry's host and account too.
+            &format!(
+                r#"(?m:^)[ \t]*machine[ \t]+[^\s"']+\s+login[ \t]+[^\s"']+\s+password[ \t]+["']?(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+            ),
+            Value::Group,
+            Check::Netrc,
         ),
         d(
             Kind::Password,
@@ -803,9 +855,10 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "password given as a command's option",
             // `mysql -pS3cret`, `sshpass -p S3cret`, `docker login -p S3cret`,
-            // `redis-cli -a S3cret`: the check knows which command takes which.
+            // `redis-cli -a S3cret`, `ldapsearch -w S3cret`: the check knows which command
+            // takes which.
             &format!(
-                r#"[ \t](?:-p|-a|--password|--passwd)[ \t]*["']?(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+                r#"[ \t](?:-p|-a|-w|--password|--passwd)[ \t]*["']?(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
             Value::Group,
             Check::CommandSecret,
@@ -852,6 +905,18 @@ fn builtin() -> Vec<Detector> {
             r"\b[A-Za-z0-9][A-Za-z0-9._%+-]*%40[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)+\b",
             Value::Whole,
             Check::EncodedEmail,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "account and host of an SSH or copy command's destination",
+            // `ssh -i key alice@bastion`, `scp f deploy@web-07:/tmp`: a host named by its
+            // one label, after a command that connects to it (the check). An account at an
+            // address or a dotted name comes as a refused email address.
+            &format!(r#"\b(?P<v>{USER_AT_SHORT_HOST})(?:[\s:'"]|\z)"#),
+            Value::Group,
+            Check::SshDestination,
         ),
         d(
             Kind::PersonName,
@@ -2022,6 +2087,13 @@ impl Detectors {
                 // (`password=password=…` as one token) would be searched again from each
                 // of its keys to its end, quadratic in the run.
                 at = end;
+            } else if let Some(parts) = (detector.check == Check::Email)
+                .then(|| destination_parts(text, start, end))
+                .flatten()
+            {
+                // No email: an account at an address (`ssh alice@10.0.0.7`, `root@10.0.0.8:/tmp`)
+                // or at a host an SSH or copy command names.
+                at = self.push_parts(parts, detector.confidence, text, last_end, &mut findings);
             } else if detector.check.resumes_inside() {
                 // Another detector's context may stand inside (`--user alice`).
                 at = m.start() + 1;
@@ -2085,6 +2157,11 @@ impl Detectors {
         findings: &mut Vec<Finding>,
     ) -> usize {
         let (start, end) = (value.start, value.end);
+        if detector.check == Check::SshDestination {
+            if let Some(parts) = destination_parts(text, start, end) {
+                return self.push_parts(parts, detector.confidence, text, last_end, findings);
+            }
+        }
         let found = |(start, end): (usize, usize), kind, category, reason| Finding {
             start,
             end,
@@ -2107,6 +2184,19 @@ impl Detectors {
                 };
                 parts[0] = first.map(|p| (found(p, account.0, account.1, detector.reason), true));
                 parts[1] = second.map(|p| (found(p, kind, category, detector.reason), true));
+            }
+            Check::Netrc | Check::Pgpass => {
+                // The entry's host and account stand in the detector's context, which the
+                // search does not read again.
+                let (machine, login) = entry_parts(detector.check, text, start);
+                parts[0] = machine
+                    .filter(|(p, _)| p.0 >= last_end)
+                    .map(|(p, (kind, category))| (found(p, kind, category, detector.reason), true));
+                parts[1] = login
+                    .filter(|p| p.0 >= last_end)
+                    .map(|p| (found(p, account.0, account.1, detector.reason), true));
+                let (kind, category) = (detector.kind, detector.category);
+                parts[2] = Some((found((start, end), kind, category, detector.reason), false));
             }
             _ => {
                 parts[0] = (detector.check == Check::Email)
@@ -2149,6 +2239,34 @@ impl Detectors {
             {
                 resume = resume.max(finding.end);
                 findings.push(finding);
+            }
+        }
+        resume
+    }
+
+    /// Pushes an SSH destination's account and host ([`destination_parts`]) that the policy
+    /// does not allow, and returns where the search goes on: after the host.
+    fn push_parts(
+        &self,
+        parts: DestinationParts,
+        confidence: f32,
+        text: &[u8],
+        last_end: usize,
+        findings: &mut Vec<Finding>,
+    ) -> usize {
+        let (account, host) = parts;
+        let resume = host.0 .1;
+        let account = account.map(|range| (range, Kind::Username, Category::AccountIdentifiers));
+        for ((start, end), kind, category) in account.into_iter().chain([host]) {
+            if start >= last_end && !self.allowed.holds(kind, &text[start..end]) {
+                findings.push(Finding {
+                    start,
+                    end,
+                    kind,
+                    category,
+                    confidence,
+                    reason: "account and host of an SSH or copy command's destination",
+                });
             }
         }
         resume
@@ -4238,7 +4356,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         // A PEM block after a secret's key (a service account's `"private_key": "-----BEGIN
         // PRIVATE KEY-----\n…"`) is the block's detector's, whole: the search goes on at it.
         Check::Secret if value.starts_with(b"-----BEGIN") => false,
-        Check::Secret => {
+        Check::Secret | Check::Netrc | Check::Pgpass => {
             value.len() <= MAX_VALUE_BYTES
                 && secret_value(value)
                 && !working_directory(&text[..start], value)
@@ -4247,13 +4365,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && !calls_code(&text[..start], value, after)
                 && !test_status(&text[..start])
         }
-        Check::RandomSecret => {
-            value.len() <= MAX_VALUE_BYTES
-                && secret_value(value)
-                && value.iter().any(u8::is_ascii_digit)
-                && value.iter().any(u8::is_ascii_alphabetic)
-                && validate::entropy(value) >= 3.0
-        }
+        Check::RandomSecret => random_secret(value),
+        Check::SessionToken => random_secret(value) && !value.starts_with(b"S-1-"),
+        Check::SshDestination => destination_parts(text, start, end).is_some(),
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
             validate::site_name(&value[at + 1..])
@@ -4637,6 +4751,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 (Check::CommandSecret, b"-p", false) => matches!(command, Login | Sshpass),
                 (Check::CommandSecret, b"--password", false) => command == Login,
                 (Check::CommandSecret, b"-a", _) => command == Redis,
+                (Check::CommandSecret, b"-w", _) => command == Ldap,
                 (Check::CommandUser, b"-u", _) => matches!(command, Mysql | Login),
                 (Check::CommandUser, b"-U", _) => command == Postgres,
                 (Check::CommandUser, b"-l", _) => command == Ssh && ssh_option(text, at),
@@ -4746,7 +4861,59 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             return validate::hostname(host).then_some((start, start + host.len()));
         }
     };
+    let end = match check {
+        Check::Secret | Check::CommandSecret | Check::Netrc => quoted_end(text, start, end),
+        _ => end,
+    };
     ok.then_some((start, end))
+}
+
+/// A secret long and random to read (`SECRET_KEY_BASE=9f8e…`, a session's cookie).
+fn random_secret(value: &[u8]) -> bool {
+    value.len() <= MAX_VALUE_BYTES
+        && secret_value(value)
+        && value.iter().any(u8::is_ascii_digit)
+        && value.iter().any(u8::is_ascii_alphabetic)
+        && validate::entropy(value) >= 3.0
+}
+
+/// How far a quoted secret's closing quote may stand from where its value's characters
+/// stopped.
+const QUOTED_SECRET_BYTES: usize = 256;
+
+/// Where a secret that `end` cut short ends within its quotes. A value stops at a space,
+/// `&`, `;` or `,`, where an unquoted one ends; a quoted one goes on to its closing quote
+/// on its line (`sshpass -p 'Tr0ub4dor&3'`, `password: "correct horse battery staple"`),
+/// which the rest would otherwise leak. An escaped quote (`\"password\":\"…\"`)
+/// closes with an escaped one.
+fn quoted_end(text: &[u8], start: usize, end: usize) -> usize {
+    let Some(quote) = start
+        .checked_sub(1)
+        .map(|i| text[i])
+        .filter(|q| matches!(q, b'"' | b'\''))
+    else {
+        return end;
+    };
+    if text.get(end) == Some(&quote) {
+        return end;
+    }
+    let escaped = start >= 2 && text[start - 2] == b'\\';
+    let window = &text[end..text.len().min(end + QUOTED_SECRET_BYTES)];
+    let Some(close) = window
+        .iter()
+        .position(|b| *b == quote || *b == b'\n' || *b == b'\r')
+        .filter(|&at| window[at] == quote)
+    else {
+        return end;
+    };
+    let close = end + close;
+    match (escaped, text[close - 1] == b'\\') {
+        (true, true) => close - 1,
+        (false, false) => close,
+        // An escaped quote within an unescaped string, or the other way round: no
+        // closing quote of this value's.
+        _ => end,
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -5449,6 +5616,10 @@ enum Command {
     Curl,
     /// `sqlplus scott/tiger@orcl`, `expdp system/manager@db`.
     Oracle,
+    /// OpenLDAP's clients: `ldapsearch -D cn=admin,… -w S3cret`.
+    Ldap,
+    /// A copy over SSH: `scp f jdoe@web-07:/tmp`, `rsync -a x jdoe@db03:`, `sftp`.
+    Copy,
 }
 
 /// The command an option before `at` belongs to: the last word of [`Command`]'s families
@@ -5472,10 +5643,15 @@ fn command_before(text: &[u8], at: usize) -> Option<Command> {
             b"login" => login = true,
             b"sshpass" => found = Some(Command::Sshpass),
             b"redis-cli" => found = Some(Command::Redis),
-            b"ssh" => found = Some(Command::Ssh),
+            b"ssh" | b"autossh" | b"mosh" | b"ssh-copy-id" => found = Some(Command::Ssh),
+            b"scp" | b"sftp" | b"rsync" | b"sshfs" => found = Some(Command::Copy),
             b"curl" => found = Some(Command::Curl),
             b"sqlplus" | b"sqlldr" | b"expdp" | b"impdp" | b"exp" | b"imp" => {
                 found = Some(Command::Oracle)
+            }
+            b"ldapsearch" | b"ldapmodify" | b"ldapadd" | b"ldapdelete" | b"ldapwhoami"
+            | b"ldappasswd" | b"ldapcompare" | b"ldapmodrdn" | b"ldapexop" => {
+                found = Some(Command::Ldap)
             }
             _ => {}
         }
@@ -5544,6 +5720,103 @@ fn option_before(text: &[u8], start: usize) -> Option<(&[u8], bool, usize)> {
     Some((&text[begin..end], end == quoted_end, begin))
 }
 
+/// An SSH destination's account, if it names someone, and its host with its kind.
+type DestinationParts = (Option<(usize, usize)>, ((usize, usize), Kind, Category));
+
+/// The account and the host of `user@host` in `text[start..end]`, where it is no email
+/// address: an account at an IPv4 address (`alice@10.0.0.7`, `root@10.0.0.8:/tmp`), or
+/// at a host an SSH or copy command connects to (`ssh -i key alice@bastion`, `scp f
+/// deploy@web-07:/tmp`, `rsync -a x jdoe@db03.corp.local:`). The account only where it
+/// names someone (not `root`, `git` or `deploy`); `None` where the host is none.
+fn destination_parts(text: &[u8], start: usize, end: usize) -> Option<DestinationParts> {
+    let mid = start + text[start..end].iter().position(|b| *b == b'@')?;
+    let host = mid + 1;
+    let host = match confirm(Check::Ipv4, text, host, end) {
+        Some(address) => (address, Kind::Ipv4, Category::NetworkIdentifiers),
+        None => {
+            if !matches!(
+                command_before(text, start),
+                Some(Command::Ssh | Command::Copy)
+            ) {
+                return None;
+            }
+            let name = &text[host..end];
+            let found = if name.contains(&b'.') {
+                confirm(Check::Hostname, text, host, end)
+            } else {
+                // A command's destination is a host whatever its name: `bastion` too.
+                (name.len() >= 2
+                    && name.len() <= 63
+                    && name.iter().any(u8::is_ascii_alphabetic)
+                    && !name.ends_with(b"-")
+                    && !NOT_HOST_LABELS.contains_lowered(name))
+                .then_some((host, end))
+            };
+            (found?, Kind::Hostname, Category::Hostnames)
+        }
+    };
+    let [account, _] = pair_parts(Check::UserAtHost, text, start, end);
+    Some((account, host))
+}
+
+/// The host and the account of the `.netrc` entry or `.pgpass` line whose password starts
+/// at `start`, each where its own check passes (not `*`, `localhost` or `postgres`); the
+/// host with its kind, a name or an address.
+#[allow(clippy::type_complexity)]
+fn entry_parts(
+    check: Check,
+    text: &[u8],
+    start: usize,
+) -> (
+    Option<((usize, usize), (Kind, Category))>,
+    Option<(usize, usize)>,
+) {
+    // The words before the password and where each starts.
+    let floor = start.saturating_sub(DEVICE_LINE);
+    let words = |from: usize, split: fn(&u8) -> bool| {
+        let mut at = from;
+        text[from..start]
+            .split(split)
+            .map(|word| {
+                let w = (at, at + word.len());
+                at += word.len() + 1;
+                w
+            })
+            .filter(|(s, e)| s < e)
+            .collect::<Vec<_>>()
+    };
+    let (machine, login) = if check == Check::Netrc {
+        // `machine HOST login ACCOUNT password`, on one line or several.
+        let Some(from) = memchr::memmem::rfind(&text[floor..start], b"machine") else {
+            return (None, None);
+        };
+        let words = words(floor + from, |b| b.is_ascii_whitespace());
+        let word = |i: usize| words.get(i).copied();
+        (word(1), word(3))
+    } else {
+        // `HOST:PORT:DATABASE:ACCOUNT:password`.
+        let Some(line) = line_start(text, start, DEVICE_LINE) else {
+            return (None, None);
+        };
+        let words = words(line, |b| *b == b':');
+        let word = |i: usize| words.get(i).copied();
+        (word(0), word(3))
+    };
+    let machine = machine.and_then(|(s, e)| {
+        let as_kind =
+            |check, kind, category| confirm(check, text, s, e).map(|p| (p, (kind, category)));
+        let network = Category::NetworkIdentifiers;
+        as_kind(Check::Ipv4, Kind::Ipv4, network)
+            .or_else(|| as_kind(Check::Ipv6, Kind::Ipv6, network))
+            .or_else(|| match text[s..e].contains(&b'.') {
+                true => as_kind(Check::Hostname, Kind::Hostname, Category::Hostnames),
+                false => as_kind(Check::HostLabel, Kind::Hostname, Category::Hostnames),
+            })
+    });
+    let login = login.filter(|&(s, e)| personal_account(&text[s..e]));
+    (machine, login)
+}
+
 /// The two parts of a pair's value, `jdoe@ws-0142`, `alice:S3cret` or `scott/tiger`, each where its own
 /// check passes: the account where it names someone (not `root` or `postgres`), the host
 /// where it is one (not `localhost`), the password where it is no placeholder.
@@ -5560,15 +5833,7 @@ fn pair_parts(check: Check, text: &[u8], start: usize, end: usize) -> [Option<(u
     else {
         return [None, None];
     };
-    let user = &text[start..mid];
-    // Shaped like an account (curl's may be an email address), not a variable (`$USER`).
-    let account = (1..=64).contains(&user.len())
-        && (user[0].is_ascii_alphabetic() || user[0] == b'_')
-        && user
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(b))
-        && !NOT_USERNAMES.contains_lowered(user)
-        && !SHARED_ACCOUNTS.contains_lowered(user);
+    let account = personal_account(&text[start..mid]);
     let second = &text[mid + 1..end];
     let second_ok = if check == Check::UserAtHost {
         second.len() <= 253
@@ -5584,6 +5849,19 @@ fn pair_parts(check: Check, text: &[u8], start: usize, end: usize) -> [Option<(u
         account.then_some((start, mid)),
         second_ok.then_some((mid + 1, end)),
     ]
+}
+
+/// An account that names someone: shaped like an account (curl's may be an email address),
+/// not a variable (`$USER`), a pattern's `*` or an account every system has (`root`,
+/// `postgres`).
+fn personal_account(user: &[u8]) -> bool {
+    (1..=64).contains(&user.len())
+        && (user[0].is_ascii_alphabetic() || user[0] == b'_')
+        && user
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(b))
+        && !NOT_USERNAMES.contains_lowered(user)
+        && !SHARED_ACCOUNTS.contains_lowered(user)
 }
 
 /// A secret's value: not a placeholder, a variable reference or an obvious non-secret.
@@ -5800,6 +6078,10 @@ mod tests {
             "- name: DB_PASSWORD\n  value: hunter2xyz".into(),
             "Host Name:   WS-JDOE-0142\n".into(),
             "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger".into(),
+            "machine api.acme.com login alice password s3cr3tNetrc".into(),
+            "Cookie: _portal_session=Qm9iYnlUYWJsZXM6MTIzNDU2Nzg5MA; x=1".into(),
+            "{\"name\": \"sid\", \"value\": \"Xj3kL9mQ2pR5sT8vW1yZ\"}".into(),
+            "ssh -i k alice@bastion uptime".into(),
             "10.0.0.1 - jdoe [04/Dec/2026:10:00:00 +0000] \"GET".into(),
             "by CORP\\zsmith now".into(),
             "open \\\\FS01\\home$".into(),
@@ -7972,7 +8254,7 @@ mod tests {
             "el4ukv0kqbvoirg7nkp4dncpk3",
         );
         finds("password=Hunter2Hunter2", Kind::Password, "Hunter2Hunter2");
-        finds("\"pwd\": \"Tr0ub4dor&3\"", Kind::Password, "Tr0ub4dor");
+        finds("\"pwd\": \"Tr0ub4dor&3\"", Kind::Password, "Tr0ub4dor&3");
         finds(
             "Server=db;User Id=sa;Password=P@ssw0rd!;",
             Kind::Password,
@@ -8096,7 +8378,7 @@ mod tests {
                 ),
                 // Still a value where code's shapes end a line or a quote holds them.
                 ("colon_token: ty.colon_token\n", "ty.colon_token"),
-                ("api_token: \"input.parse()\"", "input.parse("),
+                ("api_token: \"input.parse()\"", "input.parse()"),
                 ("db_password: hunter_2,\n", "hunter_2"),
                 ("db_password=0x1234567890abcdef12\n", "0x1234567890abcdef12"),
             ],
@@ -8193,7 +8475,37 @@ mod tests {
                 "redis-cli -h cache -a R3disPass ping",
                 &[(Kind::Password, "R3disPass")],
             ),
+            (
+                "ldapsearch -x -D cn=admin,dc=acme,dc=com -w Adm1nPw0rd -b dc=acme,dc=com",
+                &[
+                    (Kind::Hostname, "acme,dc=com"),
+                    (Kind::Password, "Adm1nPw0rd"),
+                    (Kind::Hostname, "acme,dc=com"),
+                ],
+            ),
             ("ssh -l jdoe db03", &[(Kind::Username, "jdoe")]),
+            // An SSH or copy command's destination, or an account at an address.
+            (
+                "ssh alice@10.0.0.7 uptime",
+                &[(Kind::Username, "alice"), (Kind::Ipv4, "10.0.0.7")],
+            ),
+            (
+                "scp f.tgz mkowalski@web-07:/tmp/",
+                &[(Kind::Username, "mkowalski"), (Kind::Hostname, "web-07")],
+            ),
+            (
+                "ssh -i ~/.ssh/id_ed25519 alice@bastion 'df -h'",
+                &[(Kind::Username, "alice"), (Kind::Hostname, "bastion")],
+            ),
+            ("scp f.tgz root@10.0.0.8:/tmp/", &[(Kind::Ipv4, "10.0.0.8")]),
+            (
+                "[jdoe@10.1.1.1 ~]$ ls",
+                &[(Kind::Username, "jdoe"), (Kind::Ipv4, "10.1.1.1")],
+            ),
+            (
+                "git clone git@10.0.0.5:grp/repo.git",
+                &[(Kind::Ipv4, "10.0.0.5")],
+            ),
             (
                 "ssh -p 2222 -i key -l jdoe db03",
                 &[(Kind::Username, "jdoe")],
@@ -8229,6 +8541,14 @@ mod tests {
         finds_no_account_password_or_host(&[
             "mkdir -p /var/lib/app",
             "gcc -pthread -o app main.c",
+            "grep -w pattern app.log",
+            // `@` after no SSH or copy command, or before a version or a digest.
+            "echo alice@db-03",
+            "uses: actions/checkout@v4",
+            "npm i lodash@4.17.21",
+            "image: nginx@sha256:4f1e2d",
+            "ssh alice@localhost",
+            "ping -w 5 gateway",
             "sort -u names.txt",
             "ssh -p 2222 admin",
             // A space after mysql's `-p` makes it ask; `billing` is a database.
@@ -8468,6 +8788,142 @@ mod tests {
     }
 
     #[test]
+    fn a_netrc_entrys_host_account_and_password() {
+        finds_exactly(&[
+            (
+                "machine api.acme.com login alice password s3cr3tNetrc",
+                &[
+                    (Kind::Hostname, "api.acme.com"),
+                    (Kind::Username, "alice"),
+                    (Kind::Password, "s3cr3tNetrc"),
+                ],
+            ),
+            (
+                "machine git-02\n  login bob\n  password g1tPassw0rd\n",
+                &[
+                    (Kind::Hostname, "git-02"),
+                    (Kind::Username, "bob"),
+                    (Kind::Password, "g1tPassw0rd"),
+                ],
+            ),
+            (
+                "machine localhost login root password t00rPass",
+                &[(Kind::Password, "t00rPass")],
+            ),
+        ]);
+        // No entry: a password's word alone, or a `machine` that is no entry's.
+        misses_each(
+            Kind::Password,
+            &[
+                "machine api.acme.com login alice",
+                "the machine login screen asks for the password first",
+                "machine api.acme.com login alice password ${NETRC_PASSWORD}",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_quoted_secret_ends_at_its_closing_quote() {
+        finds_exactly(&[
+            (
+                "sshpass -p 'Tr0ub4dor&3' ssh jdoe@10.0.0.7",
+                &[
+                    (Kind::Password, "Tr0ub4dor&3"),
+                    (Kind::Username, "jdoe"),
+                    (Kind::Ipv4, "10.0.0.7"),
+                ],
+            ),
+            (
+                "passphrase: \"correct horse battery staple\"\n",
+                &[(Kind::Password, "correct horse battery staple")],
+            ),
+            (
+                "{\"db_password\": \"Summer2024;Pa,ss\", \"host\": \"10.0.0.8\"}",
+                &[
+                    (Kind::Password, "Summer2024;Pa,ss"),
+                    (Kind::Ipv4, "10.0.0.8"),
+                ],
+            ),
+            (
+                "{\"body\": \"{\\\"password\\\":\\\"hunter2 horse\\\"}\"}",
+                &[(Kind::Password, "hunter2 horse")],
+            ),
+            // No closing quote on the line, or another quote: the value as it stopped.
+            (
+                "password: \"abcd efgh\nnext 10.0.0.9",
+                &[(Kind::Password, "abcd"), (Kind::Ipv4, "10.0.0.9")],
+            ),
+            ("password='abcd efgh\"", &[(Kind::Password, "abcd")]),
+            // Unquoted, a value ends where it did.
+            (
+                "password=abcd&user=alice",
+                &[(Kind::Password, "abcd"), (Kind::Username, "alice")],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn a_session_cookie_or_identifier_by_its_name() {
+        finds_each(
+            Kind::SessionToken,
+            &[
+                (
+                    "Cookie: _portal_session=Qm9iYnlUYWJsZXM6MTIzNDU2Nzg5MA%3D%3D--a1b2c3d4e5; lang=en",
+                    "Qm9iYnlUYWJsZXM6MTIzNDU2Nzg5MA%3D%3D--a1b2c3d4e5",
+                ),
+                (
+                    "Set-Cookie: sid=Vb7Nm3Kl9Jh5Gf1Ds8Aq2We4Rt6Yu0Io; Path=/; Secure",
+                    "Vb7Nm3Kl9Jh5Gf1Ds8Aq2We4Rt6Yu0Io",
+                ),
+                (
+                    "{\"name\": \"sid\", \"value\": \"s%3Ak2l9m3n8b4v7c1x6z5a0.Rt4vWz8yBc3hJk5Lm7\"}",
+                    "s%3Ak2l9m3n8b4v7c1x6z5a0.Rt4vWz8yBc3hJk5Lm7",
+                ),
+                (
+                    "{\"name\": \"okta-oauth-state\", \"value\": \"Xj3kL9mQ2pR5sT8vW1yZ4aB7cD0eF\"}",
+                    "Xj3kL9mQ2pR5sT8vW1yZ4aB7cD0eF",
+                ),
+                (
+                    "{\"session\": \"a8f5f167f44f4964e6c998dee827110c\", \"user\": 3}",
+                    "a8f5f167f44f4964e6c998dee827110c",
+                ),
+                (
+                    "INFO login ok session_id=8a3e5f2c-1b4d-4e6f-9a8b-7c6d5e4f3a2b",
+                    "8a3e5f2c-1b4d-4e6f-9a8b-7c6d5e4f3a2b",
+                ),
+                ("Cookie: _gh_sess=Xk29dLmQp8RtVw3Ny7Bz", "Xk29dLmQp8RtVw3Ny7Bz"),
+                (
+                    "Cookie: MRHSession=5f0e8a7b6c4d3e2f1a0b9c8d7e6f5a4b",
+                    "5f0e8a7b6c4d3e2f1a0b9c8d7e6f5a4b",
+                ),
+                (
+                    "__Secure-next-auth.session-token=Zq8Xw2Vc4Bn6Mm1Ll3Kk5Jj7",
+                    "Zq8Xw2Vc4Bn6Mm1Ll3Kk5Jj7",
+                ),
+            ],
+        );
+        misses_each(
+            Kind::SessionToken,
+            &[
+                "pam_unix(sshd:session): session opened for user alice",
+                "systemd-logind: New session 1234 of user alice.",
+                "session=3 state=active",
+                "\"session\": \"interactive-terminal\"",
+                "sessionTimeout=1800000000000000",
+                "session_key=/etc/app/keys/session.key",
+                "{\"name\": \"lang\", \"value\": \"en-US-x-private-use\"}",
+                "Cookie: _ga=GA1.2.1234567890.1700000000",
+            ],
+        );
+        // A Windows security identifier is an account's, whatever names it.
+        finds(
+            "sid: S-1-5-21-3623811015-3361044348-30300820-1013",
+            Kind::AccountNumber,
+            "3623811015-3361044348-30300820-1013",
+        );
+    }
+
+    #[test]
     fn a_service_accounts_key_and_a_pgpass_line() {
         let account = "{\"type\": \"service_account\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n\", \"client_id\": \"1048\"}";
         finds(
@@ -8476,16 +8932,40 @@ mod tests {
             "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----",
         );
         misses(account, Kind::Password);
-        finds(
-            "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger\n",
-            Kind::Password,
-            "Tr0ub4dor-Ledger",
-        );
-        finds(
-            "*:*:*:replicator:s3cr3t-repl",
-            Kind::Password,
-            "s3cr3t-repl",
-        );
+        // The line's host and account too, which stand in the password's context.
+        finds_exactly(&[
+            (
+                "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger\n",
+                &[
+                    (Kind::Hostname, "db.acme.com"),
+                    (Kind::Username, "ledger_app"),
+                    (Kind::Password, "Tr0ub4dor-Ledger"),
+                ],
+            ),
+            (
+                "10.20.0.5:5432:sales:report:PgPassF1le9",
+                &[
+                    (Kind::Ipv4, "10.20.0.5"),
+                    (Kind::Username, "report"),
+                    (Kind::Password, "PgPassF1le9"),
+                ],
+            ),
+            (
+                "pg-replica-02:*:*:replicator:s3cr3t-repl",
+                &[
+                    (Kind::Hostname, "pg-replica-02"),
+                    (Kind::Username, "replicator"),
+                    (Kind::Password, "s3cr3t-repl"),
+                ],
+            ),
+            // `*` and `localhost` name no host, `*` and `postgres` no one's account.
+            ("*:*:*:*:s3cr3t-pg", &[(Kind::Password, "s3cr3t-pg")]),
+            ("*:*:*:postgres:s3cr3t-pg", &[(Kind::Password, "s3cr3t-pg")]),
+            (
+                "localhost:5432:*:jdoe:s3cr3t-pg",
+                &[(Kind::Username, "jdoe"), (Kind::Password, "s3cr3t-pg")],
+            ),
+        ]);
         misses_each(
             Kind::Password,
             &["12:30:45:00:9999", "Dec  4 10:01:05 db03 sudo[1240]: x"],
@@ -8515,6 +8995,10 @@ mod tests {
                     "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
                 ),
                 (
+                    "bob:$apr1$9eZxYv1k$Qm8Wn3Rt5Yu7Io9Pa1Sd2.",
+                    "$apr1$9eZxYv1k$Qm8Wn3Rt5Yu7Io9Pa1Sd2.",
+                ),
+                (
                     "olcRootPW: {SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
                     "{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
                 ),
@@ -8540,6 +9024,7 @@ mod tests {
             Kind::PasswordHash,
             &[
                 "echo $1$2$3 and $6$x$y",
+                "echo $apr1$ok$short",
                 "root:*:19000:0:99999:7:::",
                 "jdoe:!!:19000::::::",
                 "md5sum d41d8cd98f00b204e9800998ecf8427e",
