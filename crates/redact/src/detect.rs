@@ -194,6 +194,9 @@ enum Check {
     /// entry's host and account before it (`machine api.acme.com login alice password
     /// …`): up to three findings.
     Netrc,
+    /// A Redis ACL user's password after its `>`, on a line that starts as `user NAME` or
+    /// `ACL SETUSER NAME` does.
+    RedisAcl,
     /// `user@host` after an SSH or copy command (`ssh alice@bastion`): the account and the
     /// host ([`destination_parts`]).
     SshDestination,
@@ -746,6 +749,17 @@ fn builtin() -> Vec<Detector> {
             Kind::Password,
             Credentials,
             0.9,
+            "password of a Redis ACL user",
+            // `user alice on >S3cret ~* +@all` in redis.conf or users.acl, `ACL SETUSER alice
+            // on >S3cret`: a password after its `>`, on a line that sets a user (the check).
+            &format!(r#"[ \t]>(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#),
+            Value::Group,
+            Check::RedisAcl,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
             "password of a .netrc entry",
             // `machine api.acme.com login alice password s3cret`, on one line or over
             // several: the check finds the entry's host and account too.
@@ -1250,6 +1264,18 @@ fn builtin() -> Vec<Detector> {
             r#"(?:^|[\s"'=:(])\\\\(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)\\[A-Za-z0-9$]"#,
             Value::Group,
             Check::HostLabel,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
+            "server of a share written with slashes",
+            // A CIFS mount's and smbclient's `//fs01/share`, as mount, fstab and df show
+            // it: with a digit or a hyphen, as a remote path's host (`// TODO/…` is a
+            // comment).
+            r#"(?:^|[\s"'=(])//(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)/[A-Za-z0-9$_]"#,
+            Value::Group,
+            Check::PathHost,
         ),
         d(
             Kind::Hostname,
@@ -4368,6 +4394,14 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         Check::RandomSecret => random_secret(value),
         Check::SessionToken => random_secret(value) && !value.starts_with(b"S-1-"),
         Check::SshDestination => destination_parts(text, start, end).is_some(),
+        Check::RedisAcl => {
+            let line = line_start(text, start, DEVICE_LINE)?;
+            let line = text[line..start].trim_ascii_start();
+            // The command after redis-cli's prompt (`127.0.0.1:6379> ACL SETUSER`).
+            let sets_user = line.starts_with(b"user ")
+                || find(&line.to_ascii_lowercase(), b"acl setuser ").is_some();
+            sets_user && secret_value(value)
+        }
         Check::Email => {
             let at = value.iter().position(|b| *b == b'@')?;
             validate::site_name(&value[at + 1..])
@@ -4665,7 +4699,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         // Not a path's folder (`/usr/bin/X11:/usr/bin`) or a record's field (passwd's
         // `www-data:/var/www`).
         Check::PathHost => {
-            before.is_none_or(|b| b" \t\r\n\"'=@([,>".contains(&b))
+            (before.is_none_or(|b| b" \t\r\n\"'=@([,>".contains(&b))
+                || text[..start].ends_with(b"//"))
                 && value.iter().copied().any(host_mark)
                 && confirm(Check::HostLabel, text, start, end).is_some()
         }
@@ -6079,6 +6114,8 @@ mod tests {
             "Host Name:   WS-JDOE-0142\n".into(),
             "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger".into(),
             "machine api.acme.com login alice password s3cr3tNetrc".into(),
+            "user alice on >Red1sAclPw ~*".into(),
+            "mount //fs01/share /mnt".into(),
             "Cookie: _portal_session=Qm9iYnlUYWJsZXM6MTIzNDU2Nzg5MA; x=1".into(),
             "{\"name\": \"sid\", \"value\": \"Xj3kL9mQ2pR5sT8vW1yZ\"}".into(),
             "ssh -i k alice@bastion uptime".into(),
@@ -8819,6 +8856,40 @@ mod tests {
                 "the machine login screen asks for the password first",
                 "machine api.acme.com login alice password ${NETRC_PASSWORD}",
             ],
+        );
+    }
+
+    #[test]
+    fn a_redis_acl_password_and_a_share_written_with_slashes() {
+        finds_exactly(&[
+            (
+                "user alice on >Red1sAclPw ~* +@all",
+                &[(Kind::Username, "alice"), (Kind::Password, "Red1sAclPw")],
+            ),
+            (
+                "127.0.0.1:6379> ACL SETUSER worker on >W0rkerPw ~jobs:*",
+                &[(Kind::Ipv4, "127.0.0.1"), (Kind::Password, "W0rkerPw")],
+            ),
+            (
+                "mount -t cifs //fs01/share /mnt -o username=rgupta",
+                &[(Kind::Hostname, "fs01"), (Kind::Username, "rgupta")],
+            ),
+            (
+                "//nas-02/backup  /srv/backup  cifs  credentials=/etc/smb.cred 0 0",
+                &[(Kind::Hostname, "nas-02")],
+            ),
+        ]);
+        misses_each(
+            Kind::Password,
+            &[
+                "cat app.log >filtered.log",
+                "user alice on >${REDIS_PASSWORD} ~*",
+                "if (count >limit) return",
+            ],
+        );
+        misses_each(
+            Kind::Hostname,
+            &["// TODO/fix later", "//share/x", "path a//b-2/c"],
         );
     }
 
