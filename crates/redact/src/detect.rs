@@ -194,6 +194,8 @@ enum Check {
     /// entry's host and account before it (`machine api.acme.com login alice password
     /// …`): up to three findings.
     Netrc,
+    /// `net use`'s `/user:CORP\jdoe S3cret`: the account and its password.
+    NetUse,
     /// A Redis ACL user's password after its `>`, on a line that starts as `user NAME` or
     /// `ACL SETUSER NAME` does.
     RedisAcl,
@@ -653,9 +655,10 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "value of a secret-named XML element",
             // Maven's `settings.xml` (`<password>…</password>`), Jenkins' `<apiToken>`,
-            // a SOAP request's `<Password>`: the element's text, up to its closing tag.
+            // a SOAP request's `<Password>`, Windows' answer file's `<AdministratorPassword>
+            // <Value>…</Value>`: the element's text, up to its closing tag.
             &format!(
-                r#"<[A-Za-z0-9_.:-]*{secret_key}>(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)\}}?</"#
+                r#"<[A-Za-z0-9_.:-]*{secret_key}>(?:\s*<Value>)?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)\}}?</"#
             ),
             Value::Group,
             Check::Secret,
@@ -768,6 +771,38 @@ fn builtin() -> Vec<Detector> {
             ),
             Value::Group,
             Check::Netrc,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "password turned into a PowerShell secure string from plain text",
+            // `ConvertTo-SecureString "P@ssw0rd" -AsPlainText -Force`: the script holds it.
+            r#"(?i:ConvertTo-SecureString)[ \t]+(?:-String[ \t]+)?["'](?P<v>[^"'\r\n]{4,})["'][^\r\n]*(?i:-AsPlainText)"#,
+            Value::Group,
+            Check::Secret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "secret of a PHP configuration's constant",
+            // WordPress' `wp-config.php`: `define('DB_PASSWORD', '…')`, its `AUTH_KEY` and
+            // `NONCE_SALT`s, which sign its users' cookies.
+            r#"\bdefine\([ \t]*["'][A-Z0-9_]*(?:PASSWORD|PASS|_KEY|_SALT|SECRET|TOKEN)["'][ \t]*,[ \t]*["'](?P<v>[^"'\r\n]{4,})["']"#,
+            Value::Group,
+            Check::Secret,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "account and password given to net use",
+            // `net use \\\\fs01\\share /user:CORP\\jdoe S3cret`: the word after the
+            // account is its password (not `*`, which asks, or another switch).
+            r#"(?i:[ \t]/u(?:ser)?:)(?P<v>[^\s"'/]+[ \t]+[^\s/*"'][^\s"']{3,})"#,
+            Value::Group,
+            Check::NetUse,
         ),
         d(
             Kind::Password,
@@ -1269,6 +1304,19 @@ fn builtin() -> Vec<Detector> {
             Kind::Hostname,
             Hostnames,
             0.8,
+            "server of a UNC path named alone",
+            // The server alone (`psexec \\\\web-01 -u …`, `net view \\\\FS01`); not after
+            // a drive's `:`, where a string's escaped path goes on (`"C:\\\\TEMP"`), nor
+            // after a quote, where a string's escaped backslash stands before its text
+            // (`"\\\\x7f"`, `"\\\\u005C"`).
+            r#"(?:^|[\s=(])\\\\(?P<v>[A-Za-z0-9][A-Za-z0-9-]+)(?:[ \t"']|(?m:$))"#,
+            Value::Group,
+            Check::HostLabel,
+        ),
+        d(
+            Kind::Hostname,
+            Hostnames,
+            0.8,
             "server of a share written with slashes",
             // A CIFS mount's and smbclient's `//fs01/share`, as mount, fstab and df show
             // it: with a digit or a hyphen, as a remote path's host (`// TODO/…` is a
@@ -1334,7 +1382,7 @@ fn builtin() -> Vec<Detector> {
             // environment file's `DB_USER=app`, `SPRING_DATASOURCE_USERNAME=svc` (no space
             // around `=`: code's `LOG_USER: c_int`, `PEM_USER = x` are none); JSON escaped
             // within JSON (a HAR file's `\"username\":\"jdoe\"`).
-            r#"(?:(?i:\b(?:log(?:in|on|ged in)|signed in)[ \t]+as\b)[ \t]*:?[ \t]*|(?i:\b(?:account(?:[ _]?name)?|user[ _]?id)\b)(?:\\?["'])?[ \t]*[=:][ \t]*|(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:(?:\\?["'])?[ \t]*[=:][ \t]*)?|[A-Z0-9]_(?:USER(?:NAME)?|LOGIN)["']?=)(?:\\?["'])?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
+            r#"(?:(?i:\b(?:log(?:in|on|ged in)|signed in)[ \t]+as\b)[ \t]*:?[ \t]*|(?i:\b(?:account(?:[ _]?name)?|user[ _]?id)\b)(?:\\?["'])?[ \t]*[=:][ \t]*|(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:(?:\\?["'])?[ \t]*[=:][ \t]*)?|(?:[A-Z0-9]_(?:USER(?:NAME)?|LOGIN)|\bPGUSER)["']?=)(?:\\?["'])?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
             Value::After(b" \t=:\"'"),
             Check::Username,
         ),
@@ -2210,6 +2258,12 @@ impl Detectors {
                 };
                 parts[0] = first.map(|p| (found(p, account.0, account.1, detector.reason), true));
                 parts[1] = second.map(|p| (found(p, kind, category, detector.reason), true));
+            }
+            Check::NetUse => {
+                let [user, password] = net_use_parts(text, start, end);
+                parts[0] = user.map(|p| (found(p, account.0, account.1, detector.reason), true));
+                let (kind, category) = (detector.kind, detector.category);
+                parts[2] = password.map(|p| (found(p, kind, category, detector.reason), false));
             }
             Check::Netrc | Check::Pgpass => {
                 // The entry's host and account stand in the detector's context, which the
@@ -4394,6 +4448,10 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         Check::RandomSecret => random_secret(value),
         Check::SessionToken => random_secret(value) && !value.starts_with(b"S-1-"),
         Check::SshDestination => destination_parts(text, start, end).is_some(),
+        Check::NetUse => {
+            command_before(text, start) == Some(Command::NetUse)
+                && net_use_parts(text, start, end)[1].is_some()
+        }
         Check::RedisAcl => {
             let line = line_start(text, start, DEVICE_LINE)?;
             let line = text[line..start].trim_ascii_start();
@@ -4621,6 +4679,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && !sentence_after_label(&text[..start], value, after)
                 // `"user": "judy@acme.com"`: an email's local part, found as the email.
                 && after.first() != Some(&b'@')
+                // An attribute's name (`<user username="tomcat"`), not its value.
+                && !(after.first() == Some(&b'=') && matches!(after.get(1), Some(b'"' | b'\'')))
                 && after.first().is_none_or(u8::is_ascii)
                 && !contraction(after)
                 && !starts_a_date(value, after)
@@ -4637,9 +4697,13 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 .rposition(|b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-'))
                 .map_or(0, |p| p + 1);
             let domain = &text[domain_start..domain_end];
-            let in_path = domain_start
-                .checked_sub(1)
-                .is_some_and(|p| b"\\/:.-_%$".contains(&text[p]));
+            // `net use`'s and `runas`' `/user:CORP\jdoe` is an account, not a path's folder.
+            let switch = text[..domain_start].to_ascii_lowercase();
+            let switch = switch.ends_with(b"/user:") || switch.ends_with(b"/u:");
+            let in_path = !switch
+                && domain_start
+                    .checked_sub(1)
+                    .is_some_and(|p| b"\\/:.-_%$".contains(&text[p]));
             let system = SYSTEM_DOMAINS.iter().any(|d| domain == d.as_bytes())
                 || value.eq_ignore_ascii_case(b"system");
             // A string's escape after a word in capitals (`"GET\n/ HTTP"`, `"ABCDE\nFG"`,
@@ -4664,7 +4728,12 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 || value
                     .iter()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-            own && value.len() >= 3
+            // A string's escape after an escaped backslash (`\\\\x7f`, `\\\\u005C`).
+            let escape = matches!(value.first(), Some(b'x' | b'u' | b'U'))
+                && value.len() <= 9
+                && value[1..].iter().all(u8::is_ascii_hexdigit);
+            own && !escape
+                && value.len() >= 3
                 && value.len() <= 63
                 && value.iter().any(u8::is_ascii_alphabetic)
                 && !NOT_HOST_LABELS.contains_lowered(value)
@@ -4783,11 +4852,11 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let takes = match (check, option, attached) {
                 // A space after mysql's `-p` makes it ask: the word after is a database.
                 (Check::CommandSecret, b"-p", true) => matches!(command, Mysql | Sshpass),
-                (Check::CommandSecret, b"-p", false) => matches!(command, Login | Sshpass),
+                (Check::CommandSecret, b"-p", false) => matches!(command, Login | Sshpass | Psexec),
                 (Check::CommandSecret, b"--password", false) => command == Login,
                 (Check::CommandSecret, b"-a", _) => command == Redis,
                 (Check::CommandSecret, b"-w", _) => command == Ldap,
-                (Check::CommandUser, b"-u", _) => matches!(command, Mysql | Login),
+                (Check::CommandUser, b"-u", _) => matches!(command, Mysql | Login | Psexec),
                 (Check::CommandUser, b"-U", _) => command == Postgres,
                 (Check::CommandUser, b"-l", _) => command == Ssh && ssh_option(text, at),
                 _ => false,
@@ -5655,6 +5724,10 @@ enum Command {
     Ldap,
     /// A copy over SSH: `scp f jdoe@web-07:/tmp`, `rsync -a x jdoe@db03:`, `sftp`.
     Copy,
+    /// Sysinternals' `psexec \\web-01 -u CORP\admin -p S3cret`.
+    Psexec,
+    /// Windows' `net use \\fs01\share /user:CORP\jdoe S3cret`.
+    NetUse,
 }
 
 /// The command an option before `at` belongs to: the last word of [`Command`]'s families
@@ -5662,7 +5735,13 @@ enum Command {
 /// jdoe`: `psql`), by its file's name (`/usr/bin/mysql`).
 fn command_before(text: &[u8], at: usize) -> Option<Command> {
     let (mut found, mut login, mut registry) = (None, false, false);
+    // Whether the word before was Windows' `net`.
+    let mut net = false;
     for word in command_words(text, at) {
+        let after_net = std::mem::replace(
+            &mut net,
+            word.eq_ignore_ascii_case(b"net") || word.eq_ignore_ascii_case(b"net.exe"),
+        );
         // By its file's name (`/usr/bin/mysql`).
         match &word[word.iter().rposition(|b| *b == b'/').map_or(0, |p| p + 1)..] {
             b"mysql" | b"mysqldump" | b"mysqladmin" | b"mysqlimport" | b"mysqlshow"
@@ -5680,6 +5759,10 @@ fn command_before(text: &[u8], at: usize) -> Option<Command> {
             b"redis-cli" => found = Some(Command::Redis),
             b"ssh" | b"autossh" | b"mosh" | b"ssh-copy-id" => found = Some(Command::Ssh),
             b"scp" | b"sftp" | b"rsync" | b"sshfs" => found = Some(Command::Copy),
+            b"psexec" | b"psexec.exe" | b"PsExec" | b"PsExec.exe" | b"PsExec64.exe" => {
+                found = Some(Command::Psexec)
+            }
+            b"use" | b"USE" if after_net => found = Some(Command::NetUse),
             b"curl" => found = Some(Command::Curl),
             b"sqlplus" | b"sqlldr" | b"expdp" | b"impdp" | b"exp" | b"imp" => {
                 found = Some(Command::Oracle)
@@ -5753,6 +5836,31 @@ fn option_before(text: &[u8], start: usize) -> Option<(&[u8], bool, usize)> {
             .rposition(|b| *b == b' ' || *b == b'\t')?
         + 1;
     Some((&text[begin..end], end == quoted_end, begin))
+}
+
+/// `net use`'s `CORP\jdoe S3cret` in `text[start..end]`: the account, where it names
+/// someone, and the password, where it is one.
+fn net_use_parts(text: &[u8], start: usize, end: usize) -> [Option<(usize, usize)>; 2] {
+    let Some(space) = text[start..end]
+        .iter()
+        .position(|b| *b == b' ' || *b == b'\t')
+    else {
+        return [None, None];
+    };
+    let user_end = start + space;
+    let user_start = text[start..user_end]
+        .iter()
+        .rposition(|b| *b == b'\\')
+        .map_or(start, |p| start + p + 1);
+    let password_start = user_end
+        + text[user_end..end]
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count();
+    [
+        personal_account(&text[user_start..user_end]).then_some((user_start, user_end)),
+        secret_value(&text[password_start..end]).then_some((password_start, end)),
+    ]
 }
 
 /// An SSH destination's account, if it names someone, and its host with its kind.
@@ -5913,6 +6021,8 @@ fn secret_value(value: &[u8]) -> bool {
         || lower.starts_with('%')
         || lower.starts_with('<')
         || lower.starts_with("$(")
+        // PowerShell's environment variable (`"$env:APP_PW"`).
+        || lower.starts_with("$env:")
         // A shell's variable (`-p "$REGISTRY_PASSWORD"`).
         || lower.len() > 1
             && lower.starts_with('$')
@@ -6115,6 +6225,10 @@ mod tests {
             "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger".into(),
             "machine api.acme.com login alice password s3cr3tNetrc".into(),
             "user alice on >Red1sAclPw ~*".into(),
+            "ConvertTo-SecureString \"P0wershellPw!\" -AsPlainText".into(),
+            "define('DB_PASSWORD', 'wpP4ssw0rd');".into(),
+            "net use \\\\fs01\\share /user:CORP\\jdoe N3tUseP@ss".into(),
+            "psexec \\\\web-01 -u x".into(),
             "mount //fs01/share /mnt".into(),
             "Cookie: _portal_session=Qm9iYnlUYWJsZXM6MTIzNDU2Nzg5MA; x=1".into(),
             "{\"name\": \"sid\", \"value\": \"Xj3kL9mQ2pR5sT8vW1yZ\"}".into(),
@@ -8890,6 +9004,84 @@ mod tests {
         misses_each(
             Kind::Hostname,
             &["// TODO/fix later", "//share/x", "path a//b-2/c"],
+        );
+    }
+
+    #[test]
+    fn windows_and_php_scripts_keep_no_account_server_or_password() {
+        finds_exactly(&[
+            (
+                r"net use \\fs01\share /user:CORP\jdoe N3tUseP@ss",
+                &[
+                    (Kind::Hostname, "fs01"),
+                    (Kind::Username, "jdoe"),
+                    (Kind::Password, "N3tUseP@ss"),
+                ],
+            ),
+            // `*` asks for the password; a switch is none.
+            (
+                r"net use Z: \\fs01\share /user:CORP\jdoe *",
+                &[(Kind::Hostname, "fs01"), (Kind::Username, "jdoe")],
+            ),
+            (
+                r"NET USE \\fs01\share /u:CORP\jdoe /persistent:no",
+                &[(Kind::Hostname, "fs01"), (Kind::Username, "jdoe")],
+            ),
+            (r"runas /user:CORP\jdoe cmd", &[(Kind::Username, "jdoe")]),
+            (
+                r"psexec \\web-01 -u CORP\jdoe -p Ps3x3cPw cmd",
+                &[
+                    (Kind::Hostname, "web-01"),
+                    (Kind::Username, "jdoe"),
+                    (Kind::Password, "Ps3x3cPw"),
+                ],
+            ),
+            (r"net view \\FS01", &[(Kind::Hostname, "FS01")]),
+            (
+                "$pw = ConvertTo-SecureString \"P0wershell Pw!\" -AsPlainText -Force",
+                &[(Kind::Password, "P0wershell Pw!")],
+            ),
+            (
+                "<AdministratorPassword>\n  <Value>UABhAHMAcwB3AG8AcgBkAA==</Value>",
+                &[(Kind::Password, "UABhAHMAcwB3AG8AcgBkAA==")],
+            ),
+            (
+                "<user username=\"tomcatadm\" password=\"T0mcatPw!\" roles=\"manager-gui\"/>",
+                &[(Kind::Username, "tomcatadm"), (Kind::Password, "T0mcatPw!")],
+            ),
+            (
+                "define('DB_PASSWORD', 'wpP4ssw0rd');",
+                &[(Kind::Password, "wpP4ssw0rd")],
+            ),
+            (
+                "define( 'AUTH_KEY', 'x7#Lk2@pQ9!mZ4$wR8^tY1&vB6*nC3' );",
+                &[(Kind::Password, "x7#Lk2@pQ9!mZ4$wR8^tY1&vB6*nC3")],
+            ),
+            (
+                "docker run -e PGUSER=svc_app postgres:16",
+                &[(Kind::Username, "svc_app")],
+            ),
+        ]);
+        misses_each(
+            Kind::Password,
+            &[
+                r"echo /user:CORP\jdoe secretword",
+                "$s = ConvertTo-SecureString $plain -AsPlainText -Force",
+                "ConvertTo-SecureString \"$env:APP_PW\" -AsPlainText",
+                "define('DB_NAME', 'wordpress');",
+                "define('WP_DEBUG', false);",
+            ],
+        );
+        // A drive's path in a string, not a server.
+        misses_each(
+            Kind::Hostname,
+            &[
+                r#"dir "C:\\TEMP" ok"#,
+                r"path C:\\DATA\\x",
+                // A string's escaped backslash before its text.
+                r#"b"\\x7f\\x45" and '\\x1b' or = \\x1b"#,
+                r#"u"\\u005C": u"\\u005C\\u005C""#,
+            ],
         );
     }
 
