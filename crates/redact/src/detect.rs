@@ -2263,15 +2263,16 @@ impl Detectors {
                 let [user, password] = net_use_parts(text, start, end);
                 parts[0] = user.map(|p| (found(p, account.0, account.1, detector.reason), true));
                 let (kind, category) = (detector.kind, detector.category);
-                parts[2] = password.map(|p| (found(p, kind, category, detector.reason), false));
+                // The policy was asked about the whole value, account and password.
+                parts[2] = password.map(|p| (found(p, kind, category, detector.reason), true));
             }
             Check::Netrc | Check::Pgpass => {
                 // The entry's host and account stand in the detector's context, which the
                 // search does not read again.
                 let (machine, login) = entry_parts(detector.check, text, start);
                 parts[0] = machine
-                    .filter(|(p, _)| p.0 >= last_end)
-                    .map(|(p, (kind, category))| (found(p, kind, category, detector.reason), true));
+                    .filter(|(p, _, _)| p.0 >= last_end)
+                    .map(|(p, kind, category)| (found(p, kind, category, detector.reason), true));
                 parts[1] = login
                     .filter(|p| p.0 >= last_end)
                     .map(|p| (found(p, account.0, account.1, detector.reason), true));
@@ -4698,8 +4699,11 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 .map_or(0, |p| p + 1);
             let domain = &text[domain_start..domain_end];
             // `net use`'s and `runas`' `/user:CORP\jdoe` is an account, not a path's folder.
-            let switch = text[..domain_start].to_ascii_lowercase();
-            let switch = switch.ends_with(b"/user:") || switch.ends_with(b"/u:");
+            let before = &text[..domain_start];
+            let switch = [&b"/user:"[..], b"/u:"].iter().any(|switch| {
+                before.len() >= switch.len()
+                    && before[before.len() - switch.len()..].eq_ignore_ascii_case(switch)
+            });
             let in_path = !switch
                 && domain_start
                     .checked_sub(1)
@@ -5863,8 +5867,11 @@ fn net_use_parts(text: &[u8], start: usize, end: usize) -> [Option<(usize, usize
     ]
 }
 
-/// An SSH destination's account, if it names someone, and its host with its kind.
-type DestinationParts = (Option<(usize, usize)>, ((usize, usize), Kind, Category));
+/// A host or an address a finding's context names, with its kind and category.
+type HostPart = ((usize, usize), Kind, Category);
+
+/// An SSH destination's account, if it names someone, and its host.
+type DestinationParts = (Option<(usize, usize)>, HostPart);
 
 /// The account and the host of `user@host` in `text[start..end]`, where it is no email
 /// address: an account at an IPv4 address (`alice@10.0.0.7`, `root@10.0.0.8:/tmp`), or
@@ -5905,15 +5912,11 @@ fn destination_parts(text: &[u8], start: usize, end: usize) -> Option<Destinatio
 /// The host and the account of the `.netrc` entry or `.pgpass` line whose password starts
 /// at `start`, each where its own check passes (not `*`, `localhost` or `postgres`); the
 /// host with its kind, a name or an address.
-#[allow(clippy::type_complexity)]
 fn entry_parts(
     check: Check,
     text: &[u8],
     start: usize,
-) -> (
-    Option<((usize, usize), (Kind, Category))>,
-    Option<(usize, usize)>,
-) {
+) -> (Option<HostPart>, Option<(usize, usize)>) {
     // The words before the password and where each starts.
     let floor = start.saturating_sub(DEVICE_LINE);
     let words = |from: usize, split: fn(&u8) -> bool| {
@@ -5929,13 +5932,17 @@ fn entry_parts(
             .collect::<Vec<_>>()
     };
     let (machine, login) = if check == Check::Netrc {
-        // `machine HOST login ACCOUNT password`, on one line or several.
-        let Some(from) = memchr::memmem::rfind(&text[floor..start], b"machine") else {
+        // `machine HOST login ACCOUNT password`, on one line or several: the last five
+        // words before the password (and its quote), whatever the host's name holds.
+        let words = words(floor, |b| b.is_ascii_whitespace() || b"\"'".contains(b));
+        let Some(&[keyword, host, _, account, _]) = words.len().checked_sub(5).map(|n| &words[n..])
+        else {
             return (None, None);
         };
-        let words = words(floor + from, |b| b.is_ascii_whitespace());
-        let word = |i: usize| words.get(i).copied();
-        (word(1), word(3))
+        if &text[keyword.0..keyword.1] != b"machine" {
+            return (None, None);
+        }
+        (Some(host), Some(account))
     } else {
         // `HOST:PORT:DATABASE:ACCOUNT:password`.
         let Some(line) = line_start(text, start, DEVICE_LINE) else {
@@ -5947,7 +5954,7 @@ fn entry_parts(
     };
     let machine = machine.and_then(|(s, e)| {
         let as_kind =
-            |check, kind, category| confirm(check, text, s, e).map(|p| (p, (kind, category)));
+            |check, kind, category| confirm(check, text, s, e).map(|p| (p, kind, category));
         let network = Category::NetworkIdentifiers;
         as_kind(Check::Ipv4, Kind::Ipv4, network)
             .or_else(|| as_kind(Check::Ipv6, Kind::Ipv6, network))
@@ -8960,6 +8967,15 @@ mod tests {
             (
                 "machine localhost login root password t00rPass",
                 &[(Kind::Password, "t00rPass")],
+            ),
+            // A host whose name holds the keyword; a quoted password.
+            (
+                "machine mymachine.acme.com login alice password \"s3cr3t Netrc\"",
+                &[
+                    (Kind::Hostname, "mymachine.acme.com"),
+                    (Kind::Username, "alice"),
+                    (Kind::Password, "s3cr3t Netrc"),
+                ],
             ),
         ]);
         // No entry: a password's word alone, or a `machine` that is no entry's.
