@@ -539,6 +539,7 @@ impl Lessons {
         let labels = detectors
             .host_labels(text)
             .chain(Detectors::hosts_file_labels(text))
+            .chain(Detectors::syslog_hosts(text))
             .filter(|label| label.iter().copied().any(host_mark))
             .map(|label| String::from_utf8_lossy(label).to_ascii_lowercase());
         add_bounded(
@@ -1574,6 +1575,38 @@ mod tests {
         let out = String::from_utf8(r.redact(b"bind to ldap02 failed on eth0").text).unwrap();
         let label = r.pseudonymizer().label("ldap02");
         assert_eq!(out, format!("bind to {label} failed on eth0"));
+    }
+
+    #[test]
+    fn the_host_of_syslog_lines_is_replaced_everywhere() {
+        let mut r = redactor(Policy::default());
+        r.learn([&b"Dec  5 10:00:01 web-03 sshd[991]: Accepted publickey\n\
+               2026-12-05T10:00:02.120+00:00 db-07 kernel: eth0 up\n\
+               Dec  5 10:00:03 mailhost postfix/smtpd[7]: connect\n\
+               Dec  5 10:00:04 localhost CRON[5]: run\n\
+               Summary: 3 hosts ok\n"[..]]);
+        let out =
+            String::from_utf8(r.redact(b"ping web-03 db-07 mailhost localhost").text).unwrap();
+        let label = |name| r.pseudonymizer().label(name);
+        // A name with a digit or a hyphen is learned, as a host named by its label is; a
+        // word (`mailhost`) is not, nor `localhost`.
+        assert_eq!(
+            out,
+            format!(
+                "ping {} {} mailhost localhost",
+                label("web-03"),
+                label("db-07")
+            )
+        );
+        let line = r.redact(b"Dec  5 10:00:01 web-03 sshd[991]: Accepted publickey");
+        let line = String::from_utf8(line.text).unwrap();
+        assert_eq!(
+            line,
+            format!(
+                "Dec  5 10:00:01 {} sshd[991]: Accepted publickey",
+                label("web-03")
+            )
+        );
     }
 
     #[test]
