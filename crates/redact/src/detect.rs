@@ -2311,8 +2311,24 @@ impl Detectors {
                     });
             }
         }
-        let mut resume = end.max(start + 1);
-        for (finding, ask) in parts.into_iter().flatten() {
+        self.push_allowed(
+            parts.into_iter().flatten(),
+            text,
+            end.max(start + 1),
+            findings,
+        )
+    }
+
+    /// Pushes each finding the policy does not allow (or that it was asked about already,
+    /// `false`), and returns where the search goes on: `resume`, or after the last pushed.
+    fn push_allowed(
+        &self,
+        parts: impl IntoIterator<Item = (Finding, bool)>,
+        text: &[u8],
+        mut resume: usize,
+        findings: &mut Vec<Finding>,
+    ) -> usize {
+        for (finding, ask) in parts {
             if !ask
                 || !self
                     .allowed
@@ -2338,19 +2354,23 @@ impl Detectors {
         let (account, host) = parts;
         let resume = host.0 .1;
         let account = account.map(|range| (range, Kind::Username, Category::AccountIdentifiers));
-        for ((start, end), kind, category) in account.into_iter().chain([host]) {
-            if start >= last_end && !self.allowed.holds(kind, &text[start..end]) {
-                findings.push(Finding {
+        let parts = account
+            .into_iter()
+            .chain([host])
+            .filter(|((start, _), _, _)| *start >= last_end)
+            .map(|((start, end), kind, category)| {
+                let reason = "account and host of an SSH or copy command's destination";
+                let finding = Finding {
                     start,
                     end,
                     kind,
                     category,
                     confidence,
-                    reason: "account and host of an SSH or copy command's destination",
-                });
-            }
-        }
-        resume
+                    reason,
+                };
+                (finding, true)
+            });
+        self.push_allowed(parts, text, resume, findings)
     }
 
     /// The host a URL names by its one label right after its userinfo, which ends at `at`
@@ -5720,10 +5740,10 @@ fn syslog_host(line: &[u8]) -> Option<&[u8]> {
             .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
             && clock(&first[11..])
     } else {
-        // `Dec  5 10:00:01`.
+        // `Dec  5 10:00:01`: a month's short name, as the calendar's words hold it.
         first.len() == 3
             && first[0].is_ascii_uppercase()
-            && first[1..].iter().all(u8::is_ascii_lowercase)
+            && CALENDAR_WORDS.contains_lowered(first)
             && words.next().is_some_and(|day| {
                 (1..=2).contains(&day.len()) && day.iter().all(u8::is_ascii_digit)
             })
@@ -9092,6 +9112,7 @@ mod tests {
             "2026-12-05T10:00:01Z INFO worker started",
             "Dec  5 10:00:01 web_03 sshd[991]: x",
             "Dec  5 1000:01:0 web-03 sshd[991]: x",
+            "Run  5 10:00:01 web-03 sshd[991]: x",
         ] {
             assert_eq!(syslog_host(line.as_bytes()), None, "{line}");
         }
