@@ -220,6 +220,9 @@ enum Check {
     /// An Entra ID client secret from its digit and `Q~` on: the three characters before
     /// them belong to it, and a character of its alphabet may not go on after it.
     AzureSecret,
+    /// A token from its vendor's mark on: Terraform Cloud's `.atlasv1.` takes the 14
+    /// letters or digits before it, Mailchimp's `-us12` the 32 hexadecimal digits.
+    TokenHead,
     /// `user:password` in base64.
     BasicAuth,
     /// An account as a ticket's field's value: not a type's name (`owner: str` in Python)
@@ -462,7 +465,9 @@ fn builtin() -> Vec<Detector> {
             Credentials,
             0.95,
             "Slack token prefix",
-            r"\bxox[abposr]-[A-Za-z0-9-]{10}[A-Za-z0-9-]*",
+            // Bot, user, app and legacy tokens (`xoxb-`, `xoxp-`…), and the configuration
+            // tokens' access and refresh halves (`xoxe.xoxp-1-…`, `xoxe-1-…`).
+            r"\bxox(?:[abposr]|e(?:\.xox[bp])?)-[A-Za-z0-9-]{10}[A-Za-z0-9-]*",
             Value::Whole,
             Check::None,
         ),
@@ -499,10 +504,26 @@ fn builtin() -> Vec<Detector> {
             // end in `NRAL`, are found after their name, `license_key`), Linear's
             // `lin_api_`, Notion's `ntn_`, Mailgun's `key-`, Slack's app-level `xapp-`,
             // Stripe's webhook `whsec_`, Heroku's `HRKU-`, Google's OAuth `GOCSPX-` and
-            // `ya29.`, age's secret keys.
-            r"\b(?:sk-(?:proj|svcacct|admin|ant)-[A-Za-z0-9_-]{20,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|hf_[A-Za-z0-9]{30,40}|npm_[A-Za-z0-9]{36}|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}|dckr_pat_[A-Za-z0-9_-]{27,}|gl(?:rt|dt|ptt|cbt|ft|imt|soat|oas|agent)-[A-Za-z0-9_-]{20,}|hv[sb]\.[A-Za-z0-9_-]{24,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|shp(?:at|ss|ca|pa)_[A-Fa-f0-9]{32}|SK[0-9a-fA-F]{32}|dapi[a-f0-9]{32}(?:-[0-9])?|do[opr]_v1_[a-f0-9]{64}|ATATT3[A-Za-z0-9_=-]{100,}|PMAK-[a-f0-9]{24}-[a-f0-9]{34}|glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|NR(?:AK|JS|II)-[A-Za-z0-9]{19,}|lin_api_[A-Za-z0-9]{40}|ntn_[0-9]{11}[A-Za-z0-9]{35}|key-[a-f0-9]{32}|xapp-[0-9]-[A-Za-z0-9-]{20,}|whsec_[A-Za-z0-9+/=]{32,}|HRKU-[A-Za-z0-9_-]{30,}|GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[A-Za-z0-9_-]{20,}|AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b",
+            // `ya29.` and refresh tokens' `1//0`, age's secret keys, Pulumi's `pul-`,
+            // Doppler's `dp.st.`/`dp.pt.`…, JFrog's `AKCp`, Square's `sq0atp-`/`sq0csp-`,
+            // Braintree's `access_token$production$`, Firebase Cloud Messaging's server
+            // keys (`AAAA…:APA91b…`).
+            r"\b(?:sk-(?:proj|svcacct|admin|ant)-[A-Za-z0-9_-]{20,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|hf_[A-Za-z0-9]{30,40}|npm_[A-Za-z0-9]{36}|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}|dckr_pat_[A-Za-z0-9_-]{27,}|gl(?:rt|dt|ptt|cbt|ft|imt|soat|oas|agent)-[A-Za-z0-9_-]{20,}|hv[sb]\.[A-Za-z0-9_-]{24,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|shp(?:at|ss|ca|pa)_[A-Fa-f0-9]{32}|SK[0-9a-fA-F]{32}|dapi[a-f0-9]{32}(?:-[0-9])?|do[opr]_v1_[a-f0-9]{64}|ATATT3[A-Za-z0-9_=-]{100,}|PMAK-[a-f0-9]{24}-[a-f0-9]{34}|glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|NR(?:AK|JS|II)-[A-Za-z0-9]{19,}|lin_api_[A-Za-z0-9]{40}|ntn_[0-9]{11}[A-Za-z0-9]{35}|key-[a-f0-9]{32}|xapp-[0-9]-[A-Za-z0-9-]{20,}|whsec_[A-Za-z0-9+/=]{32,}|HRKU-[A-Za-z0-9_-]{30,}|GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[A-Za-z0-9_-]{20,}|AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}|1//0[A-Za-z0-9_-]{40,}|pul-[a-f0-9]{40}|dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9._-]{40,}|AKCp[A-Za-z0-9]{64,}|sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}|access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}|AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,})\b",
             Value::Whole,
             Check::None,
+        ),
+        d(
+            Kind::ApiToken,
+            Credentials,
+            0.95,
+            "service token with its vendor's mark after its first part",
+            // Terraform Cloud's `<14 letters or digits>.atlasv1.…` and Mailchimp's 32
+            // hexadecimal digits with their data centre (`…-us12`). The pattern starts at
+            // the mark and the check takes the part before: a pattern that starts with a
+            // run of a class costs a fifth more time on source code.
+            r"\.atlasv1\.[A-Za-z0-9_=-]{60,}|-us[0-9]{1,2}\b",
+            Value::Whole,
+            Check::TokenHead,
         ),
         d(
             Kind::AzureClientSecret,
@@ -535,8 +556,9 @@ fn builtin() -> Vec<Detector> {
             // Teams workflow's trigger, a `SharedAccessSignature=` connection string), an
             // S3 or GCS pre-signed URL's `X-Amz-Signature=`, `X-Amz-Security-Token=` and
             // `X-Goog-Signature=`, CloudFront's `Signature=`: whoever holds the URL may
-            // read or write until it expires.
-            r"[?&](?:sig|Signature|(?i:x-amz-signature|x-amz-security-token|x-goog-signature))=(?P<v>[A-Za-z0-9%+/._~-]{16}[A-Za-z0-9%+/._~-]*={0,2})",
+            // read or write until it expires. An AWS Signature Version 4 `Authorization`
+            // header's `, Signature=` may be replayed as long.
+            r"(?:[?&](?:sig|Signature|(?i:x-amz-signature|x-amz-security-token|x-goog-signature))|,[ ]?Signature)=(?P<v>[A-Za-z0-9%+/._~-]{16}[A-Za-z0-9%+/._~-]*={0,2})",
             Value::Group,
             Check::None,
         ),
@@ -576,8 +598,9 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "bearer token or basic credentials in an Authorization header",
             // `Bearer …`, `Token …`, `Basic …` (a user and password in base64), and
-            // Kerberos' or NTLM's `Negotiate …`/`NTLM …`, in `Proxy-Authorization` too.
-            r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer|basic|token|negotiate|ntlm)\s+(?P<v>[A-Za-z0-9._~+/-]{8}[A-Za-z0-9._~+/-]*=*)",
+            // Kerberos' or NTLM's `Negotiate …`/`NTLM …`, Elasticsearch's `ApiKey …`,
+            // Okta's `SSWS …`, in `Proxy-Authorization` too.
+            r"(?i:\bauthorization)\s*[:=]\s*\x22?(?i:bearer|basic|token|negotiate|ntlm|apikey|ssws)\s+(?P<v>[A-Za-z0-9._~+/-]{8}[A-Za-z0-9._~+/-]*=*)",
             Value::Group,
             Check::None,
         ),
@@ -2195,6 +2218,13 @@ impl Detectors {
                     .iter()
                     .position(|b| *b == b' ' || *b == b'\t')
                     .map_or(m.end(), |space| m.start() + space + 1);
+            } else if let Some(mark) = (detector.check == Check::Hostname)
+                .then(|| token_mark(&text[m.start()..m.end()]))
+                .flatten()
+            {
+                // A refused dotted name may be a token whose vendor's mark is its second
+                // label (Terraform Cloud's `….atlasv1.…`): the search goes on at the mark.
+                at = m.start() + mark;
             } else if matches!(detector.check, Check::Hostname)
                 && matches!(
                     text[m.end()..].trim_ascii_start().first(),
@@ -4838,6 +4868,19 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && !after.first().is_some_and(secret);
             return whole.then_some((begin, end));
         }
+        Check::TokenHead => {
+            let (length, class): (usize, fn(&u8) -> bool) = if value.starts_with(b".") {
+                (14, u8::is_ascii_alphanumeric)
+            } else {
+                (32, |b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            };
+            let begin = start.checked_sub(length)?;
+            let whole = text[begin..start].iter().all(class)
+                && begin
+                    .checked_sub(1)
+                    .is_none_or(|i| !text[i].is_ascii_alphanumeric() && text[i] != b'_');
+            return whole.then_some((begin, end));
+        }
         Check::BasicAuth => {
             use base64::Engine;
             base64::engine::general_purpose::STANDARD
@@ -5209,6 +5252,13 @@ fn test_status(before: &[u8]) -> bool {
         .rposition(|b| *b == b'\n')
         .map_or(before, |n| &before[n + 1..]);
     line.trim_ascii() == b"PASS:"
+}
+
+/// Where the vendor's mark of a token read as a dotted name starts: Terraform Cloud's
+/// `.atlasv1.` after its first label (see the detector that takes it whole).
+fn token_mark(name: &[u8]) -> Option<usize> {
+    let dot = memchr::memchr(b'.', name)?;
+    name[dot..].starts_with(b".atlasv1.").then_some(dot)
 }
 
 /// A dotted name's last label, and the name before it (none without a dot).
@@ -7781,6 +7831,13 @@ mod tests {
             Kind::UrlSignature,
             "AbCdEfGh12345678IjKl%3d",
         );
+        // Signature Version 4 in a header, as an SDK's debug log prints it.
+        let signature = "fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024";
+        finds(
+            &format!("Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261205/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature={signature}"),
+            Kind::UrlSignature,
+            signature,
+        );
         let key = "A1b2C3d4".repeat(6);
         finds(
             &format!("Endpoint=sb://bus/;SharedAccessKeyName=Root;SharedAccessKey={key}="),
@@ -7811,6 +7868,8 @@ mod tests {
                 "?sig=abc&x=1",
                 "see the sig= parameter",
                 "?design=Vq3kT9zX8mN2pL7vR9sT1",
+                "Regards, Signature=short",
+                "verified, DigitalSignature=Vq3kT9zX8mN2pL7vR9sT1",
             ],
         );
         misses_each(
@@ -7855,6 +7914,17 @@ mod tests {
             format!("whsec_{}", alnum(32)),
             format!("GOCSPX-{}", alnum(28)),
             format!("ya29.{}", alnum(40)),
+            format!("1//0g{}", alnum(60)),
+            format!("pul-{hex32}{}", &hex32[..8]),
+            format!("dp.st.prd.{}", alnum(43)),
+            format!("AKCp8{}", alnum(68)),
+            format!("sq0atp-{}", alnum(22)),
+            format!("sq0csp-{}", alnum(43)),
+            format!("access_token$production${}${hex32}", &hex32[..16]),
+            format!("AAAA{}:APA91b{}", alnum(7), alnum(134)),
+            // The part before the vendor's mark belongs to the token.
+            format!("{}.atlasv1.{}", alnum(14), alnum(67)),
+            format!("{hex32}-us12"),
         ];
         for token in &tokens {
             finds(&format!("using {token} ok"), Kind::ApiToken, token);
@@ -7873,7 +7943,25 @@ mod tests {
                 "SKU 3f8a9c2e71d54b6f",
                 &format!("commit {hex32}"),
                 &format!("mask{hex32}"),
+                // A data centre after no key, or after a longer run; a first part too
+                // short for Terraform Cloud's; a host's `-us1`.
+                "locale en-us1",
+                &format!("{hex32}0-us12"),
+                &format!("{}.atlasv1.{}", alnum(13), alnum(67)),
+                "cdn-us1.acme.com",
+                "pul-request",
+                "dp.st.short",
             ],
+        );
+        // A refused dotted name gives the token at its mark whole, after any context.
+        finds(
+            &format!(
+                "export TF_TOKEN_app_terraform_io={}.atlasv1.{}",
+                alnum(14),
+                alnum(67)
+            ),
+            Kind::ApiToken,
+            &format!("{}.atlasv1.{}", alnum(14), alnum(67)),
         );
         finds(
             "using Abc8Q~kZ3r.Vq9TzX8mN2pL7vR9sT1uW3yZ5aB6c ok",
@@ -8489,6 +8577,17 @@ mod tests {
             "authorization: token ghx0123456789abcdef",
             Kind::BearerToken,
             "ghx0123456789abcdef",
+        );
+        // Elasticsearch's API keys and Okta's tokens have schemes of their own.
+        finds(
+            "Authorization: ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==",
+            Kind::BearerToken,
+            "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==",
+        );
+        finds(
+            "authorization: SSWS 00QCjAl4MlV-WPXM-ABCDEFGHIJKL-0HmjFx-vbGua",
+            Kind::BearerToken,
+            "00QCjAl4MlV-WPXM-ABCDEFGHIJKL-0HmjFx-vbGua",
         );
         misses("Authorization: Basic realm", Kind::BearerToken);
         // A session's cookie lets whoever holds it in.
@@ -9468,6 +9567,15 @@ mod tests {
             "xoxb-1234567890-abcdefghij",
             Kind::SlackToken,
             "xoxb-1234567890-abcdefghij",
+        );
+        // A configuration token's access and refresh halves.
+        let config = "Mi0yLTEyMzQ1Njc4OTAxMi0xMjM0NTY3ODkwMTIz";
+        for token in [format!("xoxe.xoxp-1-{config}"), format!("xoxe-1-{config}")] {
+            finds(&format!("refreshed {token} ok"), Kind::SlackToken, &token);
+        }
+        misses_each(
+            Kind::SlackToken,
+            &["xoxe-short", "xoxz-1234567890-abcdefghij"],
         );
         finds(
             "sk_live_abcdefghijklmnop1234",
