@@ -23,8 +23,8 @@ pub struct RedactArgs {
     /// Files or directories to redact; `-` reads standard input.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Where to write: a file for one input file (default: standard output), a directory
-    /// for several inputs or a directory. Must not exist yet.
+    /// Where to write: a file for one input file (default, or `-`: standard output), a
+    /// directory for several inputs or a directory. Must not exist yet.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// The private pseudonym map: read if it exists (same key, same pseudonyms as before;
@@ -318,6 +318,15 @@ pub fn run(args: RedactArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+impl RedactArgs {
+    /// The output path; `None` for standard output (no `-o`, or `-o -`).
+    fn output_path(&self) -> Option<&Path> {
+        self.output
+            .as_deref()
+            .filter(|path| path.as_os_str() != "-")
+    }
+}
+
 struct Destination {
     path: PathBuf,
     single_file: bool,
@@ -329,7 +338,7 @@ fn destination(args: &RedactArgs, jobs: &[Job]) -> anyhow::Result<Option<Destina
         return Ok(None);
     }
     let single_file = args.inputs.len() == 1 && !args.inputs[0].is_dir();
-    match &args.output {
+    match args.output_path() {
         None if single_file => Ok(None),
         None => bail!("give an output directory with -o for a directory or several inputs"),
         Some(path) if path.exists() => bail!(
@@ -341,7 +350,7 @@ fn destination(args: &RedactArgs, jobs: &[Job]) -> anyhow::Result<Option<Destina
                 bail!("there is nothing to redact in the inputs");
             }
             Ok(Some(Destination {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 single_file,
             }))
         }
@@ -749,7 +758,7 @@ fn reveal(args: &RedactArgs) -> anyhow::Result<()> {
     let mut text = Vec::new();
     open(&job.source)?.read_to_end(&mut text)?;
     let (restored, count) = map.reveal(&text);
-    match &args.output {
+    match args.output_path() {
         Some(path) if path.exists() => bail!(
             "the output {} already exists; choose a new path",
             path.display()

@@ -275,6 +275,44 @@ fn a_bundle_is_redacted_into_a_mirror_with_names_rewritten() {
 }
 
 #[test]
+fn an_output_of_a_dash_is_standard_output_for_a_file_and_a_reveal() {
+    let dir = Dir::new();
+    let input = dir.path("in.log");
+    fs::write(&input, "login from alice@acme.com\n").unwrap();
+    let map = dir.path("map.json");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_casebridge"))
+            .arg("redact")
+            .args(args)
+            .env_remove("CASEBRIDGE_DATABASE_URL")
+            .current_dir(&dir.0)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["in.log", "-o", "-", "--map", "map.json"]);
+    assert_succeeded(&output);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with("login from ") && !text.contains("alice"),
+        "{text}"
+    );
+    fs::write(dir.path("reply.txt"), &text).unwrap();
+    let revealed = run(&["reply.txt", "--reveal", "--map", "map.json", "-o", "-"]);
+    assert_succeeded(&revealed);
+    assert_eq!(revealed.stdout, b"login from alice@acme.com\n");
+    assert!(!dir.path("-").exists(), "no file named `-` was written");
+    assert!(map.exists());
+    // A directory has no one stream to write to.
+    let refused = run(&[".", "-o", "-"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("give an output directory"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+#[test]
 fn standard_input_goes_to_standard_output_with_keywords_and_policy() {
     let dir = Dir::new();
     let policy = dir.path("policy.toml");
