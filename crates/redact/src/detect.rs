@@ -217,6 +217,9 @@ enum Check {
     PathHost,
     /// An IAM user or a role's session after an IAM or STS ARN's account.
     IamUser,
+    /// A Kubernetes Secret's `data:` or `stringData:` block (YAML) or object (JSON): the
+    /// finding runs to the block's end, and only in a document of `kind: Secret`.
+    KubeSecret,
     /// An Entra ID client secret from its digit and `Q~` on: the three characters before
     /// them belong to it, and a character of its alphabet may not go on after it.
     AzureSecret,
@@ -781,6 +784,20 @@ fn builtin() -> Vec<Detector> {
             &format!(r#"[ \t]>(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#),
             Value::Group,
             Check::RedisAcl,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "value of a Kubernetes Secret's data",
+            // `kubectl get secret -o yaml` or `-o json`, a manifest, a list's item, a
+            // `last-applied-configuration` annotation's JSON (its quotes escaped in JSON):
+            // every value of a Secret's `data` (base64) and `stringData` is a secret, under
+            // whatever key (`DATABASE_URL: cG9zdGdyZXM6Ly9…`). The check reads the block
+            // and finds the document's `kind: Secret`.
+            r#"(?m:^)[ \t]*(?:-[ \t]+)?(?:data|stringData):[ \t]*\r?\n|\\?"(?:data|stringData)\\?"[ \t]*:[ \t]*\{"#,
+            Value::Whole,
+            Check::KubeSecret,
         ),
         d(
             Kind::Password,
@@ -2261,6 +2278,26 @@ impl Detectors {
         findings: &mut Vec<Finding>,
     ) -> usize {
         let (start, end) = (value.start, value.end);
+        if detector.check == Check::KubeSecret {
+            // Each value of the block, its keys left in clear.
+            let values = kube_secret(text, start, kube_opened(text, start))
+                .map_or_else(Vec::new, |(values, _)| values);
+            let parts = values
+                .into_iter()
+                .filter(|&(s, _)| s >= last_end)
+                .map(|(start, end)| {
+                    let finding = Finding {
+                        start,
+                        end,
+                        kind: detector.kind,
+                        category: detector.category,
+                        confidence: detector.confidence,
+                        reason: detector.reason,
+                    };
+                    (finding, true)
+                });
+            return self.push_allowed(parts, text, end, findings);
+        }
         if detector.check == Check::SshDestination {
             if let Some(parts) = destination_parts(text, start, end) {
                 return self.push_parts(parts, detector.confidence, text, last_end, findings);
@@ -4868,6 +4905,10 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && !after.first().is_some_and(secret);
             return whole.then_some((begin, end));
         }
+        Check::KubeSecret => {
+            let (_, block_end) = kube_secret(text, start, end)?;
+            return Some((start, block_end));
+        }
         Check::TokenHead => {
             let (length, class): (usize, fn(&u8) -> bool) = if value.starts_with(b".") {
                 (14, u8::is_ascii_alphanumeric)
@@ -5252,6 +5293,263 @@ fn test_status(before: &[u8]) -> bool {
         .rposition(|b| *b == b'\n')
         .map_or(before, |n| &before[n + 1..]);
     line.trim_ascii() == b"PASS:"
+}
+
+/// How far a Kubernetes Secret's data block may reach, and how far from it its document's
+/// `kind: Secret` may stand.
+const KUBE_SECRET_BYTES: usize = 64 * 1024;
+const KUBE_KIND_BYTES: usize = 8 * 1024;
+
+/// The values of a Kubernetes Secret's data block whose opening (`data:` and its line's
+/// end, or `"data": {`) is `text[start..opened]`, and where the block ends; `None` when
+/// the block holds no value or its document is no Secret.
+fn kube_secret(text: &[u8], start: usize, opened: usize) -> Option<(Vec<(usize, usize)>, usize)> {
+    let (values, end) = if text[opened - 1] == b'{' {
+        let escaped = text[start] == b'\\';
+        let (values, end) = json_string_pairs(text, opened, escaped)?;
+        (
+            json_kind_secret(text, start, end, escaped).then_some(values)?,
+            end,
+        )
+    } else {
+        let (column, _) = yaml_key(&text[start..opened]);
+        let (values, end) = yaml_block(text, opened, column);
+        let secret = !values.is_empty() && yaml_kind_secret(text, start, end, column);
+        (secret.then_some(values)?, end)
+    };
+    (!values.is_empty()).then_some((values, end))
+}
+
+/// Where the opening of a Secret's data block that starts at `start` ends: after its
+/// line's end in YAML, after its `{` in JSON.
+fn kube_opened(text: &[u8], start: usize) -> usize {
+    let json = matches!(text[start], b'"' | b'\\');
+    let close = if json { b'{' } else { b'\n' };
+    memchr::memchr(close, &text[start..]).map_or(text.len(), |at| start + at + 1)
+}
+
+/// Where a YAML line's key starts (after its indentation and a list item's `- `), and the
+/// rest of the line from there.
+fn yaml_key(line: &[u8]) -> (usize, &[u8]) {
+    let mut at = line
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .count();
+    if line[at..].starts_with(b"- ") {
+        at += 2;
+        at += line[at..].iter().take_while(|b| **b == b' ').count();
+    }
+    (at, &line[at..])
+}
+
+/// The lines of `text` from `at` on, each without its line end, with where it starts.
+fn lines_from(text: &[u8], at: usize) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut at = at;
+    std::iter::from_fn(move || {
+        (at < text.len()).then(|| {
+            let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |n| at + n);
+            let line = (at, &text[at..end]);
+            at = end + 1;
+            line
+        })
+    })
+}
+
+/// A YAML mapping's values under a key at `column`, from `at`: each line indented deeper,
+/// `key: value` giving its value and a block scalar's line (`|` under `config.yaml: |`)
+/// itself. Returns the values and where the block ends.
+fn yaml_block(text: &[u8], at: usize, column: usize) -> (Vec<(usize, usize)>, usize) {
+    let mut values = Vec::new();
+    let mut end = at;
+    let mut keys = None;
+    for (line_start, line) in lines_from(text, at) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let indent = line.iter().take_while(|b| **b == b' ').count();
+        if indent <= column || indent == line.len() || line_start - at > KUBE_SECRET_BYTES {
+            break;
+        }
+        end = line_start + line.len();
+        let keys = *keys.get_or_insert(indent);
+        let value = match memchr::memmem::find(line, b": ") {
+            Some(colon) if indent == keys => colon + 2,
+            _ if indent == keys && line.ends_with(b":") => continue,
+            _ => indent,
+        };
+        let rest = &line[value..];
+        let lead = rest.iter().take_while(|b| **b == b' ').count();
+        let trimmed = rest[lead..].trim_ascii_end();
+        let quoted = trimmed.len() >= 2
+            && matches!(trimmed[0], b'"' | b'\'')
+            && trimmed.last() == Some(&trimmed[0]);
+        let (from, to) = match quoted {
+            true => (value + lead + 1, value + lead + trimmed.len() - 1),
+            false => (value + lead, value + lead + trimmed.len()),
+        };
+        let scalar = matches!(&line[from..to], b"|" | b">" | b"|-" | b">-" | b"|+" | b">+");
+        if from < to && !scalar {
+            values.push((line_start + from, line_start + to));
+        }
+    }
+    (values, end)
+}
+
+/// Whether the YAML mapping whose key at `column` opens `text[start..]` (and whose block
+/// ends at `end`) is a Secret's: its `kind: Secret` at the same column, before the block
+/// back to the mapping's start or after it to the mapping's end.
+fn yaml_kind_secret(text: &[u8], start: usize, end: usize, column: usize) -> bool {
+    let is_kind = |line: &[u8]| {
+        let (at, rest) = yaml_key(line.strip_suffix(b"\r").unwrap_or(line));
+        at == column && matches!(rest.trim_ascii_end(), b"kind: Secret" | b"kind: \"Secret\"")
+    };
+    // Whether the mapping's keys hold the kind, up to a shallower line, a list item's
+    // `- ` or a document's `---`, and at most 16 of the mapping's own keys (a Secret has
+    // seven), so that no run of `data:` lines reads the same bytes again and again.
+    let holds_kind = |lines: &mut dyn Iterator<Item = &[u8]>| {
+        let mut keys = 0;
+        for line in lines {
+            if is_kind(line) {
+                return true;
+            }
+            let (at, _) = yaml_key(line);
+            keys += usize::from(at == column);
+            let ends =
+                at < column || line.starts_with(b"---") || line.trim_ascii().starts_with(b"- ");
+            if ends || keys > 16 {
+                return false;
+            }
+        }
+        false
+    };
+    let floor = start.saturating_sub(KUBE_KIND_BYTES);
+    let before = text[floor..start]
+        .strip_suffix(b"\n")
+        .unwrap_or(&text[floor..start]);
+    let ceiling = text.len().min(end + KUBE_KIND_BYTES);
+    // A list item's first key (`- data:`) has none of its mapping's keys before it.
+    let first = text[start..end].trim_ascii_start().starts_with(b"- ");
+    (!first && holds_kind(&mut before.rsplit(|b| *b == b'\n')))
+        || holds_kind(&mut lines_from(&text[..ceiling], (end + 1).min(ceiling)).map(|(_, l)| l))
+}
+
+/// A JSON object's string values from `at` (after its `{`) to its `}`, with its quotes
+/// escaped (`\"`) when it stands within a JSON string. Returns the values and where the
+/// object ends; `None` when it holds anything but string pairs or reaches too far.
+fn json_string_pairs(
+    text: &[u8],
+    at: usize,
+    escaped: bool,
+) -> Option<(Vec<(usize, usize)>, usize)> {
+    let quote: &[u8] = if escaped { b"\\\"" } else { b"\"" };
+    let limit = text.len().min(at + KUBE_SECRET_BYTES);
+    let mut at = at;
+    let skip_space = |at: &mut usize| {
+        while *at < limit && text[*at].is_ascii_whitespace() {
+            *at += 1;
+        }
+    };
+    // A string from its opening quote at `at`: its content's range, and where it ends.
+    let string = |at: usize| -> Option<((usize, usize), usize)> {
+        text[at..limit].starts_with(quote).then_some(())?;
+        let from = at + quote.len();
+        let mut i = from;
+        while i < limit {
+            if text[i..limit].starts_with(quote) {
+                return Some(((from, i), i + quote.len()));
+            }
+            // An escaped character within the value (never a quote in base64).
+            i += if !escaped && text[i] == b'\\' { 2 } else { 1 };
+        }
+        None
+    };
+    let mut values = Vec::new();
+    loop {
+        skip_space(&mut at);
+        if text.get(at) == Some(&b'}') && at < limit {
+            return Some((values, at + 1));
+        }
+        let (_, after_key) = string(at)?;
+        at = after_key;
+        skip_space(&mut at);
+        (text.get(at) == Some(&b':')).then_some(())?;
+        at += 1;
+        skip_space(&mut at);
+        let (value, after_value) = string(at)?;
+        if value.0 < value.1 {
+            values.push(value);
+        }
+        at = after_value;
+        skip_space(&mut at);
+        if text.get(at) == Some(&b',') {
+            at += 1;
+        }
+    }
+}
+
+/// Whether the JSON object that holds a data object (its key's quote at `start`, its
+/// `}` before `end`) has `"kind": "Secret"` among its own keys, after the data object (as
+/// `kubectl` sorts them) or before it.
+fn json_kind_secret(text: &[u8], start: usize, end: usize, escaped: bool) -> bool {
+    let quote: &[u8] = if escaped { b"\\\"" } else { b"\"" };
+    // The object's own strings after the data object, up to its `}`, in order.
+    let mut after = Vec::new();
+    let (mut at, mut depth) = (end, 0usize);
+    let limit = text.len().min(end + KUBE_KIND_BYTES);
+    while at < limit && after.len() < 64 {
+        if text[at..limit].starts_with(quote) {
+            let from = at + quote.len();
+            let Some(close) = find(&text[from..limit], quote) else {
+                break;
+            };
+            if depth == 0 {
+                after.push(&text[from..from + close]);
+            }
+            at = from + close + quote.len();
+            continue;
+        }
+        if !json_step(&mut depth, text[at], *b"{[", *b"}]") {
+            break;
+        }
+        at += 1;
+    }
+    // And before it, back to its `{`, in reverse order.
+    let mut before = Vec::new();
+    let (mut at, mut depth) = (start, 0usize);
+    let floor = start.saturating_sub(KUBE_KIND_BYTES);
+    while at > floor && before.len() < 64 {
+        if text[floor..at].ends_with(quote) {
+            let close = at - quote.len();
+            let Some(open) = memchr::memmem::rfind(&text[floor..close], quote) else {
+                break;
+            };
+            if depth == 0 {
+                before.push(&text[floor + open + quote.len()..close]);
+            }
+            at = floor + open;
+            continue;
+        }
+        at -= 1;
+        if !json_step(&mut depth, text[at], *b"}]", *b"{[") {
+            break;
+        }
+    }
+    let pairs = |strings: &[&[u8]]| strings.windows(2).any(|w| w == [&b"kind"[..], b"Secret"]);
+    before.reverse();
+    pairs(&after) || pairs(&before)
+}
+
+/// Follows one byte of JSON, outside its strings, from a data object towards the edge of
+/// the object that holds it, either way: `false` at that edge (a `shallower` byte at depth
+/// 0) or at a quote of another escaping.
+fn json_step(depth: &mut usize, byte: u8, deeper: [u8; 2], shallower: [u8; 2]) -> bool {
+    if deeper.contains(&byte) {
+        *depth += 1;
+    } else if shallower.contains(&byte) {
+        let Some(outer) = depth.checked_sub(1) else {
+            return false;
+        };
+        *depth = outer;
+    }
+    byte != b'"'
 }
 
 /// Where the vendor's mark of a token read as a dotted name starts: Terraform Cloud's
@@ -7811,6 +8109,53 @@ mod tests {
         misses_each(Kind::Ipv6, &["ping ff02::1%eth0", "group ff05::1:3 joined"]);
         finds("from 223.255.255.1 ok", Kind::Ipv4, "223.255.255.1");
         finds("from fe80::1%eth0", Kind::Ipv6, "fe80::1");
+    }
+
+    #[test]
+    fn a_kubernetes_secrets_data_is_secret_under_any_key() {
+        let passwords = |text: &str| {
+            kinds(text)
+                .into_iter()
+                .filter(|(kind, _)| *kind == Kind::Password)
+                .map(|(_, value)| value)
+                .collect::<Vec<_>>()
+        };
+        // `kubectl get secret -o yaml` (its keys sorted, `kind` after the data), with the
+        // annotation that repeats the data as JSON, then a list whose ConfigMap's data is
+        // no secret, and a chart's values whose `data:` is nobody's Secret.
+        let yaml = "apiVersion: v1\ndata:\n  DATABASE_URL: cG9zdGdyZXM6Ly9hcHA6UzNjcmV0QGRiLTAx\n  \
+             tls.key: \"LS0tLS1CRUdJTg==\"\nkind: Secret\nmetadata:\n  annotations:\n    \
+             kubectl.kubernetes.io/last-applied-configuration: |\n      \
+             {\"apiVersion\":\"v1\",\"data\":{\"DATABASE_URL\":\"cG9zdGdyZXM6\"},\"kind\":\"Secret\"}\n  \
+             name: db\nstringData:\n  config.yaml: |\n    smtp_pass: Wint3r-Is-Coming\n  \
+             SMTP_USER: mailer\ntype: Opaque\n---\nitems:\n- apiVersion: v1\n  data:\n    \
+             token: ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNkluMD0=\n  kind: Secret\n\
+             - data:\n    LOG_LEVEL: debug\n  kind: ConfigMap\nkind: List\n---\n\
+             cache:\n  data:\n    ttl: 3600\n";
+        assert_eq!(
+            passwords(yaml),
+            [
+                "cG9zdGdyZXM6Ly9hcHA6UzNjcmV0QGRiLTAx",
+                "LS0tLS1CRUdJTg==",
+                "cG9zdGdyZXM6",
+                "smtp_pass: Wint3r-Is-Coming",
+                "mailer",
+                "ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNkluMD0=",
+            ],
+            "{yaml}"
+        );
+        // `-o json`, its annotation's quotes escaped; a manifest with its kind first; an
+        // event whose `data` object is no Secret's.
+        let json = "{\n    \"apiVersion\": \"v1\",\n    \"data\": {\n        \"password\": \"UzNjcmV0UGFzcyE=\",\n        \
+             \"username\": \"YWRtaW4=\"\n    },\n    \"kind\": \"Secret\",\n    \"metadata\": {\"annotations\": \
+             {\"last-applied-configuration\": \"{\\\"data\\\":{\\\"password\\\":\\\"UzNjcmV0\\\"},\\\"kind\\\":\\\"Secret\\\"}\"}}\n}\n\
+             {\"kind\": \"Secret\", \"metadata\": {\"labels\": {\"a\": \"b\"}}, \"data\": {\"k\": \"djE=\"}}\n\
+             {\"data\": {\"note\": \"djE=\"}, \"kind\": \"Audit\", \"items\": [{\"kind\": \"Secret\"}]}\n";
+        assert_eq!(
+            passwords(json),
+            ["UzNjcmV0UGFzcyE=", "YWRtaW4=", "UzNjcmV0", "djE="],
+            "{json}"
+        );
     }
 
     #[test]
