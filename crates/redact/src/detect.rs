@@ -2810,6 +2810,42 @@ impl Detectors {
             })
     }
 
+    /// The nodes a `kubectl` table names (`kubectl get nodes`' first column, the `NODE`
+    /// column of `kubectl get pods -o wide`), by one label (`k8s-worker-03`,
+    /// `gke-prod-default-pool-1a2b3c4d-xk9p`), for the learning pass. The table's header
+    /// says which column; its rows end at a line that starts with no name (an empty line,
+    /// an indented one, a prompt's `$`, a comment), and a row's column stands after two
+    /// spaces at least, as `kubectl` pads them.
+    pub fn kubectl_nodes(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+        let mut lines = text.split(|b| *b == b'\n');
+        let mut column = None;
+        std::iter::from_fn(move || loop {
+            let line = lines.next()?;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.starts_with(b"NAME") {
+                column = kubectl_node_column(line);
+                continue;
+            }
+            let Some(at) = column else { continue };
+            if line
+                .first()
+                .is_none_or(|b| b.is_ascii_whitespace() || b"$#>".contains(b))
+            {
+                column = None;
+                continue;
+            }
+            let starts = at < line.len() && (at == 0 || line[..at].ends_with(b"  "));
+            if !starts || line[at] == b' ' {
+                continue;
+            }
+            let word = &line[at..];
+            let name = &word[..word.iter().position(|b| *b == b' ').unwrap_or(word.len())];
+            if !name.contains(&b'.') && confirm(Check::HostLabel, name, 0, name.len()).is_some() {
+                return Some(name);
+            }
+        })
+    }
+
     /// The hosts an `/etc/hosts` line names by one label after its address (`10.20.30.42
     /// ldap02 ldap02-old  # lab`), for the learning pass. A line that starts with an
     /// address and holds anything but names teaches nothing: `ip neigh`'s `10.0.0.1 dev
@@ -5550,6 +5586,27 @@ fn json_step(depth: &mut usize, byte: u8, deeper: [u8; 2], shallower: [u8; 2]) -
         *depth = outer;
     }
     byte != b'"'
+}
+
+/// Where a `kubectl` table's header puts its node's name: `kubectl get nodes`' first
+/// column (`NAME  STATUS  ROLES …`), or the `NODE` column (not `NOMINATED NODE`).
+fn kubectl_node_column(header: &[u8]) -> Option<usize> {
+    let mut words = Vec::new();
+    let mut at = 0;
+    for word in header.split(|b| *b == b' ') {
+        if !word.is_empty() {
+            words.push((at, word));
+        }
+        at += word.len() + 1;
+    }
+    let named = |name: &[u8]| words.iter().any(|(_, w)| *w == name);
+    if words.first().is_some_and(|(_, w)| *w == b"NAME") && named(b"STATUS") && named(b"ROLES") {
+        return Some(0);
+    }
+    words
+        .windows(2)
+        .find(|pair| pair[1].1 == b"NODE" && pair[0].1 != b"NOMINATED")
+        .map(|pair| pair[1].0)
 }
 
 /// Where the vendor's mark of a token read as a dotted name starts: Terraform Cloud's
@@ -9560,6 +9617,33 @@ mod tests {
         ] {
             assert_eq!(syslog_host(line.as_bytes()), None, "{line}");
         }
+    }
+
+    #[test]
+    fn the_nodes_a_kubectl_table_names() {
+        let text = "$ kubectl get pods -o wide\n\
+            NAME       READY   STATUS    IP           NODE                         NOMINATED NODE\n\
+            api-7f9c   1/1     Running   10.244.1.7   gke-prod-pool-1a2b3c4d-xk9p   <none>\n\
+            db-0       1/1     Pending   <none>       <none>                       <none>\n\
+            $ kubectl get nodes\r\n\
+            NAME            STATUS   ROLES    AGE   VERSION\r\n\
+            k8s-worker-03   Ready    <none>   40d   v1.29.3\r\n\
+            ip-10-0-1-2.ec2.internal   Ready    <none>   40d   v1.29.3\r\n\
+            \n\
+            after-table-7 is no row\n\
+            NAME       READY   STATUS    RESTARTS   AGE\n\
+            web-5d8f   1/1     Running   0          3d\n\
+            NAME   READY   NOMINATED NODE\n\
+            x-1    1/1     node-9\n";
+        let nodes: Vec<&[u8]> = Detectors::kubectl_nodes(text.as_bytes()).collect();
+        // A dotted name is found by the host detector; `<none>`, a pod's name in a table
+        // without a node column, a line after the table's end and a nominated node are no
+        // node to learn.
+        assert_eq!(
+            nodes,
+            [&b"gke-prod-pool-1a2b3c4d-xk9p"[..], b"k8s-worker-03"],
+            "{text}"
+        );
     }
 
     #[test]

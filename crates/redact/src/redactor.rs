@@ -540,6 +540,7 @@ impl Lessons {
             .host_labels(text)
             .chain(Detectors::hosts_file_labels(text))
             .chain(Detectors::syslog_hosts(text))
+            .chain(Detectors::kubectl_nodes(text))
             .filter(|label| label.iter().copied().any(host_mark))
             .map(|label| String::from_utf8_lossy(label).to_ascii_lowercase());
         add_bounded(
@@ -1607,6 +1608,16 @@ mod tests {
                 label("web-03")
             )
         );
+    }
+
+    #[test]
+    fn a_node_a_kubectl_table_names_is_replaced_everywhere() {
+        let mut r = redactor(Policy::default());
+        r.learn([&b"NAME            STATUS   ROLES    AGE   VERSION\n\
+               k8s-worker-03   Ready    <none>   40d   v1.29.3\n"[..]]);
+        let out = String::from_utf8(r.redact(b"node k8s-worker-03 is cordoned").text).unwrap();
+        let label = r.pseudonymizer().label("k8s-worker-03");
+        assert_eq!(out, format!("node {label} is cordoned"));
     }
 
     #[test]
