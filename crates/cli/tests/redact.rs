@@ -109,9 +109,36 @@ fn assert_succeeded(output: &Output) {
 }
 
 /// Redacts `input` into `out` with a report, which must succeed.
+/// Redacts `input` into `out` with a report, and with a map seeded as [`seeded_map`] says
+/// beside `out`.
 fn redact_with_report(input: &Path, out: &Path, report: &Path) {
-    let args = [input, Path::new("-o"), out, Path::new("--report"), report];
+    let map = out.with_extension("map.json");
+    seeded_map(&map);
+    let args = [
+        input,
+        Path::new("-o"),
+        out,
+        Path::new("--report"),
+        report,
+        Path::new("--map"),
+        &map,
+    ];
     assert_succeeded(&redact(&args, &[], None));
+}
+
+/// Writes an owner's map at `path` with a fixed key and no entries, so that a run's
+/// pseudonyms are the same every time. With a fresh random key a pseudonym may, by
+/// chance, repeat a short piece of an original that a test checks is gone: a
+/// prefix-preserving address keeps `10.` and draws the next octet at random, so one run in
+/// 256 turns `10.20.0.0/16` into itself, and the ten hexadecimal digits of a pseudonym hold
+/// `db03` about once in ten thousand.
+fn seeded_map(path: &Path) {
+    let key = "5c".repeat(32);
+    fs::write(
+        path,
+        format!(r#"{{"version":3,"key":"{key}","entries":{{}}}}"#),
+    )
+    .unwrap();
 }
 
 fn all_files(dir: &Path) -> Vec<PathBuf> {
@@ -155,19 +182,11 @@ fn revealed(file: &Path, map: &Path) -> String {
 }
 
 /// Redacts `input` into the directory's `out` with its `map.json`, which must succeed.
-/// Redacts `input` into `out` with the owner's map `map.json`, which is seeded with a
-/// fixed key so that the run's pseudonyms are the same every time. With a fresh random key a
-/// pseudonym may, by chance, repeat a short piece of its original: a prefix-preserving
-/// address keeps `10.` and draws the next octet at random, so one run in 256 turns
-/// `10.20.0.0/16` into itself.
+/// Redacts `input` into `out` with the owner's map `map.json`, seeded as [`seeded_map`]
+/// says.
 fn redact_with_map(dir: &Dir, input: &Path) -> (PathBuf, PathBuf) {
     let (out, map) = (dir.path("out"), dir.path("map.json"));
-    let key = "5c".repeat(32);
-    fs::write(
-        &map,
-        format!(r#"{{"version":3,"key":"{key}","entries":{{}}}}"#),
-    )
-    .unwrap();
+    seeded_map(&map);
     let args = [input, Path::new("-o"), &out, Path::new("--map"), &map];
     assert_succeeded(&redact(&args, &[], None));
     (out, map)
