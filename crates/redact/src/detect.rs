@@ -196,6 +196,8 @@ enum Check {
     Netrc,
     /// `net use`'s `/user:CORP\jdoe S3cret`: the account and its password.
     NetUse,
+    /// A literal of `kubectl create secret`, whatever its key.
+    KubeLiteral,
     /// A Redis ACL user's password after its `>`, on a line that starts as `user NAME` or
     /// `ACL SETUSER NAME` does.
     RedisAcl,
@@ -312,7 +314,7 @@ const USER_AT_SHORT_HOST: &str = r"[A-Za-z_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-
 /// (`_portal_session`, `okta-oauth-state`, `next-auth.session-token`, `MRHSession`,
 /// `SMSESSION`).
 const SESSION_KEY: &str = r"(?:(?:\b|[_.-])(?i:sess(?:ion)?(?:[_.-]?(?:id|token|key|state))?|sid|oauth[_-]?state|remember[_-]?(?:me|token))|[A-Za-z0-9](?:Session|SESSION)(?:Id|ID|Token)?)";
-const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken|license[_-]?key|aspxauth|aspnetcore\.(?:cookies|session|antiforgery[a-z0-9._-]*)|psk|pre[_-]?shared[_-]?key|wpa[_-]?passphrase";
+const SECRET_KEYS: &str = r"password|passwd|passphrase|pwd|pass|secret|secret[_-]?id|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|token|authtok|bindpw|rootpw|masterauth|requirepass|dockerconfigjson|dockercfg|jsessionid|phpsessid|sessionid|asp\.net_sessionid|connect\.sid|laravel_session|csrftoken|license[_-]?key|aspxauth|aspnetcore\.(?:cookies|session|antiforgery[a-z0-9._-]*)|psk|pre[_-]?shared[_-]?key|wpa[_-]?passphrase";
 /// A secret-named key: one of [`SECRET_KEYS`] in any case, whole or as the last word of a
 /// longer name (`DB_PASSWORD`, `ldap_default_authtok`, `mysql-root-password`, a dotted
 /// property's `spring.datasource.password`), or a capitalised one ending a camel-case name
@@ -784,6 +786,19 @@ fn builtin() -> Vec<Detector> {
             &format!(r#"[ \t]>(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#),
             Value::Group,
             Check::RedisAcl,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "literal of kubectl create secret",
+            // `kubectl create secret generic app --from-literal=SIGNING=…`: every literal
+            // of a secret is one, under whatever key (a ConfigMap's are not: the check).
+            &format!(
+                r#"--from-literal[= ]["']?[A-Za-z0-9._-]+=(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+            ),
+            Value::Group,
+            Check::KubeLiteral,
         ),
         d(
             Kind::Password,
@@ -4583,8 +4598,17 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && !declares_a_type(&text[..start], value, after)
                 && !calls_code(&text[..start], value, after)
                 && !test_status(&text[..start])
+                && (!names_a_secret_id(&text[..start]) || random_secret(value))
         }
         Check::RandomSecret => random_secret(value),
+        Check::KubeLiteral => {
+            // The command's line, as far back as a long one reaches.
+            let line = line_start(text, start, KUBE_KIND_BYTES).unwrap_or(0);
+            let command = &text[line..start];
+            secret_value(value)
+                && find(command, b"kubectl").is_some()
+                && find(command, b" secret ").is_some()
+        }
         Check::SessionToken => random_secret(value) && !value.starts_with(b"S-1-"),
         Check::SshDestination => destination_parts(text, start, end).is_some(),
         Check::NetUse => {
@@ -5132,6 +5156,21 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
 }
 
 /// A secret long and random to read (`SECRET_KEY_BASE=9f8e…`, a session's cookie).
+/// Whether the secret-named key before a value is a secret's id: Vault AppRole's
+/// `secret_id` and Consul's `SecretID` are secrets, AWS Secrets Manager's `SecretId`
+/// names one (`prod/db`, an ARN), so its value is taken only where it reads as random.
+fn names_a_secret_id(before: &[u8]) -> bool {
+    let end = before
+        .iter()
+        .rposition(|b| !b" \t\"'=:>\\".contains(b))
+        .map_or(0, |i| i + 1);
+    // The key's last bytes only: a value's whole text before it is no key.
+    let key = before[end.saturating_sub(9)..end].to_ascii_lowercase();
+    [&b"secret_id"[..], b"secret-id", b"secretid"]
+        .iter()
+        .any(|id| key.ends_with(id))
+}
+
 fn random_secret(value: &[u8]) -> bool {
     value.len() <= MAX_VALUE_BYTES
         && secret_value(value)
@@ -6728,6 +6767,7 @@ mod tests {
             "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger".into(),
             "machine api.acme.com login alice password s3cr3tNetrc".into(),
             "user alice on >Red1sAclPw ~*".into(),
+            "kubectl create secret generic x --from-literal=API=k3y-v4lue".into(),
             "ConvertTo-SecureString \"P0wershellPw!\" -AsPlainText".into(),
             "define('DB_PASSWORD', 'wpP4ssw0rd');".into(),
             "net use \\\\fs01\\share /user:CORP\\jdoe N3tUseP@ss".into(),
@@ -8166,6 +8206,39 @@ mod tests {
         misses_each(Kind::Ipv6, &["ping ff02::1%eth0", "group ff05::1:3 joined"]);
         finds("from 223.255.255.1 ok", Kind::Ipv4, "223.255.255.1");
         finds("from fe80::1%eth0", Kind::Ipv6, "fe80::1");
+    }
+
+    #[test]
+    fn a_secrets_id_and_a_kubectl_secrets_literals() {
+        let uuid = "3b4f8c1e-9a2d-4e6f-8b0a-1c3e5d7f9b2a";
+        for text in [
+            format!("secret_id={uuid}"),
+            format!("SecretID: {uuid}"),
+            format!(r#"{{"SecretID": "{uuid}"}}"#),
+        ] {
+            finds(&text, Kind::Password, uuid);
+        }
+        finds(
+            "kubectl create secret generic app --from-literal=SIGNING=Zx3kQ9vLm2pR7tY1 \
+             --from-literal \"API=k3y-v4lue\"",
+            Kind::Password,
+            "Zx3kQ9vLm2pR7tY1",
+        );
+        finds(
+            "kubectl -n shop create secret generic app --from-literal \"API=k3y-v4lue\"",
+            Kind::Password,
+            "k3y-v4lue",
+        );
+        // AWS Secrets Manager's `SecretId` names a secret; a ConfigMap's literal is none.
+        misses_each(
+            Kind::Password,
+            &[
+                r#""SecretId": "prod/db""#,
+                "aws secretsmanager get-secret-value --secret-id prod/app-db",
+                "kubectl create configmap cfg --from-literal=LOG_LEVEL=debug",
+                "kustomize: --from-literal=LOG_LEVEL=debug",
+            ],
+        );
     }
 
     #[test]
