@@ -2832,32 +2832,38 @@ impl Detectors {
     /// an indented one, a prompt's `$`, a comment), and a row's column stands after two
     /// spaces at least, as `kubectl` pads them.
     pub fn kubectl_nodes(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-        let mut lines = text.split(|b| *b == b'\n');
-        let mut column = None;
-        std::iter::from_fn(move || loop {
-            let line = lines.next()?;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.starts_with(b"NAME") {
-                column = kubectl_node_column(line);
-                continue;
-            }
-            let Some(at) = column else { continue };
-            if line
-                .first()
-                .is_none_or(|b| b.is_ascii_whitespace() || b"$#>".contains(b))
-            {
-                column = None;
-                continue;
-            }
-            let starts = at < line.len() && (at == 0 || line[..at].ends_with(b"  "));
-            if !starts || line[at] == b' ' {
-                continue;
-            }
-            let word = &line[at..];
-            let name = &word[..word.iter().position(|b| *b == b' ').unwrap_or(word.len())];
-            if !name.contains(&b'.') && confirm(Check::HostLabel, name, 0, name.len()).is_some() {
-                return Some(name);
-            }
+        // Only a header's line starts a table, so the text is searched for its word alone.
+        let headers = text
+            .starts_with(b"NAME")
+            .then_some(0)
+            .into_iter()
+            .chain(memchr::memmem::find_iter(text, b"\nNAME").map(|newline| newline + 1));
+        headers.flat_map(move |at| {
+            let mut lines = text[at..]
+                .split(|b| *b == b'\n')
+                .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
+            let column = lines.next().and_then(kubectl_node_column);
+            lines
+                .take_while(move |line| {
+                    column.is_some()
+                        && !line.starts_with(b"NAME")
+                        && line
+                            .first()
+                            .is_some_and(|b| !b.is_ascii_whitespace() && !b"$#>".contains(b))
+                })
+                .filter_map(move |line| {
+                    let at = column?;
+                    let starts = at < line.len() && (at == 0 || line[..at].ends_with(b"  "));
+                    if !starts {
+                        return None;
+                    }
+                    let word = &line[at..];
+                    let name = &word[..word.iter().position(|b| *b == b' ').unwrap_or(word.len())];
+                    let label = !name.is_empty()
+                        && !name.contains(&b'.')
+                        && confirm(Check::HostLabel, name, 0, name.len()).is_some();
+                    label.then_some(name)
+                })
         })
     }
 
@@ -9698,6 +9704,7 @@ mod tests {
             NAME       READY   STATUS    IP           NODE                         NOMINATED NODE\n\
             api-7f9c   1/1     Running   10.244.1.7   gke-prod-pool-1a2b3c4d-xk9p   <none>\n\
             db-0       1/1     Pending   <none>       <none>                       <none>\n\
+            cut-short  1/1\n\
             $ kubectl get nodes\r\n\
             NAME            STATUS   ROLES    AGE   VERSION\r\n\
             k8s-worker-03   Ready    <none>   40d   v1.29.3\r\n\
