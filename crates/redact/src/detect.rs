@@ -4608,9 +4608,11 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
         }
         Check::RandomSecret => random_secret(value),
         Check::KubeLiteral => {
-            // The command's line, as far back as a long one reaches.
-            let line = line_start(text, start, KUBE_KIND_BYTES).unwrap_or(0);
-            let command = &text[line..start];
+            // The command's line, as far back as a long one reaches and no further: a
+            // line of literals without a command would read its whole text again at each.
+            let floor = start.saturating_sub(KUBE_COMMAND_BYTES);
+            let command =
+                &text[line_start(text, start, KUBE_COMMAND_BYTES).unwrap_or(floor)..start];
             secret_value(value)
                 && find(command, b"kubectl").is_some()
                 && find(command, b" secret ").is_some()
@@ -5380,6 +5382,8 @@ fn test_status(before: &[u8]) -> bool {
 /// `kind: Secret` may stand.
 const KUBE_SECRET_BYTES: usize = 64 * 1024;
 const KUBE_KIND_BYTES: usize = 8 * 1024;
+/// How far back from a literal `kubectl create secret` may stand on its line.
+const KUBE_COMMAND_BYTES: usize = 2 * 1024;
 
 /// The values of a Kubernetes Secret's data block whose opening (`data:` and its line's
 /// end, or `"data": {`) is `text[start..opened]`, and where the block ends; `None` when
@@ -5530,7 +5534,7 @@ fn json_string_pairs(
     };
     // A string from its opening quote at `at`: its content's range, and where it ends.
     let string = |at: usize| -> Option<((usize, usize), usize)> {
-        text[at..limit].starts_with(quote).then_some(())?;
+        text.get(at..limit)?.starts_with(quote).then_some(())?;
         let from = at + quote.len();
         let mut i = from;
         while i < limit {
@@ -8292,6 +8296,13 @@ mod tests {
             ["UzNjcmV0UGFzcyE=", "YWRtaW4=", "UzNjcmV0", "djE="],
             "{json}"
         );
+        // An object that reaches its bound right at a pair's colon ends there.
+        let edge = format!(
+            "\"data\": {{{}{}",
+            " ".repeat(5),
+            "\"k\":\"v\",".repeat(8192)
+        );
+        assert!(passwords(&edge).is_empty());
     }
 
     #[test]
