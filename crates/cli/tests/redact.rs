@@ -79,12 +79,17 @@ impl Drop for Dir {
     }
 }
 
+/// `casebridge redact`, with no database configured.
+fn redact_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_casebridge"));
+    command.arg("redact").env_remove("CASEBRIDGE_DATABASE_URL");
+    command
+}
+
 fn redact(args: &[&Path], extra: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_casebridge"))
-        .arg("redact")
+    let mut child = redact_command()
         .args(args)
         .args(extra)
-        .env_remove("CASEBRIDGE_DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -300,13 +305,8 @@ fn an_output_of_a_dash_is_standard_output_for_a_file_and_a_reveal() {
     fs::write(&input, "login from alice@acme.com\n").unwrap();
     let map = dir.path("map.json");
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_casebridge"))
-            .arg("redact")
-            .args(args)
-            .env_remove("CASEBRIDGE_DATABASE_URL")
-            .current_dir(&dir.0)
-            .output()
-            .unwrap()
+        let mut command = redact_command();
+        command.args(args).current_dir(&dir.0).output().unwrap()
     };
     let output = run(&["in.log", "-o", "-", "--map", "map.json"]);
     assert_succeeded(&output);

@@ -2293,31 +2293,6 @@ impl Detectors {
         findings: &mut Vec<Finding>,
     ) -> usize {
         let (start, end) = (value.start, value.end);
-        if detector.check == Check::KubeSecret {
-            // Each value of the block, its keys left in clear.
-            let values = kube_secret(text, start, kube_opened(text, start))
-                .map_or_else(Vec::new, |(values, _)| values);
-            let parts = values
-                .into_iter()
-                .filter(|&(s, _)| s >= last_end)
-                .map(|(start, end)| {
-                    let finding = Finding {
-                        start,
-                        end,
-                        kind: detector.kind,
-                        category: detector.category,
-                        confidence: detector.confidence,
-                        reason: detector.reason,
-                    };
-                    (finding, true)
-                });
-            return self.push_allowed(parts, text, end, findings);
-        }
-        if detector.check == Check::SshDestination {
-            if let Some(parts) = destination_parts(text, start, end) {
-                return self.push_parts(parts, detector.confidence, text, last_end, findings);
-            }
-        }
         let found = |(start, end): (usize, usize), kind, category, reason| Finding {
             start,
             end,
@@ -2326,6 +2301,22 @@ impl Detectors {
             confidence: detector.confidence,
             reason,
         };
+        let (kind, category, reason) = (detector.kind, detector.category, detector.reason);
+        if detector.check == Check::KubeSecret {
+            // Each value of the block, its keys left in clear.
+            let values = kube_secret(text, start, kube_opened(text, start))
+                .map_or_else(Vec::new, |(values, _)| values);
+            let parts = values
+                .into_iter()
+                .filter(|&(s, _)| s >= last_end)
+                .map(|value| (found(value, kind, category, reason), true));
+            return self.push_allowed(parts, text, end, findings);
+        }
+        if detector.check == Check::SshDestination {
+            if let Some(parts) = destination_parts(text, start, end) {
+                return self.push_parts(parts, detector.confidence, text, last_end, findings);
+            }
+        }
         let account = (Kind::Username, Category::AccountIdentifiers);
         let host = (Kind::Hostname, Category::Hostnames);
         // Each with whether the policy has yet to be asked about it.
