@@ -327,6 +327,11 @@ fn secret_key_pattern() -> String {
         r"(?:(?:\b|[_-])(?i:{SECRET_KEYS})|[a-z0-9](?:Password|Passwd|Passphrase|Secret|Token|ApiKey|Pwd)|[A-Z0-9](?:PASSWORD|PASSWD|PASSPHRASE))"
     )
 }
+/// What may follow a secret's word to name one of several (`DB_PASSWORD_PRIMARY`,
+/// `API_KEY_STAGING`, `password_prod`, `REDIS_PASSWORD_2`): an environment, a role in a
+/// pair or rotation, or a number. A closed list, not any suffix: `PASSWORD_MIN_LENGTH`
+/// and `TOKEN_TTL` name settings about a secret, not one.
+const SECRET_KEY_QUALIFIER: &str = r"(?:[_-](?i:prod|production|dev|development|stage|staging|stg|qa|test|uat|preprod|primary|secondary|replica|master|main|old|new|current|previous|prev|next|backup|admin|root|default|local|remote|[0-9]{1,2})\b)";
 /// A telephone number's digits in any grouping, with an extension: what a label before or
 /// after it lets through (the check asks for 7–15 digits, or 6 in three groups or more).
 const LABELLED_PHONE: &str =
@@ -612,6 +617,18 @@ fn builtin() -> Vec<Detector> {
         d(
             Kind::PasswordHash,
             Credentials,
+            0.9,
+            "response of HTTP Digest authentication",
+            // `Authorization: Digest username="jsmith", …, response="6629fae4…"`: a hash
+            // of the password with the request's nonce, which lets the password be
+            // guessed offline; MD5's 32 hexadecimal digits or SHA-256's 64.
+            r#"\bresponse=\\?"(?P<v>[0-9a-f]{32}(?:[0-9a-f]{32})?)\\?""#,
+            Value::Group,
+            Check::None,
+        ),
+        d(
+            Kind::PasswordHash,
+            Credentials,
             0.95,
             "password hash (crypt, LDAP, SCRAM, PostgreSQL md5, Django, Argon2)",
             // `/etc/shadow`'s `$6$salt$…`, `$y$j9T$…` and bcrypt's `$2b$12$…`; Apache's
@@ -641,7 +658,7 @@ fn builtin() -> Vec<Detector> {
             0.85,
             "value of a secret-named key",
             &format!(
-                r#"{secret_key}(?:\\?["'])?\s*(?:=|:|=>)\s*(?:\\?["'])?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+                r#"{secret_key}{SECRET_KEY_QUALIFIER}?(?:\\?["'])?\s*(?:=|:|=>)\s*(?:\\?["'])?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
             Value::Group,
             Check::Secret,
@@ -820,12 +837,29 @@ fn builtin() -> Vec<Detector> {
             0.9,
             "password of a .netrc entry",
             // `machine api.acme.com login alice password s3cret`, on one line or over
-            // several: the check finds the entry's host and account too.
+            // several, or the `default` entry that serves every other host: the check
+            // finds the entry's host and account too.
             &format!(
-                r#"(?m:^)[ \t]*machine[ \t]+[^\s"']+\s+login[ \t]+[^\s"']+\s+password[ \t]+["']?(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+                r#"(?m:^)[ \t]*(?:machine[ \t]+[^\s"']+|default)\s+login[ \t]+[^\s"']+\s+password[ \t]+["']?(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
             ),
             Value::Group,
             Check::Netrc,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.85,
+            "value of a secret-named key in a table of keys and values",
+            // Vault's output (`vault read database/creds/app`, `vault write
+            // auth/approle/role/ci/secret-id`): `password   A1a-8kdL…`, `secret_id   9f0c…`,
+            // an AWS engine's `secret_key   wJalr…`, each key at its line's start, the value
+            // alone after two spaces or more and ending the line (a table of options'
+            // `password   The password to use` is prose).
+            &format!(
+                r#"(?m:^)(?:password|secret_id|secret_key|security_token|client_token|wrapping_token|private_key)[ \t][ \t]+(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)[ \t]*\r?(?m:$)"#
+            ),
+            Value::Group,
+            Check::Secret,
         ),
         d(
             Kind::Password,
@@ -1182,6 +1216,17 @@ fn builtin() -> Vec<Detector> {
             // after them is looked for on its own.
             r"\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?P<v>[0-9]{12})",
             Value::Group,
+            Check::None,
+        ),
+        d(
+            Kind::AccountNumber,
+            AccountIdentifiers,
+            0.9,
+            "Twilio account SID",
+            // `AC` and 32 hexadecimal digits: the account its API key or token belongs to,
+            // in its REST paths (`/2010-04-01/Accounts/AC…/Messages.json`) and settings.
+            r"\bAC[0-9a-f]{32}\b",
+            Value::Whole,
             Check::None,
         ),
         d(
@@ -5154,7 +5199,6 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
     ok.then_some((start, end))
 }
 
-/// A secret long and random to read (`SECRET_KEY_BASE=9f8e…`, a session's cookie).
 /// Whether the secret-named key before a value is a secret's id: Vault AppRole's
 /// `secret_id` and Consul's `SecretID` are secrets, AWS Secrets Manager's `SecretId`
 /// names one (`prod/db`, an ARN), so its value is taken only where it reads as random.
@@ -5170,6 +5214,7 @@ fn names_a_secret_id(before: &[u8]) -> bool {
         .any(|id| key.ends_with(id))
 }
 
+/// A secret long and random to read (`SECRET_KEY_BASE=9f8e…`, a session's cookie).
 fn random_secret(value: &[u8]) -> bool {
     value.len() <= MAX_VALUE_BYTES
         && secret_value(value)
@@ -6469,16 +6514,20 @@ fn entry_parts(
     };
     let (machine, login) = if check == Check::Netrc {
         // `machine HOST login ACCOUNT password`, on one line or several: the last five
-        // words before the password (and its quote), whatever the host's name holds.
+        // words before the password (and its quote), whatever the host's name holds; or
+        // `default login ACCOUNT password`, the last four, with no host.
         let words = words(floor, |b| b.is_ascii_whitespace() || b"\"'".contains(b));
-        let Some(&[keyword, host, _, account, _]) = words.len().checked_sub(5).map(|n| &words[n..])
-        else {
-            return (None, None);
-        };
-        if &text[keyword.0..keyword.1] != b"machine" {
-            return (None, None);
+        let last = |n: usize| words.len().checked_sub(n).map(|k| &words[k..]);
+        let word = |(s, e): (usize, usize)| &text[s..e];
+        match (last(5), last(4)) {
+            (Some(&[keyword, host, _, account, _]), _) if word(keyword) == b"machine" => {
+                (Some(host), Some(account))
+            }
+            (_, Some(&[keyword, _, account, _])) if word(keyword) == b"default" => {
+                (None, Some(account))
+            }
+            _ => return (None, None),
         }
-        (Some(host), Some(account))
     } else {
         // `HOST:PORT:DATABASE:ACCOUNT:password`.
         let Some(line) = line_start(text, start, DEVICE_LINE) else {
@@ -6763,6 +6812,8 @@ mod tests {
             "call me on 04.94.38.88.56?".into(),
             "my credit card number is 3591135996605773?".into(),
             "requirepass foobared2x".into(),
+            "password           A1a-8kdLs9dk3Q\n".into(),
+            "nc=1, response=\"6629fae49393a05397450978507c4ef1\", opaque".into(),
             "- name: DB_PASSWORD\n  value: hunter2xyz".into(),
             "Host Name:   WS-JDOE-0142\n".into(),
             "db.acme.com:5432:ledger:ledger_app:Tr0ub4dor-Ledger".into(),
@@ -8484,6 +8535,10 @@ mod tests {
                     "tenant_id=72f988bf-86f1-41af-91ab-2d7cd011db47",
                     "72f988bf-86f1-41af-91ab-2d7cd011db47",
                 ),
+                (
+                    "POST /2010-04-01/Accounts/AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c/Messages.json",
+                    "AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
+                ),
             ],
         );
         finds_each(
@@ -8497,10 +8552,18 @@ mod tests {
                 ),
             ],
         );
-        // A bucket's ARN names no account; a path's `user/` is no IAM user.
-        misses(
-            "arn:aws:s3:::acme-backups-123456789012",
+        // A path's `user/` is no IAM user.
+        // A bucket's ARN names no account; a Twilio SID is 32 small hexadecimal digits,
+        // neither 31 nor capitals nor part of a longer word.
+        misses_each(
             Kind::AccountNumber,
+            &[
+                "arn:aws:s3:::acme-backups-123456789012",
+                "AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5",
+                "AC3F9A8B7C6D5E4F3A2B1C0D9E8F7A6B5C",
+                "MAC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
+                "AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c0",
+            ],
         );
         misses_each(
             Kind::Username,
@@ -9212,6 +9275,12 @@ mod tests {
                 ("api_token: \"input.parse()\"", "input.parse()"),
                 ("db_password: hunter_2,\n", "hunter_2"),
                 ("db_password=0x1234567890abcdef12\n", "0x1234567890abcdef12"),
+                // One of several, by environment, role or number.
+                ("DB_PASSWORD_PRIMARY=Tr0ub4dor-and-3", "Tr0ub4dor-and-3"),
+                ("REDIS_PASSWORD_2=hunter2hunter", "hunter2hunter"),
+                ("API_KEY_STAGING: hunter2hunter", "hunter2hunter"),
+                ("  password_prod: \"Winter2024!\"", "Winter2024!"),
+                ("export smtp-password-old=Summer2023", "Summer2023"),
             ],
         );
         misses_each(
@@ -9220,6 +9289,13 @@ mod tests {
                 // A key whose secret word is not its last (`password_length`), or glued to
                 // the word before it (`bypass`, `OLDPWD`).
                 "password_length = 12345678",
+                // A word past the list of qualifiers, a qualifier glued to more, or a
+                // man page's section (`update-passwd.8: Document …`).
+                "PASSWORD_MIN_LENGTH=8",
+                "TOKEN_TTL_SECONDS=3600",
+                "password_production_only=enabled-by-ops",
+                "api_key_prodution: enabled",
+                "  * update-passwd.8: Document that the file is read",
                 "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:",
                 "- name: PASSWORD_LENGTH\n  value: \"12345678\"",
                 "# set requirepass to enable it\nrequirepass ${REDIS_PASS}",
@@ -9650,14 +9726,57 @@ mod tests {
                     (Kind::Password, "s3cr3t Netrc"),
                 ],
             ),
+            // The `default` entry: an account and a password, no host.
+            (
+                "machine ftp.acme.com login bob password hunter2-long\ndefault login jdoe password s3cr3tPassw0rd\n",
+                &[
+                    (Kind::Hostname, "ftp.acme.com"),
+                    (Kind::Username, "bob"),
+                    (Kind::Password, "hunter2-long"),
+                    (Kind::Username, "jdoe"),
+                    (Kind::Password, "s3cr3tPassw0rd"),
+                ],
+            ),
         ]);
-        // No entry: a password's word alone, or a `machine` that is no entry's.
+        // No entry: a password's word alone, or a `machine` or `default` that is no entry's.
         misses_each(
             Kind::Password,
             &[
                 "machine api.acme.com login alice",
                 "the machine login screen asks for the password first",
                 "machine api.acme.com login alice password ${NETRC_PASSWORD}",
+                "the default login password is printed on the label",
+                "default login root password",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_secret_in_a_table_of_keys_and_values() {
+        let creds = "Key                Value\n---                -----\nlease_id           database/creds/app/x1\nlease_renewable    true\npassword           A1a-8kdLs9dk3Q\nusername           v-token-app-x1\n";
+        finds(creds, Kind::Password, "A1a-8kdLs9dk3Q");
+        let approle = "secret_id             9f0c7a2e-4b1d-4e8a-b7c3-2d5e6f708192\r\nsecret_id_ttl         0s\r\n";
+        finds(
+            approle,
+            Kind::Password,
+            "9f0c7a2e-4b1d-4e8a-b7c3-2d5e6f708192",
+        );
+        finds(
+            "access_key    AKIAIOSFODNN7EXAMPLE\nsecret_key    wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+            Kind::Password,
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        );
+        misses_each(
+            Kind::Password,
+            &[
+                // A table of options: prose after the key.
+                "password           The password to log in with\n",
+                // One space, a key not at the line's start, a placeholder, a secret's id
+                // that does not read as random.
+                "password A1a-8kdLs9dk3Q\n",
+                "  the password     A1a-8kdLs9dk3Q\n",
+                "password           ********\n",
+                "secret_id          prod-db\n",
             ],
         );
     }
@@ -10036,11 +10155,18 @@ mod tests {
                     "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$YWJjZGVmZ2hpamtsbW5vcHFyc3R1",
                     "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$YWJjZGVmZ2hpamtsbW5vcHFyc3R1",
                 ),
+                (
+                    "Authorization: Digest username=\"jsmith\", realm=\"api\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"/\", response=\"6629fae49393a05397450978507c4ef1\", opaque=\"5ccc069c\"",
+                    "6629fae49393a05397450978507c4ef1",
+                ),
             ],
         );
         misses_each(
             Kind::PasswordHash,
             &[
+                // A Digest header's nonce; a response that is no hash's length.
+                "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", cnonce=\"0a4f113b\"",
+                "response=\"6629fae49393a05397450978507c4ef\"",
                 "echo $1$2$3 and $6$x$y",
                 "echo $apr1$ok$short",
                 "root:*:19000:0:99999:7:::",
