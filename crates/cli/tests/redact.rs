@@ -141,7 +141,7 @@ fn seeded_map(path: &Path) {
     let key = "5c".repeat(32);
     fs::write(
         path,
-        format!(r#"{{"version":3,"key":"{key}","entries":{{}}}}"#),
+        format!(r#"{{"version":4,"key":"{key}","entries":{{}}}}"#),
     )
     .unwrap();
 }

@@ -22,10 +22,12 @@ pub struct MapEntry {
 /// have 40-bit tags, and MAC addresses and same-shape numbers are permuted under the key,
 /// where format 1 hashed them; address tables are derived another way. Format 3
 /// (2026-12-04): a host's public suffix is a tagged label of its own, where format 2 made
-/// every suffix `.example` and gave `acme.com` and `acme.org` one pseudonym. A map of an
-/// earlier format still reveals, but its key gives some values other pseudonyms now, so a
-/// run must not extend it.
-pub const MAP_VERSION: u32 = 3;
+/// every suffix `.example` and gave `acme.com` and `acme.org` one pseudonym. Format 4
+/// (2026-12-05): a same-shape value that reads as hexadecimal (a tenant's UUID, a Twilio
+/// SID) keeps hexadecimal digits, where format 3 drew its letters from `a`–`z`. A map of
+/// an earlier format still reveals, but its key gives some values other pseudonyms now,
+/// so a run must not extend it.
+pub const MAP_VERSION: u32 = 4;
 
 /// The key pseudonyms are derived from and every pseudonym issued with it. Kept only by
 /// the owner of the data (`--map`): with it, later runs reuse the same pseudonyms and

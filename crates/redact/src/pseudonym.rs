@@ -448,7 +448,9 @@ impl Pseudonymizer {
     }
 
     /// Same length and separators; digits replaced by digits, letters by letters (an
-    /// IBAN's country code and a phone's country code stay). A keyed permutation of the
+    /// IBAN's country code and a phone's country code stay), hexadecimal digits by
+    /// hexadecimal digits in a value that reads as hexadecimal (a tenant's UUID stays a
+    /// UUID, a Twilio SID's `AC` and 32 digits stay so). A keyed permutation of the
     /// values of one shape, not a hash: two numbers never share a pseudonym (with a hash,
     /// a gigabyte's half a million distinct ten-digit phones gave 17 pairs one pseudonym
     /// each, and the map could reveal only one of each pair). Shapes with more values
@@ -459,22 +461,25 @@ impl Pseudonymizer {
         } else if value.first() == Some(&b'+') {
             1 + country_code_len(&value[1..])
         } else {
-            0
-        };
-        // A digit or letter's class, as the first character of its range; a phone's
-        // letters mark an extension (`x549`, `ext.`) and stay, like separators.
-        let base = |b: u8| match b {
-            b'0'..=b'9' => Some(b'0'),
-            b'A'..=b'Z' if domain != "phone" => Some(b'A'),
-            b'a'..=b'z' if domain != "phone" => Some(b'a'),
-            _ => None,
-        };
-        let radix = |b: u8| match base(b) {
-            Some(b'0') => 10u64,
-            Some(_) => 26,
-            None => 1,
+            // A type's mark in capitals before a hexadecimal id (`AC` of a Twilio SID).
+            let capitals = value.iter().take_while(|b| b.is_ascii_uppercase()).count();
+            match hex_case(&value[capitals..]) {
+                Some(b'a') if (1..=4).contains(&capitals) => capitals,
+                _ => 0,
+            }
         };
         let (kept, rest) = value.split_at(keep);
+        let hex = hex_case(rest);
+        // A digit or letter's alphabet; a phone's letters mark an extension (`x549`,
+        // `ext.`) and stay, like separators.
+        let alphabet = |b: u8| match (b, hex) {
+            (b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F', Some(case)) => Some(Alphabet::Hex(case)),
+            (b'0'..=b'9', None) => Some(Alphabet::Decimal),
+            (b'A'..=b'Z', None) if domain != "phone" => Some(Alphabet::Upper),
+            (b'a'..=b'z', None) if domain != "phone" => Some(Alphabet::Lower),
+            _ => None,
+        };
+        let radix = |b: u8| alphabet(b).map_or(1, Alphabet::radix);
         let positions: Vec<usize> = (0..rest.len()).filter(|&i| radix(rest[i]) > 1).collect();
         // The number of values of this shape on each side of a balanced split.
         let (high, low) = positions.split_at(positions.len() / 2);
@@ -485,11 +490,11 @@ impl Pseudonymizer {
         };
         out.push_str(&String::from_utf8_lossy(kept));
         let (Some(high_size), Some(low_size)) = (size(high), size(low)) else {
-            return self.push_hashed_shape(out, domain, value, keep);
+            return self.push_hashed_shape(out, domain, value, keep, alphabet);
         };
         let number = |part: &[usize]| {
             part.iter().fold(0u64, |n, &i| {
-                n * radix(rest[i]) + u64::from(rest[i] - base(rest[i]).unwrap_or(rest[i]))
+                n * radix(rest[i]) + alphabet(rest[i]).map_or(0, |a| a.digit(rest[i]))
             })
         };
         // The shape (which positions are digits, capitals or small letters, the kept
@@ -498,15 +503,16 @@ impl Pseudonymizer {
         tweak.extend_from_slice(domain.as_bytes());
         tweak.push(0);
         tweak.extend_from_slice(kept);
-        tweak.extend(rest.iter().map(|&b| base(b).unwrap_or(b)));
+        tweak.extend(rest.iter().map(|&b| alphabet(b).map_or(b, Alphabet::mark)));
         let (high_value, low_value) =
             self.permute_pair(&tweak, (number(high), high_size), (number(low), low_size));
         let mut replaced = rest.to_vec();
         for (part, mut n) in [(low, low_value), (high, high_value)] {
             for &i in part.iter().rev() {
-                let digit = (n % radix(rest[i])) as u8;
-                n /= radix(rest[i]);
-                replaced[i] = base(rest[i]).unwrap_or(b'0') + digit;
+                if let Some(a) = alphabet(rest[i]) {
+                    replaced[i] = a.char(n % a.radix());
+                    n /= a.radix();
+                }
             }
         }
         out.push_str(&String::from_utf8_lossy(&replaced));
@@ -542,22 +548,106 @@ impl Pseudonymizer {
     }
 
     /// Digits and letters after the first `keep` bytes replaced from a keyed hash of the
-    /// whole value (shapes too large to collide).
-    fn push_hashed_shape(&self, out: &mut String, domain: &str, value: &[u8], keep: usize) {
+    /// whole value (shapes too large to collide), each in its own alphabet: a byte of the
+    /// hash for each of the value's bytes, or half of one for each hexadecimal digit (so
+    /// that a UUID's 32 take 128 bits, none drawn twice).
+    fn push_hashed_shape(
+        &self,
+        out: &mut String,
+        domain: &str,
+        value: &[u8],
+        keep: usize,
+        alphabet: impl Fn(u8) -> Option<Alphabet>,
+    ) {
         let digest = self.prf(domain, value);
         let mut stream = digest.iter().cycle().skip(keep);
+        let mut nibbles = digest.iter().flat_map(|b| [b >> 4, b & 0xf]).cycle();
         out.extend(value[keep..].iter().map(|&b| {
-            let r = *stream.next().unwrap_or(&0);
-            if b.is_ascii_digit() {
-                (b'0' + r % 10) as char
-            } else if b.is_ascii_uppercase() {
-                (b'A' + r % 26) as char
-            } else if b.is_ascii_lowercase() {
-                (b'a' + r % 26) as char
-            } else {
-                b as char
-            }
+            let r = u64::from(*stream.next().unwrap_or(&0));
+            let replaced = match alphabet(b) {
+                Some(hex @ Alphabet::Hex(_)) => hex.char(u64::from(nibbles.next().unwrap_or(0))),
+                Some(a) => a.char(r % a.radix()),
+                None => b,
+            };
+            replaced as char
         }));
+    }
+}
+
+/// The alphabet a same-shape pseudonym draws a character from: its value's own.
+#[derive(Clone, Copy)]
+enum Alphabet {
+    Decimal,
+    Upper,
+    Lower,
+    /// Hexadecimal digits, their letters in this case (`a` or `A`).
+    Hex(u8),
+}
+
+impl Alphabet {
+    fn radix(self) -> u64 {
+        match self {
+            Alphabet::Decimal => 10,
+            Alphabet::Upper | Alphabet::Lower => 26,
+            Alphabet::Hex(_) => 16,
+        }
+    }
+
+    /// The character's place in the alphabet.
+    fn digit(self, b: u8) -> u64 {
+        u64::from(match self {
+            Alphabet::Hex(case) if !b.is_ascii_digit() => b - case + 10,
+            Alphabet::Hex(_) | Alphabet::Decimal => b - b'0',
+            Alphabet::Upper => b - b'A',
+            Alphabet::Lower => b - b'a',
+        })
+    }
+
+    /// The alphabet's character at `digit` (below its radix).
+    fn char(self, digit: u64) -> u8 {
+        let d = digit as u8;
+        match self {
+            Alphabet::Hex(case) if d >= 10 => case + d - 10,
+            Alphabet::Hex(_) | Alphabet::Decimal => b'0' + d,
+            Alphabet::Upper => b'A' + d,
+            Alphabet::Lower => b'a' + d,
+        }
+    }
+
+    /// What stands for the character in the permutation's tweak: its alphabet's first,
+    /// or for a hexadecimal digit the byte before its letters (`` ` `` or `@`), no other
+    /// alphabet's mark.
+    fn mark(self) -> u8 {
+        match self {
+            Alphabet::Decimal => b'0',
+            Alphabet::Upper => b'A',
+            Alphabet::Lower => b'a',
+            Alphabet::Hex(case) => case - 1,
+        }
+    }
+}
+
+/// The case of a hexadecimal value's letters (`a` or `A`), where every digit and letter
+/// of `value` is a hexadecimal digit in one case, sixteen of them or more, with a digit
+/// and a letter among them (a UUID, a key's fingerprint): a shorter one (`D1234567`, a
+/// licence's) is as likely a letter and digits of another alphabet.
+fn hex_case(value: &[u8]) -> Option<u8> {
+    let alphanumeric = || value.iter().filter(|b| b.is_ascii_alphanumeric());
+    let (mut small, mut capital, mut digits) = (0, 0, 0);
+    for &b in alphanumeric() {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'a'..=b'f' => small += 1,
+            b'A'..=b'F' => capital += 1,
+            _ => return None,
+        }
+    }
+    match (small, capital) {
+        _ if digits == 0 || alphanumeric().count() < 16 => None,
+        (0, 0) => None,
+        (_, 0) => Some(b'a'),
+        (0, _) => Some(b'A'),
+        _ => None,
     }
 }
 
@@ -580,8 +670,6 @@ fn country_code_len(digits: &[u8]) -> usize {
     code.min(group)
 }
 
-/// Appends `ip` as its `Display` writes it (`10.0.0.1`), without the formatting
-/// machinery, which cost an access log's addresses more than writing them does.
 /// The bits of an address's pseudonym to keep: all of them, but for a network's address
 /// (`address`, `width` bits wide, whose host's bits under `length` are zero) its prefix.
 fn network_mask(address: u128, width: u32, length: Option<u32>) -> u128 {
@@ -594,6 +682,8 @@ fn network_mask(address: u128, width: u32, length: Option<u32>) -> u128 {
     }
 }
 
+/// Appends `ip` as its `Display` writes it (`10.0.0.1`), without the formatting
+/// machinery, which cost an access log's addresses more than writing them does.
 fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
     for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {
@@ -677,8 +767,9 @@ mod tests {
     /// A map written by one version is read by the next: with the same key, every kind
     /// must get the pseudonym it got before, or a later run would give a value met again
     /// a second pseudonym (and `--reveal` would miss the partner's reply to the first).
-    /// These were derived by the code as it stood when the test was written (map format
-    /// 3): a change here needs a new [`crate::MAP_VERSION`].
+    /// These were derived by the code as it stood when each was written (map format 3;
+    /// the account numbers at format 4): a change here needs a new
+    /// [`crate::MAP_VERSION`].
     #[test]
     fn pseudonyms_stay_the_same_from_version_to_version() {
         let p = p();
@@ -724,6 +815,17 @@ mod tests {
                 Kind::PaymentCard,
                 "4111 1111 1111 1111",
                 "5913 5700 4015 3520",
+            ),
+            (Kind::AccountNumber, "ACME-00912", "KNVQ-78582"),
+            (
+                Kind::AccountNumber,
+                "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                "fe44a7ff-23ff-a4b1-c7b3-18b932b4f1ba",
+            ),
+            (
+                Kind::AccountNumber,
+                "AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
+                "AC372918ea111d5600ad94f1688d4d386d",
             ),
             (Kind::PersonName, "Priya Raman", "Person-93517fbff5"),
             (Kind::Username, "jdoe", "user-80e07153e4"),
@@ -1081,5 +1183,66 @@ mod tests {
         assert!(mac.starts_with("00:1A:2B:"));
         assert_eq!(mac, mac.to_ascii_uppercase());
         assert_ne!(mac, "00:1A:2B:3C:4D:5E");
+    }
+
+    /// Each character's class in a same-shape pseudonym: `0` a decimal digit, `x`/`X` a
+    /// hexadecimal one's letter in either case, `a`/`A` another letter, else itself.
+    fn classes(value: &str) -> String {
+        value
+            .chars()
+            .map(|c| match c {
+                '0'..='9' => '0',
+                'a'..='f' => 'x',
+                'A'..='F' => 'X',
+                'g'..='z' => 'a',
+                'G'..='Z' => 'A',
+                other => other,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hexadecimal_id_keeps_hexadecimal_digits() {
+        let p = p();
+        let hex = |c: char| c.is_ascii_digit() || c.is_ascii_hexdigit() || c == '-';
+        for (value, prefix) in [
+            ("72f988bf-86f1-41af-91ab-2d7cd011db47", ""),
+            ("3F2B8C1D-4E5A-4B6C-9D7E-8F9A0B1C2D3E", ""),
+            ("AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c", "AC"),
+            ("0123456789abcdef0123", ""),
+        ] {
+            let got = p.pseudonym(Kind::AccountNumber, value.as_bytes());
+            assert_eq!(got.len(), value.len(), "{value}: {got}");
+            assert!(got.starts_with(prefix), "{value}: {got}");
+            assert!(got[prefix.len()..].chars().all(hex), "{value}: {got}");
+            let case = |s: &str| s.chars().any(|c| c.is_ascii_lowercase());
+            assert_eq!(case(&got[prefix.len()..]), case(&value[prefix.len()..]));
+            assert_eq!(
+                got.match_indices('-').collect::<Vec<_>>(),
+                value.match_indices('-').collect::<Vec<_>>()
+            );
+            assert_ne!(got, value);
+            // 32 digits drawn from 128 bits: no stretch of the hash is used twice.
+            if value.len() == 36 {
+                let digits = got.replace('-', "");
+                assert_ne!(&digits[..4], &digits[28..], "{got}");
+            }
+        }
+        // Fewer than sixteen, letters of two cases or beyond `f`, or no digit: letters
+        // stay letters and digits digits, as any other number's.
+        for value in [
+            "D1234567",
+            "abc123def4567",
+            "72f988bf-86F1-41af-91ab-2d7cd011db47",
+            "ACME-00912-abcdef0123",
+            "abcdefabcdefabcdefab",
+        ] {
+            let got = p.pseudonym(Kind::AccountNumber, value.as_bytes());
+            assert_eq!(
+                classes(&got).replace('x', "a").replace('X', "A"),
+                classes(value).replace('x', "a").replace('X', "A"),
+                "{value}: {got}"
+            );
+        }
     }
 }
