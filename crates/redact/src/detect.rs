@@ -733,6 +733,17 @@ fn builtin() -> Vec<Detector> {
             Kind::Password,
             Credentials,
             0.9,
+            "account and password of an npm registry's auth in base64",
+            // `.npmrc`'s `_auth=`, for the default registry or one registry's
+            // (`//npm.acme.com/:_auth=…`): `user:password` in base64, as Docker's.
+            r#"(?m:^)[ \t]*(?://[^\s=]+:)?_auth[ \t]*=[ \t]*["']?(?P<v>[A-Za-z0-9+/]{8}[A-Za-z0-9+/]*={0,2})"#,
+            Value::Group,
+            Check::BasicAuth,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
             "secret of an IPsec secrets file",
             // strongSwan's and Libreswan's `ipsec.secrets`: `: PSK "…"`, `jdoe : EAP "…"`.
             r#":[ \t]*(?:PSK|XAUTH|EAP|NTLM)[ \t]+["'](?P<v>[^"'\n]{4,})["']"#,
@@ -803,6 +814,20 @@ fn builtin() -> Vec<Detector> {
             &format!(r#"[ \t]>(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#),
             Value::Group,
             Check::RedisAcl,
+        ),
+        d(
+            Kind::Password,
+            Credentials,
+            0.9,
+            "password of a Redis AUTH command",
+            // Typed at `redis-cli`'s prompt (`127.0.0.1:6379> AUTH S3cret`, `AUTH alice
+            // S3cret`) or as `MONITOR` prints it (`[0 10.0.0.5:52211] "AUTH" "S3cret"`):
+            // the last argument. A log's `] auth failed` has no quotes and is none.
+            &format!(
+                r#"(?:[0-9]>[ \t]*(?i:auth)[ \t]+(?:[A-Za-z0-9_.@-]+[ \t]+)?|\][ \t]+"(?i:auth)"[ \t]+(?:"[^"\s]+"[ \t]+)?")(?P<v>{SECRET_CHAR}{{4}}{SECRET_CHAR}*)"#
+            ),
+            Value::Group,
+            Check::Secret,
         ),
         d(
             Kind::Password,
@@ -1096,12 +1121,14 @@ fn builtin() -> Vec<Detector> {
             "full name after a hand-off (\"spoke with\", \"escalated to\", \"reported by\")",
             // Tickets and changelogs name people where work passes between them: `Spoke
             // with Ruta Jankauskiene`, `escalated to Tomás Ortega`, `Reported by Niels
-            // Thykier`, `Thanks to Helmut Grohne`, `Attn: Priya Raman`. Two capitalised
+            // Thykier`, a trailer's `Approved-by: Olena Kovalenko`, `Thanks to Helmut
+            // Grohne`, `Attn: Priya Raman`, `please ask Hiroshi Yamamoto`; and where
+            // people introduce themselves (`This is Piotr Nowak`, `I'm Mei Tanaka`). Two capitalised
             // words or three, whoever the first name; the check turns away teams,
             // companies and products (`assigned to Network Operations`, `reported by Red
             // Hat Inc`).
             &format!(
-                r"(?:\b(?:(?:[Ss]poke|[Tt]alked|[Cc]hatted|[Mm]et|[Ww]ork(?:ed|ing)|[Ss]peaking)[ \t]+(?:with|to)|(?:[Aa]ssigned|[Rr]eassigned|[Ee]scalated|[Ff]orwarded|[Tt]ransferred|[Hh]anded[ \t]+(?:it[ \t]+)?over|[Rr]eached[ \t]+out|[Tt]hanks|[Tt]hank[ \t]+you|[Cc]redits?)[ \t]+to|(?:[Rr]eported|[Oo]pened|[Rr]aised|[Ss]ubmitted|[Rr]equested|[Aa]pproved|[Ss]uggested|[Pp]atch(?:ed|es)?|[Ff]ixed|[Ss]potted|[Nn]oticed|[Ff]ound|[Cc]ontributed|[Pp]rovided|[Tt]ested|[Rr]eviewed|[Ss]igned[ \t-]+off|[Aa]uthored)[ \t]+by|[Oo]n[ \t]+behalf[ \t]+of|[Cc]ourtesy[ \t]+of)[ \t]+|\b(?:Attn|ATTN|Attention|Cc|CC)[ \t]*:[ \t]*)(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{surname}){{1,2}})\b"
+                r"(?:\b(?:(?:[Ss]poke|[Tt]alked|[Cc]hatted|[Mm]et|[Ww]ork(?:ed|ing)|[Ss]peaking)[ \t]+(?:with|to)|(?:[Aa]ssigned|[Rr]eassigned|[Ee]scalated|[Ff]orwarded|[Tt]ransferred|[Hh]anded[ \t]+(?:it[ \t]+)?over|[Rr]eached[ \t]+out|[Tt]hanks|[Tt]hank[ \t]+you|[Cc]redits?)[ \t]+to|(?:[Rr]eported|[Oo]pened|[Rr]aised|[Ss]ubmitted|[Rr]equested|[Aa]pproved|[Ss]uggested|[Pp]atch(?:ed|es)?|[Ff]ixed|[Ss]potted|[Nn]oticed|[Ff]ound|[Cc]ontributed|[Pp]rovided|[Tt]ested|[Rr]eviewed|[Ss]igned[ \t-]+off|[Aa]uthored)(?:[ \t]+|-)by:?|[Oo]n[ \t]+behalf[ \t]+of|[Cc]ourtesy[ \t]+of|[Tt]his[ \t]+is|I'm|I[ \t]+am|[Pp]lease[ \t]+(?:ask|ping|contact))[ \t]+|\b(?:Attn|ATTN|Attention|Cc|CC)[ \t]*:[ \t]*)(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{surname}){{1,2}})\b"
             ),
             Value::Group,
             Check::HandoffName,
@@ -1190,9 +1217,10 @@ fn builtin() -> Vec<Detector> {
             0.8,
             "customer or account number after its label",
             // `Customer number: 4471-2291`, `customer_id=ACME-00912`, `"accountId":
-            // "123456789012"`, `Contract no. C-2024-0117`: the number that finds the
-            // customer in the vendor's own systems, which a partner does not need.
-            r#"(?i:\b(?:customer|client|account|acct|member|subscriber|contract|subscription|tenant)[ \t_-]*(?:no\.?|number|num|nr\.?|#|id))["']?(?:[ \t]*[:#=]|[ \t])[ \t]*["']?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{3,38}[A-Za-z0-9])\b"#,
+            // "123456789012"`, `Contract no. C-2024-0117`, the Azure CLI's `"tenant":
+            // "72f988bf-…"`: the number that finds the customer in the vendor's own
+            // systems, which a partner does not need.
+            r#"(?:(?i:\b(?:customer|client|account|acct|member|subscriber|contract|subscription|tenant)[ \t_-]*(?:no\.?|number|num|nr\.?|#|id))|"tenant)["']?(?:[ \t]*[:#=]|[ \t])[ \t]*["']?(?P<v>[A-Za-z0-9][A-Za-z0-9-]{3,38}[A-Za-z0-9])\b"#,
             Value::Group,
             Check::IdNumber,
         ),
@@ -3264,6 +3292,11 @@ static NOT_NAMES: WordList = WordList::new(&[
 /// Team`), lower case.
 static NOT_NAME_STARTS: WordList = WordList::new(&[
     "tier", "level", "our", "your", "their", "my", "his", "her", "all", "both",
+    // After `This is`, `I'm`: a title-cased phrase (`This is Very Helpful`, `I'm Not
+    // Sure`, `This is Free Software`), no one's name.
+    "very", "not", "just", "only", "also", "really", "free", "still", "now", "why", "how", "what",
+    "where", "when", "so", "too", "quite", "pretty", "done", "fixed", "working", "ready", "sure",
+    "sorry", "happy", "glad", "afraid", "here", "there", "in", "on", "at",
 ]);
 
 /// Words that follow "user" and the like without being a user name.
@@ -4871,6 +4904,19 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let label = bare_keyword
                 && value.first().is_some_and(u8::is_ascii_uppercase)
                 && after.first() == Some(&b':');
+            // A key of its own after a bare keyword: a log's next field (`action=login
+            // ip=203.0.113.45`), or a heading before a value or a block (`az login
+            // output: {…}`), where an account would go on with prose (`user alice:
+            // denied`).
+            let key = bare_keyword
+                && match after {
+                    [b'=', ..] => true,
+                    [b':', rest @ ..] => matches!(
+                        rest.iter().find(|b| !matches!(b, b' ' | b'\t')),
+                        None | Some(b'{' | b'[' | b'\r' | b'\n')
+                    ),
+                    _ => false,
+                };
             // A Windows domain before its account (`"user": "CORP\\jdoe"`): the account is
             // the domain detector's, which the search reaches next.
             let domain = after.first() == Some(&b'\\')
@@ -4879,6 +4925,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-');
             !NOT_USERNAMES.contains_lowered(value)
                 && !label
+                && !key
                 && !domain
                 && !file
                 && !value.iter().all(u8::is_ascii_digit)
@@ -6870,6 +6917,8 @@ mod tests {
             "<password>N3xusPass!</password>".into(),
             "<username>deployer</username>".into(),
             "{\"auth\":\"ZGVwbG95ZXI6RDNwbG95UGFzcyE=\"}".into(),
+            "_auth=ZGVwbG95ZXI6RDNwbG95UGFzcyE=".into(),
+            "127.0.0.1:6379> AUTH s3cr3t-redis-pass".into(),
             ": PSK \"IpsecS3cret\"".into(),
             "Successfully assigned prod/x-1 to worker-node-06\n".into(),
         ];
@@ -7403,6 +7452,15 @@ mod tests {
                 ("on behalf of Siobhan O'Neil-Byrne,", "Siobhan O'Neil-Byrne"),
                 ("Thanks to John R. D'Orazio.", "John R. D'Orazio"),
                 ("signed-off by Mats Erik Andersson", "Mats Erik Andersson"),
+                // A commit's trailers; people who introduce themselves or are to be asked.
+                ("    Reported-by: Viktor Szakats\n", "Viktor Szakats"),
+                ("Approved-by: Olena Kovalenko", "Olena Kovalenko"),
+                ("This is Piotr Nowak from the Acme NOC.", "Piotr Nowak"),
+                ("I'm Chidi Okeke, the on-call engineer", "Chidi Okeke"),
+                (
+                    "Please ask Hiroshi Yamamoto to restart it",
+                    "Hiroshi Yamamoto",
+                ),
             ],
         );
         // Teams, companies, products and places are handed work too; one capitalised word
@@ -7422,6 +7480,12 @@ mod tests {
                 "escalated to Networking",
                 "reported by upstream",
                 "spoke with the Customer",
+                // Title-cased phrases after `This is` and `I'm`.
+                "    # platforms.  This is Very Helpful.",
+                "This is Free Software; see the source",
+                "I'm Not Sure it applies",
+                "This is Acme Support speaking",
+                "please contact Network Operations",
             ],
         );
         finds("escalated to Susan", Kind::PersonName, "Susan");
@@ -8536,6 +8600,10 @@ mod tests {
                     "72f988bf-86f1-41af-91ab-2d7cd011db47",
                 ),
                 (
+                    "{\"appId\": \"a1b2\", \"tenant\": \"72f988bf-86f1-41af-91ab-2d7cd011db47\"}",
+                    "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                ),
+                (
                     "POST /2010-04-01/Accounts/AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c/Messages.json",
                     "AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
                 ),
@@ -8560,6 +8628,9 @@ mod tests {
             &[
                 "arn:aws:s3:::acme-backups-123456789012",
                 "AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5",
+                // A tenant named in prose, or a JSON tenant's name.
+                "one tenant 2024 migration",
+                "\"tenant\": \"acme-corp\"",
                 "AC3F9A8B7C6D5E4F3A2B1C0D9E8F7A6B5C",
                 "MAC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
                 "AC3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c0",
@@ -8789,6 +8860,14 @@ mod tests {
                 ),
                 (": PSK \"IpsecS3cret\"", "IpsecS3cret"),
                 ("jdoe : EAP \"EapPass1\"", "EapPass1"),
+                (
+                    "_auth=YWRtaW46czNjcjN0UGFzcw==\n",
+                    "YWRtaW46czNjcjN0UGFzcw==",
+                ),
+                (
+                    "//npm.acme.com/repo/:_auth = \"YWRtaW46czNjcjN0UGFzcw==\"",
+                    "YWRtaW46czNjcjN0UGFzcw==",
+                ),
             ],
         );
         misses_each(
@@ -8800,6 +8879,8 @@ mod tests {
                 // Base64 that decodes to no `user:password` pair.
                 "{\"auth\":\"dHJ1ZQ==\"}",
                 "auth: true",
+                "_auth=dHJ1ZQ==",
+                "x_auth=YWRtaW46czNjcjN0UGFzcw==",
             ],
         );
         finds("<username>deployer</username>", Kind::Username, "deployer");
@@ -9858,6 +9939,22 @@ mod tests {
                 "127.0.0.1:6379> ACL SETUSER worker on >W0rkerPw ~jobs:*",
                 &[(Kind::Ipv4, "127.0.0.1"), (Kind::Password, "W0rkerPw")],
             ),
+            // AUTH at the prompt, with or without an account, and as MONITOR prints it.
+            (
+                "127.0.0.1:6379> AUTH s3cr3t-redis-pass",
+                &[
+                    (Kind::Ipv4, "127.0.0.1"),
+                    (Kind::Password, "s3cr3t-redis-pass"),
+                ],
+            ),
+            (
+                "cache:6379> auth default Sup3rS3cret",
+                &[(Kind::Password, "Sup3rS3cret")],
+            ),
+            (
+                "1733392800.123456 [0 10.0.0.5:52211] \"AUTH\" \"worker\" \"W0rkerPw\"",
+                &[(Kind::Ipv4, "10.0.0.5"), (Kind::Password, "W0rkerPw")],
+            ),
             (
                 "mount -t cifs //fs01/share /mnt -o username=rgupta",
                 &[(Kind::Hostname, "fs01"), (Kind::Username, "rgupta")],
@@ -9873,6 +9970,9 @@ mod tests {
                 "cat app.log >filtered.log",
                 "user alice on >${REDIS_PASSWORD} ~*",
                 "if (count >limit) return",
+                "[ERROR] auth failed for client",
+                "2026-12-05 [worker] \"auth\" failed",
+                "127.0.0.1:6379> AUTH ${REDIS_PASSWORD}",
             ],
         );
         misses_each(
@@ -10423,6 +10523,21 @@ mod tests {
             ],
         );
         finds("user alice: permission denied", Kind::Username, "alice");
+        finds("user bob:\tdenied", Kind::Username, "bob");
+        // A key of its own after a bare keyword: a log's next field, a heading.
+        misses_each(
+            Kind::Username,
+            &[
+                "INFO action=login ip=203.0.113.45",
+                "az login output: {\"tenantId\": \"x\"}",
+                "az login output:\n[",
+            ],
+        );
+        finds(
+            "INFO user=alice action=login ip=203.0.113.45",
+            Kind::Username,
+            "alice",
+        );
         // Accounts of people and services in /etc/passwd and /etc/shadow, not the
         // system's own.
         finds(
