@@ -1761,6 +1761,10 @@ pub struct Detectors {
     /// What the built-in detectors leave as it is: documentation's names, and the values
     /// and domains the policy allows.
     allowed: Allowed,
+    /// Whether [`Detectors::find`] reads tables' columns too (see [`crate::table`]): not
+    /// for the person-name detectors alone, which the learning pass runs on a text's
+    /// windows, and which learns the names of tables itself.
+    tables: bool,
 }
 
 /// The most a lazy DFA's cache of states may grow to (see [`compile`]).
@@ -2212,6 +2216,7 @@ impl Detectors {
             values,
             names: std::sync::OnceLock::new(),
             allowed,
+            tables: sharing.is_none(),
         })
     }
 
@@ -2345,8 +2350,97 @@ impl Detectors {
                     .map_or(m.end(), |dot| m.start() + dot + 1);
             }
         }
+        if self.tables {
+            let cells = self.table_cells(text, &findings);
+            if !cells.is_empty() {
+                findings.extend(cells);
+                findings.sort_by_key(|f| f.start);
+            }
+        }
         findings
     }
+
+    /// The cells of tables' columns named for a person, an account or a telephone number
+    /// (`first_name`, `username`, `phone`; see [`crate::table`]) that no finding in
+    /// `findings` (in order) holds, each where it reads as its column says.
+    pub(crate) fn table_cells(&self, text: &[u8], findings: &[Finding]) -> Vec<Finding> {
+        use crate::table::Column;
+        let mut cells = Vec::new();
+        let mut next = 0;
+        for (range, column) in crate::table::cells(text) {
+            let value = &text[range.clone()];
+            let (kind, category, reason, reads) = match column {
+                Column::Person => (
+                    Kind::PersonName,
+                    Category::Contact,
+                    "name in a table's column for a person's name",
+                    person_cell(value),
+                ),
+                Column::Account => (
+                    Kind::Username,
+                    Category::AccountIdentifiers,
+                    "account in a table's column for an account",
+                    personal_account(value),
+                ),
+                Column::Phone => (
+                    Kind::Phone,
+                    Category::Contact,
+                    "telephone number in a table's column for one",
+                    phone_cell(value),
+                ),
+            };
+            while findings.get(next).is_some_and(|f| f.end <= range.start) {
+                next += 1;
+            }
+            let held = findings.get(next).is_some_and(|f| f.start < range.end);
+            if reads && !held && !self.allowed.holds(kind, value) {
+                cells.push(Finding {
+                    start: range.start,
+                    end: range.end,
+                    kind,
+                    category,
+                    confidence: 0.8,
+                    reason,
+                });
+            }
+        }
+        cells
+    }
+}
+
+/// A person's name, or a part of one, as a table's cell holds it (`Piotr`, `Nowak,
+/// Piotr`, `Mary O'Neil`, `Jürgen`): letters, with spaces, apostrophes, hyphens, dots and
+/// commas between, not a placeholder (`N/A`, `NULL`, `unknown`).
+fn person_cell(value: &[u8]) -> bool {
+    static PLACEHOLDERS: WordList = WordList::new(&[
+        "null",
+        "none",
+        "nil",
+        "n/a",
+        "na",
+        "unknown",
+        "tbd",
+        "test",
+        "redacted",
+        "anonymous",
+    ]);
+    (2..=64).contains(&value.len())
+        && (value[0].is_ascii_alphabetic() || value[0] >= 0xC3)
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphabetic() || *b >= 0x80 || b" '-.,".contains(b))
+        && !PLACEHOLDERS.contains_lowered(value)
+}
+
+/// A telephone number as a table's cell holds it: 7 to 15 digits, grouped by spaces,
+/// hyphens, dots, slashes or parentheses, a `+` before them and an extension after
+/// (`x549`, `ext. 12`).
+fn phone_cell(value: &[u8]) -> bool {
+    let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
+    (7..=15 + 5).contains(&digits)
+        && value
+            .iter()
+            .all(|b| b.is_ascii_digit() || b" +-./()xet".contains(b))
 }
 
 impl Detectors {
@@ -9830,6 +9924,43 @@ mod tests {
                 "default login root password",
             ],
         );
+    }
+
+    #[test]
+    fn the_cells_of_a_tables_columns_named_for_people_accounts_and_phones() {
+        let csv = "id,first_name,last_name,email,phone,username,city\n\
+                   1,Piotr,Nowak,piotr.nowak@example.org,+48 512 345 678,pnowak,Krakow\n\
+                   2,N/A,O'Neil,,+81 3-1234-5678,root,Cork\n\
+                   3,Mei,Tanaka,,2026-01-03T10:00,jane@example.org,Osaka\n";
+        finds_exactly(&[(
+            csv,
+            &[
+                (Kind::PersonName, "Piotr"),
+                (Kind::PersonName, "Nowak"),
+                (Kind::Email, "piotr.nowak@example.org"),
+                (Kind::Phone, "+48 512 345 678"),
+                (Kind::Username, "pnowak"),
+                // `N/A` is no name, `root` an account every system has.
+                (Kind::PersonName, "O'Neil"),
+                (Kind::Phone, "+81 3-1234-5678"),
+                // A time in a phone's column is none; an email address in an account's
+                // column is found once, as an email address.
+                (Kind::PersonName, "Mei"),
+                (Kind::PersonName, "Tanaka"),
+                (Kind::Email, "jane@example.org"),
+            ],
+        )]);
+        // A value the policy allows stays.
+        let detectors = Detectors::new(&[], &[])
+            .unwrap()
+            .allowing(crate::allow::Allowed::new(&["Nowak".to_string()], &[]).unwrap());
+        let text = "first_name,last_name\nPiotr,Nowak\n";
+        let found: Vec<&str> = detectors
+            .find(text.as_bytes())
+            .iter()
+            .map(|f| &text[f.start..f.end])
+            .collect();
+        assert_eq!(found, ["Piotr"]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod pseudonym;
 mod redactor;
 mod scan;
 mod stream;
+mod table;
 mod validate;
 
 pub use allow::{AllowError, Allowed, ALLOWED_BYTES, ALLOWED_ENTRIES};

@@ -549,6 +549,14 @@ impl Lessons {
             LEARNED_NAMES,
         );
         let mut pair_hosts = Vec::new();
+        // A table's people and accounts (`first_name`, `username` columns), which the
+        // rewrite then finds in every file, as the names of its cells.
+        let cells = detectors.table_cells(text, &[]);
+        let table_users: Vec<String> = cells
+            .iter()
+            .filter(|f| f.kind == Kind::Username)
+            .filter_map(|f| learnable_user(text, f.start, f.start..f.end, true))
+            .collect();
         let users = detectors.user_names(text).into_iter().filter_map(|seen| {
             // A prompt's or a key's host, as a host named by its label is.
             if let Some(host) = seen.host.map(|h| &text[h]) {
@@ -558,16 +566,15 @@ impl Lessons {
             }
             learnable_user(text, seen.context, seen.name?, seen.sure)
         });
-        add_bounded(&mut self.users, users, LEARNED_NAMES);
+        add_bounded(&mut self.users, users.chain(table_users), LEARNED_NAMES);
         add_bounded(&mut self.hosts, pair_hosts, LEARNED_NAMES);
         // Only full names: a word found alone (`Hi Mon`, `Name: Serialize`) is evidence
         // enough within its own text, not for every file of a bundle.
         let names = detectors.full_names(text);
-        add_bounded(
-            &mut self.names,
-            crate::detect::name_words(text, &names).map(<[u8]>::to_vec),
-            LEARNED_NAME_WORDS,
-        );
+        let words = crate::detect::name_words(text, &names)
+            .chain(crate::detect::name_words(text, &cells))
+            .map(<[u8]>::to_vec);
+        add_bounded(&mut self.names, words, LEARNED_NAME_WORDS);
         self.everyday.learn(text);
     }
 
@@ -1277,6 +1284,34 @@ mod tests {
         ] {
             assert!(found(&r, line).is_empty(), "{line}");
         }
+    }
+
+    #[test]
+    fn a_tables_people_and_accounts_are_learned_for_every_file() {
+        let export = "id,first_name,last_name,username\n1001,Piotr,Nowak,pnowak\n";
+        let ticket = "Piotr says pnowak cannot log in; Nowak's manager agrees.\n";
+        let mut r = redactor(Policy::default());
+        assert!(
+            found(&r, ticket).is_empty(),
+            "nothing in the ticket names them"
+        );
+        assert_eq!(
+            found(&r, export),
+            [
+                ("Piotr".to_string(), Kind::PersonName),
+                ("Nowak".to_string(), Kind::PersonName),
+                ("pnowak".to_string(), Kind::Username),
+            ]
+        );
+        r.learn([export.as_bytes(), ticket.as_bytes()]);
+        assert_eq!(
+            found(&r, ticket),
+            [
+                ("Piotr".to_string(), Kind::PersonName),
+                ("pnowak".to_string(), Kind::Username),
+                ("Nowak".to_string(), Kind::PersonName),
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,505 @@
+//! Tables whose header names their columns: a CSV or TSV export (`id,first_name,phone`),
+//! `psql`'s and `mysql`'s output (` first_name | phone `, `+----+`), a Markdown table. A
+//! cell of a column named for a person, an account or a telephone number holds one, with
+//! no word around it to say so: `1001,Piotr,Nowak,+48 512 345 678,pnowak`.
+
+use std::ops::Range;
+
+use aho_corasick::AhoCorasick;
+
+/// What a column's name says its cells hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Column {
+    /// A person's name or a part of it.
+    Person,
+    /// An account's name.
+    Account,
+    /// A telephone number.
+    Phone,
+}
+
+/// How long a header's line may be: a wide export's hundred columns.
+const HEADER_BYTES: usize = 4096;
+/// How long a column's name may be.
+const COLUMN_NAME_BYTES: usize = 40;
+
+/// The words of the columns [`column`] knows, one of which a header's line holds.
+const COLUMN_WORDS: &[&str] = &[
+    "name", "user", "login", "phone", "mobile", "tel", "cell", "fax", "msisdn",
+];
+
+/// The bytes a header's line is made of: its columns' names, the delimiters, quotes and
+/// spaces. A line with any other (a log's `:` or `=`, code's parentheses) is turned away
+/// at that byte, before it is split.
+const HEADER_LINE: [bool; 256] = {
+    let mut bytes = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        bytes[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'_' | b'-' | b'.' | b' ' | b'#' | b'/' | b'\t' | b'\r' | b',' | b'|' | b';' | b'"'
+            );
+        b += 1;
+    }
+    bytes
+};
+
+/// The kind of a column named `name` (`first_name`, `Last Name`, `"username"`,
+/// `sAMAccountName`, `Phone Number`), in any case, with `_`, `-`, `.` or spaces between
+/// its words. Only names that say what their cells are: a bare `name` is a host's, a
+/// product's or a resource's as often as a person's, and a `user_id` is a number.
+pub(crate) fn column(name: &[u8]) -> Option<Column> {
+    if name.len() > COLUMN_NAME_BYTES {
+        return None;
+    }
+    let key: Vec<u8> = name
+        .iter()
+        .filter(|b| !b"_-. ".contains(b))
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    Some(match key.as_slice() {
+        b"firstname" | b"lastname" | b"fullname" | b"middlename" | b"givenname" | b"familyname"
+        | b"surname" | b"customername" | b"contactname" | b"displayname" | b"employeename"
+        | b"requestername" | b"personname" | b"callername" => Column::Person,
+        b"username" | b"login" | b"loginname" | b"userlogin" | b"accountname"
+        | b"samaccountname" => Column::Account,
+        b"phone" | b"phonenumber" | b"telephone" | b"telephonenumber" | b"tel" | b"mobile"
+        | b"mobilephone" | b"mobilenumber" | b"cell" | b"cellphone" | b"homephone"
+        | b"workphone" | b"fax" | b"msisdn" => Column::Phone,
+        _ => return None,
+    })
+}
+
+/// The cells of every column [`column`] knows, in every table of `text` whose header
+/// names one, in order: the cell's bytes without the spaces and quotes around them.
+/// Each line is read once at most as a header and once as a row, so the work is linear
+/// in the text.
+pub(crate) fn cells(text: &[u8]) -> Vec<(Range<usize>, Column)> {
+    static WORDS: std::sync::OnceLock<Option<AhoCorasick>> = std::sync::OnceLock::new();
+    let Some(words) = WORDS
+        .get_or_init(|| {
+            // In their three usual cases, not case-insensitive: few enough patterns for a
+            // packed (SIMD) search, where a case-insensitive automaton walked every byte
+            // and cost a sixth of a run on source code.
+            let words = COLUMN_WORDS.iter().flat_map(|word| {
+                let mut capital = word.to_string();
+                capital[..1].make_ascii_uppercase();
+                [word.to_string(), capital, word.to_ascii_uppercase()]
+            });
+            AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(words)
+                .ok()
+        })
+        .as_ref()
+    else {
+        return Vec::new();
+    };
+    let mut cells = Vec::new();
+    let mut at = 0;
+    while let Some(hit) = words.find(aho_corasick::Input::new(text).span(at..text.len())) {
+        let line = line_around(text, hit.start());
+        at = line.end.max(hit.end());
+        if let Some(end) = statement_at(text, line.clone(), &mut cells) {
+            at = at.max(end);
+            continue;
+        }
+        if line.len() > HEADER_BYTES {
+            continue;
+        }
+        if let Some(end) = table_at(text, line, &mut cells) {
+            at = at.max(end);
+        }
+    }
+    cells
+}
+
+/// The line around `at`, without its line break.
+fn line_around(text: &[u8], at: usize) -> Range<usize> {
+    let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+    let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+    start..end
+}
+
+/// Reads the table whose header is `header`, if it is one: pushes the cells of its known
+/// columns and returns where its last row ends.
+fn table_at(
+    text: &[u8],
+    header: Range<usize>,
+    cells: &mut Vec<(Range<usize>, Column)>,
+) -> Option<usize> {
+    if !text[header.clone()]
+        .iter()
+        .all(|&b| HEADER_LINE[usize::from(b)])
+    {
+        return None;
+    }
+    let line = trim_line(text, header.clone());
+    let delimiter = [b'\t', b',', b'|', b';']
+        .into_iter()
+        .find(|d| memchr::memchr(*d, &text[line.clone()]).is_some())?;
+    let names = fields(text, line, delimiter)?;
+    if names.len() < 2 || !names.iter().all(|name| column_name(&text[name.clone()])) {
+        return None;
+    }
+    let columns: Vec<(usize, Column)> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| column(&text[name.clone()]).map(|c| (i, c)))
+        .collect();
+    if columns.is_empty() {
+        return None;
+    }
+    let mut end = header.end;
+    let mut next = header.end + 1;
+    while next < text.len() {
+        let row = line_around(text, next);
+        next = row.end + 1;
+        let line = trim_line(text, row.clone());
+        if line.is_empty() {
+            break;
+        }
+        // `psql`'s `----+----`, `mysql`'s `+----+`, Markdown's `|---|:--|`.
+        if text[line.clone()].iter().all(|b| b"-+|:= \t".contains(b)) {
+            end = row.end;
+            continue;
+        }
+        let Some(values) = fields(text, line, delimiter).filter(|v| v.len() == names.len()) else {
+            break;
+        };
+        cells.extend(
+            columns
+                .iter()
+                .map(|&(i, column)| (values[i].clone(), column))
+                .filter(|(value, _)| !value.is_empty()),
+        );
+        end = row.end;
+    }
+    (end > header.end).then_some(end)
+}
+
+/// Reads the SQL statement on `line` that names its columns, if it is one: an `INSERT
+/// INTO t (first_name, phone) VALUES ('Piotr', '+48…'), (…);` on the line, or
+/// `pg_dump`'s `COPY public.users (id, first_name, phone) FROM stdin;` and the rows of
+/// tab-separated values after it up to its `\.`. Pushes the cells of its known columns and
+/// returns where the statement ends.
+fn statement_at(
+    text: &[u8],
+    line: Range<usize>,
+    cells: &mut Vec<(Range<usize>, Column)>,
+) -> Option<usize> {
+    let line = trim_line(text, line);
+    let bytes = &text[line.clone()];
+    let starts =
+        |word: &[u8]| bytes.len() > word.len() && bytes[..word.len()].eq_ignore_ascii_case(word);
+    let copy = starts(b"COPY ");
+    if !copy && !starts(b"INSERT INTO ") {
+        return None;
+    }
+    // The columns, in the statement's first parentheses.
+    let open = line.start + memchr::memchr(b'(', bytes)?;
+    let close = open + memchr::memchr(b')', &text[open..line.end])?;
+    let names = split_names(text, open + 1..close);
+    let columns: Vec<(usize, Column)> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| column(&text[name.clone()]).map(|c| (i, c)))
+        .collect();
+    if columns.is_empty() {
+        return None;
+    }
+    let mut push = |values: &[Range<usize>]| {
+        if values.len() == names.len() {
+            cells.extend(
+                columns
+                    .iter()
+                    .map(|&(i, column)| (values[i].clone(), column))
+                    .filter(|(value, _)| !value.is_empty()),
+            );
+        }
+    };
+    if copy {
+        if !text[close..line.end]
+            .to_ascii_lowercase()
+            .starts_with(b") from stdin")
+        {
+            return None;
+        }
+        let mut end = line.end;
+        let mut next = line.end + 1;
+        while next < text.len() {
+            let row = line_around(text, next);
+            next = row.end + 1;
+            end = row.end;
+            let row = trim_line(text, row);
+            // Its end, or a line no dump writes (an input cut short before its `\.`).
+            if row.is_empty() || &text[row.clone()] == b"\\." {
+                break;
+            }
+            push(&fields(text, row, b'\t').unwrap_or_default());
+        }
+        return Some(end);
+    }
+    // `VALUES`, then tuples of values separated by commas.
+    let mut at = close + 1;
+    while text.get(at).is_some_and(|b| *b == b' ') {
+        at += 1;
+    }
+    if !text[at..line.end].get(..6)?.eq_ignore_ascii_case(b"values") {
+        return None;
+    }
+    at += 6;
+    loop {
+        while at < line.end && matches!(text[at], b' ' | b',') {
+            at += 1;
+        }
+        if text.get(at) != Some(&b'(') || at >= line.end {
+            return Some(line.end);
+        }
+        let (values, after) = sql_tuple(text, at + 1, line.end)?;
+        push(&values);
+        at = after;
+    }
+}
+
+/// A column list's names, without spaces and quotes (`"first_name"`, `` `phone` ``).
+fn split_names(text: &[u8], list: Range<usize>) -> Vec<Range<usize>> {
+    let mut names = Vec::new();
+    let mut at = list.start;
+    for part in text[list.clone()].split(|b| *b == b',') {
+        let mut name = trim_line(text, at..at + part.len());
+        if name.len() >= 2 && matches!(text[name.start], b'"' | b'`' | b'[') {
+            name = name.start + 1..name.end - 1;
+        }
+        names.push(name);
+        at += part.len() + 1;
+    }
+    names
+}
+
+/// The values of the SQL tuple whose first starts at `at` (after its `(`), each without
+/// its quotes (`'O''Neil'` gives `O''Neil`), and where the tuple ends (after its `)`).
+/// `None` for a quote or a parenthesis left open before `end`.
+fn sql_tuple(text: &[u8], mut at: usize, end: usize) -> Option<(Vec<Range<usize>>, usize)> {
+    let mut values = Vec::new();
+    loop {
+        while at < end && text[at] == b' ' {
+            at += 1;
+        }
+        if text.get(at) == Some(&b'\'') {
+            let start = at + 1;
+            let close = closing_quote(text, start..end, b'\'')?;
+            values.push(start..close);
+            at = close + 1;
+        } else {
+            let stop = at + memchr::memchr2(b',', b')', &text[at..end])?;
+            values.push(trim_line(text, at..stop));
+            at = stop;
+        }
+        while at < end && text[at] == b' ' {
+            at += 1;
+        }
+        match text.get(at) {
+            Some(b',') if at < end => at += 1,
+            Some(b')') if at < end => return Some((values, at + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// Where the quoted value that starts at `within.start` (after its opening `quote`)
+/// closes: at the first `quote` before `within.end` that is not doubled (`'O''Neil'`,
+/// `"say ""hi"""`). `None` for a quote left open.
+fn closing_quote(text: &[u8], within: Range<usize>, quote: u8) -> Option<usize> {
+    let mut at = within.start;
+    loop {
+        let found = at + memchr::memchr(quote, &text[at..within.end])?;
+        if found + 1 < within.end && text[found + 1] == quote {
+            at = found + 2;
+        } else {
+            return Some(found);
+        }
+    }
+}
+
+/// A line without its carriage return and the spaces around it.
+fn trim_line(text: &[u8], line: Range<usize>) -> Range<usize> {
+    let bytes = &text[line.clone()];
+    let start = bytes.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let end = bytes.len()
+        - bytes[start..]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+    line.start + start..line.start + end
+}
+
+/// A header's field: a column's name (`first_name`, `"Phone Number"`, `e-mail`), not
+/// code's or prose's words (`let name = user.name;`).
+fn column_name(name: &[u8]) -> bool {
+    (1..=COLUMN_NAME_BYTES).contains(&name.len())
+        && name[0].is_ascii_alphabetic()
+        && name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-. #/".contains(b))
+}
+
+/// The fields of the line `line` split at `delimiter`, each without the spaces and the
+/// quotes around it; `|` tables lose their outer bars. `None` for a quote left open.
+fn fields(text: &[u8], line: Range<usize>, delimiter: u8) -> Option<Vec<Range<usize>>> {
+    let mut line = line;
+    if delimiter == b'|' {
+        if text[line.clone()].first() == Some(&b'|') {
+            line.start += 1;
+        }
+        if line.end > line.start && text[line.end - 1] == b'|' {
+            line.end -= 1;
+        }
+    }
+    let mut fields = Vec::new();
+    let mut at = line.start;
+    loop {
+        let start = at
+            + text[at..line.end]
+                .iter()
+                .take_while(|b| **b == b' ' || **b == b'\t' && delimiter != b'\t')
+                .count();
+        if delimiter != b'|' && text.get(start) == Some(&b'"') && start < line.end {
+            // A quoted field: to its closing quote, then to the delimiter.
+            let close = closing_quote(text, start + 1..line.end, b'"')?;
+            fields.push(start + 1..close);
+            let rest = &text[close + 1..line.end];
+            match memchr::memchr(delimiter, rest) {
+                Some(p) if rest[..p].iter().all(|b| *b == b' ') => at = close + 1 + p + 1,
+                None if rest.iter().all(|b| *b == b' ') => return Some(fields),
+                _ => return None,
+            }
+        } else {
+            let end = memchr::memchr(delimiter, &text[start..line.end]).map(|p| start + p);
+            let field = trim_line(text, start..end.unwrap_or(line.end));
+            fields.push(field);
+            match end {
+                Some(end) => at = end + 1,
+                None => return Some(fields),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(&str, Column)> {
+        cells(text.as_bytes())
+            .into_iter()
+            .map(|(r, c)| (&text[r], c))
+            .collect()
+    }
+
+    #[test]
+    fn a_csv_exports_named_columns() {
+        let csv = "id,first_name,last_name,email,phone,username\r\n\
+                   1001,Piotr,Nowak,piotr@example.org,+48 512 345 678,pnowak\r\n\
+                   1002,\"Tanaka, Mei\",\"O\"\"Neil\",mei@example.jp,,mtanaka\r\n";
+        assert_eq!(
+            found(csv),
+            [
+                ("Piotr", Column::Person),
+                ("Nowak", Column::Person),
+                ("+48 512 345 678", Column::Phone),
+                ("pnowak", Column::Account),
+                ("Tanaka, Mei", Column::Person),
+                ("O\"\"Neil", Column::Person),
+                ("mtanaka", Column::Account),
+            ]
+        );
+    }
+
+    #[test]
+    fn psql_mysql_tsv_and_markdown_tables() {
+        let psql = " id | full_name        | mobile\n----+------------------+-----------------\n  1 | Hiroshi Yamamoto | +81 3-1234-5678\n(1 row)\n";
+        assert_eq!(
+            found(psql),
+            [
+                ("Hiroshi Yamamoto", Column::Person),
+                ("+81 3-1234-5678", Column::Phone)
+            ]
+        );
+        let mysql = "+----+-------------+\n| id | Login       |\n+----+-------------+\n|  1 | abello      |\n+----+-------------+\n";
+        assert_eq!(found(mysql), [("abello", Column::Account)]);
+        let tsv = "Customer Name\tTelephone\nAisha Bello\t+44 20 7946 0958\n\nAfter the table: name\tphone\n";
+        assert_eq!(
+            found(tsv),
+            [
+                ("Aisha Bello", Column::Person),
+                ("+44 20 7946 0958", Column::Phone)
+            ]
+        );
+        let markdown = "| Surname | Role |\n|---|:--|\n| Okeke | lead |\n";
+        assert_eq!(found(markdown), [("Okeke", Column::Person)]);
+    }
+
+    #[test]
+    fn sql_inserts_and_pg_dumps_copy_name_their_columns() {
+        let insert = "INSERT INTO public.users (id, \"full_name\", email, `login`) VALUES (1, 'Yuki Sato', 'y@example.jp', 'ysato'), (2,'O''Neil, Mary',NULL,'moneil');\n";
+        assert_eq!(
+            found(insert),
+            [
+                ("Yuki Sato", Column::Person),
+                ("ysato", Column::Account),
+                ("O''Neil, Mary", Column::Person),
+                ("moneil", Column::Account),
+            ]
+        );
+        let copy = "COPY public.customers (id, first_name, phone) FROM stdin;\n1\tPiotr\t+48 512 345 678\n2\t\\N\t\\N\n\\.\nSELECT 1;\n";
+        assert_eq!(
+            found(copy),
+            [
+                ("Piotr", Column::Person),
+                ("+48 512 345 678", Column::Phone),
+                ("\\N", Column::Person),
+                ("\\N", Column::Phone),
+            ]
+        );
+        for text in [
+            // No known column; no column list; a quote left open.
+            "INSERT INTO t (id, title) VALUES (1, 'Dr');\n",
+            "INSERT INTO t VALUES (1, 'Yuki Sato');\n",
+            "insert into users (first_name) values ('Yuki);\n",
+            "COPY users (first_name) TO '/tmp/x.csv';\nPiotr\n",
+        ] {
+            assert_eq!(found(text), [], "{text}");
+        }
+    }
+
+    #[test]
+    fn no_table_where_the_header_names_no_known_column_or_is_code() {
+        for text in [
+            // A bare `name` is a resource's as often as a person's.
+            "name,namespace,status\nweb-7d9f,prod,Running\n",
+            "let name = user.name;\nlet login = user.login, phone;\n",
+            // Code calling with a known word: fields that are no column's names.
+            "call(first_name, last_name)\nfoo(Piotr, Nowak)\n",
+            // A header with no row under it, and rows of another width.
+            "first_name,last_name\n",
+            "first_name,last_name\nPiotr\nNowak,Piotr,extra\n",
+            // A quote left open.
+            "first_name,\"last_name\nPiotr,Nowak\n",
+        ] {
+            assert_eq!(found(text), [], "{text}");
+        }
+    }
+
+    #[test]
+    fn a_long_line_of_column_words_is_read_once() {
+        // Every hit on one line is skipped with the line: linear however many there are.
+        let line = "name,user,phone,".repeat(50_000);
+        assert_eq!(found(&line), []);
+        let rows = format!("username,phone\n{}", "alice,+1 555 0100\n".repeat(20_000));
+        assert_eq!(found(&rows).len(), 40_000);
+    }
+}
