@@ -233,6 +233,9 @@ enum Check {
     /// An account as a ticket's field's value: not a type's name (`owner: str` in Python)
     /// or code's member (`self.owner`), and an account as [`Check::Username`] reads one.
     FieldUser,
+    /// A person's name as a field's value (`"firstName": "Piotr"`): a name as a hand-off's
+    /// is, and not a type's (`first_name: String`, `lastName: Optional<str>`).
+    FieldName,
     /// A document's number after its label (a passport's, a licence's, a customer's): three
     /// digits or more, not one repeated.
     IdNumber,
@@ -332,6 +335,11 @@ fn secret_key_pattern() -> String {
 /// pair or rotation, or a number. A closed list, not any suffix: `PASSWORD_MIN_LENGTH`
 /// and `TOKEN_TTL` name settings about a secret, not one.
 const SECRET_KEY_QUALIFIER: &str = r"(?:[_-](?i:prod|production|dev|development|stage|staging|stg|qa|test|uat|preprod|primary|secondary|replica|master|main|old|new|current|previous|prev|next|backup|admin|root|default|local|remote|[0-9]{1,2})\b)";
+/// A field whose value is a part of a person's name, in any case (`firstName`,
+/// `LAST_NAME`, `given-name`, `Surname`); not a bare `name`, which names hosts, products
+/// and resources as often as people, nor a `displayName`, which Azure and Microsoft
+/// Graph give every application, group, role and subscription.
+const PERSON_FIELD: &str = r"(?i:(?:first|last|given|family|middle|full|customer|contact|employee|requester|caller|maiden)[ _.-]?name|surname)";
 /// A telephone number's digits in any grouping, with an extension: what a label before or
 /// after it lets through (the check asks for 7–15 digits, or 6 in three groups or more).
 const LABELLED_PHONE: &str =
@@ -1104,6 +1112,20 @@ fn builtin() -> Vec<Detector> {
             ),
             Value::Group,
             Check::Name,
+        ),
+        d(
+            Kind::PersonName,
+            Contact,
+            0.8,
+            "name as the value of a field for a part of it",
+            // A record's or a form's `"firstName": "Piotr"`, `last_name: Nowak`,
+            // `given_name=Chidi`, `<FamilyName>Okeke</FamilyName>`, `customer_full_name`:
+            // the key says whose part of a name the value is.
+            &format!(
+                r#"(?:(?:\b|_){PERSON_FIELD}(?:\\?["'])?[ \t]*(?:=>|[:=])[ \t]*(?:\\?["'])?|<{PERSON_FIELD}>)(?P<v>{surname}(?:[ \t](?:[A-Z]\.?[ \t])?{surname}){{0,2}})\b"#
+            ),
+            Value::Group,
+            Check::FieldName,
         ),
         d(
             Kind::PersonName,
@@ -2407,6 +2429,35 @@ impl Detectors {
         cells
     }
 }
+
+/// Types, receivers and literals that code writes where a field's value would stand
+/// (`owner: str`, `first_name: String`, `self.owner`), lower case.
+static FIELD_TYPES: WordList = WordList::new(&[
+    "any",
+    "bool",
+    "boolean",
+    "dict",
+    "float",
+    "int",
+    "integer",
+    "list",
+    "me",
+    "number",
+    "object",
+    "optional",
+    "self",
+    "str",
+    "string",
+    "text",
+    "true",
+    "false",
+    "unassigned",
+    "uuid",
+    "this",
+    "cls",
+    "none",
+    "null",
+]);
 
 /// A person's name, or a part of one, as a table's cell holds it (`Piotr`, `Nowak,
 /// Piotr`, `Mary O'Neil`, `Jürgen`): letters, with spaces, apostrophes, hyphens, dots and
@@ -4866,6 +4917,17 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !glued && names_a_person(value)
         }
         Check::HandoffName => names_a_person(value),
+        Check::FieldName => {
+            // An element's closing tag is no type's parameters; a member after the word
+            // makes it code's (`first_name = Faker.first_name()`).
+            let after = &text[end..];
+            let member =
+                after.first() == Some(&b'.') && after.get(1).is_some_and(u8::is_ascii_alphabetic);
+            names_a_person(value)
+                && !FIELD_TYPES.contains_lowered(value)
+                && !member
+                && (after.starts_with(b"</") || !opens_code(after))
+        }
         Check::InitialName => {
             let mut words = value.split(|b| *b == b' ' || *b == b'\t');
             let (initial, last) = (words.nth(1)?, words.next()?);
@@ -5178,32 +5240,9 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 })
         }
         Check::FieldUser => {
-            static TYPES: WordList = WordList::new(&[
-                "any",
-                "bool",
-                "boolean",
-                "dict",
-                "float",
-                "int",
-                "integer",
-                "list",
-                "me",
-                "number",
-                "object",
-                "optional",
-                "self",
-                "str",
-                "string",
-                "true",
-                "false",
-                "unassigned",
-                "uuid",
-                "this",
-                "cls",
-            ]);
             // `self.owner`: code's member, its receiver first.
             let first = value.split(|b| *b == b'.').next().unwrap_or(value);
-            if TYPES.contains(first) {
+            if FIELD_TYPES.contains(first) {
                 return None;
             }
             return confirm(Check::Username, text, start, end);
@@ -7013,6 +7052,7 @@ mod tests {
             "{\"auth\":\"ZGVwbG95ZXI6RDNwbG95UGFzcyE=\"}".into(),
             "_auth=ZGVwbG95ZXI6RDNwbG95UGFzcyE=".into(),
             "127.0.0.1:6379> AUTH s3cr3t-redis-pass".into(),
+            "{\"firstName\": \"Piotr\"}".into(),
             ": PSK \"IpsecS3cret\"".into(),
             "Successfully assigned prod/x-1 to worker-node-06\n".into(),
         ];
@@ -9922,6 +9962,41 @@ mod tests {
                 "machine api.acme.com login alice password ${NETRC_PASSWORD}",
                 "the default login password is printed on the label",
                 "default login root password",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_name_as_the_value_of_a_field_for_a_part_of_it() {
+        finds_each(
+            Kind::PersonName,
+            &[
+                ("{\"firstName\": \"Piotr\", \"id\": 7}", "Piotr"),
+                ("{\"lastName\":\"Nowak\"}", "Nowak"),
+                ("  given_name: Chidi\n", "Chidi"),
+                ("family_name=Okeke&x=1", "Okeke"),
+                ("<FamilyName>Okeke</FamilyName>", "Okeke"),
+                ("\"contact_name\": \"Mei Tanaka\"", "Mei Tanaka"),
+                ("customer_full_name => 'Olena Kovalenko'", "Olena Kovalenko"),
+                ("Surname: Eriksson", "Eriksson"),
+                ("{\\\"firstName\\\":\\\"Piotr\\\"}", "Piotr"),
+            ],
+        );
+        misses_each(
+            Kind::PersonName,
+            &[
+                // Code's fields and their types; a bare `name`'s value; no capital.
+                "    pub first_name: String,",
+                "  lastName: Optional<str>;",
+                "first_name: Vec<u8>",
+                "\"last_name\": null",
+                "    first_name = Faker.first_name()",
+                "last_name = Column(String(64))",
+                // Azure's and Graph's every object has a display name.
+                "{\"displayName\": \"Contoso Web\", \"appId\": \"x\"}",
+                "hostname: Webserver",
+                "\"firstName\": \"\"",
+                "first_name = request.form",
             ],
         );
     }

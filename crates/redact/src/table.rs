@@ -49,7 +49,8 @@ const HEADER_LINE: [bool; 256] = {
 /// The kind of a column named `name` (`first_name`, `Last Name`, `"username"`,
 /// `sAMAccountName`, `Phone Number`), in any case, with `_`, `-`, `.` or spaces between
 /// its words. Only names that say what their cells are: a bare `name` is a host's, a
-/// product's or a resource's as often as a person's, and a `user_id` is a number.
+/// product's or a resource's as often as a person's (a `displayName` an application's,
+/// a group's or a role's as often as a user's), and a `user_id` is a number.
 pub(crate) fn column(name: &[u8]) -> Option<Column> {
     if name.len() > COLUMN_NAME_BYTES {
         return None;
@@ -61,8 +62,8 @@ pub(crate) fn column(name: &[u8]) -> Option<Column> {
         .collect();
     Some(match key.as_slice() {
         b"firstname" | b"lastname" | b"fullname" | b"middlename" | b"givenname" | b"familyname"
-        | b"surname" | b"customername" | b"contactname" | b"displayname" | b"employeename"
-        | b"requestername" | b"personname" | b"callername" => Column::Person,
+        | b"surname" | b"customername" | b"contactname" | b"employeename" | b"requestername"
+        | b"personname" | b"callername" => Column::Person,
         b"username" | b"login" | b"loginname" | b"userlogin" | b"accountname"
         | b"samaccountname" => Column::Account,
         b"phone" | b"phonenumber" | b"telephone" | b"telephonenumber" | b"tel" | b"mobile"
