@@ -2430,6 +2430,24 @@ impl Detectors {
     }
 }
 
+/// The words of [`PERSON_FIELD`], lower case: a label's, not a name's.
+static PERSON_FIELD_WORDS: WordList = WordList::new(&[
+    "first",
+    "last",
+    "given",
+    "family",
+    "middle",
+    "full",
+    "customer",
+    "contact",
+    "employee",
+    "requester",
+    "caller",
+    "maiden",
+    "surname",
+    "name",
+]);
+
 /// Types, receivers and literals that code writes where a field's value would stand
 /// (`owner: str`, `first_name: String`, `self.owner`), lower case.
 static FIELD_TYPES: WordList = WordList::new(&[
@@ -2484,8 +2502,8 @@ fn person_cell(value: &[u8]) -> bool {
 }
 
 /// A telephone number as a table's cell holds it: 7 to 15 digits, grouped by spaces,
-/// hyphens, dots, slashes or parentheses, a `+` before them and an extension after
-/// (`x549`, `ext. 12`).
+/// hyphens, dots, slashes or parentheses, a `+` before them and an extension of up to
+/// five more after (`x549`, `ext. 12`).
 fn phone_cell(value: &[u8]) -> bool {
     let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
     (7..=15 + 5).contains(&digits)
@@ -4923,8 +4941,12 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let after = &text[end..];
             let member =
                 after.first() == Some(&b'.') && after.get(1).is_some_and(u8::is_ascii_alphabetic);
+            // A form's or a locale file's label for the field (`first_name: First name`,
+            // `surname: "Surname"`) is no one's name.
+            let first = value.split(|b| *b == b' ').next().unwrap_or(value);
             names_a_person(value)
                 && !FIELD_TYPES.contains_lowered(value)
+                && !PERSON_FIELD_WORDS.contains_lowered(first)
                 && !member
                 && (after.starts_with(b"</") || !opens_code(after))
         }
@@ -9997,6 +10019,10 @@ mod tests {
                 "hostname: Webserver",
                 "\"firstName\": \"\"",
                 "first_name = request.form",
+                // A form's or a locale file's label for the field.
+                "  first_name: First name\n",
+                "  surname: \"Surname\"\n",
+                "\"lastName\": \"Last Name\"",
             ],
         );
     }
