@@ -1,7 +1,8 @@
 //! Tables whose header names their columns: a CSV or TSV export (`id,first_name,phone`),
-//! `psql`'s and `mysql`'s output (` first_name | phone `, `+----+`), a Markdown table. A
-//! cell of a column named for a person, an account or a telephone number holds one, with
-//! no word around it to say so: `1001,Piotr,Nowak,+48 512 345 678,pnowak`.
+//! `psql`'s and `mysql`'s output (` first_name | phone `, `+----+`), a Markdown table, an
+//! SQL `INSERT` with its column list, `pg_dump`'s `COPY … FROM stdin`. A cell of a column
+//! named for a person, an account or a telephone number holds one, with no word around it
+//! to say so: `1001,Piotr,Nowak,+48 512 345 678,pnowak`.
 
 use std::ops::Range;
 
