@@ -2252,6 +2252,17 @@ impl Detectors {
 
     /// Every finding in `text`, in order, not overlapping.
     pub fn find(&self, text: &[u8]) -> Vec<Finding> {
+        self.find_carrying(text, None).0
+    }
+
+    /// Every finding in `text`, its first lines read as rows of the table header
+    /// `carried` over from the text before it (a stream's chunk before); and the header
+    /// of the table whose rows run to the end of `text`, for the next.
+    pub(crate) fn find_carrying(
+        &self,
+        text: &[u8],
+        carried: Option<&crate::table::Header>,
+    ) -> (Vec<Finding>, Option<crate::table::Header>) {
         let mut findings = Vec::new();
         // Capture slots per value pattern, made on first use and reused for every match.
         let mut slots: Vec<Option<Captures>> = self.values.iter().map(|_| None).collect();
@@ -2372,24 +2383,34 @@ impl Detectors {
                     .map_or(m.end(), |dot| m.start() + dot + 1);
             }
         }
+        let mut open = None;
         if self.tables {
-            let cells = self.table_cells(text, &findings);
+            let (cells, header) = self.table_cells(text, &findings, carried);
+            open = header;
             if !cells.is_empty() {
                 findings.extend(cells);
                 findings.sort_by_key(|f| f.start);
             }
         }
-        findings
+        (findings, open)
     }
 
     /// The cells of tables' columns named for a person, an account or a telephone number
     /// (`first_name`, `username`, `phone`; see [`crate::table`]) that no finding in
-    /// `findings` (in order) holds, each where it reads as its column says.
-    pub(crate) fn table_cells(&self, text: &[u8], findings: &[Finding]) -> Vec<Finding> {
+    /// `findings` (in order) holds, each where it reads as its column says; the first
+    /// lines of `text` read as rows of the header `carried` over. Also the header of the
+    /// table whose rows run to the end of `text`.
+    pub(crate) fn table_cells(
+        &self,
+        text: &[u8],
+        findings: &[Finding],
+        carried: Option<&crate::table::Header>,
+    ) -> (Vec<Finding>, Option<crate::table::Header>) {
         use crate::table::Column;
         let mut cells = Vec::new();
         let mut next = 0;
-        for (range, column) in crate::table::cells(text) {
+        let (found, open) = crate::table::cells(text, carried);
+        for (range, column) in found {
             let value = &text[range.clone()];
             let (kind, category, reason, reads) = match column {
                 Column::Person => (
@@ -2426,7 +2447,7 @@ impl Detectors {
                 });
             }
         }
-        cells
+        (cells, open)
     }
 }
 

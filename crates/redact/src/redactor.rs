@@ -195,18 +195,39 @@ impl Redactor {
 
     /// Finds, then rewrites `text` according to the policy.
     pub fn redact(&self, text: &[u8]) -> Redacted {
-        let mut out = Vec::with_capacity(text.len());
-        let findings = self.redact_into(text, &mut out);
-        Redacted {
-            text: out,
-            findings,
-        }
+        self.redact_carrying(text, None).0
     }
 
     /// Finds, then appends `text` rewritten according to the policy to `out` (a stream
     /// reuses one buffer for all its chunks); returns the findings.
     pub fn redact_into(&self, text: &[u8], out: &mut Vec<u8>) -> Vec<Finding> {
-        let mut findings = self.detectors.find(text);
+        self.redact_carrying_into(text, None, out).0
+    }
+
+    /// [`Redactor::redact`] for a stream's chunk, with the table header `carried` over
+    /// from the chunk before; also the header open at this one's end, for the next.
+    pub(crate) fn redact_carrying(
+        &self,
+        text: &[u8],
+        carried: Option<&crate::table::Header>,
+    ) -> (Redacted, Option<crate::table::Header>) {
+        let mut out = Vec::with_capacity(text.len());
+        let (findings, open) = self.redact_carrying_into(text, carried, &mut out);
+        let redacted = Redacted {
+            text: out,
+            findings,
+        };
+        (redacted, open)
+    }
+
+    /// [`Redactor::redact_into`] for a stream's chunk (see [`Redactor::redact_carrying`]).
+    pub(crate) fn redact_carrying_into(
+        &self,
+        text: &[u8],
+        carried: Option<&crate::table::Header>,
+        out: &mut Vec<u8>,
+    ) -> (Vec<Finding>, Option<crate::table::Header>) {
+        let (mut findings, open) = self.detectors.find_carrying(text, carried);
         let learned_names = self.learned.as_ref().and_then(|l| l.names.as_ref());
         let parts = crate::detect::name_parts_alone(text, &findings, learned_names);
         merge(&mut findings, parts);
@@ -230,7 +251,7 @@ impl Redactor {
             at = finding.end;
         }
         out.extend_from_slice(&text[at..]);
-        findings
+        (findings, open)
     }
 
     /// The issued pseudonyms; a worker that panicked holding them left them consistent
@@ -534,6 +555,18 @@ pub const LEARNED_NAME_WORDS: usize = 20_000;
 impl Lessons {
     /// Learns from one text (a chunk of a file).
     pub fn learn(&mut self, detectors: &Detectors, text: &[u8]) {
+        self.learn_carrying(detectors, text, None);
+    }
+
+    /// Learns from one chunk of a stream, its first lines read as rows of the table
+    /// header `carried` over from the chunk before; returns the header of the table whose
+    /// rows run to the chunk's end, for the next.
+    pub(crate) fn learn_carrying(
+        &mut self,
+        detectors: &Detectors,
+        text: &[u8],
+        carried: Option<&crate::table::Header>,
+    ) -> Option<crate::table::Header> {
         // A host named by its one label (`Host Name: WS-0142`) is learned as a short name
         // is: with a digit or a hyphen (`web` of `hostname: web` is an everyday word).
         let labels = detectors
@@ -551,7 +584,7 @@ impl Lessons {
         let mut pair_hosts = Vec::new();
         // A table's people and accounts (`first_name`, `username` columns), which the
         // rewrite then finds in every file, as the names of its cells.
-        let cells = detectors.table_cells(text, &[]);
+        let (cells, open) = detectors.table_cells(text, &[], carried);
         let table_users: Vec<String> = cells
             .iter()
             .filter(|f| f.kind == Kind::Username)
@@ -576,6 +609,7 @@ impl Lessons {
             .map(<[u8]>::to_vec);
         add_bounded(&mut self.names, words, LEARNED_NAME_WORDS);
         self.everyday.learn(text);
+        open
     }
 
     /// Adds what another part of the input taught.

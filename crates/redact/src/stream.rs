@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 
 use crate::detect::{PEM_BLOCK_BYTES, SIGNATURE_CLOSES};
 use crate::redactor::Lessons;
+use crate::table::Header;
 use crate::{Category, Finding, Redacted, Redactor};
 
 /// The size a chunk grows to before it is cut at its last line break.
@@ -142,9 +143,12 @@ pub fn redact_stream_with(
     let mut stats = StreamStats::default();
     let mut offset = 0u64;
     let mut out = Vec::new();
+    // The header of a table whose rows go on into the next chunk.
+    let mut carried = None;
     stats.bytes = for_each_chunk(reader, |chunk| {
         out.clear();
-        let findings = redactor.redact_into(chunk, &mut out);
+        let (findings, open) = redactor.redact_carrying_into(chunk, carried.as_ref(), &mut out);
+        carried = open;
         for finding in &findings {
             stats.count(finding.category);
             on_finding(offset, finding);
@@ -177,7 +181,8 @@ pub fn redact_stream_on(
     for _ in 0..ahead {
         let _ = permit_tx.send(());
     }
-    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(workers);
+    // Each chunk with the header of the table whose rows go on into it.
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Vec<u8>, Option<Header>)>(workers);
     let chunk_rx = Mutex::new(chunk_rx);
     type Done = (usize, usize, Option<Redacted>);
     let (done_tx, done_rx) = mpsc::sync_channel::<Done>(workers);
@@ -189,11 +194,13 @@ pub fn redact_stream_on(
             let chunk_rx = &chunk_rx;
             scope.spawn(move || loop {
                 let next = chunk_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                let Ok((seq, chunk)) = next else { break };
+                let Ok((seq, chunk, carried)) = next else {
+                    break;
+                };
                 // A chunk that could not be redacted fails the stream; the others go on so
                 // that nothing waits for it forever.
                 let redacted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    redactor.redact(&chunk)
+                    redactor.redact_carrying(&chunk, carried.as_ref()).0
                 }))
                 .ok();
                 if done_tx.send((seq, chunk.len(), redacted)).is_err() {
@@ -204,13 +211,20 @@ pub fn redact_stream_on(
         drop(done_tx);
         let reading = scope.spawn(move || {
             let mut seq = 0;
+            let mut carried = None;
             for_each_chunk(reader, |chunk| {
+                // The next chunk's header is this one's open table's: the tables are read
+                // here, in order, while the workers redact.
+                let open = match carried.is_some() || may_end_in_a_table(chunk) {
+                    true => crate::table::cells(chunk, carried.as_ref()).1,
+                    false => None,
+                };
                 // Waits while the writer is too far behind; stops if it has gone.
                 permit_rx
                     .recv()
                     .and_then(|()| {
                         chunk_tx
-                            .send((seq, chunk.to_vec()))
+                            .send((seq, chunk.to_vec(), std::mem::replace(&mut carried, open)))
                             .map_err(|_| mpsc::RecvError)
                     })
                     .map_err(|_| io::Error::other("the writer stopped"))?;
@@ -254,11 +268,21 @@ pub fn redact_stream_on(
     Ok(stats)
 }
 
+/// Whether `chunk`'s last line may be a table's row: it holds one of the delimiters a
+/// table's rows are split at. Most chunks of logs and prose end otherwise, and their
+/// tables need not be read twice.
+fn may_end_in_a_table(chunk: &[u8]) -> bool {
+    let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+    let last = &body[memchr::memrchr(b'\n', body).map_or(0, |p| p + 1)..];
+    memchr::memchr3(b',', b'\t', b'|', last).is_some() || memchr::memchr(b';', last).is_some()
+}
+
 /// The first pass: the short host names and user names `reader` teaches.
 pub fn learn_stream(redactor: &Redactor, reader: impl Read) -> io::Result<Lessons> {
     let mut lessons = Lessons::default();
+    let mut carried = None;
     for_each_chunk(reader, |chunk| {
-        lessons.learn(redactor.detectors(), chunk);
+        carried = lessons.learn_carrying(redactor.detectors(), chunk, carried.as_ref());
         Ok(())
     })?;
     Ok(lessons)
@@ -298,6 +322,56 @@ mod tests {
         assert_eq!(with_key, 1);
         assert!(chunks.iter().any(
             |c| find_last(c, b"-----BEGIN ").is_some() && find_last(c, b"-----END ").is_some()
+        ));
+    }
+
+    #[test]
+    fn a_big_exports_rows_are_read_under_its_header_in_every_chunk() {
+        // Three chunks' worth of rows under one header; the last row's values appear
+        // nowhere else, and a phone in a national format only its column marks.
+        let mut csv = b"id,first_name,last_name,phone,username\n".to_vec();
+        let mut i = 0;
+        while csv.len() < 3 * CHUNK_BYTES {
+            csv.extend_from_slice(
+                format!("{i},Anna,Smith,+1 555 010 {:04},asmith{i}\n", i % 10_000).as_bytes(),
+            );
+            i += 1;
+        }
+        csv.extend_from_slice(b"99999,Zbigniew,Brzeczyszczykiewicz,+81 3-1234-5678,zbrzecz\n");
+        let redactor = Redactor::new(Policy::default(), PseudonymMap::new([7; 32])).unwrap();
+        let last_row = |out: &[u8]| {
+            let out = String::from_utf8_lossy(out).into_owned();
+            out.lines().last().unwrap().to_string()
+        };
+        let mut one = Vec::new();
+        redact_stream(&redactor, &csv[..], &mut one).unwrap();
+        let mut two = Vec::new();
+        redact_stream_on(&redactor, &csv[..], &mut two, 2, |_, _| {}).unwrap();
+        assert!(one == two, "one worker or two, the same output");
+        let row = last_row(&one);
+        for value in [
+            "Zbigniew",
+            "Brzeczyszczykiewicz",
+            "+81 3-1234-5678",
+            "zbrzecz",
+        ] {
+            assert!(!row.contains(value), "{value} left in {row}");
+        }
+        assert!(row.starts_with("99999,Person-"), "{row}");
+        // The learning pass reads them too: a name only the last row holds is learned.
+        let lessons = learn_stream(&redactor, &csv[..]).unwrap();
+        let mut learned = Redactor::new(Policy::default(), PseudonymMap::new([7; 32])).unwrap();
+        learned.learn_lessons(lessons);
+        let ticket = learned.redact(b"Brzeczyszczykiewicz called; zbrzecz is locked out\n");
+        let ticket = String::from_utf8(ticket.text).unwrap();
+        assert!(
+            !ticket.contains("Brzeczyszczykiewicz") && !ticket.contains("zbrzecz"),
+            "{ticket}"
+        );
+        // A chunk that ends in a table's rows tells the next one its header; a log's does not.
+        assert!(may_end_in_a_table(b"x\n1,Anna,Smith\n"));
+        assert!(!may_end_in_a_table(
+            b"1,Anna\nDec  5 10:00:01 web-03 sshd[991]: ok\n"
         ));
     }
 

@@ -74,11 +74,98 @@ pub(crate) fn column(name: &[u8]) -> Option<Column> {
     })
 }
 
+/// A table's header, as its rows are read: what splits them, how many fields each has,
+/// and which of them are known columns. Carried from one chunk of a stream to the next,
+/// so that a big export's rows are read as such past the chunk that holds its header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    delimiter: u8,
+    width: usize,
+    columns: Vec<(usize, Column)>,
+    /// `pg_dump`'s `COPY`: every line a row up to its `\.`.
+    copy: bool,
+}
+
+impl Header {
+    /// A header of `names` (ranges of `text`) split at `delimiter`, if any is a known
+    /// column.
+    fn of(text: &[u8], names: &[Range<usize>], delimiter: u8, copy: bool) -> Option<Self> {
+        let columns: Vec<(usize, Column)> = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, name)| column(&text[name.clone()]).map(|c| (i, c)))
+            .collect();
+        (!columns.is_empty()).then_some(Self {
+            delimiter,
+            width: names.len(),
+            columns,
+            copy,
+        })
+    }
+
+    /// Pushes the cells of the known columns of a row's `values`, if it is as wide.
+    fn push(&self, values: &[Range<usize>], cells: &mut Vec<(Range<usize>, Column)>) {
+        if values.len() == self.width {
+            cells.extend(
+                self.columns
+                    .iter()
+                    .map(|&(i, column)| (values[i].clone(), column))
+                    .filter(|(value, _)| !value.is_empty()),
+            );
+        }
+    }
+
+    /// Reads the rows from `start` on, pushing their cells: to a line that is no row
+    /// (an empty one, one of another width, a dump's `\.`). Returns where the last row
+    /// ends, and whether the rows ran to the end of `text`.
+    fn rows(
+        &self,
+        text: &[u8],
+        start: usize,
+        cells: &mut Vec<(Range<usize>, Column)>,
+    ) -> (usize, bool) {
+        let mut end = start.saturating_sub(1);
+        let mut next = start;
+        while next < text.len() {
+            let row = line_around(text, next);
+            next = row.end + 1;
+            let line = trim_line(text, row.clone());
+            if line.is_empty() {
+                return (end, false);
+            }
+            if self.copy {
+                end = row.end;
+                if &text[line.clone()] == b"\\." {
+                    return (end, false);
+                }
+                self.push(&fields(text, line, b'\t').unwrap_or_default(), cells);
+                continue;
+            }
+            // `psql`'s `----+----`, `mysql`'s `+----+`, Markdown's `|---|:--|`.
+            if text[line.clone()].iter().all(|b| b"-+|:= \t".contains(b)) {
+                end = row.end;
+                continue;
+            }
+            match fields(text, line, self.delimiter).filter(|v| v.len() == self.width) {
+                Some(values) => self.push(&values, cells),
+                None => return (end, false),
+            }
+            end = row.end;
+        }
+        (end, true)
+    }
+}
+
 /// The cells of every column [`column`] knows, in every table of `text` whose header
 /// names one, in order: the cell's bytes without the spaces and quotes around them.
+/// With the header `carried` over from the text before, the first lines are read as its
+/// rows. Also the header of the table whose rows run to the end of `text`, for the next.
 /// Each line is read once at most as a header and once as a row, so the work is linear
 /// in the text.
-pub(crate) fn cells(text: &[u8]) -> Vec<(Range<usize>, Column)> {
+pub(crate) fn cells(
+    text: &[u8],
+    carried: Option<&Header>,
+) -> (Vec<(Range<usize>, Column)>, Option<Header>) {
     static WORDS: std::sync::OnceLock<Option<AhoCorasick>> = std::sync::OnceLock::new();
     let Some(words) = WORDS
         .get_or_init(|| {
@@ -97,25 +184,29 @@ pub(crate) fn cells(text: &[u8]) -> Vec<(Range<usize>, Column)> {
         })
         .as_ref()
     else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let mut cells = Vec::new();
-    let mut at = 0;
+    let (mut at, mut open) = (0, None);
+    if let Some(header) = carried {
+        let (end, to_end) = header.rows(text, 0, &mut cells);
+        at = end;
+        open = to_end.then(|| header.clone());
+    }
     while let Some(hit) = words.find(aho_corasick::Input::new(text).span(at..text.len())) {
         let line = line_around(text, hit.start());
         at = line.end.max(hit.end());
-        if let Some(end) = statement_at(text, line.clone(), &mut cells) {
+        let found = match statement_at(text, line.clone(), &mut cells) {
+            Some(found) => Some(found),
+            None if line.len() <= HEADER_BYTES => table_at(text, line, &mut cells),
+            None => None,
+        };
+        if let Some((header, end, to_end)) = found {
             at = at.max(end);
-            continue;
-        }
-        if line.len() > HEADER_BYTES {
-            continue;
-        }
-        if let Some(end) = table_at(text, line, &mut cells) {
-            at = at.max(end);
+            open = to_end.then_some(header);
         }
     }
-    cells
+    (cells, open)
 }
 
 /// The line around `at`, without its line break.
@@ -126,12 +217,13 @@ fn line_around(text: &[u8], at: usize) -> Range<usize> {
 }
 
 /// Reads the table whose header is `header`, if it is one: pushes the cells of its known
-/// columns and returns where its last row ends.
+/// columns and returns the header, where its last row ends and whether its rows ran to
+/// the end of `text`.
 fn table_at(
     text: &[u8],
     header: Range<usize>,
     cells: &mut Vec<(Range<usize>, Column)>,
-) -> Option<usize> {
+) -> Option<(Header, usize, bool)> {
     if !text[header.clone()]
         .iter()
         .all(|&b| HEADER_LINE[usize::from(b)])
@@ -146,52 +238,23 @@ fn table_at(
     if names.len() < 2 || !names.iter().all(|name| column_name(&text[name.clone()])) {
         return None;
     }
-    let columns: Vec<(usize, Column)> = names
-        .iter()
-        .enumerate()
-        .filter_map(|(i, name)| column(&text[name.clone()]).map(|c| (i, c)))
-        .collect();
-    if columns.is_empty() {
-        return None;
-    }
-    let mut end = header.end;
-    let mut next = header.end + 1;
-    while next < text.len() {
-        let row = line_around(text, next);
-        next = row.end + 1;
-        let line = trim_line(text, row.clone());
-        if line.is_empty() {
-            break;
-        }
-        // `psql`'s `----+----`, `mysql`'s `+----+`, Markdown's `|---|:--|`.
-        if text[line.clone()].iter().all(|b| b"-+|:= \t".contains(b)) {
-            end = row.end;
-            continue;
-        }
-        let Some(values) = fields(text, line, delimiter).filter(|v| v.len() == names.len()) else {
-            break;
-        };
-        cells.extend(
-            columns
-                .iter()
-                .map(|&(i, column)| (values[i].clone(), column))
-                .filter(|(value, _)| !value.is_empty()),
-        );
-        end = row.end;
-    }
-    (end > header.end).then_some(end)
+    let parsed = Header::of(text, &names, delimiter, false)?;
+    let (end, to_end) = parsed.rows(text, header.end + 1, cells);
+    // A header at the text's end has its rows in the next text.
+    (end > header.end || to_end).then_some((parsed, end.max(header.end), to_end))
 }
 
 /// Reads the SQL statement on `line` that names its columns, if it is one: an `INSERT
 /// INTO t (first_name, phone) VALUES ('Piotr', '+48…'), (…);` on the line, or
 /// `pg_dump`'s `COPY public.users (id, first_name, phone) FROM stdin;` and the rows of
 /// tab-separated values after it up to its `\.`. Pushes the cells of its known columns and
-/// returns where the statement ends.
+/// returns its header, where the statement ends and whether its rows ran to the end of
+/// `text` (an insert's never do).
 fn statement_at(
     text: &[u8],
     line: Range<usize>,
     cells: &mut Vec<(Range<usize>, Column)>,
-) -> Option<usize> {
+) -> Option<(Header, usize, bool)> {
     let line = trim_line(text, line);
     let bytes = &text[line.clone()];
     let starts =
@@ -204,24 +267,6 @@ fn statement_at(
     let open = line.start + memchr::memchr(b'(', bytes)?;
     let close = open + memchr::memchr(b')', &text[open..line.end])?;
     let names = split_names(text, open + 1..close);
-    let columns: Vec<(usize, Column)> = names
-        .iter()
-        .enumerate()
-        .filter_map(|(i, name)| column(&text[name.clone()]).map(|c| (i, c)))
-        .collect();
-    if columns.is_empty() {
-        return None;
-    }
-    let mut push = |values: &[Range<usize>]| {
-        if values.len() == names.len() {
-            cells.extend(
-                columns
-                    .iter()
-                    .map(|&(i, column)| (values[i].clone(), column))
-                    .filter(|(value, _)| !value.is_empty()),
-            );
-        }
-    };
     if copy {
         if !text[close..line.end]
             .to_ascii_lowercase()
@@ -229,21 +274,11 @@ fn statement_at(
         {
             return None;
         }
-        let mut end = line.end;
-        let mut next = line.end + 1;
-        while next < text.len() {
-            let row = line_around(text, next);
-            next = row.end + 1;
-            end = row.end;
-            let row = trim_line(text, row);
-            // Its end, or a line no dump writes (an input cut short before its `\.`).
-            if row.is_empty() || &text[row.clone()] == b"\\." {
-                break;
-            }
-            push(&fields(text, row, b'\t').unwrap_or_default());
-        }
-        return Some(end);
+        let header = Header::of(text, &names, b'\t', true)?;
+        let (end, to_end) = header.rows(text, line.end + 1, cells);
+        return Some((header, end.max(line.end), to_end));
     }
+    let header = Header::of(text, &names, b',', false)?;
     // `VALUES`, then tuples of values separated by commas.
     let mut at = close + 1;
     while text.get(at).is_some_and(|b| *b == b' ') {
@@ -258,10 +293,10 @@ fn statement_at(
             at += 1;
         }
         if text.get(at) != Some(&b'(') || at >= line.end {
-            return Some(line.end);
+            return Some((header, line.end, false));
         }
         let (values, after) = sql_tuple(text, at + 1, line.end)?;
-        push(&values);
+        header.push(&values, cells);
         at = after;
     }
 }
@@ -396,7 +431,8 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<(&str, Column)> {
-        cells(text.as_bytes())
+        cells(text.as_bytes(), None)
+            .0
             .into_iter()
             .map(|(r, c)| (&text[r], c))
             .collect()
