@@ -236,6 +236,10 @@ enum Check {
     /// A person's name as a field's value (`"firstName": "Piotr"`): a name as a hand-off's
     /// is, and not a type's (`first_name: String`, `lastName: Optional<str>`).
     FieldName,
+    /// The full names of a list of people after its field (`Attendees: Jamal Haddad, Yuki
+    /// Sato and Lars Eriksson`, `Cc: …`), each as a hand-off's: the first the match's, the
+    /// others read from the rest of the line.
+    ListName,
     /// A document's number after its label (a passport's, a licence's, a customer's): three
     /// digits or more, not one repeated.
     IdNumber,
@@ -1126,6 +1130,21 @@ fn builtin() -> Vec<Detector> {
             ),
             Value::Group,
             Check::FieldName,
+        ),
+        d(
+            Kind::PersonName,
+            Contact,
+            0.7,
+            "full name in a list of people after its field",
+            // Meeting notes' and tickets' `Attendees: Jamal Haddad, Yuki Sato and Lars
+            // Eriksson`, `Cc: Priya Raman, Ken Watanabe`: the field's first name, then
+            // each after a comma or an `and` on its line, read by the check (as patterns,
+            // the names after every comma of source code cost 3.5 % of its run).
+            &format!(
+                r"\b(?:Attendees|ATTENDEES|Participants|Present|Invitees|[Cc]c|CC)[ \t]*:[ \t]*(?P<v>{CAPITAL}{SMALL}+(?:[ \t](?:[A-Z]\.?[ \t])?{surname}){{1,2}})\b"
+            ),
+            Value::Group,
+            Check::ListName,
         ),
         d(
             Kind::PersonName,
@@ -2451,6 +2470,77 @@ impl Detectors {
     }
 }
 
+/// How far a list of people may run after its field's first name.
+const NAME_LIST_LINE: usize = 1024;
+
+/// The names of a list of people after the first, `first` (`, Yuki Sato and Lars
+/// Eriksson`): each after a comma, an `and` or both, two or three capitalised words (a
+/// middle initial between) that name a person, to the first item that is none or the
+/// line's end.
+fn list_names(text: &[u8], first: std::ops::Range<usize>) -> Vec<(usize, usize)> {
+    let end = memchr::memchr(b'\n', &text[first.end..])
+        .map_or(text.len(), |p| first.end + p)
+        .min(first.end + NAME_LIST_LINE);
+    let spaces = |at: usize| {
+        at + text[at..end]
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count()
+    };
+    let mut names = Vec::new();
+    let mut at = first.end;
+    loop {
+        let mut next = spaces(at);
+        let comma = next < end && text[next] == b',';
+        if comma {
+            next = spaces(next + 1);
+        }
+        let and = text[next..end].starts_with(b"and ") || text[next..end].starts_with(b"and\t");
+        if and {
+            next = spaces(next + 3);
+        }
+        if !comma && !and {
+            return names;
+        }
+        // Words of a capital and letters, one space apart, a middle initial among them.
+        let (start, mut words, mut stop) = (next, 0, next);
+        let mut word = next;
+        while word < end && (text[word].is_ascii_uppercase() || text[word] >= 0xC3) {
+            let letters = text[word + 1..end]
+                .iter()
+                .take_while(|b| b.is_ascii_alphabetic() || **b >= 0x80 || b"'-".contains(b))
+                .count();
+            let initial = letters == 0 && word + 1 < end && text[word + 1] == b'.';
+            if letters == 0 && !initial {
+                break;
+            }
+            let after = if initial {
+                word + 2
+            } else {
+                word + 1 + letters
+            };
+            if !initial {
+                words += 1;
+                stop = after;
+                // A name's last letter ends it (`Eriksson'` in quotes is the name).
+                while stop > word + 1 && b"'-".contains(&text[stop - 1]) {
+                    stop -= 1;
+                }
+            }
+            if after >= end || text[after] != b' ' {
+                break;
+            }
+            word = after + 1;
+        }
+        let cut = stop < end && text[stop].is_ascii_alphanumeric();
+        if !(2..=3).contains(&words) || cut || !names_a_person(&text[start..stop]) {
+            return names;
+        }
+        names.push((start, stop));
+        at = stop;
+    }
+}
+
 /// The words of [`PERSON_FIELD`], lower case: a label's, not a name's.
 static PERSON_FIELD_WORDS: WordList = WordList::new(&[
     "first",
@@ -2567,6 +2657,12 @@ impl Detectors {
                 .into_iter()
                 .filter(|&(s, _)| s >= last_end)
                 .map(|value| (found(value, kind, category, reason), true));
+            return self.push_allowed(parts, text, end, findings);
+        }
+        if detector.check == Check::ListName {
+            // The list's first name, then the others on its line.
+            let names = std::iter::once((start, end)).chain(list_names(text, start..end));
+            let parts = names.map(|name| (found(name, kind, category, reason), true));
             return self.push_allowed(parts, text, end, findings);
         }
         if detector.check == Check::SshDestination {
@@ -4956,6 +5052,7 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             !glued && names_a_person(value)
         }
         Check::HandoffName => names_a_person(value),
+        Check::ListName => names_a_person(value),
         Check::FieldName => {
             // An element's closing tag is no type's parameters; a member after the word
             // makes it code's (`first_name = Faker.first_name()`).
@@ -7096,6 +7193,7 @@ mod tests {
             "_auth=ZGVwbG95ZXI6RDNwbG95UGFzcyE=".into(),
             "127.0.0.1:6379> AUTH s3cr3t-redis-pass".into(),
             "{\"firstName\": \"Piotr\"}".into(),
+            "Attendees: Jamal Haddad, Yuki Sato".into(),
             ": PSK \"IpsecS3cret\"".into(),
             "Successfully assigned prod/x-1 to worker-node-06\n".into(),
         ];
@@ -10005,6 +10103,56 @@ mod tests {
                 "machine api.acme.com login alice password ${NETRC_PASSWORD}",
                 "the default login password is printed on the label",
                 "default login root password",
+            ],
+        );
+    }
+
+    #[test]
+    fn full_names_in_a_list_of_people() {
+        finds_exactly(&[
+            (
+                "Attendees: Jamal Haddad, Yuki Sato and Lars Eriksson\n",
+                &[
+                    (Kind::PersonName, "Jamal Haddad"),
+                    (Kind::PersonName, "Yuki Sato"),
+                    (Kind::PersonName, "Lars Eriksson"),
+                ],
+            ),
+            (
+                "cc: Jamal Haddad, Yuki Sato\n",
+                &[
+                    (Kind::PersonName, "Jamal Haddad"),
+                    (Kind::PersonName, "Yuki Sato"),
+                ],
+            ),
+            (
+                "  - Cc: Priya Raman, Ken Watanabe\n",
+                &[
+                    (Kind::PersonName, "Priya Raman"),
+                    (Kind::PersonName, "Ken Watanabe"),
+                ],
+            ),
+            // The list ends at an item that names no one, and at its line's end.
+            (
+                "Present: Ana Souza, Tier Two, Mei Tanaka\nBob Stone, Lee Park",
+                &[(Kind::PersonName, "Ana Souza")],
+            ),
+            (
+                "Attendees: Jamal Haddad, and Yuki O'Neil-Sato.",
+                &[
+                    (Kind::PersonName, "Jamal Haddad"),
+                    (Kind::PersonName, "Yuki O'Neil-Sato"),
+                ],
+            ),
+        ]);
+        misses_each(
+            Kind::PersonName,
+            &[
+                // A list on a line no people's field starts; teams in a people's list.
+                "Affected: Network Operations, Data Center and Tier Two",
+                "regions: Europe West, North Europe and East Asia",
+                "Attendees: Network Operations, Microsoft Support",
+                "see Chapter One, Part Two and Book Three",
             ],
         );
     }
