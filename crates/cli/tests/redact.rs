@@ -141,7 +141,10 @@ fn seeded_map(path: &Path) {
     let key = "5c".repeat(32);
     fs::write(
         path,
-        format!(r#"{{"version":4,"key":"{key}","entries":{{}}}}"#),
+        format!(
+            r#"{{"version":{},"key":"{key}","entries":{{}}}}"#,
+            casebridge_redact::MAP_VERSION
+        ),
     )
     .unwrap();
 }

@@ -339,11 +339,15 @@ fn secret_key_pattern() -> String {
 /// pair or rotation, or a number. A closed list, not any suffix: `PASSWORD_MIN_LENGTH`
 /// and `TOKEN_TTL` name settings about a secret, not one.
 const SECRET_KEY_QUALIFIER: &str = r"(?:[_-](?i:prod|production|dev|development|stage|staging|stg|qa|test|uat|preprod|primary|secondary|replica|master|main|old|new|current|previous|prev|next|backup|admin|root|default|local|remote|[0-9]{1,2})\b)";
-/// A field whose value is a part of a person's name, in any case (`firstName`,
+/// A field whose value is a part of a person's name (one of [`crate::table::NAME_PARTS`]
+/// before `name`), in any case (`firstName`,
 /// `LAST_NAME`, `given-name`, `Surname`); not a bare `name`, which names hosts, products
 /// and resources as often as people, nor a `displayName`, which Azure and Microsoft
 /// Graph give every application, group, role and subscription.
-const PERSON_FIELD: &str = r"(?i:(?:first|last|given|family|middle|full|customer|contact|employee|requester|caller|maiden)[ _.-]?name|surname)";
+fn person_field_pattern() -> String {
+    let parts = crate::table::NAME_PARTS.join("|");
+    format!(r"(?i:(?:{parts})[ _.-]?name|surname)")
+}
 /// A telephone number's digits in any grouping, with an extension: what a label before or
 /// after it lets through (the check asks for 7–15 digits, or 6 in three groups or more).
 const LABELLED_PHONE: &str =
@@ -412,6 +416,7 @@ fn builtin() -> Vec<Detector> {
     let first_names = first_names_pattern();
     let closes = SIGNATURE_CLOSES.join("|");
     let secret_key = secret_key_pattern();
+    let person_field = person_field_pattern();
     use Category::*;
     let d = |kind, category, confidence, reason, pattern: &str, value, check| Detector {
         kind,
@@ -1126,7 +1131,7 @@ fn builtin() -> Vec<Detector> {
             // `given_name=Chidi`, `<FamilyName>Okeke</FamilyName>`, `customer_full_name`:
             // the key says whose part of a name the value is.
             &format!(
-                r#"(?:(?:\b|_){PERSON_FIELD}(?:\\?["'])?[ \t]*(?:=>|[:=])[ \t]*(?:\\?["'])?|<{PERSON_FIELD}>)(?P<v>{surname}(?:[ \t](?:[A-Z]\.?[ \t])?{surname}){{0,2}})\b"#
+                r#"(?:(?:\b|_){person_field}(?:\\?["'])?[ \t]*(?:=>|[:=])[ \t]*(?:\\?["'])?|<{person_field}>)(?P<v>{surname}(?:[ \t](?:[A-Z]\.?[ \t])?{surname}){{0,2}})\b"#
             ),
             Value::Group,
             Check::FieldName,
@@ -2508,7 +2513,7 @@ fn list_names(text: &[u8], first: std::ops::Range<usize>) -> Vec<(usize, usize)>
         while word < end && (text[word].is_ascii_uppercase() || text[word] >= 0xC3) {
             let letters = text[word + 1..end]
                 .iter()
-                .take_while(|b| b.is_ascii_alphabetic() || **b >= 0x80 || b"'-".contains(b))
+                .take_while(|b| name_byte(**b))
                 .count();
             let initial = letters == 0 && word + 1 < end && text[word + 1] == b'.';
             if letters == 0 && !initial {
@@ -2541,23 +2546,10 @@ fn list_names(text: &[u8], first: std::ops::Range<usize>) -> Vec<(usize, usize)>
     }
 }
 
-/// The words of [`PERSON_FIELD`], lower case: a label's, not a name's.
-static PERSON_FIELD_WORDS: WordList = WordList::new(&[
-    "first",
-    "last",
-    "given",
-    "family",
-    "middle",
-    "full",
-    "customer",
-    "contact",
-    "employee",
-    "requester",
-    "caller",
-    "maiden",
-    "surname",
-    "name",
-]);
+/// The words of a field for a part of a name ([`person_field_pattern`]), lower case: a
+/// label's, not a name's.
+static NAME_PART_WORDS: WordList = WordList::new(crate::table::NAME_PARTS);
+static PERSON_FIELD_WORDS: WordList = WordList::union(&["surname", "name"], &[&NAME_PART_WORDS]);
 
 /// Types, receivers and literals that code writes where a field's value would stand
 /// (`owner: str`, `first_name: String`, `self.owner`), lower case.
@@ -2606,21 +2598,24 @@ fn person_cell(value: &[u8]) -> bool {
     ]);
     (2..=64).contains(&value.len())
         && (value[0].is_ascii_alphabetic() || value[0] >= 0xC3)
-        && value
-            .iter()
-            .all(|b| b.is_ascii_alphabetic() || *b >= 0x80 || b" '-.,".contains(b))
+        && value.iter().all(|&b| name_byte(b) || b" .,".contains(&b))
         && !PLACEHOLDERS.contains_lowered(value)
 }
 
-/// A telephone number as a table's cell holds it: 7 to 15 digits, grouped by spaces,
-/// hyphens, dots, slashes or parentheses, a `+` before them and an extension of up to
-/// five more after (`x549`, `ext. 12`).
+/// A telephone number as a table's cell holds it: only a phone's characters (digits,
+/// spaces, hyphens, dots, slashes, parentheses, a `+`, an extension's `x` or `ext`), and
+/// the number before any extension as [`validate::labelled_phone`] reads one after its
+/// label (the column's name is its label): no date, version or address.
 fn phone_cell(value: &[u8]) -> bool {
-    let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
-    (7..=15 + 5).contains(&digits)
-        && value
-            .iter()
-            .all(|b| b.is_ascii_digit() || b" +-./()xet".contains(b))
+    let number = value
+        .split(|b| b.is_ascii_alphabetic())
+        .next()
+        .unwrap_or(value)
+        .trim_ascii();
+    value
+        .iter()
+        .all(|b| b.is_ascii_digit() || b" +-./()xet".contains(b))
+        && validate::labelled_phone(number)
 }
 
 impl Detectors {
@@ -5051,8 +5046,8 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             let glued = label[..word].last().is_some_and(|b| b"-_./".contains(b));
             !glued && names_a_person(value)
         }
-        Check::HandoffName => names_a_person(value),
-        Check::ListName => names_a_person(value),
+        // A list's first name; the others are read by `list_names`.
+        Check::HandoffName | Check::ListName => names_a_person(value),
         Check::FieldName => {
             // An element's closing tag is no type's parameters; a member after the word
             // makes it code's (`first_name = Faker.first_name()`).
@@ -10220,6 +10215,12 @@ mod tests {
                 (Kind::Email, "jane@example.org"),
             ],
         )]);
+        // A phone's column read as a phone's label reads it: no date, version or address.
+        for value in ["2026-01-03", "4.12.1203", "10.20.30.40", "12345"] {
+            let text = format!("first_name,phone\nAna,{value}\n");
+            let found: Vec<Kind> = kinds(&text).into_iter().map(|(k, _)| k).collect();
+            assert!(!found.contains(&Kind::Phone), "{value}: {found:?}");
+        }
         // A value the policy allows stays.
         let detectors = Detectors::new(&[], &[])
             .unwrap()

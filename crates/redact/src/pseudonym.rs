@@ -469,14 +469,17 @@ impl Pseudonymizer {
             }
         };
         let (kept, rest) = value.split_at(keep);
-        let hex = hex_case(rest);
+        out.push_str(&String::from_utf8_lossy(kept));
+        // Sixteen digits or more: far more values than a hash could collide among.
+        if let Some(case) = hex_case(rest) {
+            return self.push_hashed_hex(out, domain, value, keep, case);
+        }
         // A digit or letter's alphabet; a phone's letters mark an extension (`x549`,
         // `ext.`) and stay, like separators.
-        let alphabet = |b: u8| match (b, hex) {
-            (b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F', Some(case)) => Some(Alphabet::Hex(case)),
-            (b'0'..=b'9', None) => Some(Alphabet::Decimal),
-            (b'A'..=b'Z', None) if domain != "phone" => Some(Alphabet::Upper),
-            (b'a'..=b'z', None) if domain != "phone" => Some(Alphabet::Lower),
+        let alphabet = |b: u8| match b {
+            b'0'..=b'9' => Some(Alphabet::Decimal),
+            b'A'..=b'Z' if domain != "phone" => Some(Alphabet::Upper),
+            b'a'..=b'z' if domain != "phone" => Some(Alphabet::Lower),
             _ => None,
         };
         let radix = |b: u8| alphabet(b).map_or(1, Alphabet::radix);
@@ -488,7 +491,6 @@ impl Pseudonymizer {
                 .try_fold(1u64, |n, &i| n.checked_mul(radix(rest[i])))
                 .filter(|n| *n <= 1 << 30)
         };
-        out.push_str(&String::from_utf8_lossy(kept));
         let (Some(high_size), Some(low_size)) = (size(high), size(low)) else {
             return self.push_hashed_shape(out, domain, value, keep, alphabet);
         };
@@ -548,9 +550,7 @@ impl Pseudonymizer {
     }
 
     /// Digits and letters after the first `keep` bytes replaced from a keyed hash of the
-    /// whole value (shapes too large to collide), each in its own alphabet: a byte of the
-    /// hash for each of the value's bytes, or half of one for each hexadecimal digit (so
-    /// that a UUID's 32 take 128 bits, none drawn twice).
+    /// whole value (shapes too large to collide), each in its own alphabet.
     fn push_hashed_shape(
         &self,
         out: &mut String,
@@ -561,15 +561,29 @@ impl Pseudonymizer {
     ) {
         let digest = self.prf(domain, value);
         let mut stream = digest.iter().cycle().skip(keep);
-        let mut nibbles = digest.iter().flat_map(|b| [b >> 4, b & 0xf]).cycle();
         out.extend(value[keep..].iter().map(|&b| {
             let r = u64::from(*stream.next().unwrap_or(&0));
-            let replaced = match alphabet(b) {
-                Some(hex @ Alphabet::Hex(_)) => hex.char(u64::from(nibbles.next().unwrap_or(0))),
-                Some(a) => a.char(r % a.radix()),
-                None => b,
-            };
-            replaced as char
+            alphabet(b).map_or(b, |a| a.char(r % a.radix())) as char
+        }));
+    }
+
+    /// The hexadecimal digits after the first `keep` bytes replaced from a keyed hash of
+    /// the whole value, half a byte each (a UUID's 32 take its 128 bits, none drawn
+    /// twice), their letters in `case` (`a` or `A`); separators stay.
+    fn push_hashed_hex(&self, out: &mut String, domain: &str, value: &[u8], keep: usize, case: u8) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digest = self.prf(domain, value);
+        let mut nibbles = digest.iter().flat_map(|b| [b >> 4, b & 0xf]).cycle();
+        out.extend(value[keep..].iter().map(|&b| match b.is_ascii_hexdigit() {
+            true => {
+                let digit = HEX[usize::from(nibbles.next().unwrap_or(0))];
+                (if case == b'A' {
+                    digit.to_ascii_uppercase()
+                } else {
+                    digit
+                }) as char
+            }
+            false => b as char,
         }));
     }
 }
@@ -580,8 +594,6 @@ enum Alphabet {
     Decimal,
     Upper,
     Lower,
-    /// Hexadecimal digits, their letters in this case (`a` or `A`).
-    Hex(u8),
 }
 
 impl Alphabet {
@@ -589,15 +601,13 @@ impl Alphabet {
         match self {
             Alphabet::Decimal => 10,
             Alphabet::Upper | Alphabet::Lower => 26,
-            Alphabet::Hex(_) => 16,
         }
     }
 
     /// The character's place in the alphabet.
     fn digit(self, b: u8) -> u64 {
         u64::from(match self {
-            Alphabet::Hex(case) if !b.is_ascii_digit() => b - case + 10,
-            Alphabet::Hex(_) | Alphabet::Decimal => b - b'0',
+            Alphabet::Decimal => b - b'0',
             Alphabet::Upper => b - b'A',
             Alphabet::Lower => b - b'a',
         })
@@ -607,22 +617,18 @@ impl Alphabet {
     fn char(self, digit: u64) -> u8 {
         let d = digit as u8;
         match self {
-            Alphabet::Hex(case) if d >= 10 => case + d - 10,
-            Alphabet::Hex(_) | Alphabet::Decimal => b'0' + d,
+            Alphabet::Decimal => b'0' + d,
             Alphabet::Upper => b'A' + d,
             Alphabet::Lower => b'a' + d,
         }
     }
 
-    /// What stands for the character in the permutation's tweak: its alphabet's first,
-    /// or for a hexadecimal digit the byte before its letters (`` ` `` or `@`), no other
-    /// alphabet's mark.
+    /// What stands for the character in the permutation's tweak: its alphabet's first.
     fn mark(self) -> u8 {
         match self {
             Alphabet::Decimal => b'0',
             Alphabet::Upper => b'A',
             Alphabet::Lower => b'a',
-            Alphabet::Hex(case) => case - 1,
         }
     }
 }

@@ -47,6 +47,24 @@ const HEADER_LINE: [bool; 256] = {
     bytes
 };
 
+/// The words that, before `name`, make a column or a field a part of a person's name
+/// (`first_name`, `customerName`, `Maiden Name`); `surname` is one alone.
+pub(crate) const NAME_PARTS: &[&str] = &[
+    "first",
+    "last",
+    "given",
+    "family",
+    "middle",
+    "full",
+    "customer",
+    "contact",
+    "employee",
+    "requester",
+    "caller",
+    "person",
+    "maiden",
+];
+
 /// The kind of a column named `name` (`first_name`, `Last Name`, `"username"`,
 /// `sAMAccountName`, `Phone Number`), in any case, with `_`, `-`, `.` or spaces between
 /// its words. Only names that say what their cells are: a bare `name` is a host's, a
@@ -61,10 +79,14 @@ pub(crate) fn column(name: &[u8]) -> Option<Column> {
         .filter(|b| !b"_-. ".contains(b))
         .map(u8::to_ascii_lowercase)
         .collect();
+    let part_of_a_name = key == b"surname"
+        || key
+            .strip_suffix(b"name")
+            .is_some_and(|part| NAME_PARTS.iter().any(|p| p.as_bytes() == part));
+    if part_of_a_name {
+        return Some(Column::Person);
+    }
     Some(match key.as_slice() {
-        b"firstname" | b"lastname" | b"fullname" | b"middlename" | b"givenname" | b"familyname"
-        | b"surname" | b"customername" | b"contactname" | b"employeename" | b"requestername"
-        | b"personname" | b"callername" => Column::Person,
         b"username" | b"login" | b"loginname" | b"userlogin" | b"accountname"
         | b"samaccountname" => Column::Account,
         b"phone" | b"phonenumber" | b"telephone" | b"telephonenumber" | b"tel" | b"mobile"
@@ -268,9 +290,10 @@ fn statement_at(
     let close = open + memchr::memchr(b')', &text[open..line.end])?;
     let names = split_names(text, open + 1..close);
     if copy {
+        let from = b") from stdin";
         if !text[close..line.end]
-            .to_ascii_lowercase()
-            .starts_with(b") from stdin")
+            .get(..from.len())
+            .is_some_and(|f| f.eq_ignore_ascii_case(from))
         {
             return None;
         }
@@ -530,6 +553,24 @@ mod tests {
         ] {
             assert_eq!(found(text), [], "{text}");
         }
+    }
+
+    #[test]
+    fn a_carried_header_reads_only_the_rows_that_go_on() {
+        let (_, open) = cells(b"x\nfirst_name,phone\nAna,+48 512 345 678\n", None);
+        let header = open.expect("the rows run to the end");
+        // The next text goes on with rows, then stops at one of another width.
+        let next = "Mei,+81 3-1234-5678\nweb01,10.0.0.1,extra\nZoe,+1 555 010 0199\n";
+        let (found, open) = cells(next.as_bytes(), Some(&header));
+        let found: Vec<&str> = found.iter().map(|(r, _)| &next[r.clone()]).collect();
+        assert_eq!(found, ["Mei", "+81 3-1234-5678"]);
+        assert_eq!(open, None, "the table ended in this text");
+        // A text that starts with no row reads nothing under it.
+        let (found, open) = cells(b"Dec  5 10:00:01 web-03 sshd[991]: ok\n", Some(&header));
+        assert!(found.is_empty() && open.is_none());
+        // Nor does a table that ends before the text does carry on.
+        let (_, open) = cells(b"first_name,phone\nAna,+48 512 345 678\n\nprose\n", None);
+        assert_eq!(open, None);
     }
 
     #[test]
