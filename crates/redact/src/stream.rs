@@ -269,12 +269,16 @@ pub fn redact_stream_on(
 }
 
 /// Whether `chunk`'s last line may be a table's row: it holds one of the delimiters a
-/// table's rows are split at. Most chunks of logs and prose end otherwise, and their
-/// tables need not be read twice.
+/// table's rows are split at, or it is a dump's comment or empty line between a `CREATE
+/// TABLE` and its `INSERT`s. Most chunks of logs end otherwise, and their tables need not
+/// be read twice.
 fn may_end_in_a_table(chunk: &[u8]) -> bool {
     let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
     let last = &body[memchr::memrchr(b'\n', body).map_or(0, |p| p + 1)..];
-    memchr::memchr3(b',', b'\t', b'|', last).is_some() || memchr::memchr(b';', last).is_some()
+    memchr::memchr3(b',', b'\t', b'|', last).is_some()
+        || memchr::memchr(b';', last).is_some()
+        || last.trim_ascii().is_empty()
+        || last.starts_with(b"--")
 }
 
 /// The first pass: the short host names and user names `reader` teaches.
@@ -373,6 +377,41 @@ mod tests {
         assert!(!may_end_in_a_table(
             b"1,Anna\nDec  5 10:00:01 web-03 sshd[991]: ok\n"
         ));
+    }
+
+    #[test]
+    fn a_big_dumps_inserts_are_read_under_its_create_table_in_every_chunk() {
+        let mut dump = b"CREATE TABLE `users` (\n  `id` int NOT NULL,\n  `first_name` varchar(64),\n  `mobile` varchar(32),\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n\n--\n-- Dumping data for table `users`\n--\n\nLOCK TABLES `users` WRITE;\n".to_vec();
+        let mut i = 0;
+        while dump.len() < 3 * CHUNK_BYTES {
+            dump.extend_from_slice(b"INSERT INTO `users` VALUES ");
+            for _ in 0..200 {
+                dump.extend_from_slice(
+                    format!("({i},'Anna','+1 555 010 {:04}'),", i % 10_000).as_bytes(),
+                );
+                i += 1;
+            }
+            dump.extend_from_slice(b"(0,'Anna',NULL);\n");
+        }
+        dump.extend_from_slice(
+            b"INSERT INTO `users` VALUES (99999,'Zbigniew','+81 3-1234-5678');\nUNLOCK TABLES;\n",
+        );
+        let redactor = Redactor::new(Policy::default(), PseudonymMap::new([7; 32])).unwrap();
+        let mut one = Vec::new();
+        redact_stream(&redactor, &dump[..], &mut one).unwrap();
+        let mut two = Vec::new();
+        redact_stream_on(&redactor, &dump[..], &mut two, 2, |_, _| {}).unwrap();
+        assert!(one == two, "one worker or two, the same output");
+        let out = String::from_utf8_lossy(&one).into_owned();
+        let row = out.lines().rev().nth(1).unwrap();
+        assert!(
+            row.starts_with("INSERT INTO `users` VALUES (99999,'Person-"),
+            "{row}"
+        );
+        assert!(!row.contains("+81 3-1234-5678"), "{row}");
+        // A chunk that ends between a dump's `CREATE TABLE` and its `INSERT`s may carry.
+        assert!(may_end_in_a_table(b") ENGINE=InnoDB;\n\n--\n"));
+        assert!(may_end_in_a_table(b") ENGINE=InnoDB;\n\n"));
     }
 
     fn big_log() -> Vec<u8> {

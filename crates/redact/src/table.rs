@@ -1,6 +1,7 @@
 //! Tables whose header names their columns: a CSV or TSV export (`id,first_name,phone`),
 //! `psql`'s and `mysql`'s output (` first_name | phone `, `+----+`), a Markdown table, an
-//! SQL `INSERT` with its column list, `pg_dump`'s `COPY … FROM stdin`. A cell of a column
+//! SQL `INSERT` with its column list, `pg_dump`'s `COPY … FROM stdin`, `mysqldump`'s
+//! `INSERT INTO t VALUES (…)` under the `CREATE TABLE t` that names them. A cell of a column
 //! named for a person, an account or a telephone number holds one, with no word around it
 //! to say so: `1001,Piotr,Nowak,+48 512 345 678,pnowak`.
 
@@ -24,9 +25,36 @@ const HEADER_BYTES: usize = 4096;
 /// How long a column's name may be.
 const COLUMN_NAME_BYTES: usize = 40;
 
-/// The words of the columns [`column`] knows, one of which a header's line holds.
+/// The words of the columns [`column`] knows, one of which a header's line holds, and
+/// the statement that starts a dump's table.
 const COLUMN_WORDS: &[&str] = &[
-    "name", "user", "login", "phone", "mobile", "tel", "cell", "fax", "msisdn",
+    "name",
+    "user",
+    "login",
+    "phone",
+    "mobile",
+    "tel",
+    "cell",
+    "fax",
+    "msisdn",
+    "create table",
+];
+/// How far a `CREATE TABLE`'s column definitions are read: a wide table's hundreds.
+const DEFINITIONS_BYTES: usize = 64 << 10;
+/// The words that start a table's constraint or index in its definition, not a column.
+const NOT_COLUMNS: &[&str] = &[
+    "primary",
+    "key",
+    "unique",
+    "constraint",
+    "index",
+    "foreign",
+    "check",
+    "fulltext",
+    "spatial",
+    "exclude",
+    "like",
+    "period",
 ];
 
 /// The bytes a header's line is made of: its columns' names, the delimiters, quotes and
@@ -104,14 +132,27 @@ pub struct Header {
     delimiter: u8,
     width: usize,
     columns: Vec<(usize, Column)>,
+    rows: Rows,
+}
+
+/// How a table's rows are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Rows {
+    /// A line each, its fields split at the delimiter.
+    Delimited,
     /// `pg_dump`'s `COPY`: every line a row up to its `\.`.
-    copy: bool,
+    Copy,
+    /// A dump's `INSERT INTO t VALUES (…), (…);` lines after the `CREATE TABLE t` that
+    /// named the columns, among the dump's comments and locks: the table's name without
+    /// its quotes, and whether a backslash escapes a quote in its values (MySQL's, whose
+    /// names are in back quotes).
+    Inserts { table: Box<[u8]>, backslash: bool },
 }
 
 impl Header {
     /// A header of `names` (ranges of `text`) split at `delimiter`, if any is a known
     /// column.
-    fn of(text: &[u8], names: &[Range<usize>], delimiter: u8, copy: bool) -> Option<Self> {
+    fn of(text: &[u8], names: &[Range<usize>], delimiter: u8, rows: Rows) -> Option<Self> {
         let columns: Vec<(usize, Column)> = names
             .iter()
             .enumerate()
@@ -121,7 +162,7 @@ impl Header {
             delimiter,
             width: names.len(),
             columns,
-            copy,
+            rows,
         })
     }
 
@@ -152,10 +193,25 @@ impl Header {
             let row = line_around(text, next);
             next = row.end + 1;
             let line = trim_line(text, row.clone());
+            if let Rows::Inserts { table, backslash } = &self.rows {
+                let bytes = &text[line.clone()];
+                let aside = bytes.is_empty()
+                    || bytes.starts_with(b"--")
+                    || bytes.starts_with(b"/*")
+                    || starts_with_word(bytes, b"LOCK TABLES ");
+                if !aside {
+                    match values_of_insert(text, line.clone(), table) {
+                        Some(at) if self.tuples(text, at, line.end, *backslash, cells) => {}
+                        _ => return (end, false),
+                    }
+                }
+                end = row.end;
+                continue;
+            }
             if line.is_empty() {
                 return (end, false);
             }
-            if self.copy {
+            if self.rows == Rows::Copy {
                 end = row.end;
                 if &text[line.clone()] == b"\\." {
                     return (end, false);
@@ -176,6 +232,172 @@ impl Header {
         }
         (end, true)
     }
+
+    /// Pushes the cells of the tuples of values from `at` (`(1, 'Ana'), (2, 'Mei');`) to
+    /// `end`. False for a tuple left open.
+    fn tuples(
+        &self,
+        text: &[u8],
+        mut at: usize,
+        end: usize,
+        backslash: bool,
+        cells: &mut Vec<(Range<usize>, Column)>,
+    ) -> bool {
+        loop {
+            while at < end && matches!(text[at], b' ' | b',') {
+                at += 1;
+            }
+            if at >= end || text[at] != b'(' {
+                return true;
+            }
+            match sql_tuple(text, at + 1, end, backslash) {
+                Some((values, after)) => {
+                    self.push(&values, cells);
+                    at = after;
+                }
+                None => return false,
+            }
+        }
+    }
+}
+
+/// Whether `bytes` starts with `word`, in any case.
+fn starts_with_word(bytes: &[u8], word: &[u8]) -> bool {
+    bytes.len() > word.len() && bytes[..word.len()].eq_ignore_ascii_case(word)
+}
+
+/// A table's name without its quotes (`` `users` ``, `"public"."users"`, `[dbo].[users]`).
+fn unquoted_name(name: &[u8]) -> Vec<u8> {
+    name.iter()
+        .copied()
+        .filter(|b| !b"`\"[]".contains(b))
+        .collect()
+}
+
+/// Where the values of the `INSERT` into `table` on `line` start, if it is one without
+/// a column list: `INSERT INTO `users` VALUES (…)`, `INSERT IGNORE INTO`, `REPLACE INTO`.
+fn values_of_insert(text: &[u8], line: Range<usize>, table: &[u8]) -> Option<usize> {
+    let bytes = &text[line.clone()];
+    let head = [
+        &b"INSERT INTO "[..],
+        b"INSERT IGNORE INTO ",
+        b"REPLACE INTO ",
+    ]
+    .into_iter()
+    .find(|word| starts_with_word(bytes, word))?;
+    let rest = &bytes[head.len()..];
+    let name_end = rest.iter().position(|b| *b == b' ' || *b == b'(')?;
+    if unquoted_name(&rest[..name_end]) != table {
+        return None;
+    }
+    let after = rest[name_end..].trim_ascii_start();
+    after
+        .get(..6)
+        .filter(|v| v.eq_ignore_ascii_case(b"values"))
+        .map(|_| line.end - after.len() + 6)
+}
+
+/// Reads the `CREATE TABLE` on `line`, if it is one: its columns' names, up to the
+/// parenthesis that closes them, then the `INSERT`s of values into it that follow. `Ok`
+/// as [`table_at`] returns, where the table has a known column; `Err` with where its
+/// definitions end (or where their reading stopped), which no other table's search
+/// reads again, where it has none.
+fn create_table_at(
+    text: &[u8],
+    line: Range<usize>,
+    cells: &mut Vec<(Range<usize>, Column)>,
+) -> Option<Result<(Header, usize, bool), usize>> {
+    let line = trim_line(text, line);
+    let bytes = &text[line.clone()];
+    if !starts_with_word(bytes, b"CREATE TABLE ") {
+        return None;
+    }
+    let mut name = &bytes[b"CREATE TABLE ".len()..];
+    for word in [&b"IF NOT EXISTS "[..], b"ONLY "] {
+        if starts_with_word(name, word) {
+            name = &name[word.len()..];
+        }
+    }
+    let name_end = name.iter().position(|b| *b == b' ' || *b == b'(')?;
+    let (table, name) = (unquoted_name(&name[..name_end]), &name[..name_end]);
+    let open = line.start + memchr::memchr(b'(', bytes)?;
+    let limit = text.len().min(open + DEFINITIONS_BYTES);
+    let (definitions, close) = match definitions(text, open + 1, limit) {
+        Ok(found) => found,
+        Err(stopped) => return Some(Err(stopped)),
+    };
+    let names: Vec<Range<usize>> = definitions
+        .into_iter()
+        .filter_map(|d| column_of_definition(text, d))
+        .collect();
+    let statement_end = line_around(text, close).end;
+    let rows = Rows::Inserts {
+        table: table.into(),
+        backslash: name.contains(&b'`'),
+    };
+    let Some(header) = Header::of(text, &names, b',', rows) else {
+        return Some(Err(statement_end));
+    };
+    let (end, to_end) = header.rows(text, statement_end + 1, cells);
+    Some(Ok((header, end.max(statement_end), to_end)))
+}
+
+/// The column definitions of a `CREATE TABLE` from `at` (after its `(`) to the
+/// parenthesis that closes them, split at the commas between them (not those of
+/// `decimal(10,2)` or of a quoted default), and where that parenthesis is. `Err` with
+/// where the reading stopped, for a statement not closed before `limit`.
+fn definitions(
+    text: &[u8],
+    mut at: usize,
+    limit: usize,
+) -> Result<(Vec<Range<usize>>, usize), usize> {
+    let (mut parts, mut start, mut depth) = (Vec::new(), at, 0usize);
+    while at < limit {
+        match text[at] {
+            quote @ (b'\'' | b'"' | b'`') => {
+                at = closing_quote(text, at + 1..limit, quote).ok_or(limit)?;
+            }
+            b'(' => depth += 1,
+            b')' if depth == 0 => {
+                parts.push(start..at);
+                return Ok((parts, at));
+            }
+            b')' => depth -= 1,
+            b',' if depth == 0 => {
+                parts.push(start..at);
+                start = at + 1;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    Err(limit)
+}
+
+/// The column a definition names (`` `first_name` varchar(64) DEFAULT NULL``, `phone
+/// text`), without its quotes; `None` for a constraint or an index (`PRIMARY KEY (id)`).
+fn column_of_definition(text: &[u8], definition: Range<usize>) -> Option<Range<usize>> {
+    let definition = trim_line(text, definition);
+    let bytes = &text[definition.clone()];
+    let close = match bytes.first()? {
+        b'`' => Some(b'`'),
+        b'"' => Some(b'"'),
+        b'[' => Some(b']'),
+        _ => None,
+    };
+    if let Some(close) = close {
+        let end = memchr::memchr(close, &bytes[1..])?;
+        return Some(definition.start + 1..definition.start + 1 + end);
+    }
+    let end = bytes
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(bytes.len());
+    let word = &bytes[..end];
+    let keyword = NOT_COLUMNS
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k.as_bytes()));
+    (!keyword && column_name(word)).then_some(definition.start..definition.start + end)
 }
 
 /// The cells of every column [`column`] knows, in every table of `text` whose header
@@ -218,10 +440,17 @@ pub(crate) fn cells(
     while let Some(hit) = words.find(aho_corasick::Input::new(text).span(at..text.len())) {
         let line = line_around(text, hit.start());
         at = line.end.max(hit.end());
-        let found = match statement_at(text, line.clone(), &mut cells) {
-            Some(found) => Some(found),
-            None if line.len() <= HEADER_BYTES => table_at(text, line, &mut cells),
-            None => None,
+        let found = match create_table_at(text, line.clone(), &mut cells) {
+            Some(Ok(found)) => Some(found),
+            Some(Err(end)) => {
+                at = at.max(end);
+                None
+            }
+            None => match statement_at(text, line.clone(), &mut cells) {
+                Some(found) => Some(found),
+                None if line.len() <= HEADER_BYTES => table_at(text, line, &mut cells),
+                None => None,
+            },
         };
         if let Some((header, end, to_end)) = found {
             at = at.max(end);
@@ -260,7 +489,7 @@ fn table_at(
     if names.len() < 2 || !names.iter().all(|name| column_name(&text[name.clone()])) {
         return None;
     }
-    let parsed = Header::of(text, &names, delimiter, false)?;
+    let parsed = Header::of(text, &names, delimiter, Rows::Delimited)?;
     let (end, to_end) = parsed.rows(text, header.end + 1, cells);
     // A header at the text's end has its rows in the next text.
     (end > header.end || to_end).then_some((parsed, end.max(header.end), to_end))
@@ -297,11 +526,11 @@ fn statement_at(
         {
             return None;
         }
-        let header = Header::of(text, &names, b'\t', true)?;
+        let header = Header::of(text, &names, b'\t', Rows::Copy)?;
         let (end, to_end) = header.rows(text, line.end + 1, cells);
         return Some((header, end.max(line.end), to_end));
     }
-    let header = Header::of(text, &names, b',', false)?;
+    let header = Header::of(text, &names, b',', Rows::Delimited)?;
     // `VALUES`, then tuples of values separated by commas.
     let mut at = close + 1;
     while text.get(at).is_some_and(|b| *b == b' ') {
@@ -310,18 +539,9 @@ fn statement_at(
     if !text[at..line.end].get(..6)?.eq_ignore_ascii_case(b"values") {
         return None;
     }
-    at += 6;
-    loop {
-        while at < line.end && matches!(text[at], b' ' | b',') {
-            at += 1;
-        }
-        if text.get(at) != Some(&b'(') || at >= line.end {
-            return Some((header, line.end, false));
-        }
-        let (values, after) = sql_tuple(text, at + 1, line.end)?;
-        header.push(&values, cells);
-        at = after;
-    }
+    header
+        .tuples(text, at + 6, line.end, false, cells)
+        .then_some((header, line.end, false))
 }
 
 /// A column list's names, without spaces and quotes (`"first_name"`, `` `phone` ``).
@@ -340,9 +560,15 @@ fn split_names(text: &[u8], list: Range<usize>) -> Vec<Range<usize>> {
 }
 
 /// The values of the SQL tuple whose first starts at `at` (after its `(`), each without
-/// its quotes (`'O''Neil'` gives `O''Neil`), and where the tuple ends (after its `)`).
-/// `None` for a quote or a parenthesis left open before `end`.
-fn sql_tuple(text: &[u8], mut at: usize, end: usize) -> Option<(Vec<Range<usize>>, usize)> {
+/// its quotes (`'O''Neil'` gives `O''Neil`; with `backslash`, MySQL's `'O\'Neil'` gives
+/// `O\'Neil`), and where the tuple ends (after its `)`). `None` for a quote or a
+/// parenthesis left open before `end`.
+fn sql_tuple(
+    text: &[u8],
+    mut at: usize,
+    end: usize,
+    backslash: bool,
+) -> Option<(Vec<Range<usize>>, usize)> {
     let mut values = Vec::new();
     loop {
         while at < end && text[at] == b' ' {
@@ -350,7 +576,10 @@ fn sql_tuple(text: &[u8], mut at: usize, end: usize) -> Option<(Vec<Range<usize>
         }
         if text.get(at) == Some(&b'\'') {
             let start = at + 1;
-            let close = closing_quote(text, start..end, b'\'')?;
+            let close = match backslash {
+                true => escaped_closing_quote(text, start..end)?,
+                false => closing_quote(text, start..end, b'\'')?,
+            };
             values.push(start..close);
             at = close + 1;
         } else {
@@ -380,6 +609,23 @@ fn closing_quote(text: &[u8], within: Range<usize>, quote: u8) -> Option<usize> 
             at = found + 2;
         } else {
             return Some(found);
+        }
+    }
+}
+
+/// Where MySQL's quoted value that starts at `within.start` closes: at the first `'`
+/// before `within.end` that a backslash does not escape and that is not doubled.
+fn escaped_closing_quote(text: &[u8], within: Range<usize>) -> Option<usize> {
+    let mut at = within.start;
+    loop {
+        let found = at + memchr::memchr2(b'\'', b'\\', &text[at..within.end])?;
+        let escaped = text[found] == b'\\' || found + 1 < within.end && text[found + 1] == b'\'';
+        if !escaped {
+            return Some(found);
+        }
+        at = found + 2;
+        if at > within.end {
+            return None;
         }
     }
 }
@@ -535,6 +781,94 @@ mod tests {
         ] {
             assert_eq!(found(text), [], "{text}");
         }
+    }
+
+    /// `mysqldump`'s output for one table, with `rows` as its `INSERT`s' lines.
+    fn mysqldump(rows: &str) -> String {
+        format!(
+            "--\n-- Table structure for table `users`\n--\n\nDROP TABLE IF EXISTS `users`;\n\
+             /*!40101 SET @saved_cs_client     = @@character_set_client */;\n\
+             CREATE TABLE `users` (\n  `id` int NOT NULL AUTO_INCREMENT,\n\
+             \x20 `first_name` varchar(64) DEFAULT NULL,\n  `last_name` varchar(64) DEFAULT NULL,\n\
+             \x20 `balance` decimal(10,2) DEFAULT '0.00',\n  `note` text COMMENT 'who (if any), why',\n\
+             \x20 `phone` varchar(32) DEFAULT NULL,\n  `login` varchar(32) NOT NULL,\n\
+             \x20 PRIMARY KEY (`id`),\n  UNIQUE KEY `login` (`login`),\n\
+             \x20 KEY `idx_name` (`last_name`,`first_name`)\n\
+             ) ENGINE=InnoDB AUTO_INCREMENT=3 DEFAULT CHARSET=utf8mb4;\n\
+             /*!40101 SET character_set_client = @saved_cs_client */;\n\n\
+             --\n-- Dumping data for table `users`\n--\n\n\
+             LOCK TABLES `users` WRITE;\n/*!40000 ALTER TABLE `users` DISABLE KEYS */;\n\
+             {rows}/*!40000 ALTER TABLE `users` ENABLE KEYS */;\nUNLOCK TABLES;\n\
+             INSERT INTO `users` VALUES (9,'Not','Read',0,NULL,NULL,'x');\n"
+        )
+    }
+
+    #[test]
+    fn a_dumps_inserts_take_their_columns_from_the_create_table_before() {
+        let dump = mysqldump(
+            "INSERT INTO `users` VALUES (1,'Piotr','Nowak',12.50,'a, b','+48 22 123 45 67','pnowak'),\
+             (2,'Mei','O\\'Neil',0.00,NULL,NULL,'moneil');\n\
+             INSERT INTO `users` VALUES (3,'Yuki','Sato',1.00,'(x)','+81 3-1234-5678','ysato');\n",
+        );
+        assert_eq!(
+            found(&dump),
+            [
+                ("Piotr", Column::Person),
+                ("Nowak", Column::Person),
+                ("+48 22 123 45 67", Column::Phone),
+                ("pnowak", Column::Account),
+                ("Mei", Column::Person),
+                ("O\\'Neil", Column::Person),
+                ("NULL", Column::Phone),
+                ("moneil", Column::Account),
+                ("Yuki", Column::Person),
+                ("Sato", Column::Person),
+                ("+81 3-1234-5678", Column::Phone),
+                ("ysato", Column::Account),
+            ]
+        );
+        // PostgreSQL's names and its standard strings, where a backslash is a character.
+        let pg = "CREATE TABLE IF NOT EXISTS public.contacts (\n    id integer NOT NULL,\n    \"full_name\" text,\n    mobile text\n);\nINSERT INTO public.contacts VALUES (1, 'Aisha Bello', '+44 20 7946 0958');\nINSERT INTO public.contacts VALUES (2, 'C:\\', NULL);\n";
+        assert_eq!(
+            found(pg),
+            [
+                ("Aisha Bello", Column::Person),
+                ("+44 20 7946 0958", Column::Phone),
+                ("C:\\", Column::Person),
+                ("NULL", Column::Phone),
+            ]
+        );
+        for text in [
+            // No known column; another table's insert; a column list of another width;
+            // definitions never closed.
+            "CREATE TABLE t (id int, title text);\nINSERT INTO t VALUES (1, 'Dr');\n",
+            "CREATE TABLE a (first_name text);\nINSERT INTO b VALUES ('Piotr');\n",
+            "CREATE TABLE a (id int, first_name text);\nINSERT INTO a VALUES (1, 'Piotr', 'x');\n",
+            "CREATE TABLE a (id int, first_name text\nINSERT INTO a VALUES (1, 'Piotr');\n",
+            // Prose between them ends the table's data.
+            "CREATE TABLE a (first_name text);\nThen we ran:\nINSERT INTO a VALUES ('Piotr');\n",
+        ] {
+            assert_eq!(found(text), [], "{text}");
+        }
+        // The dump goes on in the next text, among its comments and locks.
+        let (first, open) = cells(
+            b"CREATE TABLE `u` (\n  `id` int,\n  `login` varchar(8)\n);\n\n--\n",
+            None,
+        );
+        assert!(first.is_empty());
+        let next = "LOCK TABLES `u` WRITE;\nINSERT INTO `u` VALUES (1,'ana');\nUNLOCK TABLES;\n";
+        let (found, open) = cells(next.as_bytes(), open.as_ref());
+        let found: Vec<&str> = found.iter().map(|(r, _)| &next[r.clone()]).collect();
+        assert_eq!(found, ["ana"]);
+        assert_eq!(open, None);
+    }
+
+    #[test]
+    fn unclosed_create_tables_are_read_once() {
+        let text = "CREATE TABLE t (first_name text, ".repeat(100_000);
+        assert_eq!(found(&text), []);
+        let text = "CREATE TABLE t (first_name text);\n".repeat(50_000);
+        assert_eq!(found(&text), []);
     }
 
     #[test]
