@@ -1274,6 +1274,19 @@ fn builtin() -> Vec<Detector> {
             Kind::AccountNumber,
             AccountIdentifiers,
             0.9,
+            "Azure subscription in a resource's identifier or the CLI's option",
+            // Every resource's identifier starts with its subscription's
+            // (`/subscriptions/0b1f6471-…/resourceGroups/rg-prod/providers/…`), and `az
+            // account set --subscription 0b1f6471-…` names it: the customer's account
+            // with the cloud.
+            r"(?:/subscriptions/|--subscription[ \t=]+)(?P<v>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\b",
+            Value::Group,
+            Check::None,
+        ),
+        d(
+            Kind::AccountNumber,
+            AccountIdentifiers,
+            0.9,
             "Windows security identifier of a domain or its account",
             // `S-1-5-21-3623811015-3361044348-30300820-1013`: the domain's three numbers and
             // the account's; a well-known SID (`S-1-5-18`, `S-1-5-32-544`) names no one.
@@ -1555,9 +1568,12 @@ fn builtin() -> Vec<Detector> {
             // Name: jdoe`); in prose ("my account stays active") it does not. An
             // environment file's `DB_USER=app`, `SPRING_DATASOURCE_USERNAME=svc` (no space
             // around `=`: code's `LOG_USER: c_int`, `PEM_USER = x` are none); JSON escaped
-            // within JSON (a HAR file's `\"username\":\"jdoe\"`).
-            r#"(?:(?i:\b(?:log(?:in|on|ged in)|signed in)[ \t]+as\b)[ \t]*:?[ \t]*|(?i:\b(?:account(?:[ _]?name)?|user[ _]?id)\b)(?:\\?["'])?[ \t]*[=:][ \t]*|(?i:\b(?:for user|username|user|login|uid|logon)\b)[ \t]*(?:(?:\\?["'])?[ \t]*[=:][ \t]*)?|(?:[A-Z0-9]_(?:USER(?:NAME)?|LOGIN)|\bPGUSER)["']?=)(?:\\?["'])?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
-            Value::After(b" \t=:\"'"),
+            // within JSON (a HAR file's `\"username\":\"jdoe\"`). The mail servers' and
+            // the audit log's own fields: Dovecot's `user=<jdoe>`, Postfix's
+            // `sasl_username=jdoe`, auditd's `acct="jdoe"` and, in its enriched lines,
+            // `AUID="jdoe"`, `OUID="jdoe"`.
+            r#"(?:(?i:\b(?:log(?:in|on|ged in)|signed in)[ \t]+as\b)[ \t]*:?[ \t]*|(?i:\b(?:account(?:[ _]?name)?|user[ _]?id|acct)\b)(?:\\?["'])?[ \t]*[=:][ \t]*|\b(?:A|O|E|S|FS)UID="|(?i:\b(?:for user|(?:sasl_)?username|user|login|uid|logon)\b)[ \t]*(?:(?:\\?["'])?[ \t]*[=:][ \t]*)?|(?:[A-Z0-9]_(?:USER(?:NAME)?|LOGIN)|\bPGUSER)["']?=)(?:\\?["']|<)?(?P<v>[A-Za-z_][A-Za-z0-9._-]+)\b"#,
+            Value::After(b" \t=:\"'<"),
             Check::Username,
         ),
         d(
@@ -1680,6 +1696,17 @@ fn builtin() -> Vec<Detector> {
             // shadow line with a password hash (`svc_backup:$6$…`; locked system accounts
             // have `*` or `!`).
             r"(?m:^)(?P<v>[A-Za-z_][A-Za-z0-9_.-]*\$?)(?::x:[1-9][0-9]{3,9}:[0-9]+:|:\$[0-9a-z]+\$)",
+            Value::Group,
+            Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
+            0.85,
+            "account of a sudoers rule",
+            // `/etc/sudoers`' and `sudo -l`'s `jdoe ALL=(ALL) NOPASSWD: ALL`: the line's
+            // first word before the hosts it may run on (`%wheel`, a group, is none).
+            r"(?m:^)(?P<v>[A-Za-z_][A-Za-z0-9._-]*)[ \t]+ALL[ \t]*=",
             Value::Group,
             Check::Username,
         ),
@@ -2596,9 +2623,11 @@ fn person_cell(value: &[u8]) -> bool {
         "redacted",
         "anonymous",
     ]);
+    // MySQL's dump escapes a quote with a backslash (`O\'Sullivan`).
+    let escape = |i: usize| value[i] == b'\\' && value.get(i + 1) == Some(&b'\'');
     (2..=64).contains(&value.len())
         && (value[0].is_ascii_alphabetic() || value[0] >= 0xC3)
-        && value.iter().all(|&b| name_byte(b) || b" .,".contains(&b))
+        && (0..value.len()).all(|i| name_byte(value[i]) || b" .,".contains(&value[i]) || escape(i))
         && !PLACEHOLDERS.contains_lowered(value)
 }
 
@@ -3577,6 +3606,17 @@ static NOT_NAME_STARTS: WordList = WordList::new(&[
 /// Words that follow "user" and the like without being a user name.
 static NOT_USERNAMES: WordList = WordList::new(&[
     "name",
+    // A placeholder (`user=username`, `uid=<userid>`), and the word after a bare keyword
+    // in prose (`the username field`). Learned as an account, a placeholder would be
+    // replaced in every sentence of the bundle that names the field.
+    "username",
+    "user_name",
+    "userid",
+    "user_id",
+    "field",
+    "fields",
+    // A SIP address's parameter (`<sip:+14155550123@sbc;user=phone>`).
+    "phone",
     // Junos' `set system login user jdoe`: the account is the word after.
     "user",
     // `ps aux`'s header: `USER  PID %CPU`; `whoami /all`'s `USER INFORMATION`; a
@@ -5146,7 +5186,21 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                     .unwrap_or(value.len());
             let (value, after) = (&text[start..end], &text[end..]);
             let extension = after.first().is_some_and(u8::is_ascii_alphabetic);
+            // A SIP or telephone address's number (`sip:+14155550123@sbc.acme.com`).
+            let scheme = before == Some(b':') && {
+                // The word before the colon, read within its last six bytes.
+                let head = &text[start.saturating_sub(6)..start - 1];
+                let word = &head[head
+                    .iter()
+                    .rposition(|b| !b.is_ascii_alphabetic())
+                    .map_or(0, |p| p + 1)..];
+                (word.len() < head.len() || start < 6)
+                    && [&b"sip"[..], b"sips", b"tel"]
+                        .iter()
+                        .any(|s| word.eq_ignore_ascii_case(s))
+            };
             let glued_before = !labelled
+                && !scheme
                 && before.is_some_and(|b| b.is_ascii_alphanumeric() || b"._-:/#=".contains(&b))
                 && !escape_letter(text, start - 1);
             let glued_after = !extension
@@ -5214,7 +5268,14 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
                 && value
                     .iter()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-');
+            // An account in angle brackets (Dovecot's `user=<jdoe>`) closes them: `Login:
+            // <input …>` is markup.
+            let unclosed = text[..start].last() == Some(&b'<') && after.first() != Some(&b'>');
+            // A placeholder (`user=<your_username>`, `login: yourname`).
+            let placeholder = value.len() >= 4 && value[..4].eq_ignore_ascii_case(b"your");
             !NOT_USERNAMES.contains_lowered(value)
+                && !unclosed
+                && !placeholder
                 && !label
                 && !key
                 && !domain
@@ -6122,6 +6183,8 @@ const HOST_LABELS: &[&str] = &[
     "Node",
     "Logon Server",
     "LogonServer",
+    // An NTLM logon's event (4776): `Source Workstation:\tWS-JDOE-01`.
+    "Source Workstation",
     "LOGONSERVER",
     "_HOSTNAME",
 ];
@@ -7121,6 +7184,8 @@ mod tests {
             "Aadhaar no 2345 6789 0123".into(),
             "Accepted publickey for priyar from 10.0.0.1".into(),
             "sudo:   kwatanabe : TTY=pts/0".into(),
+            "kwatanabe ALL=(ALL) NOPASSWD: ALL".into(),
+            "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg".into(),
             "Mobile: 61 60 57".into(),
             "Phone:\n04.15.68.30.65".into(),
             "+447700 280771 fax\n".into(),
@@ -10232,6 +10297,16 @@ mod tests {
             .map(|f| &text[f.start..f.end])
             .collect();
         assert_eq!(found, ["Piotr"]);
+        // A MySQL dump's values, its quotes escaped with a backslash.
+        let dump = "CREATE TABLE `c` (\n  `id` int,\n  `last_name` text,\n  `phone` text\n);\n\
+                    INSERT INTO `c` VALUES (1,'O\\'Sullivan','087 123 4567'),(2,'a\\\\b',NULL);\n";
+        finds_exactly(&[(
+            dump,
+            &[
+                (Kind::PersonName, "O\\'Sullivan"),
+                (Kind::Phone, "087 123 4567"),
+            ],
+        )]);
     }
 
     #[test]
@@ -11363,6 +11438,100 @@ mod tests {
         assert_eq!(
             labels,
             [&b"ws-jdoe-0142"[..], b"ldap02", b"ldap-old", b"db-prod-01"]
+        );
+    }
+
+    #[test]
+    fn mail_servers_the_audit_log_and_sudoers_name_their_accounts() {
+        finds_each(
+            Kind::Username,
+            &[
+                (
+                    "dovecot: imap-login: Login: user=<mgarcia>, method=PLAIN, rip=203.0.113.9",
+                    "mgarcia",
+                ),
+                (
+                    "postfix/smtpd[123]: 4F3A21C0D1: client=x[203.0.113.9], sasl_method=LOGIN, sasl_username=mgarcia",
+                    "mgarcia",
+                ),
+                (
+                    "msg='op=login acct=\"kwilliams\" exe=\"/usr/sbin/sshd\" res=success'",
+                    "kwilliams",
+                ),
+                ("res=success' UID=\"root\" AUID=\"kwilliams\"", "kwilliams"),
+                ("mgarcia ALL=(ALL) NOPASSWD: ALL", "mgarcia"),
+                ("jdoe\tALL = (root) /usr/bin/systemctl", "jdoe"),
+            ],
+        );
+        misses_each(
+            Kind::Username,
+            &[
+                // Markup, a group, the system's account, placeholders.
+                "Login: <input type=\"text\" name=\"login\">",
+                "%wheel ALL=(ALL) ALL",
+                "root ALL=(ALL:ALL) ALL",
+                "Defaults env_reset",
+                "auid=1001 ses=3",
+                "user=username",
+                "user=<your_username> password=<your_password>",
+                "Please enter the username field.",
+                "<sip:+14155550123@10.0.0.5;user=phone>",
+                "acct=\"(unknown)\"",
+                // Code's fields of the same names.
+                "pub fn setresuid(ruid: crate::uid_t, euid: crate::uid_t) -> c_int;",
+                "const SUID = linux_raw_sys::general::S_ISUID;",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_sip_or_telephone_address_holds_its_number() {
+        finds_each(
+            Kind::Phone,
+            &[
+                ("sip:+14155550123@sip.acme-corp.com", "+14155550123"),
+                (
+                    "From: <sip:+14155550123@sbc.acme-corp.com>;tag=1234",
+                    "+14155550123",
+                ),
+                ("Contact: <sips:+442079460958@10.0.0.5>", "+442079460958"),
+            ],
+        );
+        misses_each(
+            Kind::Phone,
+            &["gossip:+14155550123", "id:+14155550123", "sip:+1415@pbx"],
+        );
+    }
+
+    #[test]
+    fn an_azure_subscription_in_a_resource_identifier() {
+        let id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
+        finds_each(
+            Kind::AccountNumber,
+            &[
+                (
+                    &format!("/subscriptions/{id}/resourceGroups/rg-prod/providers/x"),
+                    id,
+                ),
+                (&format!("az account set --subscription {id}"), id),
+                (&format!("--subscription={id}"), id),
+            ],
+        );
+        misses_each(
+            Kind::AccountNumber,
+            &[
+                "/subscriptions/default/resourceGroups",
+                "--subscription-id-file ids.txt",
+            ],
+        );
+    }
+
+    #[test]
+    fn an_ntlm_logons_source_workstation_is_a_host() {
+        finds(
+            "Source Workstation:\tWS-JDOE-01\nError Code:\t0xC000006A",
+            Kind::Hostname,
+            "WS-JDOE-01",
         );
     }
 
