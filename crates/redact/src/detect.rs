@@ -283,10 +283,25 @@ struct Detector {
     confidence: f32,
     reason: &'static str,
     pattern: String,
+    /// What the multi-pattern search looks for instead of `pattern`, where `pattern`'s
+    /// start would be followed at every word of every text (a name before an email
+    /// address's `<`): a rarer part of `pattern` that ends its match. Where it is found,
+    /// `pattern`'s match that ends there is read back from it.
+    trigger: Option<String>,
     /// Where the sensitive value is in a match.
     value: Value,
     check: Check,
 }
+
+impl Detector {
+    /// What the multi-pattern search looks for.
+    fn searched(&self) -> &str {
+        self.trigger.as_deref().unwrap_or(&self.pattern)
+    }
+}
+
+/// How far back from its trigger a detector's match is read: a name's three words.
+const READ_BACK_BYTES: usize = 256;
 
 /// Where a detector's value is in its match.
 #[derive(Clone, Copy, PartialEq)]
@@ -424,9 +439,19 @@ fn builtin() -> Vec<Detector> {
         confidence,
         reason,
         pattern: pattern.to_owned(),
+        trigger: None,
         value,
         check,
     };
+    // A detector whose pattern's start would be followed at every word, every `[` or
+    // every `<` of every text (a name before an email address's `<`): the search looks
+    // for `trigger`, a rarer part that ends its match, and reads the match back from it.
+    let triggered = |trigger: &str, detector: Detector| Detector {
+        trigger: Some(trigger.to_owned()),
+        ..detector
+    };
+    // An email address's `<` and local part before its `@`, after a name.
+    let address_start = r"<(?:[A-Za-z0-9._%+-]|[\x80-\xFF]|\\u[0-9a-fA-F]{4})+@";
     vec![
         d(
             Kind::PrivateKey,
@@ -711,19 +736,24 @@ fn builtin() -> Vec<Detector> {
             Value::Group,
             Check::SessionToken,
         ),
-        d(
-            Kind::Password,
-            Credentials,
-            0.85,
-            "value of a secret-named XML element",
-            // Maven's `settings.xml` (`<password>…</password>`), Jenkins' `<apiToken>`,
-            // a SOAP request's `<Password>`, Windows' answer file's `<AdministratorPassword>
-            // <Value>…</Value>`: the element's text, up to its closing tag.
+        triggered(
             &format!(
-                r#"<[A-Za-z0-9_.:-]*{secret_key}>(?:\s*<Value>)?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)\}}?</"#
+                r#"{secret_key}>(?:\s*<Value>)?{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*\}}?</"#
             ),
-            Value::Group,
-            Check::Secret,
+            d(
+                Kind::Password,
+                Credentials,
+                0.85,
+                "value of a secret-named XML element",
+                // Maven's `settings.xml` (`<password>…</password>`), Jenkins' `<apiToken>`,
+                // a SOAP request's `<Password>`, Windows' answer file's `<AdministratorPassword>
+                // <Value>…</Value>`: the element's text, up to its closing tag.
+                &format!(
+                    r#"<[A-Za-z0-9_.:-]*{secret_key}>(?:\s*<Value>)?(?P<v>{SCHEME}?{SECRET_CHAR}{{4}}{SECRET_CHAR}*)\}}?</"#
+                ),
+                Value::Group,
+                Check::Secret,
+            ),
         ),
         d(
             Kind::Username,
@@ -972,15 +1002,18 @@ fn builtin() -> Vec<Detector> {
             Value::Group,
             Check::UrlHost,
         ),
-        d(
-            Kind::Username,
-            AccountIdentifiers,
-            0.9,
-            "account and host of a bracketed shell prompt",
-            // RHEL's and Fedora's `[jdoe@ws-0142 ~]$`, as a ticket's pasted session shows it.
-            &format!(r"\[(?P<v>{USER_AT_SHORT_HOST})[ \t][^\]\n]*\][$#]"),
-            Value::Group,
-            Check::UserAtHost,
+        triggered(
+            r"\][$#]",
+            d(
+                Kind::Username,
+                AccountIdentifiers,
+                0.9,
+                "account and host of a bracketed shell prompt",
+                // RHEL's and Fedora's `[jdoe@ws-0142 ~]$`, as a ticket's pasted session shows it.
+                &format!(r"\[(?P<v>{USER_AT_SHORT_HOST})[ \t][^\]\n]*\][$#]"),
+                Value::Group,
+                Check::UserAtHost,
+            ),
         ),
         d(
             Kind::Username,
@@ -1098,18 +1131,21 @@ fn builtin() -> Vec<Detector> {
             Value::Group,
             Check::SshDestination,
         ),
-        d(
-            Kind::PersonName,
-            Contact,
-            0.7,
-            "name beside an email address",
-            // `Maria Kowalski <maria@…>`, quoted or not, and Outlook's and Exchange's
-            // surname first, `"Kowalski, Maria" <maria@…>`, `"Smith, John A." <…>`.
-            &format!(
-                r#"(?P<v>{name}|{surname},[ \t]*{name}(?:[ \t][A-Z]\.?)?)\x22?[ \t]*<(?:[A-Za-z0-9._%+-]|[\x80-\xFF]|\\u[0-9a-fA-F]{{4}})+@"#
+        triggered(
+            address_start,
+            d(
+                Kind::PersonName,
+                Contact,
+                0.7,
+                "name beside an email address",
+                // `Maria Kowalski <maria@…>`, quoted or not, and Outlook's and Exchange's
+                // surname first, `"Kowalski, Maria" <maria@…>`, `"Smith, John A." <…>`.
+                &format!(
+                    r#"(?P<v>{name}|{surname},[ \t]*{name}(?:[ \t][A-Z]\.?)?)\x22?[ \t]*{address_start}"#
+                ),
+                Value::Group,
+                Check::Name,
             ),
-            Value::Group,
-            Check::Name,
         ),
         d(
             Kind::PersonName,
@@ -1673,18 +1709,21 @@ fn builtin() -> Vec<Detector> {
             Value::Group,
             Check::Username,
         ),
-        d(
-            Kind::Username,
-            AccountIdentifiers,
-            0.85,
-            "account of a MySQL or MariaDB grant",
-            // `GRANT ALL ON app.* TO 'jdoe'@'localhost'`, `DROP USER`, `SHOW GRANTS FOR`, a
-            // dump's `DEFINER=`: an account quoted (in single, double or back quotes), then
-            // `@`, then its host quoted. After its keyword: from every quote, each string
-            // of source code would cost the automaton states.
-            r#"(?i:\b(?:to|user|for|from|definer[ \t]*=))[ \t]*['"\x60](?P<v>[A-Za-z_][A-Za-z0-9._$-]*)['"\x60]@['"\x60]"#,
-            Value::Group,
-            Check::Username,
+        triggered(
+            r#"['"\x60]@['"\x60]"#,
+            d(
+                Kind::Username,
+                AccountIdentifiers,
+                0.85,
+                "account of a MySQL or MariaDB grant",
+                // `GRANT ALL ON app.* TO 'jdoe'@'localhost'`, `DROP USER`, `SHOW GRANTS FOR`, a
+                // dump's `DEFINER=`: an account quoted (in single, double or back quotes), then
+                // `@`, then its host quoted. After its keyword: from every quote, each string
+                // of source code would cost the automaton states.
+                r#"(?i:\b(?:to|user|for|from|definer[ \t]*=))[ \t]*['"\x60](?P<v>[A-Za-z_][A-Za-z0-9._$-]*)['"\x60]@['"\x60]"#,
+                Value::Group,
+                Check::Username,
+            ),
         ),
         d(
             Kind::Username,
@@ -1789,18 +1828,21 @@ fn builtin() -> Vec<Detector> {
             Value::Whole,
             Check::KnownName,
         ),
-        d(
-            Kind::PersonName,
-            Contact,
-            0.7,
-            "name with a middle initial",
-            // `Junio C Hamano`, `Kaveh R. Ghazi`: a first name not on the list (a listed
-            // one is the detector's above, which allows an initial), since few other things
-            // are written so; the check turns away `Updating A Timestamp` and `System V
-            // Application`.
-            &format!(r"\b[A-Z]{SMALL}+(?:-{CAPITAL}{SMALL}+)?[ \t][A-Z]\.?[ \t]{surname}\b"),
-            Value::Whole,
-            Check::InitialName,
+        triggered(
+            &format!(r"[ \t][A-Z]\.?[ \t]{surname}\b"),
+            d(
+                Kind::PersonName,
+                Contact,
+                0.7,
+                "name with a middle initial",
+                // `Junio C Hamano`, `Kaveh R. Ghazi`: a first name not on the list (a listed
+                // one is the detector's above, which allows an initial), since few other things
+                // are written so; the check turns away `Updating A Timestamp` and `System V
+                // Application`.
+                &format!(r"\b[A-Z]{SMALL}+(?:-{CAPITAL}{SMALL}+)?[ \t][A-Z]\.?[ \t]{surname}\b"),
+                Value::Whole,
+                Check::InitialName,
+            ),
         ),
     ]
 }
@@ -2117,6 +2159,7 @@ impl Scoped {
         let indexes: Vec<usize> = (0..detectors.len())
             .filter(|&i| which(&detectors[i]))
             .collect();
+        // Whole patterns: searched from their words, anchored, they need no trigger.
         let patterns: Vec<&str> = indexes
             .iter()
             .map(|&i| detectors[i].pattern.as_str())
@@ -2148,6 +2191,7 @@ impl Detectors {
                 confidence: 1.0,
                 reason: "keyword from the policy",
                 pattern: format!(r"(?i:\b{}\b)", regex_syntax_escape(keyword)),
+                trigger: None,
                 value: Value::Whole,
                 check: Check::None,
             });
@@ -2159,6 +2203,7 @@ impl Detectors {
                 confidence: 1.0,
                 reason: "pattern from the policy",
                 pattern: pattern.regex.clone(),
+                trigger: None,
                 value: if pattern.regex.contains("(?P<v>") {
                     Value::Group
                 } else {
@@ -2216,7 +2261,7 @@ impl Detectors {
     }
 
     fn of(detectors: Vec<Detector>, sharing: Option<&Detectors>) -> Result<Self, PatternError> {
-        let patterns: Vec<&str> = detectors.iter().map(|d| d.pattern.as_str()).collect();
+        let patterns: Vec<&str> = detectors.iter().map(Detector::searched).collect();
         let all = Union::new(&patterns).map_err(|message| PatternError {
             name: "(all)".into(),
             message,
@@ -2268,10 +2313,13 @@ impl Detectors {
                         .position(|s| s.pattern == d.pattern)?;
                     shared.values[i].clone()
                 };
-                (d.value == Value::Group)
-                    .then(|| {
-                        shared().map_or_else(|| ValueRegex::new(&d.pattern).map_err(error), Ok)
-                    })
+                // A whole match read back from its trigger is read as the group it is.
+                let pattern = match d.value {
+                    Value::Group => d.pattern.clone(),
+                    _ => format!("(?P<v>{})", d.pattern),
+                };
+                (d.value == Value::Group || d.trigger.is_some())
+                    .then(|| shared().map_or_else(|| ValueRegex::new(&pattern).map_err(error), Ok))
                     .transpose()
             })
             .collect::<Result<_, _>>()?;
@@ -2361,18 +2409,55 @@ impl Detectors {
             // another finding: the search goes on after the value, not after the context.
             at = m.end().max(m.start() + 1);
             let detector = &self.detectors[m.pattern().as_usize()];
-            let Some((start, end)) = self.value_of(m, text, searched, &mut slots) else {
+            let value = match detector.trigger {
+                Some(_) => self.value_read_back(m, text, searched.clone(), 0, &mut slots),
+                None => self.value_of(m, text, searched.clone(), &mut slots),
+            };
+            let Some((mut start, mut end)) = value else {
+                if detector.trigger.is_some() {
+                    // No value before the trigger: what it holds is searched.
+                    at = m.start() + 1;
+                }
                 continue;
+            };
+            // A value read back from its trigger is the match its pattern would have given
+            // from its start, which came first: the findings within it, made since, give
+            // way to it.
+            let kept = match detector.trigger {
+                Some(_) => findings
+                    .iter()
+                    .rposition(|f: &Finding| f.start < start || f.end > end)
+                    .map_or(0, |p| p + 1),
+                None => findings.len(),
             };
             // A value read back beyond its match (letters beyond ASCII before a host's
             // first label: `1111\u09ae.co` after the phone `111 1111`) starts no earlier
             // than where the last finding ended.
-            let last_end = findings.last().map_or(0, |f: &Finding| f.end);
+            let last_end = findings[..kept].last().map_or(0, |f| f.end);
+            if detector.trigger.is_some() && start < last_end {
+                // A finding before overlaps it: the search went on after that finding,
+                // and the pattern's match would start there or later.
+                match self.value_read_back(m, text, searched, last_end, &mut slots) {
+                    Some(value) => (start, end) = value,
+                    None => {
+                        at = m.start() + 1;
+                        continue;
+                    }
+                }
+            }
             let confirmed = confirm(detector.check, text, start, end)
                 .map(|(s, e)| (s.max(last_end), e))
                 .filter(|&(s, e)| s < e && !self.allowed.holds(detector.kind, &text[s..e]));
             if let Some((start, end)) = confirmed {
+                findings.truncate(kept);
                 at = self.push_confirmed(detector, text, start..end, last_end, &mut findings);
+                if detector.trigger.is_some() {
+                    // The value was read back before its trigger: the search goes on in
+                    // it (the email address after a name's `<`).
+                    at = at.max(m.start() + 1);
+                }
+            } else if detector.trigger.is_some() {
+                at = m.start() + 1;
             } else if end - start > MAX_VALUE_BYTES {
                 // A run of a value's characters longer than any value: whatever it holds
                 // (`password=password=…` as one token) would be searched again from each
@@ -3099,6 +3184,35 @@ fn scanned_start(shape: Shape, text: &[u8], at: usize, end: usize) -> Option<usi
 impl Detectors {
     /// The sensitive value of match `m` (its pattern ID a detector's index), with capture
     /// slots per detector made on first use and reused.
+    /// The value of a detector found by its trigger `m`: its pattern's own match that
+    /// ends where the trigger does, starting at `from` or after, within the bytes before
+    /// the trigger a match may span.
+    fn value_read_back(
+        &self,
+        m: regex_automata::Match,
+        text: &[u8],
+        searched: std::ops::Range<usize>,
+        from: usize,
+        slots: &mut [Option<Captures>],
+    ) -> Option<(usize, usize)> {
+        let i = m.pattern().as_usize();
+        let value = self.values[i].as_ref()?;
+        let caps = slots[i].get_or_insert_with(|| value.regex.create_captures());
+        let offset = searched.start;
+        let text = &text[searched];
+        let end = m.end() - offset;
+        // Within the trigger's line: no pattern read back spans a line break.
+        let trigger = m.start() - offset;
+        let floor = trigger.saturating_sub(READ_BACK_BYTES);
+        let start = memchr::memrchr(b'\n', &text[floor..trigger])
+            .map_or(floor, |p| floor + p + 1)
+            .max(from.saturating_sub(offset));
+        let window = Input::new(&text[..end]).span(start..end);
+        let matched = value.regex.find_iter(window).find(|f| f.end() == end)?;
+        let (start, end) = value.value_in(text, matched.range(), caps)?;
+        Some((offset + start, offset + end))
+    }
+
     fn value_of(
         &self,
         m: regex_automata::Match,
@@ -9445,11 +9559,7 @@ mod tests {
             .map(|i| detectors.detectors[i].kind)
             .collect();
         assert_eq!(shaped, [Kind::Email, Kind::Ipv4, Kind::Hostname]);
-        let patterns: Vec<&str> = detectors
-            .detectors
-            .iter()
-            .map(|d| d.pattern.as_str())
-            .collect();
+        let patterns: Vec<&str> = detectors.detectors.iter().map(Detector::searched).collect();
         let regex = compile(&patterns).unwrap();
         let mut cache = detectors.all.caches.get();
         for text in [
@@ -11533,6 +11643,51 @@ mod tests {
             Kind::Hostname,
             "WS-JDOE-01",
         );
+    }
+
+    #[test]
+    fn a_match_read_back_from_its_trigger_is_the_patterns_own() {
+        finds_exactly(&[
+            // An address alone: the trigger's bytes are searched for the address.
+            (
+                "Send it to <jdoe@acme.com>.",
+                &[(Kind::Email, "jdoe@acme.com")],
+            ),
+            (
+                "From: Ann MacLeod <a@b.io>",
+                &[(Kind::PersonName, "Ann MacLeod"), (Kind::Email, "a@b.io")],
+            ),
+            // A finding overlapping the name read back: the name starts after it.
+            (
+                "2020-04-06  Maciej W. Rozycki  <macro@wdc.com>",
+                &[
+                    (Kind::PersonName, "Maciej W. Rozycki"),
+                    (Kind::Email, "macro@wdc.com"),
+                ],
+            ),
+            (
+                "[jdoe@ws-0142 ~]$ sudo -i",
+                &[(Kind::Username, "jdoe"), (Kind::Hostname, "ws-0142")],
+            ),
+            (
+                "GRANT ALL ON app.* TO 'jdoe'@'localhost';",
+                &[(Kind::Username, "jdoe")],
+            ),
+            (
+                "<settings><password>hunter2hunter</password></settings>",
+                &[(Kind::Password, "hunter2hunter")],
+            ),
+        ]);
+        // Not read back across a line, nor further than a name may reach.
+        finds("Kowalski <k@acme.com>", Kind::PersonName, "Kowalski");
+        misses("Kowalski\n<k@acme.com>", Kind::PersonName);
+        let far = format!("Kowalski{}<k@acme.com>", " ".repeat(300));
+        misses(&far, Kind::PersonName);
+        // Triggers one after another, each read back once: linear in the text.
+        let many = "A <a@".repeat(40_000);
+        assert!(kinds(&many).is_empty());
+        let many = "Anna Smith <a@b.io> ".repeat(20_000);
+        assert_eq!(kinds(&many).len(), 40_000);
     }
 
     #[test]
