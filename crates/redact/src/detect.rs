@@ -683,16 +683,19 @@ fn builtin() -> Vec<Detector> {
             Value::Whole,
             Check::None,
         ),
-        d(
-            Kind::UrlPassword,
-            Credentials,
-            0.9,
-            "password in a URL's userinfo",
-            // With its account (`https://builder:S3cret@…`) or without one
-            // (`redis://:S3cret@cache-01:6379`).
-            r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\x22']*:(?P<v>[^\s/@\x22']+)@",
-            Value::Group,
-            Check::Secret,
+        triggered(
+            r"://[^\s/:@\x22']*:[^\s/@\x22']+@",
+            d(
+                Kind::UrlPassword,
+                Credentials,
+                0.9,
+                "password in a URL's userinfo",
+                // With its account (`https://builder:S3cret@…`) or without one
+                // (`redis://:S3cret@cache-01:6379`).
+                r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\x22']*:(?P<v>[^\s/@\x22']+)@",
+                Value::Group,
+                Check::Secret,
+            ),
         ),
         d(
             Kind::Password,
@@ -11680,6 +11683,16 @@ mod tests {
         ]);
         // Not read back across a line, nor further than a name may reach.
         finds("Kowalski <k@acme.com>", Kind::PersonName, "Kowalski");
+        finds(
+            "REDIS_URL=redis://:S3cretPw@cache-01:6379",
+            Kind::UrlPassword,
+            "S3cretPw",
+        );
+        finds(
+            "at https://builder:S3cretPw@git.acme.com/x.git",
+            Kind::UrlPassword,
+            "S3cretPw",
+        );
         misses("Kowalski\n<k@acme.com>", Kind::PersonName);
         let far = format!("Kowalski{}<k@acme.com>", " ".repeat(300));
         misses(&far, Kind::PersonName);
