@@ -3185,11 +3185,9 @@ fn scanned_start(shape: Shape, text: &[u8], at: usize, end: usize) -> Option<usi
 }
 
 impl Detectors {
-    /// The sensitive value of match `m` (its pattern ID a detector's index), with capture
-    /// slots per detector made on first use and reused.
     /// The value of a detector found by its trigger `m`: its pattern's own match that
-    /// ends where the trigger does, starting at `from` or after, within the bytes before
-    /// the trigger a match may span.
+    /// ends where the trigger does, starting at `from` or after, within the trigger's
+    /// line and the bytes before it a match may span.
     fn value_read_back(
         &self,
         m: regex_automata::Match,
@@ -3216,6 +3214,9 @@ impl Detectors {
         Some((offset + start, offset + end))
     }
 
+    /// The sensitive value of match `m` (its pattern ID a detector's index), with capture
+    /// slots per detector made on first use and reused. A triggered detector's match is
+    /// its pattern's own here (the scoped searches run the whole pattern).
     fn value_of(
         &self,
         m: regex_automata::Match,
@@ -4429,6 +4430,46 @@ static KEY_WORD_DOMAINS: WordList = WordList::new(&[
     "style",
     "zone",
 ]);
+
+/// Whether `after` (the text after a name) assigns to the name: `=` (a property's
+/// `session.timeout.ms=30000`, Kafka's logged `session.timeout.ms = 45000`), or a quoted
+/// key's `:` (JSON's `"session.timeout.ms": 30000`). A bare `:` is not enough: a log's
+/// `failed to reach api.acme.dev: timeout` names a host.
+fn assigned(after: &[u8]) -> bool {
+    let after = after.trim_ascii_start();
+    match after {
+        [b'=', rest @ ..] => rest.first() != Some(&b'='),
+        [b'"' | b'\'', rest @ ..] => rest.trim_ascii_start().first() == Some(&b':'),
+        _ => false,
+    }
+}
+
+/// Whether a dotted name assigned to (see [`assigned`]) reads as a setting's key, not a
+/// host: words in small letters (`session.timeout.ms`, `log.app`, `spring.cloud`), not a
+/// domain's usual last label (`db.acme.com`, `ldap.corp.internal`) nor a host's numbered
+/// label (`kafka1.acme.io`).
+fn setting_key(name: &[u8]) -> bool {
+    static HOST_DOMAINS: WordList = WordList::new(&[
+        "com",
+        "net",
+        "org",
+        "edu",
+        "gov",
+        "mil",
+        "int",
+        "local",
+        "localdomain",
+        "internal",
+        "intranet",
+        "lan",
+        "corp",
+        "arpa",
+    ]);
+    let (_, last) = last_label(name);
+    name.iter()
+        .all(|b| b.is_ascii_lowercase() || b"._-".contains(b))
+        && !HOST_DOMAINS.contains(last)
+}
 
 /// Whether `after` (the text after a dotted name) makes the name a setting's key: `=`, or
 /// `:` and no port number.
@@ -5657,7 +5698,10 @@ fn confirm(check: Check, text: &[u8], start: usize, end: usize) -> Option<(usize
             if company || (spaced && !dotted && COMPANY_FORMS.contains_lowered(form)) {
                 return None;
             }
-            if !in_url && KEY_WORD_DOMAINS.contains_lowered(last) && before_setting(after) {
+            if !in_url
+                && (KEY_WORD_DOMAINS.contains_lowered(last) && before_setting(after)
+                    || setting_key(value) && assigned(after))
+            {
                 return None;
             }
             let www = value
@@ -11645,6 +11689,32 @@ mod tests {
             "Source Workstation:\tWS-JDOE-01\nError Code:\t0xC000006A",
             Kind::Hostname,
             "WS-JDOE-01",
+        );
+    }
+
+    #[test]
+    fn a_settings_dotted_key_is_no_host() {
+        // Kafka's and Java's properties, as files, logged at start-up, or as JSON.
+        for text in [
+            "session.timeout.ms=30000",
+            "\trequest.timeout.ms = 30000",
+            "log.app=debug",
+            "spring.cloud=on",
+            "{\"session.timeout.ms\": \"45000\"}",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
+        // A host before `=`, `==` or a bare `:` is still one.
+        finds_each(
+            Kind::Hostname,
+            &[
+                ("db01.acme.com=10.0.0.5", "db01.acme.com"),
+                ("ldap.corp.internal = primary", "ldap.corp.internal"),
+                ("kafka1.acme.io=broker", "kafka1.acme.io"),
+                ("failed to reach api.acme.dev: timeout", "api.acme.dev"),
+                ("api.acme.app == host", "api.acme.app"),
+                ("bootstrap.servers=kafka.acme.app:9092", "kafka.acme.app"),
+            ],
         );
     }
 
