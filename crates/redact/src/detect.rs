@@ -1600,6 +1600,19 @@ fn builtin() -> Vec<Detector> {
         d(
             Kind::Username,
             AccountIdentifiers,
+            0.85,
+            "account of a PostgreSQL role or a RADIUS login",
+            // PostgreSQL's `FATAL:  role "hpatel" does not exist`, `permission denied for
+            // role "billing"`; FreeRADIUS' `Login OK: [mgarcia] (from client …)` and
+            // `Login incorrect (…): [jdoe]`. Before the user name in context, which would
+            // take `OK` after `Login` first.
+            r#"(?:\brole[ \t]+"|\bLogin (?:OK|incorrect)(?:[ \t]+\([^)\n]{0,200}\))?:[ \t]+\[)(?P<v>[A-Za-z_][A-Za-z0-9._@-]*)["\]/]"#,
+            Value::Group,
+            Check::Username,
+        ),
+        d(
+            Kind::Username,
+            AccountIdentifiers,
             0.75,
             "user name in context",
             // `login as alice`, PuTTY's `login as: alice`, `logged in as alice`. "account"
@@ -1740,6 +1753,20 @@ fn builtin() -> Vec<Detector> {
             r"(?m:^)(?P<v>[A-Za-z_][A-Za-z0-9_.-]*\$?)(?::x:[1-9][0-9]{3,9}:[0-9]+:|:\$[0-9a-z]+\$)",
             Value::Group,
             Check::Username,
+        ),
+        triggered(
+            r"/[0-9]{1,3}(?:\.[0-9]{1,3}){3}:[0-9]{1,5}\b",
+            d(
+                Kind::Username,
+                AccountIdentifiers,
+                0.85,
+                "account of an OpenVPN client before its address",
+                // OpenVPN's log names each client by its certificate's common name and its
+                // real address: `jdoe/203.0.113.50:51234 MULTI: Learn: …`.
+                r"\b(?P<v>[A-Za-z_][A-Za-z0-9._@-]*)/[0-9]{1,3}(?:\.[0-9]{1,3}){3}:[0-9]{1,5}\b",
+                Value::Group,
+                Check::Username,
+            ),
         ),
         d(
             Kind::Username,
@@ -7346,6 +7373,9 @@ mod tests {
             "Accepted publickey for priyar from 10.0.0.1".into(),
             "sudo:   kwatanabe : TTY=pts/0".into(),
             "kwatanabe ALL=(ALL) NOPASSWD: ALL".into(),
+            "FATAL:  role \"hpatel\" does not exist".into(),
+            "Login OK: [mgarcia] (from client wlan port 0)".into(),
+            "openvpn[12]: jdoe/203.0.113.50:51234 MULTI: Learn".into(),
             "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg".into(),
             "Mobile: 61 60 57".into(),
             "Phone:\n04.15.68.30.65".into(),
@@ -11637,6 +11667,48 @@ mod tests {
                 // Code's fields of the same names.
                 "pub fn setresuid(ruid: crate::uid_t, euid: crate::uid_t) -> c_int;",
                 "const SUID = linux_raw_sys::general::S_ISUID;",
+            ],
+        );
+    }
+
+    #[test]
+    fn database_roles_radius_logins_and_vpn_clients_are_accounts() {
+        finds_each(
+            Kind::Username,
+            &[
+                (
+                    "psql: error: connection to server failed: FATAL:  role \"hpatel\" does not exist",
+                    "hpatel",
+                ),
+                ("ERROR:  permission denied for role \"billing_rw\"", "billing_rw"),
+                (
+                    "radiusd[999]: Login OK: [mgarcia] (from client wlan-ctrl port 0)",
+                    "mgarcia",
+                ),
+                (
+                    "Login incorrect (rlm_pap: Cleartext password does not match): [jdoe/WrongPw1] (from client x)",
+                    "jdoe",
+                ),
+                (
+                    "openvpn[1234]: jdoe/203.0.113.50:51234 MULTI: Learn: 10.8.0.6 -> jdoe/203.0.113.50:51234",
+                    "jdoe",
+                ),
+            ],
+        );
+        // The client's address is found too.
+        finds(
+            "openvpn[1234]: jdoe/203.0.113.50:51234 MULTI",
+            Kind::Ipv4,
+            "203.0.113.50",
+        );
+        misses_each(
+            Kind::Username,
+            &[
+                "role \"\" does not exist",
+                "role \"admin\" does not exist",
+                "the role of the server",
+                "GET http://10.0.0.1:8080/health",
+                "Login OK: [root] (from client x)",
             ],
         );
     }
