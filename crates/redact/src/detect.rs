@@ -2437,57 +2437,57 @@ impl Detectors {
             };
             // Context around a value (a name's "<email", a key's "password=") may hold
             // another finding: the search goes on after the value, not after the context.
-            at = m.end().max(m.start() + 1);
+            // A trigger's value is read back before it: the search goes on inside the
+            // trigger (the email address after a name's `<`), whatever is found.
             let detector = &self.detectors[m.pattern().as_usize()];
-            let value = match detector.trigger {
-                Some(_) => self.value_read_back(m, text, searched.clone(), 0, &mut slots),
-                None => self.value_of(m, text, searched.clone(), &mut slots),
+            let read_back = detector.trigger.is_some();
+            at = match read_back {
+                true => m.start() + 1,
+                false => m.end().max(m.start() + 1),
+            };
+            let value = match read_back {
+                true => self.value_read_back(m, text, searched.clone(), 0, &mut slots),
+                false => self.value_of(m, text, searched.clone(), &mut slots),
             };
             let Some((mut start, mut end)) = value else {
-                if detector.trigger.is_some() {
-                    // No value before the trigger: what it holds is searched.
-                    at = m.start() + 1;
-                }
                 continue;
             };
             // A value read back from its trigger is the match its pattern would have given
             // from its start, which came first: the findings within it, made since, give
             // way to it.
-            let kept = match detector.trigger {
-                Some(_) => findings
+            let kept = match read_back {
+                true => findings
                     .iter()
                     .rposition(|f: &Finding| f.start < start || f.end > end)
                     .map_or(0, |p| p + 1),
-                None => findings.len(),
+                false => findings.len(),
             };
             // A value read back beyond its match (letters beyond ASCII before a host's
             // first label: `1111\u09ae.co` after the phone `111 1111`) starts no earlier
             // than where the last finding ended.
             let last_end = findings[..kept].last().map_or(0, |f| f.end);
-            if detector.trigger.is_some() && start < last_end {
+            if read_back && start < last_end {
                 // A finding before overlaps it: the search went on after that finding,
                 // and the pattern's match would start there or later.
-                match self.value_read_back(m, text, searched, last_end, &mut slots) {
-                    Some(value) => (start, end) = value,
-                    None => {
-                        at = m.start() + 1;
-                        continue;
-                    }
-                }
+                let Some(value) = self.value_read_back(m, text, searched, last_end, &mut slots)
+                else {
+                    continue;
+                };
+                (start, end) = value;
             }
             let confirmed = confirm(detector.check, text, start, end)
                 .map(|(s, e)| (s.max(last_end), e))
                 .filter(|&(s, e)| s < e && !self.allowed.holds(detector.kind, &text[s..e]));
             if let Some((start, end)) = confirmed {
                 findings.truncate(kept);
-                at = self.push_confirmed(detector, text, start..end, last_end, &mut findings);
-                if detector.trigger.is_some() {
-                    // The value was read back before its trigger: the search goes on in
-                    // it (the email address after a name's `<`).
-                    at = at.max(m.start() + 1);
-                }
-            } else if detector.trigger.is_some() {
-                at = m.start() + 1;
+                let after =
+                    self.push_confirmed(detector, text, start..end, last_end, &mut findings);
+                at = match read_back {
+                    true => after.max(at),
+                    false => after,
+                };
+            } else if read_back {
+                // Refused: the search goes on inside the trigger, where `at` stands.
             } else if end - start > MAX_VALUE_BYTES {
                 // A run of a value's characters longer than any value: whatever it holds
                 // (`password=password=…` as one token) would be searched again from each

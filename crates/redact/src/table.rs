@@ -290,11 +290,14 @@ fn values_of_insert(text: &[u8], line: Range<usize>, table: &[u8]) -> Option<usi
     if unquoted_name(&rest[..name_end]) != table {
         return None;
     }
-    let after = rest[name_end..].trim_ascii_start();
-    after
-        .get(..6)
-        .filter(|v| v.eq_ignore_ascii_case(b"values"))
-        .map(|_| line.end - after.len() + 6)
+    after_values(text, line.end - rest.len() + name_end, line.end)
+}
+
+/// Where an SQL statement's values start: after the `VALUES` keyword at `at`, spaces
+/// before it skipped.
+fn after_values(text: &[u8], at: usize, end: usize) -> Option<usize> {
+    let rest = text[at..end].trim_ascii_start();
+    starts_with_word(rest, b"values").then(|| end - rest.len() + 6)
 }
 
 /// Reads the `CREATE TABLE` on `line`, if it is one: its columns' names, up to the
@@ -355,7 +358,7 @@ fn definitions(
     while at < limit {
         match text[at] {
             quote @ (b'\'' | b'"' | b'`') => {
-                at = closing_quote(text, at + 1..limit, quote).ok_or(limit)?;
+                at = closing_quote(text, at + 1..limit, quote, false).ok_or(limit)?;
             }
             b'(' => depth += 1,
             b')' if depth == 0 => {
@@ -508,10 +511,8 @@ fn statement_at(
 ) -> Option<(Header, usize, bool)> {
     let line = trim_line(text, line);
     let bytes = &text[line.clone()];
-    let starts =
-        |word: &[u8]| bytes.len() > word.len() && bytes[..word.len()].eq_ignore_ascii_case(word);
-    let copy = starts(b"COPY ");
-    if !copy && !starts(b"INSERT INTO ") {
+    let copy = starts_with_word(bytes, b"COPY ");
+    if !copy && !starts_with_word(bytes, b"INSERT INTO ") {
         return None;
     }
     // The columns, in the statement's first parentheses.
@@ -532,15 +533,9 @@ fn statement_at(
     }
     let header = Header::of(text, &names, b',', Rows::Delimited)?;
     // `VALUES`, then tuples of values separated by commas.
-    let mut at = close + 1;
-    while text.get(at).is_some_and(|b| *b == b' ') {
-        at += 1;
-    }
-    if !text[at..line.end].get(..6)?.eq_ignore_ascii_case(b"values") {
-        return None;
-    }
+    let at = after_values(text, close + 1, line.end)?;
     header
-        .tuples(text, at + 6, line.end, false, cells)
+        .tuples(text, at, line.end, false, cells)
         .then_some((header, line.end, false))
 }
 
@@ -576,10 +571,7 @@ fn sql_tuple(
         }
         if text.get(at) == Some(&b'\'') {
             let start = at + 1;
-            let close = match backslash {
-                true => escaped_closing_quote(text, start..end)?,
-                false => closing_quote(text, start..end, b'\'')?,
-            };
+            let close = closing_quote(text, start..end, b'\'', backslash)?;
             values.push(start..close);
             at = close + 1;
         } else {
@@ -600,26 +592,18 @@ fn sql_tuple(
 
 /// Where the quoted value that starts at `within.start` (after its opening `quote`)
 /// closes: at the first `quote` before `within.end` that is not doubled (`'O''Neil'`,
-/// `"say ""hi"""`). `None` for a quote left open.
-fn closing_quote(text: &[u8], within: Range<usize>, quote: u8) -> Option<usize> {
+/// `"say ""hi"""`) and, with `backslash` (MySQL's strings), not escaped by a backslash
+/// (`'O\'Neil'`). `None` for a quote left open.
+fn closing_quote(text: &[u8], within: Range<usize>, quote: u8, backslash: bool) -> Option<usize> {
     let mut at = within.start;
     loop {
-        let found = at + memchr::memchr(quote, &text[at..within.end])?;
-        if found + 1 < within.end && text[found + 1] == quote {
-            at = found + 2;
-        } else {
-            return Some(found);
-        }
-    }
-}
-
-/// Where MySQL's quoted value that starts at `within.start` closes: at the first `'`
-/// before `within.end` that a backslash does not escape and that is not doubled.
-fn escaped_closing_quote(text: &[u8], within: Range<usize>) -> Option<usize> {
-    let mut at = within.start;
-    loop {
-        let found = at + memchr::memchr2(b'\'', b'\\', &text[at..within.end])?;
-        let escaped = text[found] == b'\\' || found + 1 < within.end && text[found + 1] == b'\'';
+        let rest = &text[at..within.end];
+        let found = at
+            + match backslash {
+                true => memchr::memchr2(quote, b'\\', rest)?,
+                false => memchr::memchr(quote, rest)?,
+            };
+        let escaped = text[found] == b'\\' || found + 1 < within.end && text[found + 1] == quote;
         if !escaped {
             return Some(found);
         }
@@ -675,7 +659,7 @@ fn fields(text: &[u8], line: Range<usize>, delimiter: u8) -> Option<Vec<Range<us
                 .count();
         if delimiter != b'|' && text.get(start) == Some(&b'"') && start < line.end {
             // A quoted field: to its closing quote, then to the delimiter.
-            let close = closing_quote(text, start + 1..line.end, b'"')?;
+            let close = closing_quote(text, start + 1..line.end, b'"', false)?;
             fields.push(start + 1..close);
             let rest = &text[close + 1..line.end];
             match memchr::memchr(delimiter, rest) {
